@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for file helpers. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cm/cleanup.h"
+#include "cm/file.h"
+
+static char dir[] = "/tmp/cm-file-XXXXXX";
+
+static void
+setup(void)
+{
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+    cm_rm_rf(dir, NULL);
+}
+
+TestSuite(cm_file, .init = setup, .fini = teardown);
+
+Test(cm_file, atomic_write_then_read)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_free char *buf = NULL;
+    size_t len = 0;
+
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "state.json", "{}", 2, 0600, &err), 0);
+    cr_assert_eq(cm_read_file_at(dfd, "state.json", 1024, &buf, &len, &err), 0);
+    cr_assert_eq(len, 2);
+    cr_assert_str_eq(buf, "{}");
+    cr_assert_eq(faccessat(dfd, "state.json.tmp", F_OK, 0), -1);
+}
+
+Test(cm_file, read_cap_enforced)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_free char *buf = NULL;
+
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "big", "0123456789", 10, 0600, &err), 0);
+    cr_assert_eq(cm_read_file_at(dfd, "big", 5, &buf, NULL, &err), -1);
+    cr_assert_eq(err->code, EFBIG);
+}
+
+Test(cm_file, mkdir_p_and_rm_rf)
+{
+    cleanup_error struct cm_error *err = NULL;
+    char path[256];
+    snprintf(path, sizeof(path), "%s/a/b/c/", dir);
+    cr_assert_eq(cm_mkdir_p(path, 0700, &err), 0);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    snprintf(path, sizeof(path), "%s/a", dir);
+    cr_assert_eq(cm_rm_rf(path, &err), 0);
+    cr_assert_eq(stat(path, &st), -1);
+    cr_assert_eq(cm_rm_rf(path, &err), 0, "missing path is fine");
+}
