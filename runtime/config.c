@@ -59,14 +59,18 @@ ferr(struct cm_error **err, const char *path, const char *key, const char *fmt, 
 static const char *
 sub(char *buf, const char *path, const char *key)
 {
-    snprintf(buf, PATH_BUF, "%s%s%s", path, *path ? "." : "", key);
+    /* A truncated path would only shorten a message; using the result keeps
+     * -Wformat-truncation quiet at -O2. */
+    if (snprintf(buf, PATH_BUF, "%s%s%s", path, *path ? "." : "", key) >= PATH_BUF)
+        buf[PATH_BUF - 1] = '\0';
     return buf;
 }
 
 static const char *
 subi(char *buf, const char *path, const char *key, size_t i)
 {
-    snprintf(buf, PATH_BUF, "%s%s%s[%zu]", path, *path && *key ? "." : "", key, i);
+    if (snprintf(buf, PATH_BUF, "%s%s%s[%zu]", path, *path && *key ? "." : "", key, i) >= PATH_BUF)
+        buf[PATH_BUF - 1] = '\0';
     return buf;
 }
 
@@ -1065,14 +1069,16 @@ parse_blkio(json_t *o, const char *path, struct rt_blkio *b, struct cm_error **e
     return 0;
 }
 
-/* "2MB", "1GB", "64KB": the hugetlb.<size>.limit_in_bytes spelling. */
+/* "2MB", "1GB", "64KB": the hugetlb.<size>.limit_in_bytes spelling. Page
+ * sizes are powers of two, so "3MB" cannot name a hugetlb controller file. */
 static bool
 valid_page_size(const char *s)
 {
     const char *c = s;
-    while (*c >= '0' && *c <= '9')
-        c++;
-    return c != s && c - s <= 10 && c[0] && strchr("KMGTP", c[0]) && c[1] == 'B' && !c[2];
+    uint64_t n = 0;
+    while (*c >= '0' && *c <= '9' && c - s < 10)
+        n = n * 10 + (uint64_t)(*c++ - '0');
+    return c != s && n && !(n & (n - 1)) && c[0] && strchr("KMGTP", c[0]) && c[1] == 'B' && !c[2];
 }
 
 static int
@@ -1425,7 +1431,7 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
     if (obj) {
         sub(p, path, "timeOffsets");
         char tp[PATH_BUF];
-        snprintf(tp, sizeof(tp), "%s", p);
+        memcpy(tp, p, sizeof(tp));
         if (parse_time_offset(obj, tp, "monotonic", &l->time_monotonic, err) < 0 ||
             parse_time_offset(obj, tp, "boottime", &l->time_boottime, err) < 0)
             return -1;
@@ -1531,6 +1537,54 @@ check_cross_fields(const struct rt_config *c, struct cm_error **err)
     return 0;
 }
 
+/* SemVer 2.0.0 identifiers: [0-9A-Za-z-]+, numeric ones without leading zeros
+ * when `numeric_rule`. Returns the end of the dot-separated list or NULL. */
+static const char *
+semver_idents(const char *s, bool numeric_rule)
+{
+    for (;;) {
+        const char *start = s;
+        bool digits_only = true;
+        while ((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+               *s == '-') {
+            digits_only &= *s >= '0' && *s <= '9';
+            s++;
+        }
+        if (s == start || (numeric_rule && digits_only && *start == '0' && s - start > 1))
+            return NULL;
+        if (*s != '.')
+            return s;
+        s++;
+    }
+}
+
+/* ociVersion: "MAJOR.MINOR.PATCH[-pre][+build]" with MAJOR 1 (spec: SemVer,
+ * compatible within a major version). */
+static int
+check_oci_version(const char *v, struct cm_error **err)
+{
+    const char *s = v;
+    unsigned long part[3];
+    for (int i = 0; i < 3; i++) {
+        if (*s < '0' || *s > '9' || (*s == '0' && s[1] >= '0' && s[1] <= '9'))
+            return cm_error_set(err, 0, "ociVersion: '%s' is not a SemVer version", v);
+        char *end;
+        part[i] = strtoul(s, &end, 10);
+        s = end;
+        if (i < 2 && *s++ != '.')
+            return cm_error_set(err, 0, "ociVersion: '%s' is not a SemVer version", v);
+    }
+    if (*s == '-')
+        s = semver_idents(s + 1, true);
+    if (s && *s == '+')
+        s = semver_idents(s + 1, false);
+    if (!s || *s)
+        return cm_error_set(err, 0, "ociVersion: '%s' is not a SemVer version", v);
+    if (part[0] != 1)
+        return cm_error_set(err, 0, "ociVersion: version '%s' is not supported (1.x only)", v);
+    return 0;
+}
+
 static int
 config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
 {
@@ -1542,8 +1596,8 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
         return cm_error_set(err, 0, "expected a JSON object at the top level");
     if (dup_string(root, "", "ociVersion", true, 64, &c->oci_version, err) < 0)
         return -1;
-    if (!*c->oci_version)
-        return ferr(err, "", "ociVersion", "must not be empty");
+    if (check_oci_version(c->oci_version, err) < 0)
+        return -1;
     if (get_object(root, "", "process", false, &obj, err) < 0)
         return -1;
     if (obj) {

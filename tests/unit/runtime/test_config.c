@@ -530,6 +530,16 @@ static struct err_case err_cases[] = {
     {"root.readonly", "1", 0, 0, "root.readonly: expected a boolean"},
     {"ociVersion", "DELETE", 0, 0, "ociVersion: required field missing"},
     {"ociVersion", "1", 0, 0, "ociVersion: expected a string"},
+    {"ociVersion", "\"invalid\"", 0, 0, "ociVersion: 'invalid' is not a SemVer version"},
+    {"ociVersion", "\"\"", 0, 0, "ociVersion: '' is not a SemVer version"},
+    {"ociVersion", "\"1.0\"", 0, 0, "ociVersion: '1.0' is not a SemVer version"},
+    {"ociVersion", "\"1.01.0\"", 0, 0, "ociVersion: '1.01.0' is not a SemVer version"},
+    {"ociVersion", "\"1.0.0-\"", 0, 0, "ociVersion: '1.0.0-' is not a SemVer version"},
+    {"ociVersion", "\"1.0.0-rc.01\"", 0, 0, "ociVersion: '1.0.0-rc.01' is not a SemVer version"},
+    {"ociVersion", "\"1.0.0 \"", 0, 0, "ociVersion: '1.0.0 ' is not a SemVer version"},
+    {"ociVersion", "\"2.0.0\"", 0, 0, "ociVersion: version '2.0.0' is not supported (1.x only)"},
+    {"ociVersion", "\"0.5.0-dev\"", 0, 0,
+     "ociVersion: version '0.5.0-dev' is not supported (1.x only)"},
     {"hostname", "[]", 0, 0, "hostname: expected a string"},
     {"mounts", "{}", 0, 0, "mounts: expected an array"},
     {"mounts", "[{\"type\": \"tmpfs\"}]", 0, 0, "mounts[0].destination: required field missing"},
@@ -598,6 +608,10 @@ static struct err_case err_cases[] = {
      "linux.resources.blockIO.throttleWriteIOPSDevice[0].rate: expected a non-negative integer"},
     {"linux.resources.hugepageLimits", "[{\"pageSize\": \"2XB\", \"limit\": 1}]", 0, 0,
      "linux.resources.hugepageLimits[0].pageSize: invalid page size '2XB' (e.g. \"2MB\")"},
+    {"linux.resources.hugepageLimits", "[{\"pageSize\": \"3MB\", \"limit\": 1}]", 0, 0,
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size '3MB' (e.g. \"2MB\")"},
+    {"linux.resources.hugepageLimits", "[{\"pageSize\": \"MB\", \"limit\": 1}]", 0, 0,
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size 'MB' (e.g. \"2MB\")"},
     {"linux.resources.network.priorities", "[{\"name\": \"eth0\"}]", 0, 0,
      "linux.resources.network.priorities[0].priority: required field missing"},
     {"linux.resources.network.classID", "-1", 0, 0,
@@ -707,6 +721,32 @@ ParameterizedTest(size_t *idx, rt_config, error_names_field)
     cleanup_free char *msg = parse_fail(text);
     cleanup_free char *want = xasprintf("config.json: %s", e->msg);
     cr_assert_str_eq(msg, want);
+}
+
+Test(rt_config, semver_versions_accepted)
+{
+    const char *const ok[] = {"1.0.0",      "1.1.0",         "1.0.2-dev",
+                              "1.1.0-rc.1", "1.2.3+build.5", "1.0.0-alpha-1.x+sha.abc",
+                              "1.10.100"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        cleanup_free char *v = xasprintf("\"%s\"", ok[i]);
+        struct err_case e = {"ociVersion", v, 0, 0, NULL};
+        cleanup_free char *text = mutated(base_config, &e);
+        cleanup_rt_config struct rt_config *c = parse_ok(text);
+        cr_assert_str_eq(c->oci_version, ok[i]);
+    }
+}
+
+Test(rt_config, hugepage_sizes_accepted)
+{
+    const char *const ok[] = {"64KB", "2MB", "32MB", "512MB", "1GB", "16GB"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        cleanup_free char *v = xasprintf("[{\"pageSize\": \"%s\", \"limit\": 7}]", ok[i]);
+        struct err_case e = {"linux.resources.hugepageLimits", v, 0, 0, NULL};
+        cleanup_free char *text = mutated(base_config, &e);
+        cleanup_rt_config struct rt_config *c = parse_ok(text);
+        cr_assert_str_eq(c->linux_.resources.hugepage_limits[0].page_size, ok[i]);
+    }
 }
 
 Test(rt_config, base_config_is_valid)
