@@ -5,4 +5,6 @@ images_DIR := images
 images_SRCS := $(wildcard images/*.c)
 images_PKGS := jansson libcurl libarchive libcrypto
 images_DEPS := common
-images_LDLIBS := -lpthread
+# The Makefile's link_mods currently puts libcommon before libimages; naming it
+# again after libimages resolves images -> common references.
+images_LDLIBS := $(LIBDIR)/libcommon.a -lpthread

@@ -371,6 +371,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     cleanup_free char *type = NULL;
     cleanup_free char *top = NULL;
     cleanup_free char *mdigest = NULL;
+    cleanup_free char *dtype = NULL;
     cleanup_free char *cbuf = NULL;
     cleanup_img_manifest struct img_manifest *m = NULL;
     cleanup_img_config struct img_config *cfg = NULL;
@@ -403,6 +404,8 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
             goto wrap;
         free(mdigest);
         mdigest = xstrdup(d->digest);
+        free(dtype);
+        dtype = d->media_type ? xstrdup(d->media_type) : NULL;
         free(buf);
         free(type);
         buf = type = NULL;
@@ -419,11 +422,10 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
         }
         img_manifest_free(m);
         m = NULL;
-        if (img_manifest_parse(buf, len, type ? type : d->media_type, &m, err) < 0)
+        if (img_manifest_parse(buf, len, type ? type : dtype, &m, err) < 0)
             goto wrap;
         if (m->kind != IMG_MANIFEST_IMAGE) {
-            cm_error_set(err, 0, "manifest %s: an index inside an index is not supported",
-                         d->digest);
+            cm_error_set(err, 0, "manifest %s: an index inside an index is not supported", mdigest);
             goto wrap;
         }
     }
