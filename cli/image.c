@@ -33,6 +33,7 @@ static const char *arg_config;
 static bool arg_quiet;
 static bool arg_json;
 static int arg_jobs;
+static unsigned long long arg_max_layer;
 static char *cfg_store; /* from the config file */
 
 enum {
@@ -45,6 +46,7 @@ enum {
     OPT_CONFIG,
     OPT_OUTPUT,
     OPT_JOBS,
+    OPT_MAX_LAYER,
 };
 
 static const struct option options[] = {
@@ -57,6 +59,7 @@ static const struct option options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"jobs", required_argument, NULL, OPT_JOBS},
+    {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -78,6 +81,7 @@ usage(FILE *f)
             "  --creds USER:PASSWORD      registry credentials\n"
             "  --config FILE              skiff config (default %s)\n"
             "  --jobs N                   layers pulled in parallel (default 3)\n"
+            "  --max-layer-size BYTES     uncompressed size limit per layer (default 64 GiB)\n"
             "  -q, --quiet                no progress output\n"
             "  --output json              machine-readable output\n",
             IMG_STORE_DEFAULT, CONFIG_DEFAULT);
@@ -177,6 +181,15 @@ parse_opts(int argc, char **argv)
                 return -1;
             }
             break;
+        case OPT_MAX_LAYER: {
+            char *end;
+            arg_max_layer = strtoull(optarg, &end, 10);
+            if (*end || arg_max_layer == 0) {
+                cm_log_error("--max-layer-size: a positive number of bytes expected");
+                return -1;
+            }
+            break;
+        }
         case 'q':
             arg_quiet = true;
             break;
@@ -333,6 +346,7 @@ do_pull(struct img_store *s, const char *ref, struct img_image **ret, double *re
                      .password = arg_pass},
         .platform = arg_platform,
         .jobs = arg_jobs,
+        .max_layer_bytes = arg_max_layer,
         .progress = arg_quiet || arg_json ? NULL : on_progress,
         .progress_userdata = &pg,
     };
