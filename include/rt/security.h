@@ -65,6 +65,13 @@ extern const char *const rt_seccomp_flag_names[];
 extern const char *const rt_seccomp_action_names[];
 extern const char *const rt_seccomp_op_names[];
 
+/* The same result through libseccomp's own compiler (seccomp_export_bpf):
+ * ~10 ms for a docker-like profile on 3 architectures, against ~0.1 ms for
+ * rt_seccomp_compile's generator. Kept as the reference the tests compare
+ * rt_seccomp_compile against, and as a fallback. */
+int rt_seccomp_compile_libseccomp(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
+                                  struct cm_error **err);
+
 /* The compiled BPF program (borrowed; struct sock_filter[*ret_n]) and the
  * seccomp(2) flags it will be loaded with. */
 const void *rt_seccomp_filter_program(const struct rt_seccomp_filter *f, size_t *ret_n);
