@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -313,6 +315,8 @@ rt_seccomp_validate(const struct rt_seccomp *s, struct cm_error **err)
             return cm_error_set(err, 0, "linux.seccomp.syscalls[%zu].names: empty", i);
         if (rt_seccomp_action_value(sc->action, sc->has_errno_ret, sc->errno_ret, &act, err) < 0)
             return cm_error_wrap(err, "linux.seccomp.syscalls[%zu].action", i);
+        if (sc->n_args > 0 && !sc->args)
+            return cm_error_set(err, 0, "linux.seccomp.syscalls[%zu].args: missing", i);
         if (sc->n_args > MAX_ARGS_PER_RULE)
             return cm_error_set(err, 0, "linux.seccomp.syscalls[%zu].args: more than %d", i,
                                 MAX_ARGS_PER_RULE);
@@ -698,6 +702,61 @@ rt_seccomp_load(struct rt_seccomp_filter *f, int *ret_notify_fd, struct cm_error
             *ret_notify_fd = (int)r;
         else
             close((int)r);
+    }
+    return 0;
+}
+
+int
+rt_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
+                         struct cm_error **err)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    cleanup_close int sock = -1;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctrl;
+    size_t len = strlen(state_json);
+    struct iovec iov = {.iov_base = (void *)state_json, .iov_len = len};
+    struct msghdr msg = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = ctrl.buf,
+        .msg_controllen = sizeof(ctrl.buf),
+    };
+    struct cmsghdr *cm;
+    ssize_t n;
+
+    if (strlen(listener_path) >= sizeof(addr.sun_path))
+        return cm_error_set(err, 0, "linux.seccomp.listenerPath: '%s' is longer than %zu bytes",
+                            listener_path, sizeof(addr.sun_path) - 1);
+    if (len == 0)
+        return cm_error_set(err, EINVAL, "seccomp listener: empty state");
+    strcpy(addr.sun_path, listener_path);
+    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return cm_error_errno(err, "seccomp listener: socket");
+    if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return cm_error_errno(err, "seccomp listener: connecting to '%s'", listener_path);
+    memset(ctrl.buf, 0, sizeof(ctrl.buf));
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &notify_fd, sizeof(int));
+    do
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return cm_error_errno(err, "seccomp listener: sending to '%s'", listener_path);
+    /* The fd travels with the first byte; a short write loses only text. */
+    for (size_t done = (size_t)n; done < len;) {
+        n = send(sock, state_json + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return cm_error_errno(err, "seccomp listener: sending to '%s'", listener_path);
+        done += (size_t)n;
     }
     return 0;
 }
