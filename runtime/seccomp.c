@@ -258,6 +258,29 @@ collect_flags(const struct rt_seccomp *s, unsigned *ret, struct cm_error **err)
     return 0;
 }
 
+/* Asks the kernel whether it knows each configured flag, so an old kernel
+ * fails at create time naming the flag rather than at load time. With a
+ * NULL program seccomp(2) checks the flags first (EINVAL when unknown), then
+ * fails to copy the program (EFAULT) or refuses for lack of privilege
+ * (EACCES): both mean the flag is fine. Nothing is loaded either way. */
+static int
+check_kernel_flags(const struct rt_seccomp *s, struct cm_error **err)
+{
+    for (size_t i = 0; s->flags && s->flags[i]; i++) {
+        unsigned f = 0;
+        if (rt_seccomp_flag_from_name(s->flags[i], &f) < 0)
+            continue; /* reported by collect_flags */
+        if (f == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+            f |= SECCOMP_FILTER_FLAG_NEW_LISTENER; /* only valid together */
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, NULL) < 0 && errno == EINVAL)
+            return cm_error_set(err, 0,
+                                "linux.seccomp.flags[%zu]: '%s' is not supported by "
+                                "this kernel",
+                                i, s->flags[i]);
+    }
+    return 0;
+}
+
 int
 rt_seccomp_validate(const struct rt_seccomp *s, struct cm_error **err)
 {
@@ -279,6 +302,8 @@ rt_seccomp_validate(const struct rt_seccomp *s, struct cm_error **err)
     if (n_arches < 0)
         return -1;
     if (collect_flags(s, &flags, err) < 0)
+        return -1;
+    if (check_kernel_flags(s, err) < 0)
         return -1;
     if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) && !s->listener_path)
         return cm_error_set(err, 0,
