@@ -42,6 +42,10 @@
 #define MAX_ERRNO_RET 4095u
 /* Conditions per syscall entry: the spec has no limit, a hostile config gets one. */
 #define MAX_ARGS_PER_RULE 64
+/* (arch, syscall, rule) triples of one filter. A real profile has ~1500; a
+ * program holds at most 4096 instructions anyway, so far more than this is
+ * a hostile config, refused before it costs memory. */
+#define MAX_RULE_PAIRS (1u << 18)
 
 struct rt_seccomp_filter {
     struct sock_filter *prog;
@@ -651,6 +655,11 @@ rt_seccomp_compile(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
                 int nr = resolve(tokens[a], sc->names[k]);
                 if (nr < 0)
                     continue;
+                if (n_pairs + n_new > MAX_RULE_PAIRS)
+                    return cm_error_set(err, E2BIG,
+                                        "linux.seccomp.syscalls: more than %u rules after "
+                                        "expanding names, architectures and args",
+                                        MAX_RULE_PAIRS);
                 pairs = xreallocarray_grow(pairs, &cap_pairs, n_pairs + n_new, sizeof(*pairs));
                 for (size_t r = 0; r < n_new; r++)
                     pairs[n_pairs++] = (struct rt_bpf_pair){

@@ -198,7 +198,7 @@ static void
 emit_chain(struct emitter *e, const struct rt_bpf_input *in, const struct entry *ents, size_t n)
 {
     for (size_t k = 1; k <= RT_BPF_MAX_CONDS; k++)
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n && e->n <= BPF_MAXINSNS; i++) {
             const struct rt_bpf_rule *r = &in->rules[ents[i].rule];
             bool is64 = ents[i].is64;
             size_t len = 1;
@@ -218,6 +218,10 @@ static void
 emit_tree(struct emitter *e, const struct rt_bpf_input *in, const struct segment *segs, size_t lo,
           size_t hi, const struct entry *ents)
 {
+    /* Too large already: stop (rt_bpf_generate fails) instead of building
+     * a hostile config's giant program. */
+    if (e->n > BPF_MAXINSNS)
+        return;
     if (hi - lo == 1) {
         const struct segment *s = &segs[lo];
         if (s->simple)
@@ -231,6 +235,8 @@ emit_tree(struct emitter *e, const struct rt_bpf_input *in, const struct segment
     size_t p = emit(e, BPF_JMP | BPF_JGE | BPF_K, 0, 0, segs[mid].start);
     emit_tree(e, in, segs, lo, mid, ents);
     size_t left_len = e->n - p - 1;
+    if (e->n > BPF_MAXINSNS)
+        return;
     if (left_len <= 255) {
         e->v[p].jt = (uint8_t)left_len;
     } else {

@@ -533,3 +533,46 @@ Test(rt_seccomp, send_listener_errors_name_the_path)
     cr_expect(strstr(err->msg, "/nonexistent/rt-security.sock"));
     cr_expect_eq(err->code, ENOENT);
 }
+
+/* Hostile sizes fail cleanly (and quickly) instead of building giant programs. */
+Test(rt_seccomp, too_large_program_is_refused, .timeout = 20)
+{
+    cleanup_sb struct rt_seccomp *s = sb_new(RT_SCMP_ALLOW);
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_seccomp_filter *f = NULL;
+    for (unsigned i = 0; i < 2000; i++) {
+        struct rt_seccomp_syscall *sc = sb_rule(s, RT_SCMP_ERRNO, "kill");
+        sb_arg(sc, 0, RT_SCMP_CMP_EQ, i, 0);
+        sb_arg(sc, 1, RT_SCMP_CMP_EQ, i, 0);
+    }
+    cr_assert_eq(rt_seccomp_compile(s, &f, &err), -1);
+    cr_expect_null(f);
+    cr_expect_eq(err->code, E2BIG);
+    cr_expect(strstr(err->msg, "BPF instructions"), "%s", err->msg);
+}
+
+Test(rt_seccomp, too_many_rules_are_refused, .timeout = 20)
+{
+    cleanup_sb struct rt_seccomp *s = sb_new(RT_SCMP_ALLOW);
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_seccomp_filter *f = NULL;
+    s->architectures = sb_strv("SCMP_ARCH_X86_64,SCMP_ARCH_X86,SCMP_ARCH_X32");
+    struct rt_seccomp_syscall *sc = sb_rule(s, RT_SCMP_ERRNO, "kill,tkill,getpid,mkdir");
+    for (unsigned i = 0; i < 64; i++)
+        sb_arg(sc, 0, RT_SCMP_CMP_EQ, i, 0); /* 64 rules per name and arch */
+    for (unsigned i = 0; i < 1500; i++)
+        sb_rule(s, RT_SCMP_ERRNO, "kill")->args = NULL; /* cheap filler entries */
+    for (size_t i = 1; i < s->n_syscalls; i++) {
+        s->syscalls[i].args = s->syscalls[0].args;
+        s->syscalls[i].n_args = 64;
+    }
+    cr_assert_eq(rt_seccomp_compile(s, &f, &err), -1);
+    /* The shared args must be freed once. */
+    for (size_t i = 1; i < s->n_syscalls; i++) {
+        s->syscalls[i].args = NULL;
+        s->syscalls[i].n_args = 0;
+    }
+    cr_expect_null(f);
+    cr_expect_eq(err->code, E2BIG);
+    cr_expect(strstr(err->msg, "rules"), "%s", err->msg);
+}
