@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <jansson.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <seccomp.h>
@@ -246,4 +247,87 @@ Test(rt_seccomp_diff, far_jumps, .timeout = 60)
     rt_seccomp_filter_program(f, &n);
     cr_expect_gt(n, 1000, "only %zu instructions: no far jump exercised", n);
     cr_expect_eq(compare(s, "far jumps"), 0);
+}
+
+/* The profile podman hands to runtimes on this host (containers-common),
+ * through the real config parser: both compilers must agree on it too.
+ * The Docker-style selectors are resolved here as podman does for an
+ * amd64 host with its default capabilities. */
+static bool
+json_array_has(json_t *arr, const char *const *any)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach (arr, i, v) {
+        for (const char *const *a = any; *a; a++)
+            if (json_is_string(v) && strcmp(json_string_value(v), *a) == 0)
+                return true;
+    }
+    return false;
+}
+
+Test(rt_seccomp_diff, podman_profile_through_the_parser, .timeout = 60)
+{
+    static const char *const amd64[] = {"amd64", NULL};
+    static const char *const caps[] = {"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FOWNER",
+                                       "CAP_FSETID",  "CAP_KILL",         "CAP_NET_BIND_SERVICE",
+                                       "CAP_SETFCAP", "CAP_SETGID",       "CAP_SETPCAP",
+                                       "CAP_SETUID",  "CAP_SYS_CHROOT",   NULL};
+    const char *path = "/usr/share/containers/seccomp.json";
+    json_error_t jerr;
+    json_auto_t *prof = NULL, *cfg_json = NULL;
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_config *cfg = NULL;
+    size_t i;
+    json_t *e, *arch;
+
+    if (seccomp_arch_native() != SCMP_ARCH_X86_64)
+        cr_skip_test("x86_64 host only");
+    prof = json_load_file(path, 0, &jerr);
+    if (!prof)
+        cr_skip_test("%s not readable", path);
+    json_t *sys = json_array(), *arches = json_array();
+    json_array_foreach (json_object_get(prof, "archMap"), i, arch) {
+        if (strcmp(json_string_value(json_object_get(arch, "architecture")), "SCMP_ARCH_X86_64"))
+            continue;
+        json_array_append(arches, json_object_get(arch, "architecture"));
+        json_array_extend(arches, json_object_get(arch, "subArchitectures"));
+    }
+    json_array_foreach (json_object_get(prof, "syscalls"), i, e) {
+        json_t *inc = json_object_get(e, "includes"), *exc = json_object_get(e, "excludes");
+        json_t *v;
+        if ((v = json_object_get(inc, "arches")) && !json_array_has(v, amd64))
+            continue;
+        if ((v = json_object_get(inc, "caps")) && !json_array_has(v, caps))
+            continue;
+        if ((v = json_object_get(exc, "arches")) && json_array_has(v, amd64))
+            continue;
+        if ((v = json_object_get(exc, "caps")) && json_array_has(v, caps))
+            continue;
+        json_t *n = json_object();
+        json_object_set(n, "names", json_object_get(e, "names"));
+        json_object_set(n, "action", json_object_get(e, "action"));
+        if ((v = json_object_get(e, "errnoRet")))
+            json_object_set(n, "errnoRet", v);
+        if ((v = json_object_get(e, "args")) && json_is_array(v))
+            json_object_set(n, "args", v);
+        json_array_append_new(sys, n);
+    }
+    json_t *sc =
+        json_pack("{s:O, s:o, s:o}", "defaultAction", json_object_get(prof, "defaultAction"),
+                  "architectures", arches, "syscalls", sys);
+    if (json_object_get(prof, "defaultErrnoRet"))
+        json_object_set(sc, "defaultErrnoRet", json_object_get(prof, "defaultErrnoRet"));
+    cfg_json = json_pack("{s:s, s:{s:s}, s:{s:o}}", "ociVersion", "1.1.0", "root", "path", "rootfs",
+                         "linux", "seccomp", sc);
+    cr_assert_not_null(cfg_json);
+    char *text = json_dumps(cfg_json, 0);
+    int r = rt_config_parse(text, strlen(text), "podman-seccomp.json", &cfg, &err);
+    free(text);
+    cr_assert_eq(r, 0, "%s", err ? err->msg : "");
+    cr_assert_not_null(cfg->linux_.seccomp);
+    cr_expect_gt(cfg->linux_.seccomp->n_syscalls, 5);
+    cr_expect_eq(rt_seccomp_validate(cfg->linux_.seccomp, &err), 0, "%s", err ? err->msg : "");
+    cr_expect_eq(compare(cfg->linux_.seccomp, "podman"), 0);
+    rt_config_free(cfg);
 }
