@@ -931,6 +931,36 @@ rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err)
     return r < 0 ? cm_error_wrap(err, "kill cgroup '%s'", cg->path) : 0;
 }
 
+/* ---- device rules ---- */
+
+/* What runc allows after the configured rules (libcontainer's
+ * AllowedDevices): mknod of anything, the standard nodes, ptys. */
+static const struct rt_device_rule default_device_rules[] = {
+    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},    /* null */
+    {.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},    /* random */
+    {.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},    /* full */
+    {.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},    /* tty */
+    {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},    /* zero */
+    {.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},    /* urandom */
+    {.allow = true, .type = 'c', .major = 5, .minor = 1, .access = "rwm"},    /* console */
+    {.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* pts */
+    {.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},    /* ptmx */
+};
+
+struct rt_device_rule *
+cg_effective_device_rules(const struct rt_resources *res, size_t *ret_n)
+{
+    size_t nd = sizeof(default_device_rules) / sizeof(default_device_rules[0]);
+    struct rt_device_rule *v = xcalloc(res->n_devices + nd, sizeof(*v));
+    if (res->n_devices)
+        memcpy(v, res->devices, res->n_devices * sizeof(*v));
+    memcpy(v + res->n_devices, default_device_rules, sizeof(default_device_rules));
+    *ret_n = res->n_devices + nd;
+    return v;
+}
+
 /* ---- removal ---- */
 
 static void

@@ -131,6 +131,19 @@ int cg_v2_is_frozen_hier(struct cg_hier *h, bool *ret, struct cm_error **err);
 int cg_device_rule_line(const struct rt_device_rule *d, char *buf, size_t size,
                         struct cm_error **err);
 
+/* linux.resources.devices followed by the default devices every container
+ * may use (runc's list); *ret owned by the caller. */
+struct rt_device_rule *cg_effective_device_rules(const struct rt_resources *res, size_t *ret_n);
+
+/* cgroup v2 device rules as an eBPF program (cgroup_ebpf.c). */
+struct bpf_insn;
+int cg_bpf_devices_program(const struct rt_device_rule *rules, size_t n, struct bpf_insn **ret,
+                           size_t *ret_n, struct cm_error **err);
+/* Loads the program for rules and attaches it to the cgroup directory fd,
+ * replacing device programs attached there before. */
+int cg_bpf_devices_attach(int cgroup_fd, const char *dir, const struct rt_device_rule *rules,
+                          size_t n, struct cm_error **err);
+
 /* Conversions (pure, unit-tested). */
 uint64_t cg_shares_to_weight(uint64_t shares);
 uint64_t cg_blkio_to_io_weight(uint64_t weight);

@@ -345,14 +345,19 @@ static int
 v1_devices(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
 {
     struct cg_hier *h = need(cg, CG_DEVICES, "devices", err);
+    size_t n = 0;
     if (!h)
         return -1;
-    for (size_t i = 0; i < res->n_devices; i++) {
+    cleanup_free struct rt_device_rule *rules = cg_effective_device_rules(res, &n);
+    for (size_t i = 0; i < n; i++) {
         char line[80];
-        const struct rt_device_rule *d = &res->devices[i];
-        if (cg_device_rule_line(d, line, sizeof(line), err) < 0)
+        if (cg_device_rule_line(&rules[i], line, sizeof(line), err) < 0)
             return cm_error_wrap(err, "devices[%zu]", i);
-        if (cg_write(h, d->allow ? "devices.allow" : "devices.deny", line, err) < 0)
+    }
+    for (size_t i = 0; i < n; i++) {
+        char line[80];
+        cg_device_rule_line(&rules[i], line, sizeof(line), NULL);
+        if (cg_write(h, rules[i].allow ? "devices.allow" : "devices.deny", line, err) < 0)
             return -1;
     }
     return 0;

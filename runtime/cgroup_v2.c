@@ -442,14 +442,17 @@ v2_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error *
     if (res->has_network)
         cm_log_debug("cgroup: network classID/priorities have no cgroup v2 equivalent, ignoring");
     if (res->n_devices > 0) {
-        /* validate anyway so bad rules fail alike on every layout */
-        for (size_t i = 0; i < res->n_devices; i++) {
-            char line[80];
-            if (cg_device_rule_line(&res->devices[i], line, sizeof(line), err) < 0)
-                return cm_error_wrap(err, "devices[%zu]", i);
+        size_t n = 0;
+        cleanup_free struct rt_device_rule *rules = cg_effective_device_rules(res, &n);
+        if (cg_fake_kernel) {
+            /* a fake tree cannot take a program: build it to validate */
+            cleanup_free struct bpf_insn *prog = NULL;
+            size_t count = 0;
+            if (cg_bpf_devices_program(rules, n, &prog, &count, err) < 0)
+                return -1;
+        } else if (cg_bpf_devices_attach(h->fd, h->dir, rules, n, err) < 0) {
+            return -1;
         }
-        cm_log_debug("cgroup: device rules on cgroup v2 need an eBPF program (not implemented), "
-                     "ignoring");
     }
     if (res->n_unified > 0 && cg_v2_apply_unified(h, res, err) < 0)
         return -1;

@@ -42,7 +42,11 @@ int rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret,
 const char *rt_cgroup_path(const struct rt_cgroup *cg);
 /* Moves pid into the cgroup in every hierarchy. */
 int rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err);
-/* Applies (new) resource limits: create and `update`. */
+/* Applies (new) resource limits: create and `update`. Mapping tables in
+ * docs/cgroups.md. When res->devices is not empty, runc's default device
+ * rules (null, zero, full, random, urandom, tty, console, ptmx, ptys, mknod)
+ * are allowed after it; allow rules for linux.devices nodes are the
+ * caller's to append. On pure v2 device rules become an eBPF program. */
 int rt_cgroup_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
 /* Freezer: pause/resume. */
 int rt_cgroup_freeze(struct rt_cgroup *cg, bool frozen, struct cm_error **err);

@@ -19,6 +19,7 @@
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
+#include "../../../runtime/cgroup_internal.h"
 #include "rt/cgroup.h"
 
 #define ROOT "/sys/fs/cgroup"
@@ -341,4 +342,48 @@ Test(rt_cgroup_host, mounts_point_at_the_container_cgroup)
     }
     rt_cgroup_mounts_free(m, n);
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0);
+}
+
+/* Child: joins cg, tries to open path; exits 0 when open succeeds, 1 on
+ * EPERM, 2 on anything else. */
+static int
+open_in_cgroup(struct rt_cgroup *cg, const char *path)
+{
+    int status = 0;
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        if (rt_cgroup_enter(cg, getpid(), NULL) < 0)
+            _exit(3);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _exit(fd >= 0 ? 0 : errno == EPERM ? 1 : 2);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+Test(rt_cgroup_host, v2_device_program_on_unified)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_device_rule rules[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
+    };
+
+    require_layout();
+    cr_assert_eq(rt_cgroup_create(ROOT, name, "x", NULL, &cg, &err), 0);
+    int fd = rt_cgroup_v2_fd(cg);
+    if (fd < 0)
+        cr_skip_test("no cgroup2 hierarchy on this host");
+    /* the program a pure v2 host gets, tried on the hybrid unified mount */
+    cr_assert_eq(cg_bpf_devices_attach(fd, "unified", rules, 2, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert_eq(open_in_cgroup(cg, "/dev/null"), 1, "/dev/null should be denied");
+    cr_assert_eq(open_in_cgroup(cg, "/dev/zero"), 0, "/dev/zero should be allowed");
+    /* an update replaces the program instead of stacking a second one */
+    cr_assert_eq(cg_bpf_devices_attach(fd, "unified", NULL, 0, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(open_in_cgroup(cg, "/dev/null"), 0, "/dev/null should be allowed again");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
 }

@@ -291,7 +291,32 @@ Test(rt_cgroup_v1, device_rules)
     fake_v1_tree(root, false);
     cr_assert_eq(rt_cgroup_create(root, "/d", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
     cr_assert_file(root, "devices/d/devices.deny", "a *:* rwm");
-    cr_assert_file(root, "devices/d/devices.allow", "c 1:3 rw");
+    /* the fake file keeps only the last write: runc's defaults follow ours */
+    cr_assert_file(root, "devices/d/devices.allow", "c 5:2 rwm");
+}
+
+Test(rt_cgroup_v1, effective_device_rules_append_defaults)
+{
+    struct rt_device_rule rules[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r"},
+    };
+    struct rt_resources res = {.devices = rules, .n_devices = 2};
+    size_t n = 0;
+    cleanup_free struct rt_device_rule *eff = cg_effective_device_rules(&res, &n);
+    char line[80];
+
+    cr_assert_gt(n, 8);
+    cr_assert_eq(cg_device_rule_line(&eff[0], line, sizeof(line), NULL), 0);
+    cr_assert_str_eq(line, "a *:* rwm");
+    cr_assert_eq(cg_device_rule_line(&eff[1], line, sizeof(line), NULL), 0);
+    cr_assert_str_eq(line, "b 8:0 r");
+    bool null_ok = false;
+    for (size_t i = 2; i < n; i++) {
+        cr_assert(eff[i].allow);
+        null_ok |= eff[i].type == 'c' && eff[i].major == 1 && eff[i].minor == 3;
+    }
+    cr_assert(null_ok);
 }
 
 Test(rt_cgroup_v1, bad_device_access_is_rejected)
