@@ -696,13 +696,13 @@ make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
         int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (nfd < 0)
             return cm_error_errno(err, "open '%s%s'", h->mountpoint, cg->path);
-        if (is_new) {
-            if (cg_fake_kernel)
-                cg_fake_kernel->populate(fd, nfd);
-            if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, h->dir, err) < 0) {
-                close(nfd);
-                return -1;
-            }
+        if (is_new && cg_fake_kernel)
+            cg_fake_kernel->populate(fd, nfd);
+        /* existing levels too: a cpuset left empty by someone else would
+         * make the later join fail with ENOSPC */
+        if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, h->dir, err) < 0) {
+            close(nfd);
+            return -1;
         }
         close(fd);
         fd = nfd;

@@ -56,8 +56,9 @@ struct rt_cgroup;
  * unified hierarchy (membership, hugetlb through v2 files). */
 struct cg_ops {
     const char *name;
-    /* Called for each directory level this handle creates (parent_fd is the
-     * level above, dir names it for messages), e.g. v1 cpuset inheritance. */
+    /* Called for each directory level of the path, new or existing
+     * (parent_fd is the level above, dir names the leaf for messages), e.g.
+     * v1 cpuset inheritance where cpus/mems are empty. */
     int (*init_dir)(struct rt_cgroup *cg, struct cg_hier *h, int parent_fd, int fd, const char *dir,
                     struct cm_error **err);
     /* Called once per hierarchy when the leaf exists, before resources are

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <libcgroup.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -386,4 +387,41 @@ Test(rt_cgroup_host, v2_device_program_on_unified)
     cr_assert_eq(cg_bpf_devices_attach(fd, "unified", NULL, 0, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(open_in_cgroup(cg, "/dev/null"), 0, "/dev/null should be allowed again");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+}
+
+/* libcgroup as an oracle: every controller it finds mounted must be in one
+ * of our hierarchies, at the same mount point. */
+Test(rt_cgroup_host, discovery_agrees_with_libcgroup)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup_hierarchy *h = NULL;
+    size_t n = 0;
+    void *handle = NULL;
+    struct cgroup_mount_point info;
+    int checked = 0;
+
+    require_layout();
+    cr_assert_eq(cgroup_init(), 0);
+    cr_assert_eq(rt_cgroup_hierarchies(ROOT, &h, &n, &err), 0, "%s", err ? err->msg : "");
+    for (int r = cgroup_get_controller_begin(&handle, &info); r == 0;
+         r = cgroup_get_controller_next(&handle, &info)) {
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i++) {
+            if (strcmp(h[i].mountpoint, info.path) != 0)
+                continue;
+            if (h[i].v2) {
+                found = true; /* hybrid: libcgroup lists hugetlb at unified */
+                continue;
+            }
+            size_t len = strlen(info.name);
+            for (const char *c = h[i].controllers; (c = strstr(c, info.name)); c += len)
+                if ((c == h[i].controllers || c[-1] == ',') && (c[len] == ',' || !c[len]))
+                    found = true;
+        }
+        cr_expect(found, "libcgroup: %s at %s, not in our list", info.name, info.path);
+        checked++;
+    }
+    cgroup_get_controller_end(&handle);
+    rt_cgroup_hierarchies_free(h, n);
+    cr_assert_gt(checked, 0);
 }

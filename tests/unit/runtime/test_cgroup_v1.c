@@ -115,6 +115,21 @@ Test(rt_cgroup_v1, cpuset_inherits_parent_cpus_and_mems)
     cr_assert_file(root, "cpuset/a/b/cpuset.mems", "0");
 }
 
+Test(rt_cgroup_v1, empty_existing_cpuset_is_filled)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    fake_put(root, "cpuset/old/cpuset.cpus", "");
+    fake_put(root, "cpuset/old/cpuset.mems", "");
+    fake_put(root, "cpuset/old/cgroup.procs", "");
+    cr_assert_eq(rt_cgroup_create(root, "/old", "x", NULL, &cg, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert_file(root, "cpuset/old/cpuset.cpus", "0-1");
+    cr_assert_file(root, "cpuset/old/cpuset.mems", "0");
+}
+
 Test(rt_cgroup_v1, writes_memory_values)
 {
     cleanup_error struct cm_error *err = NULL;
