@@ -1030,6 +1030,8 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
         if (r < 0 && result == 0)
             result = cm_error_errno(err, "remove cgroup '%s'", h->dir);
     }
+    if (result == 0 && cg->ops->removed)
+        cg->ops->removed(cg);
     return result;
 }
 

@@ -67,6 +67,8 @@ struct cg_ops {
     int (*apply)(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
     int (*freeze)(struct rt_cgroup *cg, bool frozen, struct cm_error **err);
     int (*is_frozen)(struct rt_cgroup *cg, bool *ret, struct cm_error **err);
+    /* Optional: called after the container's directories are removed. */
+    void (*removed)(struct rt_cgroup *cg);
     /* Optional fast kill of everything (v2 cgroup.kill); returns 1 when done,
      * 0 when the generic freeze/signal/thaw loop must run. */
     int (*kill)(struct rt_cgroup *cg, int sig, struct cm_error **err);

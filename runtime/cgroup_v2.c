@@ -559,5 +559,6 @@ const struct cg_ops cg_v2_ops = {
     .apply = v2_apply,
     .freeze = v2_freeze,
     .is_frozen = v2_is_frozen,
+    .removed = NULL,
     .kill = v2_kill,
 };

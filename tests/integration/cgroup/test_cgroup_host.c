@@ -89,7 +89,8 @@ teardown(void)
         if (de->d_name[0] == '.')
             continue;
         cleanup_free char *dir = xasprintf(ROOT "/%s%s", de->d_name, name);
-        left += scrub(dir);
+        cleanup_free char *rel = xasprintf(ROOT "/%s/skiff%s", de->d_name, name);
+        left += scrub(dir) + scrub(rel);
     }
     cr_expect_eq(left, 0, "%d cgroup directories were left behind", left);
 }
@@ -424,4 +425,40 @@ Test(rt_cgroup_host, discovery_agrees_with_libcgroup)
     cgroup_get_controller_end(&handle);
     rt_cgroup_hierarchies_free(h, n);
     cr_assert_gt(checked, 0);
+}
+
+static long
+read_long(const char *path)
+{
+    cleanup_free char *buf = NULL;
+    if (cm_read_file_at(AT_FDCWD, path, 4096, &buf, NULL, NULL) < 0)
+        return -1;
+    return strtol(buf, NULL, 10);
+}
+
+/* A relative cgroupsPath lands below /skiff, which starts with no realtime
+ * budget: the ancestors get one, and destroy hands it back. */
+Test(rt_cgroup_host, realtime_below_the_default_parent)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_cpu = true};
+    res.cpu = (struct rt_cpu){.has_realtime_period = true,
+                              .realtime_period = 1000000,
+                              .has_realtime_runtime = true,
+                              .realtime_runtime = 10000};
+
+    require_layout();
+    if (access(ROOT "/cpu/cpu.rt_runtime_us", F_OK) < 0)
+        cr_skip_test("no realtime group scheduling");
+    long before = read_long(ROOT "/cpu/skiff/cpu.rt_runtime_us"); /* -1: no /skiff yet */
+    cr_assert_eq(rt_cgroup_create(ROOT, name + 1, "x", &res, &cg, &err), 0, "%s",
+                 err ? err->msg : "");
+    cleanup_free char *leaf = xasprintf(ROOT "/cpu/skiff%s/cpu.rt_runtime_us", name);
+    cr_assert_eq(read_long(leaf), 10000);
+    cr_assert_geq(read_long(ROOT "/cpu/skiff/cpu.rt_runtime_us"), 10000);
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+    if (before <= 0)
+        cr_assert_eq(read_long(ROOT "/cpu/skiff/cpu.rt_runtime_us"), 0,
+                     "the budget lent to /skiff was not handed back");
 }
