@@ -56,7 +56,9 @@ int rt_cgroup_is_frozen(struct rt_cgroup *cg, bool *ret, struct cm_error **err);
 int rt_cgroup_pids(struct rt_cgroup *cg, pid_t **ret, size_t *ret_n, struct cm_error **err);
 /* Sends sig to every process in the cgroup (freezing around it so none escape). */
 int rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err);
-/* Removes the cgroup from every hierarchy (kills stragglers first when force). */
+/* Removes the cgroup from every hierarchy (kills stragglers first when force).
+ * Without force, a cgroup that still has processes fails with EBUSY and
+ * nothing is removed. Ancestors (e.g. /skiff) stay. */
 int rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err);
 /* Memory OOM-kill count or stats for `events`; optional. */
 

@@ -476,6 +476,17 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
         s88 |= pids[i] == 88;
     }
     cr_assert(s4242 && s77 && s88);
+    /* a cgroup with processes is not removed, from any hierarchy */
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+    cm_error_free(&err);
+    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/e/cgroup.procs", all_hiers[i]);
+        cr_assert(fake_exists(root, p), "%s removed from a busy cgroup", p);
+        fake_put(root, p, "");
+    }
+    fake_put(root, "unified/skiff/e/cgroup.procs", "");
+    fake_put(root, "pids/skiff/e/inner/cgroup.procs", "");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
     assert_nothing_below("skiff/e");
     cr_assert(fake_exists(root, "memory/skiff"), "the shared parent stays");
