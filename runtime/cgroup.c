@@ -996,6 +996,31 @@ remove_tree(int dfd, const char *name, int depth)
     return 0;
 }
 
+/* Whether anything lives in the cgroup or below. A cgroup2 directory (pure
+ * v2, or hybrid where the container joined the unified hierarchy too) says
+ * so in one read of cgroup.events ("populated", recursive); v1 alone needs
+ * the pids. */
+static int
+has_processes(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
+{
+    struct cg_hier *u = cg_v2_find(cg);
+    char buf[256];
+    cleanup_error struct cm_error *tmp = NULL;
+    if (u && cg_read(u, "cgroup.events", buf, sizeof(buf), &tmp) == 0) {
+        const char *p = strstr(buf, "populated ");
+        if (p) {
+            *ret = p[10] == '1';
+            return 0;
+        }
+    }
+    cleanup_free pid_t *pids = NULL;
+    size_t n = 0;
+    if (rt_cgroup_pids(cg, &pids, &n, err) < 0)
+        return -1;
+    *ret = n > 0;
+    return 0;
+}
+
 int
 rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
 {
@@ -1011,13 +1036,11 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
     } else {
         /* a live container's cgroup is left whole: removing it from some
          * hierarchies and not others would change a running container */
-        cleanup_free pid_t *pids = NULL;
-        size_t n = 0;
-        if (rt_cgroup_pids(cg, &pids, &n, err) < 0)
+        bool busy = false;
+        if (has_processes(cg, &busy, err) < 0)
             return -1;
-        if (n > 0)
-            return cm_error_set(err, EBUSY, "cgroup '%s' still has %zu processes (pid %d...)",
-                                cg->path, n, (int)pids[0]);
+        if (busy)
+            return cm_error_set(err, EBUSY, "cgroup '%s' still has processes", cg->path);
     }
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (size_t i = 0; i < cg->n; i++) {

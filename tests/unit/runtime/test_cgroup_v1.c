@@ -476,7 +476,9 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
         s88 |= pids[i] == 88;
     }
     cr_assert(s4242 && s77 && s88);
-    /* a cgroup with processes is not removed, from any hierarchy */
+    /* a cgroup with processes is not removed, from any hierarchy; the
+     * unified hierarchy's cgroup.events says so first */
+    fake_put(root, "unified/skiff/e/cgroup.events", "populated 1\nfrozen 0\n");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
     cr_assert_eq(err->code, EBUSY);
     cm_error_free(&err);
@@ -486,10 +488,24 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
         fake_put(root, p, "");
     }
     fake_put(root, "unified/skiff/e/cgroup.procs", "");
+    fake_put(root, "unified/skiff/e/cgroup.events", "populated 0\nfrozen 0\n");
     fake_put(root, "pids/skiff/e/inner/cgroup.procs", "");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
     assert_nothing_below("skiff/e");
     cr_assert(fake_exists(root, "memory/skiff"), "the shared parent stays");
+}
+
+Test(rt_cgroup_v1, pure_v1_busy_check_reads_pids)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "b", NULL, &cg, &err), 0);
+    fake_put(root, "freezer/skiff/b/sub/cgroup.procs", "31\n");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+    cr_assert(fake_exists(root, "memory/skiff/b"));
 }
 
 Test(rt_cgroup_v1, open_finds_existing_cgroup)
