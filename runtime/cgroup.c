@@ -179,6 +179,36 @@ cg_exists(const struct cg_hier *h, const char *file)
     return faccessat(h->fd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+int
+cg_read_u64(const struct cg_hier *h, const char *file, const char *key, uint64_t *ret,
+            struct cm_error **err)
+{
+    char buf[4096];
+    const char *p = buf;
+    if (cg_read(h, file, buf, sizeof(buf), err) < 0)
+        return -1;
+    if (key) {
+        size_t klen = strlen(key);
+        for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+            if (!strncmp(p, key, klen) && p[klen] == ' ')
+                break;
+        if (!p)
+            return cm_error_set(err, ENOENT, "no '%s' in '%s/%s'", key, h->dir, file);
+        p += klen + 1;
+    }
+    if (!strncmp(p, "max", 3) && (p[3] == '\0' || p[3] == '\n')) {
+        *ret = UINT64_MAX;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || errno || (*end && *end != '\n' && *end != ' '))
+        return cm_error_set(err, EINVAL, "'%s/%s': not a number", h->dir, file);
+    *ret = v;
+    return 0;
+}
+
 struct cg_hier *
 cg_v1_find(struct rt_cgroup *cg, unsigned bit)
 {
@@ -801,6 +831,15 @@ rt_cgroup_freeze(struct rt_cgroup *cg, bool frozen, struct cm_error **err)
 {
     if (cg->ops->freeze(cg, frozen, err) < 0)
         return cm_error_wrap(err, "%s cgroup '%s'", frozen ? "freeze" : "thaw", cg->path);
+    return 0;
+}
+
+int
+rt_cgroup_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *ret, struct cm_error **err)
+{
+    *ret = (struct rt_cgroup_stats){0};
+    if (cg->ops->stats(cg, ret, err) < 0)
+        return cm_error_wrap(err, "stats of cgroup '%s'", cg->path);
     return 0;
 }
 

@@ -67,6 +67,7 @@ struct cg_ops {
     int (*apply)(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
     int (*freeze)(struct rt_cgroup *cg, bool frozen, struct cm_error **err);
     int (*is_frozen)(struct rt_cgroup *cg, bool *ret, struct cm_error **err);
+    int (*stats)(struct rt_cgroup *cg, struct rt_cgroup_stats *ret, struct cm_error **err);
     /* Optional: called after the container's directories are removed. */
     void (*removed)(struct rt_cgroup *cg);
     /* Optional fast kill of everything (v2 cgroup.kill); returns 1 when done,
@@ -119,6 +120,11 @@ int cg_read(const struct cg_hier *h, const char *file, char *buf, size_t size,
 int cg_read_at(int dfd, const char *dir, const char *file, char *buf, size_t size,
                struct cm_error **err);
 bool cg_exists(const struct cg_hier *h, const char *file);
+/* Reads a number ("max" = UINT64_MAX); with key, the value of the line
+ * "KEY N" (memory.events, cpu.stat, memory.oom_control). -1 when missing or
+ * malformed (err set). */
+int cg_read_u64(const struct cg_hier *h, const char *file, const char *key, uint64_t *ret,
+                struct cm_error **err);
 /* Writes value to file in dfd (O_TRUNC, no O_CREAT); sets errno on failure. */
 int cg_write_raw(int dfd, const char *file, const char *value);
 

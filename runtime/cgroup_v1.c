@@ -535,6 +535,38 @@ v1_is_frozen(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
     return 0;
 }
 
+static int
+v1_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *st, struct cm_error **err)
+{
+    struct cg_hier *h;
+    if ((h = cg_v1_find(cg, CG_MEMORY))) {
+        if (cg_read_u64(h, "memory.usage_in_bytes", NULL, &st->memory_usage, err) < 0 ||
+            cg_read_u64(h, "memory.limit_in_bytes", NULL, &st->memory_limit, err) < 0 ||
+            cg_read_u64(h, "memory.max_usage_in_bytes", NULL, &st->memory_max_usage, err) < 0)
+            return -1;
+        st->has_memory = true;
+        /* oom_kill in oom_control arrived with 4.13 */
+        cleanup_error struct cm_error *tmp = NULL;
+        st->has_oom = cg_read_u64(h, "memory.oom_control", "oom_kill", &st->oom_kills, &tmp) == 0;
+    }
+    if ((h = cg_v1_find(cg, CG_PIDS))) {
+        if (cg_read_u64(h, "pids.current", NULL, &st->pids_current, err) < 0 ||
+            cg_read_u64(h, "pids.max", NULL, &st->pids_limit, err) < 0)
+            return -1;
+        st->has_pids = true;
+    }
+    if ((h = cg_v1_find(cg, CG_CPUACCT))) {
+        if (cg_read_u64(h, "cpuacct.usage", NULL, &st->cpu_usage_ns, err) < 0)
+            return -1;
+        cleanup_error struct cm_error *tmp = NULL;
+        if (cg_read_u64(h, "cpuacct.usage_user", NULL, &st->cpu_user_ns, &tmp) < 0 ||
+            cg_read_u64(h, "cpuacct.usage_sys", NULL, &st->cpu_system_ns, &tmp) < 0)
+            st->cpu_user_ns = st->cpu_system_ns = 0; /* older kernels: total only */
+        st->has_cpu = true;
+    }
+    return 0;
+}
+
 const struct cg_ops cg_v1_ops = {
     .name = "v1",
     .init_dir = v1_init_dir,
@@ -542,6 +574,7 @@ const struct cg_ops cg_v1_ops = {
     .apply = v1_apply,
     .freeze = v1_freeze,
     .is_frozen = v1_is_frozen,
+    .stats = v1_stats,
     .removed = v1_removed,
     .kill = NULL,
 };

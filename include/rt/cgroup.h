@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cm/error.h"
@@ -63,6 +64,22 @@ int rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err);
 /* Memory OOM-kill count or stats for `events`; optional. */
 
 /* --- Added by the cgroup layer (not in the first draft of this header) --- */
+
+/* Resource usage for `events --stats` and the agent's metrics. A group a host
+ * does not offer keeps its has_ flag false. Limits read "max" as UINT64_MAX. */
+struct rt_cgroup_stats {
+    bool has_memory;
+    uint64_t memory_usage;     /* bytes: v1 memory.usage_in_bytes, v2 memory.current */
+    uint64_t memory_limit;     /* v1 memory.limit_in_bytes, v2 memory.max */
+    uint64_t memory_max_usage; /* v1 memory.max_usage_in_bytes, v2 memory.peak (0 if absent) */
+    bool has_oom;
+    uint64_t oom_kills; /* v1 memory.oom_control oom_kill, v2 memory.events oom_kill */
+    bool has_pids;
+    uint64_t pids_current, pids_limit;
+    bool has_cpu;
+    uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns; /* v1 cpuacct.usage*, v2 cpu.stat */
+};
+int rt_cgroup_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *ret, struct cm_error **err);
 
 /* Resolves linux.cgroupsPath the way rt_cgroup_create does, without touching
  * the host: NULL or "" -> "/skiff/<id>", "rel/x" -> "/skiff/rel/x", "/abs" ->

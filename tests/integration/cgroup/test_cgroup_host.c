@@ -231,6 +231,11 @@ Test(rt_cgroup_host, enter_pids_freeze_kill_destroy)
     cr_assert_eq(rt_cgroup_pids(cg, &pids, &n, &err), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(pids[0], child);
+    struct rt_cgroup_stats st;
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_pids && st.has_memory);
+    cr_assert_eq(st.pids_current, 1);
+    cr_assert_gt(st.memory_limit, 0); /* usage may be 0: charges stay where pages were faulted */
 
     cr_assert_eq(rt_cgroup_freeze(cg, true, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(rt_cgroup_is_frozen(cg, &frozen, &err), 0);

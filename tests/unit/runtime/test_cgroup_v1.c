@@ -599,3 +599,37 @@ Test(rt_cgroup_v1, mounts_for_the_container)
     rt_cgroup_mounts_free(m, n);
     cr_assert(saw_cpu && saw_systemd && saw_unified);
 }
+
+Test(rt_cgroup_v1, stats)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_stats st;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_memory && st.has_oom && st.has_pids && st.has_cpu);
+    cr_assert_eq(st.memory_usage, 4096);
+    cr_assert_eq(st.memory_limit, 9223372036854771712ull);
+    cr_assert_eq(st.memory_max_usage, 8192);
+    cr_assert_eq(st.oom_kills, 2);
+    cr_assert_eq(st.pids_current, 3);
+    cr_assert_eq(st.pids_limit, UINT64_MAX);
+    cr_assert_eq(st.cpu_usage_ns, 5000000);
+    cr_assert_eq(st.cpu_user_ns, 3000000);
+    cr_assert_eq(st.cpu_system_ns, 2000000);
+}
+
+Test(rt_cgroup_v1, stats_reject_garbage)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_stats st;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    fake_put(root, "pids/skiff/st/pids.current", "12abc\n");
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), -1);
+    cr_assert(strstr(err->msg, "pids.current"), "%s", err->msg);
+}

@@ -346,3 +346,21 @@ Test(rt_cgroup_v2, mounts_single_entry)
     cr_assert_str_eq(m[0].host_path, hp);
     rt_cgroup_mounts_free(m, n);
 }
+
+Test(rt_cgroup_v2, stats)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = create_ok(NULL, NULL);
+    struct rt_cgroup_stats st;
+
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_memory && st.has_oom && st.has_pids && st.has_cpu);
+    cr_assert_eq(st.memory_usage, 8192);
+    cr_assert_eq(st.memory_limit, UINT64_MAX);
+    cr_assert_eq(st.memory_max_usage, 16384);
+    cr_assert_eq(st.oom_kills, 1);
+    cr_assert_eq(st.pids_current, 2);
+    cr_assert_eq(st.cpu_usage_ns, 1500000);
+    cr_assert_eq(st.cpu_user_ns, 1000000);
+    cr_assert_eq(st.cpu_system_ns, 500000);
+}
