@@ -61,8 +61,6 @@ int rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err);
  * Without force, a cgroup that still has processes fails with EBUSY and
  * nothing is removed. Ancestors (e.g. /skiff) stay. */
 int rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err);
-/* Memory OOM-kill count or stats for `events`; optional. */
-
 /* --- Added by the cgroup layer (not in the first draft of this header) --- */
 
 /* Resource usage for `events --stats` and the agent's metrics. A group a host
