@@ -134,7 +134,6 @@ static int
 enable_level(int dfd, const char *dir, unsigned want, struct cm_error **err)
 {
     char avail_s[512], have_s[512], cmd[256];
-    cleanup_error struct cm_error *tmp = NULL;
     unsigned avail = 0, have = 0;
 
     if (cg_read_at(dfd, dir, "cgroup.controllers", avail_s, sizeof(avail_s), err) < 0 ||
