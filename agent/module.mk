@@ -3,7 +3,7 @@
 MODULES += agent
 agent_DIR := agent
 agent_SRCS := $(filter-out agent/main.c agent/shim_main.c,$(wildcard agent/*.c))
-agent_PKGS := jansson
+agent_PKGS := jansson libcurl
 agent_DEPS := images runtime common
 # See images/module.mk: libcommon named again after the libraries that use it.
 agent_LDLIBS := $(LIBDIR)/libcommon.a

@@ -213,9 +213,10 @@ Test(agent_cni, port_pool_probe_skips_bound_port)
     cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
     taken = ntohs(sa.sin_port);
-    cr_assert_lt(taken, 65535);
-    agent_port_pool_init(&p, taken, (uint16_t)(taken + 1), true);
+    cr_assert_lt(taken, 65535 - 64);
+    /* Other ports of the range may be taken by others on this host too. */
+    agent_port_pool_init(&p, taken, (uint16_t)(taken + 64), true);
     cr_assert_eq(agent_port_pool_assign(&p, &pm, 1, NULL), 0);
-    cr_assert_eq(pm.host_port, taken + 1);
+    cr_assert_gt(pm.host_port, taken);
     close(fd);
 }
