@@ -11,3 +11,7 @@ agent_LDLIBS := $(LIBDIR)/libcommon.a
 PROGS += skiff-shim
 skiff-shim_SRCS := agent/shim_main.c
 skiff-shim_MODS := agent
+
+PROGS += skiff-agent
+skiff-agent_SRCS := agent/main.c
+skiff-agent_MODS := agent
