@@ -85,12 +85,12 @@ start_agent() {
     agent_pid=$!
 }
 
-# task ID NAME DESIRED CONTAINER_JSON [TASK_EXTRA] > file
+# task ID DESIRED CONTAINER_JSON [TASK_EXTRA] [NETWORK_MODE]: writes W/ID.json
 task() {
     cat >"$W/$1.json" <<JSON
 {"taskArn": "arn:aws:ecs:local:000000000000:task/agt/$1", "taskId": "$1",
  "desiredStatus": "$2", "lastStatus": "PENDING", "version": 1,
- "taskDefinition": {"family": "$1", "revision": 1, "networkMode": "bridge", "cpu": "512",
+ "taskDefinition": {"family": "$1", "revision": 1, "networkMode": "${5:-bridge}", "cpu": "512",
    "memory": "256" ${4:-}, "containerDefinitions": [$3]}}
 JSON
 }
@@ -139,6 +139,22 @@ ctl desired "$W" 3 "$W/t2.json"
 rep=$(ctl wait "$W" "$(arn t2)" STOPPED 60 exitCode=137 "reason=OutOfMemoryError: Container killed due to memory usage")
 check "OOM kill reported as OutOfMemoryError (137)" test -n "$rep"
 
+# 3b. awsvpc: the task's own address; host: the host's network.
+AWS='{"name": "web", "image": "'$IMG'", "user": "0", "stopTimeout": 2,
+  "command": ["echo aws-ok > /i.html; exec /bin/busybox httpd -f -p 8080 -h /"]}'
+HOSTC='{"name": "web", "image": "'$IMG'", "user": "0", "stopTimeout": 2,
+  "command": ["echo host-ok > /i.html; exec /bin/busybox httpd -f -p 127.0.0.1:18081 -h /"]}'
+task t5 RUNNING "$AWS" "" awsvpc
+task t6 RUNNING "$HOSTC" "" host
+ctl desired "$W" 31 "$W/t5.json" "$W/t6.json"
+rep=$(ctl wait "$W" "$(arn t5)" RUNNING 60)
+ip5=$(echo "$rep" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("privateIpv4Address",""))' 2>/dev/null)
+check "awsvpc task has its own address" test -n "$ip5"
+check "awsvpc task reachable on its address" sh -c "curl -s --max-time 5 http://$ip5:8080/i.html | grep -q aws-ok"
+check "host-mode task RUNNING" ctl wait "$W" "$(arn t6)" RUNNING 60
+check "host-mode task listens in the host's netns" sh -c "for i in \$(seq 50); do curl -s --max-time 2 http://127.0.0.1:18081/i.html | grep -q host-ok && exit 0; sleep 0.1; done; exit 1"
+check "host-mode task has no netns file" test ! -e "$W/netns/t6"
+
 # 4. Stop: SIGTERM is ignored by a bare pid 1, SIGKILL follows after stopTimeout;
 #    meanwhile reports fail and are retried.
 SLEEP='{"name": "sleeper", "image": "'$IMG'", "user": "0", "stopTimeout": 2,
@@ -157,6 +173,7 @@ rm -f "$W/fail-reports"
 rep=$(ctl wait "$W" "$(arn t3)" STOPPED 30 exitCode=137)
 check "desired STOPPED: stopped with SIGKILL after stopTimeout" test -n "$rep"
 check "surplus (no longer listed) stopped" ctl wait "$W" "$(arn t4)" STOPPED 30
+check "awsvpc and host tasks stopped too" sh -c "python3 '$H/agtctl.py' wait '$W' '$(arn t5)' STOPPED 30 && python3 '$H/agtctl.py' wait '$W' '$(arn t6)' STOPPED 30"
 
 # 5. Nothing left: containers, netns files, mounts, task cgroups.
 sleep 0.5

@@ -70,8 +70,8 @@ fixture_setup(struct shim_fixture *f, const char *name, const char *const *args,
     f->work = xasprintf("%s/work", f->dir);
     f->id = xasprintf("agt-%s-%d-%d", name, (int)getpid(), seq++);
     f->runtime = xstrdup(fixture_runtime());
-    f->shim = xstrdup("build/bin/skiff-shim");
-    cr_assert_eq(access(f->shim, X_OK), 0, "build/bin/skiff-shim missing");
+    f->shim = xasprintf("%s/bin/skiff-shim", getenv("OUT") ? getenv("OUT") : "build");
+    cr_assert_eq(access(f->shim, X_OK), 0, "%s missing", f->shim);
     cr_assert_eq(run_cmd("mkdir -p %s/rootfs/bin %s %s %s && cp /bin/busybox %s/rootfs/bin/ && "
                          "%s spec -b %s",
                          f->bundle, f->shimdir, f->root, f->work, f->bundle, f->runtime, f->bundle),
