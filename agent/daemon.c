@@ -71,6 +71,7 @@ struct task {
     int64_t stopped_at; /* wall clock seconds */
     bool cleaned;
     bool cgroup_gone;
+    int64_t net_ms; /* time spent on the network at preparation */
 };
 
 struct agent {
@@ -448,6 +449,7 @@ prepare_task(struct agent *a, struct task *t, struct cm_error **err)
             return cm_error_wrap(err, "container '%s'", t->c[i].def->name);
     }
     task_save(t);
+    t->net_ms = now_ms();
     if (agent_net_mode_has_netns(mode)) {
         if (!t->netns) {
             cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, t->id);
@@ -474,6 +476,7 @@ prepare_task(struct agent *a, struct task *t, struct cm_error **err)
         }
         task_save(t);
     }
+    t->net_ms = now_ms() - t->net_ms;
     if (task_cgroup_setup(a, t, err) < 0)
         return cm_error_wrap(err, "task cgroup");
     for (size_t i = 0; i < t->n; i++)
@@ -548,13 +551,15 @@ start_container(struct agent *a, struct task *t, struct ctr *c)
                                 .log_max_files = a->cfg->log_max_files};
     cleanup_error struct cm_error *err = NULL;
     pid_t shim;
+    int64_t t0 = now_ms();
 
     if (agent_shim_spawn(a->cfg->shim, &o, &shim, &err) < 0) {
         cm_log_error("task '%s': container '%s': %s", t->id, c->def->name, err->msg);
         set_reason(&c->reason, "CannotStartContainerError: %s", err->msg);
         c->state = AGENT_C_STOPPED;
     } else {
-        cm_log_info("task '%s': container '%s' started (shim %d)", t->id, c->def->name, (int)shim);
+        cm_log_info("task '%s': container '%s' started (shim %d, %lld ms)", t->id, c->def->name,
+                    (int)shim, (long long)(now_ms() - t0));
         c->state = AGENT_C_RUNNING;
         c->hs = (struct agent_health_state){.started_ms = now_ms()};
     }
@@ -671,7 +676,12 @@ task_tick(struct agent *a, struct task *t, int64_t now)
     }
     if (!t->prepared && t->state != AGENT_T_STOPPING) {
         cleanup_error struct cm_error *err = NULL;
-        if (prepare_task(a, t, &err) < 0) {
+        int64_t t0 = now_ms();
+        int r = prepare_task(a, t, &err);
+        if (r == 0)
+            cm_log_info("task '%s': prepared in %lld ms (network %lld ms)", t->id,
+                        (long long)(now_ms() - t0), (long long)t->net_ms);
+        if (r < 0) {
             cm_log_error("task '%s': %s", t->id, err->msg);
             set_reason(&t->stop_reason, "%s", err->msg);
             for (size_t i = 0; i < t->n; i++)

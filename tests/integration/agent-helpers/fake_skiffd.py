@@ -51,7 +51,7 @@ class H(BaseHTTPRequestHandler):
             deadline = time.time() + min(body.get("waitMs", 1500), 1500) / 1000.0
             d = desired()
             while d["version"] == body.get("version") and time.time() < deadline:
-                time.sleep(0.05)
+                time.sleep(0.005)
                 d = desired()
             return self.answer(200, {"containerInstanceArn": ARN, "version": d["version"],
                                      "status": "ACTIVE", "tasks": d["tasks"]})
@@ -60,6 +60,7 @@ class H(BaseHTTPRequestHandler):
                 return self.answer(503, {"error": "ServiceUnavailable"})
             with lock, open(os.path.join(DIR, "reports.jsonl"), "a") as f:
                 for t in body.get("tasks", []):
+                    t["_received"] = time.time()
                     f.write(json.dumps(t) + "\n")
             return self.answer(200, {"accepted": len(body.get("tasks", [])),
                                      "version": desired()["version"]})
