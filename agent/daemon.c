@@ -409,6 +409,9 @@ prepare_container(struct agent *a, struct task *t, struct ctr *c, struct cm_erro
     if (cm_mkdir_p(rootfs, 0755, err) < 0 || cm_mkdir_p(upper, 0755, err) < 0 ||
         cm_mkdir_p(work, 0755, err) < 0)
         return -1;
+    /* A preparation cut short by a restart may have mounted it already. */
+    for (int i = 0; i < 8 && umount2(rootfs, MNT_DETACH) == 0; i++)
+        ;
     if (img_pull(a->store, c->def->image, &po, &img, err) < 0)
         return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", c->def->image);
     if (img_store_read_config(a->store, img, &icfg, err) < 0)
@@ -451,16 +454,22 @@ prepare_task(struct agent *a, struct task *t, struct cm_error **err)
     task_save(t);
     t->net_ms = now_ms();
     if (agent_net_mode_has_netns(mode)) {
-        if (!t->netns) {
-            cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, t->id);
-            struct stat st;
-            /* A restart during preparation may have made it already. */
-            if (stat(path, &st) == 0)
-                agent_netns_delete(path, NULL);
-            if (agent_netns_create(a->cfg->netns_dir, t->id, &t->netns, err) < 0)
-                return -1;
-            task_save(t);
+        cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, t->id);
+        struct stat st;
+
+        /* A restart during preparation may have left a half-attached netns:
+         * detach (DEL is idempotent) and start over with a fresh one. */
+        if (t->netns || stat(path, &st) == 0) {
+            agent_cni_del(&a->cni, mode, t->id, path, NULL);
+            agent_netns_delete(path, NULL);
+            free(t->netns);
+            t->netns = NULL;
+            free(t->ip);
+            t->ip = NULL;
         }
+        if (agent_netns_create(a->cfg->netns_dir, t->id, &t->netns, err) < 0)
+            return -1;
+        task_save(t);
         if (mode == AGENT_NET_BRIDGE) {
             for (size_t i = 0; i < t->n; i++) {
                 all = xrealloc(all, (n_all + t->c[i].n_pm + 1) * sizeof *all);
@@ -663,11 +672,23 @@ stop_task(struct task *t, const char *reason)
     t->dirty = true;
 }
 
+/* What task.json and the shims' records do not already hold: saving only
+ * when it changes spares an fsync per task per tick. */
+static uint64_t
+task_signature(const struct task *t)
+{
+    uint64_t h = (uint64_t)t->state * 31 + t->prepared * 7 + t->cleaned * 3 + t->reported_stopped;
+    for (size_t i = 0; i < t->n; i++)
+        h = h * 131 + (uint64_t)t->c[i].state * 17 + (uint64_t)t->c[i].hs.status;
+    return h;
+}
+
 static void
 task_tick(struct agent *a, struct task *t, int64_t now)
 {
     struct agent_cview views[AGENT_MAX_CONTAINERS];
     bool all_started = true, all_stopped = true;
+    uint64_t sig = task_signature(t);
 
     if (t->state == AGENT_T_STOPPED) {
         if (t->cleaned && !t->cgroup_gone)
@@ -771,7 +792,8 @@ task_tick(struct agent *a, struct task *t, int64_t now)
         cm_log_info("task '%s': stopped: %s", t->id, t->stop_reason ? t->stop_reason : "");
         release_task(a, t);
     }
-    task_save(t);
+    if (task_signature(t) != sig)
+        task_save(t);
 }
 
 /* ---- reports ---- */
@@ -957,6 +979,18 @@ apply_desired(struct agent *a, json_t *ans)
             stop_task(a->tasks[acts[i].index], acts[i].reason);
             continue;
         }
+        if (acts[i].kind == AGENT_ACT_REPORT_STOPPED) {
+            json_auto_t *body = NULL;
+            json_auto_t *ans2 = NULL;
+            if (!*d[acts[i].index].arn)
+                continue;
+            body = json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "containerInstanceArn", a->instance_arn,
+                             "tasks", "taskArn", d[acts[i].index].arn, "lastStatus", "STOPPED",
+                             "stoppedReason", acts[i].reason);
+            /* Best effort: the next poll lists it again if this is lost. */
+            agent_client_call(a->client, "report", body, REPORT_TIMEOUT_MS, &ans2, NULL, NULL);
+            continue;
+        }
         {
             json_t *tj = json_array_get(tasks, acts[i].index);
             cleanup_error struct cm_error *err = NULL;
@@ -1092,7 +1126,8 @@ adopt(struct agent *a)
             struct agent_exit_record rec;
             cleanup_free char *shimrec = xasprintf("%s/shim.json", c->dir);
             cleanup_free char *exitrec = xasprintf("%s/exit.json", c->dir);
-            for (size_t k = 0; k < c->n_pm && k < json_array_size(pa); k++) {
+            /* Ports of a task not fully prepared are assigned again by prepare. */
+            for (size_t k = 0; t->prepared && k < c->n_pm && k < json_array_size(pa); k++) {
                 json_int_t hp = json_integer_value(json_array_get(json_array_get(pa, k), 1));
                 if (hp > 0 && hp < 65536) {
                     c->pm[k].host_port = (uint16_t)hp;

@@ -15,3 +15,8 @@ skiff-shim_MODS := agent
 PROGS += skiff-agent
 skiff-agent_SRCS := agent/main.c
 skiff-agent_MODS := agent
+
+# Only the libraries a program really uses get loaded (Debian's linker does not
+# default to --as-needed): the shim, one per container, stays small.
+$(BIN)/skiff-shim: LDFLAGS += -Wl,--as-needed
+$(BIN)/skiff-agent: LDFLAGS += -Wl,--as-needed

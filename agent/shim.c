@@ -622,6 +622,13 @@ shim_start(struct shim *s, int ready_fd, struct cm_error **err)
     if (s->ctl_fd < 0)
         return cm_error_errno(err, "open '%s'", ctl);
 
+    /* Claim the directory before anything else: an agent restarted while we
+     * create the container must see a live shim, not a container to start. */
+    rec.shim_pid = getpid();
+    rec.shim_start = proc_start_time(rec.shim_pid);
+    if (agent_shim_record_save(o->dir, &rec, err) < 0)
+        return -1;
+
     s->log =
         agent_logfile_open(logpath, o->log_max_size ? o->log_max_size : AGENT_LOG_DEFAULT_MAX_SIZE,
                            o->log_max_files, err);
@@ -651,8 +658,6 @@ shim_start(struct shim *s, int ready_fd, struct cm_error **err)
         cm_log_warn("container '%s': %s, OOM kills will not be detected", o->id, tmp->msg);
         cm_error_free(&tmp);
     }
-    rec.shim_pid = getpid();
-    rec.shim_start = proc_start_time(rec.shim_pid);
     rec.pid = s->pid;
     rec.pid_start = proc_start_time(s->pid);
     if (agent_shim_record_save(o->dir, &rec, err) < 0)

@@ -13,15 +13,15 @@ agent_reconcile(const struct agent_desired_task *desired, size_t n_desired,
 
     for (size_t i = 0; i < n_desired; i++) {
         bool known = false;
-        if (!desired[i].run)
-            continue;
         for (size_t k = 0; k < n_local && !known; k++)
             known = strcmp(local[k].arn, desired[i].arn) == 0;
-        /* Also once: the same task listed twice starts once. */
+        /* Also once: the same task listed twice is acted on once. */
         for (size_t k = 0; k < i && !known; k++)
-            known = desired[k].run && strcmp(desired[k].arn, desired[i].arn) == 0;
+            known = strcmp(desired[k].arn, desired[i].arn) == 0;
         if (!known)
-            out[n++] = (struct agent_action){AGENT_ACT_START, i, NULL};
+            out[n++] =
+                (struct agent_action){desired[i].run ? AGENT_ACT_START : AGENT_ACT_REPORT_STOPPED,
+                                      i, desired[i].run ? NULL : "Task stopped before it started"};
     }
     for (size_t k = 0; k < n_local; k++) {
         const struct agent_desired_task *d = NULL;

@@ -27,17 +27,23 @@ struct agent_local_task {
     bool stopping; /* a stop is under way */
 };
 
-enum agent_action_kind { AGENT_ACT_START = 0, AGENT_ACT_STOP };
+enum agent_action_kind {
+    AGENT_ACT_START = 0,
+    AGENT_ACT_STOP,
+    AGENT_ACT_REPORT_STOPPED, /* desired STOPPED, never started here: say so */
+};
 
 struct agent_action {
     enum agent_action_kind kind;
-    size_t index; /* START: into desired; STOP: into local */
+    size_t index; /* START, REPORT_STOPPED: into desired; STOP: into local */
     const char *reason;
 };
 
 /* Start what should run and is not known here; stop what runs and should
- * not (desired STOPPED, or no longer assigned here). A task that has stopped
- * is never started again: the scheduler places a replacement. out must hold
+ * not (desired STOPPED, or no longer assigned here); report STOPPED what is
+ * desired STOPPED but was never started here (skiffd keeps listing it until
+ * it hears so). A task that has stopped is never started again: the
+ * scheduler places a replacement. out must hold
  * n_desired + n_local actions; returns how many were written. */
 size_t agent_reconcile(const struct agent_desired_task *desired, size_t n_desired,
                        const struct agent_local_task *local, size_t n_local,

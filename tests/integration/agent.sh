@@ -48,7 +48,8 @@ cleanup() {
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     rm -rf "$W"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 fails=0
 pass() { echo "ok   $1"; }

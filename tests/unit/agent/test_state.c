@@ -30,6 +30,19 @@ Test(agent_state, reconcile_starts_missing_and_stops_surplus)
     cr_assert(strstr(out[2].reason, "no longer assigned"));
 }
 
+Test(agent_state, reconcile_reports_unknown_stopped_tasks_once)
+{
+    struct agent_desired_task d[] = {{"n", false}, {"n", false}, {"k", false}};
+    struct agent_local_task l[] = {{"k", true, false}};
+    struct agent_action out[4];
+    size_t n = agent_reconcile(d, 3, l, 1, out);
+
+    cr_assert_eq(n, 1);
+    cr_assert_eq(out[0].kind, AGENT_ACT_REPORT_STOPPED);
+    cr_assert_eq(out[0].index, 0);
+    cr_assert(strstr(out[0].reason, "before it started"));
+}
+
 Test(agent_state, reconcile_is_idempotent_and_never_restarts_stopped)
 {
     struct agent_desired_task d[] = {{"a", true}};
