@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* skiffd internals shared by the scheduler module's files (private header):
+ * the daemon state, the in-memory object tables with write-through to the
+ * store, and the helpers the API handlers share. */
+#pragma once
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cm/error.h"
+
+struct cm_loop;
+struct cm_loop_source;
+struct cm_http_server;
+struct cm_http_request;
+struct sched_store;
+
+#define SCHED_ACCOUNT "000000000000"
+#define SCHED_ECS_TARGET_PREFIX "AmazonEC2ContainerServiceV20141113."
+#define SCHED_MAX_BODY (1024 * 1024)
+
+/* Object kinds; each is a table key -> JSON document, persisted as is. Keys
+ * starting with '_' inside documents are internal and never sent to clients. */
+enum sched_kind {
+    SCHED_K_CLUSTER = 0, /* name */
+    SCHED_K_TASKDEF,     /* family:revision */
+    SCHED_K_FAMILY,      /* family -> {"last": N} */
+    SCHED_K_INSTANCE,    /* 32-hex id */
+    SCHED_K_SERVICE,     /* cluster/name */
+    SCHED_K_TASK,        /* 32-hex id */
+    SCHED_K_TOKEN,       /* join token -> {"cluster": name or null} */
+    SCHED_K_META,        /* misc counters */
+    SCHED_K_MAX,
+};
+
+struct sched_waiter; /* a suspended agent long poll */
+
+struct sched_daemon {
+    struct cm_loop *loop;
+    struct cm_http_server *http;
+    struct sched_store *store;
+    char *state_dir;
+    char *region;  /* default region for ARNs when the request has none */
+    json_t *creds; /* access key id -> secret */
+    json_t *tables[SCHED_K_MAX];
+    json_t *dirty[SCHED_K_MAX]; /* key -> true, written at the next flush */
+    json_t *last_seen;          /* instance id -> monotonic ms (not persisted) */
+    struct sched_waiter *waiters;
+    struct cm_loop_source *tick;
+    bool kick; /* a scheduling pass is wanted before sleeping */
+    uint64_t heartbeat_grace_ms;
+    uint64_t task_grace_ms;
+    uint64_t poll_timeout_ms;
+    uint64_t started_ms;
+};
+
+/* --- state.c: tables with write-through ---------------------------------- */
+const char *sched_kind_name(enum sched_kind k);
+json_t *sched_get(struct sched_daemon *d, enum sched_kind k, const char *key);
+/* Stores doc (reference stolen) under key and marks it dirty. */
+void sched_put(struct sched_daemon *d, enum sched_kind k, const char *key, json_t *doc);
+/* Marks an in-place modified document dirty. */
+void sched_touch(struct sched_daemon *d, enum sched_kind k, const char *key);
+void sched_del(struct sched_daemon *d, enum sched_kind k, const char *key);
+/* Writes every dirty record in one transaction; durable on return. */
+int sched_flush(struct sched_daemon *d, struct cm_error **err);
+int sched_load(struct sched_daemon *d, struct cm_error **err);
+bool sched_has_dirty(const struct sched_daemon *d);
+
+/* Wall clock, epoch seconds with milliseconds (ECS timestamps). */
+double sched_now(void);
+/* 32 lower-case hex characters from getrandom. */
+void sched_random_hex(char out[33]);
+/* A version 4 UUID string. */
+void sched_uuid(char out[37]);
+/* Deep copy of doc without the '_' internal members (at any depth). */
+json_t *sched_public(json_t *doc);
+/* Next value of a persisted counter. */
+uint64_t sched_counter_next(struct sched_daemon *d, const char *name);
+
+/* --- auth.c: credentials file -------------------------------------------- */
+/* Loads DIR/credentials, creating it with a fresh admin key pair if absent. */
+int sched_auth_load(struct sched_daemon *d, struct cm_error **err);
+/* Makes sure a join token for any cluster exists and is in DIR/join-token. */
+int sched_auth_join_token_file(struct sched_daemon *d, struct cm_error **err);
+/* Returns the cluster the token is bound to ("" = any), or NULL if invalid. */
+const char *sched_join_token_check(struct sched_daemon *d, const char *token);
+char *sched_join_token_new(struct sched_daemon *d, const char *cluster);
+
+/* --- api.c: the ECS JSON 1.1 endpoint ------------------------------------- */
+struct sched_call {
+    struct sched_daemon *d;
+    const char *op;
+    char *region;
+    char *err_type;
+    char *err_msg;
+    json_t *in;
+};
+
+void sched_http_handler(struct cm_http_request *req, void *userdata);
+int sched_fail(struct sched_call *c, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+char *sched_arn(struct sched_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Last path part of an ARN ("arn:...:cluster/x" -> "x"), or s itself. */
+const char *sched_arn_tail(const char *s);
+/* Typed optional/required readers that fail the call with InvalidParameterException. */
+int sched_in_str(struct sched_call *c, json_t *in, const char *key, bool required,
+                 const char **ret);
+int sched_in_int(struct sched_call *c, json_t *in, const char *key, bool required, int64_t min,
+                 int64_t max, int64_t *ret);
+int sched_in_bool(struct sched_call *c, json_t *in, const char *key, bool *ret);
+int sched_in_array(struct sched_call *c, json_t *in, const char *key, bool required, size_t max,
+                   json_t **ret);
+int sched_in_object(struct sched_call *c, json_t *in, const char *key, json_t **ret);
+/* Resolves in.cluster (default "default") to an ACTIVE cluster. */
+json_t *sched_cluster_get(struct sched_call *c, json_t *in, const char **ret_name);
+/* Applies maxResults/nextToken to all (array of strings), sets out[key] and nextToken. */
+int sched_paginate(struct sched_call *c, json_t *in, json_t *all, const char *key, json_t *out,
+                   int64_t max_page);
+/* Validates a tags array; returns a new array of {key,value}. */
+json_t *sched_tags_parse(struct sched_call *c, json_t *arr);
+/* Adds a "failures" member entry. */
+void sched_failure_add(json_t *out, const char *arn, const char *reason, const char *detail);
+
+typedef int (*sched_op_fn)(struct sched_call *c, json_t *in, json_t *out);
+
+/* Per-area operation handlers (api_*.c). */
+int sched_op_create_cluster(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_clusters(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_clusters(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_delete_cluster(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_cluster(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_cluster_settings(struct sched_call *c, json_t *in, json_t *out);
+
+int sched_op_register_task_definition(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_task_definition(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_deregister_task_definition(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_task_definitions(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_task_definition_families(struct sched_call *c, json_t *in, json_t *out);
+/* Resolves family | family:rev | ARN; active_only refuses INACTIVE revisions. */
+json_t *sched_taskdef_resolve(struct sched_call *c, const char *ref, bool active_only);
