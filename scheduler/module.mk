@@ -1,4 +1,6 @@
-# scheduler: skiffd, the ECS-compatible control plane (API, state, scheduling).
+# scheduler: skiffd's library. The pure scheduling core (reconcile, placement pipeline, plan
+# applier, query language, deployments, back-off) plus the daemon's API, store and protocol;
+# build/bin/skiffd is the thin scheduler/main.c.
 MODULES += scheduler
 scheduler_DIR := scheduler
 scheduler_SRCS := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
@@ -8,6 +10,3 @@ scheduler_DEPS := common
 PROGS += skiffd
 skiffd_SRCS := scheduler/main.c
 skiffd_MODS := scheduler
-# The Makefile's link_mods currently puts libcommon.a before libscheduler.a;
-# repeat it after (harmless once that is fixed).
-scheduler_LDLIBS = $(LIBDIR)/libcommon.a $(shell pkg-config --libs jansson libmicrohttpd libcrypto sqlite3)
