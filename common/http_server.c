@@ -42,6 +42,7 @@ struct cm_http_server {
     struct cm_http_config cfg;
     uint16_t port;
     struct cm_http_request *suspended; /* head of the list */
+    bool resumed;                      /* a resumed request waits for MHD_run */
 };
 
 static void
@@ -150,6 +151,11 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void
 rearm_timer(struct cm_http_server *srv)
 {
+    if (srv->resumed) {
+        srv->resumed = false;
+        cm_loop_timer_set(srv->timer, 1, 0, NULL);
+        return;
+    }
     MHD_UNSIGNED_LONG_LONG t = 0;
     if (MHD_get_timeout(srv->d, &t) == MHD_YES)
         cm_loop_timer_set(srv->timer, t > 0 ? t : 1, 0, NULL);
@@ -339,6 +345,10 @@ cm_http_respond(struct cm_http_request *req, unsigned status, const char *conten
         req->suspended = false;
         suspended_unlink(req);
         MHD_resume_connection(req->conn);
+        /* Without an internal thread MHD does not wake itself: run it soon
+         * (not from here, we may be inside one of its callbacks). */
+        req->srv->resumed = true;
+        cm_loop_timer_set(req->srv->timer, 1, 0, NULL);
     }
     return 0;
 }

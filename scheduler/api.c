@@ -280,8 +280,6 @@ secret_lookup(void *ud, const char *akid)
     return json_string_value(json_object_get(d->creds, akid));
 }
 
-void sched_agent_http(struct sched_daemon *d, struct cm_http_request *req);
-
 void
 sched_http_handler(struct cm_http_request *req, void *userdata)
 {

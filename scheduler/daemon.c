@@ -16,10 +16,6 @@
 #include "sched/store.h"
 #include "skiffd.h"
 
-void sched_service_pass(struct sched_daemon *d);
-void sched_agent_check(struct sched_daemon *d);
-void sched_agent_wake(struct sched_daemon *d);
-
 static void
 on_signal(struct cm_loop *loop, int signo, void *userdata)
 {
@@ -133,8 +129,6 @@ sched_daemon_run(struct sched_daemon *d)
     }
     return r < 0 ? 1 : r;
 }
-
-void sched_agent_free_waiters(struct sched_daemon *d);
 
 struct sched_daemon *
 sched_daemon_free(struct sched_daemon *d)

@@ -141,3 +141,125 @@ int sched_op_list_task_definitions(struct sched_call *c, json_t *in, json_t *out
 int sched_op_list_task_definition_families(struct sched_call *c, json_t *in, json_t *out);
 /* Resolves family | family:rev | ARN; active_only refuses INACTIVE revisions. */
 json_t *sched_taskdef_resolve(struct sched_call *c, const char *ref, bool active_only);
+
+/* --- tasks.c: task documents and their lifecycle -------------------------- */
+/* ECS lifecycle order; reports that do not move a task forward are ignored. */
+int sched_status_rank(const char *last_status);
+/* Region part of an ECS ARN ("us-east-1"); returns the daemon default if none. */
+char *sched_region_of(struct sched_daemon *d, const char *arn);
+
+struct sched_task_spec {
+    const char *cluster;     /* name */
+    json_t *td;              /* the task definition document (borrowed) */
+    const char *instance_id; /* where it was placed */
+    json_t *overrides;       /* may be NULL (borrowed) */
+    const char *started_by;  /* may be NULL */
+    const char *group;       /* "service:web" / "family:web" */
+    const char *launch_type; /* EC2 / FARGATE / ... */
+    json_t *tags;            /* may be NULL (borrowed) */
+    const char *service;     /* service key "cluster/name" or NULL */
+    const char *deployment;  /* ecs-svc/... or NULL */
+    const char *client_token;
+};
+/* Creates a task (PROVISIONING -> the agent takes it from there); returns it (borrowed). */
+json_t *sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec);
+/* Marks a task to stop; when its agent is gone it is STOPPED at once. */
+void sched_task_stop(struct sched_daemon *d, const char *id, const char *stop_code,
+                     const char *reason);
+/* Sets lastStatus STOPPED with the given code and reason (terminal). */
+void sched_task_set_stopped(struct sched_daemon *d, const char *id, const char *stop_code,
+                            const char *reason);
+/* Public view of a task (containers etc.); tags only when with_tags. */
+json_t *sched_task_view(json_t *task, bool with_tags);
+/* Bumps the desired-state version of an instance (agents long-poll on it). */
+void sched_instance_bump(struct sched_daemon *d, const char *instance_id);
+/* Host ports (SCHED_PORT_KEY values) a task definition takes on its host. */
+json_t *sched_td_host_ports(json_t *td);
+/* Resolves a container instance reference (id or ARN) inside a cluster. */
+json_t *sched_instance_get(struct sched_daemon *d, const char *cluster, const char *ref,
+                           const char **ret_id);
+/* Whether the agent of an instance is connected. */
+bool sched_instance_connected(json_t *inst);
+
+/* --- api_instances.c / api_tasks.c / api_services.c / api_tags.c ---------- */
+int sched_op_register_container_instance(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_deregister_container_instance(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_container_instances(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_container_instances(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_container_instances_state(struct sched_call *c, json_t *in, json_t *out);
+json_t *sched_instance_view(struct sched_daemon *d, json_t *inst, bool with_tags);
+/* Registers (or re-registers) an instance; shared by the ECS op and the agent protocol. */
+json_t *sched_instance_register(struct sched_call *c, const char *cluster, const char *hostname,
+                                int64_t cpu, int64_t memory, json_t *attrs, json_t *ports,
+                                const char *existing, json_t *tags);
+
+int sched_op_run_task(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_start_task(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_stop_task(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_tasks(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_tasks(struct sched_call *c, json_t *in, json_t *out);
+
+int sched_op_create_service(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_service(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_delete_service(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_services(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_services(struct sched_call *c, json_t *in, json_t *out);
+
+int sched_op_tag_resource(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_untag_resource(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_tags_for_resource(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_create_join_token(struct sched_call *c, json_t *in, json_t *out);
+
+/* --- agent.c / service_loop.c --------------------------------------------- */
+void sched_agent_http(struct sched_daemon *d, struct cm_http_request *req);
+/* Failure detection: disconnect silent agents, lose their tasks after the grace. */
+void sched_agent_check(struct sched_daemon *d);
+/* Answers long polls whose instance version moved. */
+void sched_agent_wake(struct sched_daemon *d);
+void sched_agent_free_waiters(struct sched_daemon *d);
+/* One level-triggered pass over every service. */
+void sched_service_pass(struct sched_daemon *d);
+/* Adds a service event (newest first, capped), unless it repeats the last one. */
+void sched_service_event(struct sched_daemon *d, const char *key, json_t *svc, const char *msg);
+
+/* --- snapshot.c: the placement view of one cluster ------------------------ */
+#include "sched/placement.h"
+
+struct sched_snapshot {
+    struct sched_cluster cluster; /* instances[i].id borrows the instance table keys */
+    struct sched_attr **attrs;    /* per instance, owned */
+    json_t *index;                /* instance id -> index */
+};
+
+/* Builds the snapshot of a cluster from the instance and task tables. */
+void sched_snapshot_build(struct sched_daemon *d, const char *cluster, struct sched_snapshot *s);
+void sched_snapshot_done(struct sched_snapshot *s);
+/* Index of an instance in the snapshot, SCHED_NO_INSTANCE if absent. */
+uint32_t sched_snapshot_find(const struct sched_snapshot *s, const char *id);
+/* The needs of a task definition; ports points into the returned storage (free it). */
+uint32_t *sched_needs_from_td(json_t *td, struct sched_task_needs *needs);
+
+/* Constraints and strategies of a RunTask / service, converted for sched_place. */
+struct sched_placement_spec {
+    struct sched_constraint cons[10];
+    struct sched_query *queries[10];
+    size_t n_cons;
+    struct sched_strategy strats[5];
+    size_t n_strats;
+};
+/* Validates ECS placementConstraints / placementStrategy arrays (either may be
+ * NULL); the spec borrows strings from them. Errors are validation errors. */
+int sched_placement_spec_init(struct sched_placement_spec *p, json_t *constraints, json_t *strategy,
+                              struct cm_error **err);
+void sched_placement_spec_done(struct sched_placement_spec *p);
+/* Instance indices of the live tasks of a group (for spread / distinctInstance). */
+uint32_t *sched_group_instances(struct sched_daemon *d, const struct sched_snapshot *s,
+                                const char *cluster, const char *group, size_t *ret_n);
+
+/* Places up to count tasks of tmpl->td in tmpl->cluster through the pure
+ * pipeline and the plan applier, and creates those that fit. Appends created
+ * task ids to `created`; ret (done by the caller) tells why others did not fit. */
+uint32_t sched_place_tasks(struct sched_daemon *d, const struct sched_task_spec *tmpl,
+                           uint32_t count, const struct sched_placement_spec *ps,
+                           const char *service_name, json_t *created,
+                           struct sched_place_result *ret, char **ret_closest_arn);

@@ -3,7 +3,7 @@
 # loopback port with a temp state dir, talk to it with the real aws CLI, and
 # clean up (process, dir) on any exit.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 SKIFFD=${SKIFFD:-$ROOT/${OUT:-build}/bin/skiffd}
 [ -x "$SKIFFD" ] || { echo "no $SKIFFD"; exit 1; }
 command -v aws >/dev/null || { echo "aws CLI missing"; exit 77; }
@@ -61,3 +61,19 @@ expect_error() {
 }
 
 jqr() { jq -r "$@"; }
+
+# start_agent HOST [CPU MEM AZ]: a simulated agent for the default cluster.
+start_agent() {
+    python3 "$ROOT/tests/integration/skiffd-api/sim_agent.py" "$ENDPOINT" "$TMP/state/join-token" \
+        default "$@" >>"$TMP/agent-$1.log" 2>&1 &
+    AGENT_PIDS="$AGENT_PIDS $!"
+    LAST_AGENT=$!
+}
+
+# wait_for SECONDS CMD...: retries CMD until it succeeds.
+wait_for() {
+    local n=$(($1 * 5))
+    shift
+    for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+    return 1
+}
