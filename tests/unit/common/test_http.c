@@ -238,8 +238,8 @@ Test(cm_loop_http, bad_listen_address)
     cleanup_error struct cm_error *err = NULL;
     struct cm_loop *loop = cm_loop_new(&err);
     struct server_state s = {0};
-    struct cm_http_config cfg = {.listen = "nohost", .max_body = 1, .handler = handler,
-                                 .userdata = &s};
+    struct cm_http_config cfg = {
+        .listen = "nohost", .max_body = 1, .handler = handler, .userdata = &s};
     cr_assert_null(cm_http_server_new(loop, &cfg, &err));
     cr_assert(strstr(err->msg, "HOST:PORT"));
     cm_loop_free(loop);
