@@ -187,7 +187,9 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
                 .started_by = sd[0].id,
                 .group = group,
                 .launch_type = json_string_value(json_object_get(svc, "launchType")),
-                .tags = json_equal(json_object_get(svc, "propagateTags"), json_string("SERVICE"))
+                .tags = json_string_value(json_object_get(svc, "propagateTags")) &&
+                                !strcmp(json_string_value(json_object_get(svc, "propagateTags")),
+                                        "SERVICE")
                             ? json_object_get(svc, "tags")
                             : NULL,
                 .service = key,
