@@ -18,7 +18,6 @@
 
 #include "cm/cleanup.h"
 #include "cm/file.h"
-#include "cm/json.h"
 #include "cm/xalloc.h"
 #include "config_names.h"
 
@@ -1674,6 +1673,8 @@ rt_config_parse(const char *buf, size_t len, const char *name, struct rt_config 
     json_auto_t *root = NULL;
     cleanup_rt_config struct rt_config *c = NULL;
 
+    if (!name)
+        name = "config.json";
     if (load_json(buf, len, name, &root, err) < 0)
         return -1;
     c = xcalloc(1, sizeof(*c));
@@ -1704,6 +1705,8 @@ rt_process_parse(const char *buf, size_t len, const char *name, struct rt_proces
     json_auto_t *root = NULL;
     struct rt_process p = {0};
 
+    if (!name)
+        name = "process.json";
     if (load_json(buf, len, name, &root, err) < 0)
         return -1;
     int r = json_is_object(root) ? parse_process(root, "", &p, err)

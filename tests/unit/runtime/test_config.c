@@ -1124,6 +1124,45 @@ Test(rt_config, load_from_bundle, .init = mk_tmp, .fini = rm_tmp)
     cr_assert_str_eq(err->msg, want);
 }
 
+/* Interoperability: the default specs of the other runtimes on this host. */
+static void
+parse_other_runtime_spec(const char *runtime, bool rootless)
+{
+    cleanup_free char *cmd = xasprintf("command -v %s >/dev/null 2>&1", runtime);
+    if (system(cmd) != 0)
+        cr_skip_test("%s not installed", runtime);
+    cleanup_free char *gen = xasprintf("cd '%s' && rm -f config.json && %s spec %s >/dev/null 2>&1",
+                                       tmpdir, runtime, rootless ? "--rootless" : "");
+    cr_assert_eq(system(gen), 0, "%s", gen);
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_config struct rt_config *c = NULL;
+    cr_assert_eq(rt_config_load(tmpdir, &c, &err), 0, "%s spec: %s", runtime, err ? err->msg : "");
+    cr_assert(c->has_process);
+    cr_assert_gt(c->n_mounts, 0);
+    cr_assert_not_null(rt_config_namespace(c, RT_NS_MOUNT));
+    cr_assert_eq(rt_config_namespace(c, RT_NS_USER) != NULL, rootless);
+}
+
+Test(rt_config, crun_spec_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("crun", false);
+}
+
+Test(rt_config, crun_spec_rootless_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("crun", true);
+}
+
+Test(rt_config, runc_spec_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("runc", false);
+}
+
+Test(rt_config, runc_spec_rootless_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("runc", true);
+}
+
 Test(rt_config, name_tables)
 {
     cr_assert_eq(rt_cap_from_name("CAP_SYS_ADMIN"), 21);
