@@ -360,6 +360,22 @@ check_env(const char *s)
 
 /* ---- process ------------------------------------------------------------ */
 
+/* cpuset lists: "0-3,5" (whitespace tolerated as the kernel does). */
+static int
+dup_cpuset(json_t *o, const char *path, const char *key, char **ret, struct cm_error **err)
+{
+    const char *s = NULL;
+    if (get_string(o, path, key, false, 4096, &s, err) < 0)
+        return -1;
+    if (!s || !*s)
+        return 0;
+    for (const char *c = s; *c; c++)
+        if (!strchr("0123456789,- \n\t", *c))
+            return ferr(err, path, key, "invalid cpu/node list '%s'", s);
+    *ret = xstrdup(s);
+    return 0;
+}
+
 static int
 parse_caps(json_t *o, const char *path, struct rt_capabilities *caps, struct cm_error **err)
 {
@@ -567,6 +583,14 @@ parse_process(json_t *o, const char *path, struct rt_process *proc, struct cm_er
             return -1;
         proc->io_priority.priority = (int)x;
         proc->has_io_priority = true;
+    }
+    if (get_object(o, path, "execCPUAffinity", false, &obj, err) < 0)
+        return -1;
+    if (obj) {
+        sub(p, path, "execCPUAffinity");
+        if (dup_cpuset(obj, p, "initial", &proc->exec_cpu_affinity_initial, err) < 0 ||
+            dup_cpuset(obj, p, "final", &proc->exec_cpu_affinity_final, err) < 0)
+            return -1;
     }
     if (get_object(o, path, "scheduler", false, &obj, err) < 0)
         return -1;
@@ -949,22 +973,6 @@ parse_memory(json_t *o, const char *path, struct rt_memory *m, struct cm_error *
     return 0;
 }
 
-/* cpuset lists: "0-3,5" (whitespace tolerated as the kernel does). */
-static int
-dup_cpuset(json_t *o, const char *path, const char *key, char **ret, struct cm_error **err)
-{
-    const char *s = NULL;
-    if (get_string(o, path, key, false, 4096, &s, err) < 0)
-        return -1;
-    if (!s || !*s)
-        return 0;
-    for (const char *c = s; *c; c++)
-        if (!strchr("0123456789,- \n\t", *c))
-            return ferr(err, path, key, "invalid cpu/node list '%s'", s);
-    *ret = xstrdup(s);
-    return 0;
-}
-
 static int
 parse_cpu(json_t *o, const char *path, struct rt_cpu *c, struct cm_error **err)
 {
@@ -1008,6 +1016,8 @@ parse_weight_devices(json_t *arr, const char *path, struct rt_blkio *b, struct c
         if (get_u64(v, p, "leafWeight", false, UINT16_MAX, &d->has_leaf_weight, &u, err) < 0)
             return -1;
         d->leaf_weight = (uint16_t)u;
+        if (!d->has_weight && !d->has_leaf_weight)
+            return ferr(err, p, NULL, "needs weight or leafWeight");
     }
     return 0;
 }
@@ -1168,6 +1178,8 @@ parse_rdma(json_t *obj, const char *path, struct rt_resources *r, struct cm_erro
         if (get_u32(v, p, "hcaHandles", false, &d->has_hca_handles, &d->hca_handles, err) < 0 ||
             get_u32(v, p, "hcaObjects", false, &d->has_hca_objects, &d->hca_objects, err) < 0)
             return -1;
+        if (!d->has_hca_handles && !d->has_hca_objects)
+            return ferr(err, p, NULL, "needs hcaHandles or hcaObjects");
     }
     return 0;
 }
@@ -1375,6 +1387,8 @@ parse_seccomp(json_t *o, const char *path, struct rt_seccomp *s, struct cm_error
     }
     if (notify && !s->listener_path)
         return ferr(err, path, "listenerPath", "required when SCMP_ACT_NOTIFY is used");
+    if (s->listener_metadata && !s->listener_path)
+        return ferr(err, path, "listenerMetadata", "set without listenerPath");
     return 0;
 }
 
@@ -1495,6 +1509,12 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
         l->personality_domain = xstrdup(s);
         if (get_strv(obj, p, "flags", false, 64, NULL, &l->personality_flags, err) < 0)
             return -1;
+        /* The spec defines no flag yet: any value is unsupported. */
+        if (l->personality_flags && l->personality_flags[0]) {
+            char fp[PATH_BUF];
+            return ferr(err, subi(fp, p, "flags", 0), NULL, "unknown personality flag '%s'",
+                        l->personality_flags[0]);
+        }
     }
     if (get_object(o, path, "intelRdt", false, &obj, err) < 0)
         return -1;
@@ -1506,9 +1526,13 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
                        err) < 0 ||
             dup_string(obj, p, "memBwSchema", false, RT_MAX_PATH, &l->intel_rdt_mem_bw_schema,
                        err) < 0 ||
+            dup_string(obj, p, "schemata", false, RT_MAX_STRING, &l->intel_rdt_schemata, err) < 0 ||
             get_bool(obj, p, "enableCMT", &l->intel_rdt_enable_cmt, err) < 0 ||
             get_bool(obj, p, "enableMBM", &l->intel_rdt_enable_mbm, err) < 0)
             return -1;
+        if (l->intel_rdt_mem_bw_schema && (strncmp(l->intel_rdt_mem_bw_schema, "MB:", 3) != 0 ||
+                                           strchr(l->intel_rdt_mem_bw_schema, '\n')))
+            return ferr(err, p, "memBwSchema", "must start with \"MB:\" and be one line");
         if (l->intel_rdt_clos_id &&
             (strchr(l->intel_rdt_clos_id, '/') || strcmp(l->intel_rdt_clos_id, ".") == 0 ||
              strcmp(l->intel_rdt_clos_id, "..") == 0))
@@ -1557,8 +1581,8 @@ semver_idents(const char *s, bool numeric_rule)
     }
 }
 
-/* ociVersion: "MAJOR.MINOR.PATCH[-pre][+build]" with MAJOR 1 (spec: SemVer,
- * compatible within a major version). */
+/* ociVersion: "MAJOR.MINOR.PATCH[-pre][+build]" with MAJOR 0 or 1 (spec:
+ * SemVer, compatible within a major version). */
 static int
 check_oci_version(const char *v, struct cm_error **err)
 {
@@ -1579,7 +1603,8 @@ check_oci_version(const char *v, struct cm_error **err)
         s = semver_idents(s + 1, false);
     if (!s || *s)
         return cm_error_set(err, 0, "ociVersion: '%s' is not a SemVer version", v);
-    if (part[0] != 1)
+    /* 0.x drafts (the spec's own example says "0.5.0-dev") read like 1.x. */
+    if (part[0] > 1)
         return cm_error_set(err, 0, "ociVersion: version '%s' is not supported (1.x only)", v);
     return 0;
 }
@@ -1738,6 +1763,8 @@ rt_process_done(struct rt_process *p)
     free(p->rlimits);
     free(p->apparmor_profile);
     free(p->selinux_label);
+    free(p->exec_cpu_affinity_initial);
+    free(p->exec_cpu_affinity_final);
     *p = (struct rt_process){0};
 }
 
@@ -1812,6 +1839,7 @@ linux_done(struct rt_linux *l)
     free(l->intel_rdt_clos_id);
     free(l->intel_rdt_l3_cache_schema);
     free(l->intel_rdt_mem_bw_schema);
+    free(l->intel_rdt_schemata);
 }
 
 void

@@ -86,6 +86,9 @@ struct rt_process {
     struct rt_io_priority io_priority;
     bool has_scheduler;
     struct rt_scheduler scheduler;
+    /* process.execCPUAffinity (spec 1.2) cpu lists, NULL = unset */
+    char *exec_cpu_affinity_initial;
+    char *exec_cpu_affinity_final;
 };
 
 struct rt_root {
@@ -378,6 +381,7 @@ struct rt_linux {
     bool has_intel_rdt;
     char *intel_rdt_l3_cache_schema;
     char *intel_rdt_mem_bw_schema;
+    char *intel_rdt_schemata; /* spec 1.2 */
     bool intel_rdt_enable_cmt, intel_rdt_enable_mbm;
     struct rt_time_offset time_monotonic, time_boottime;
 };

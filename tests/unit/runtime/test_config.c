@@ -112,6 +112,8 @@ Test(rt_config, full_config_round_trip)
     cr_assert_eq(p->scheduler.runtime, 10);
     cr_assert_eq(p->scheduler.deadline, 20);
     cr_assert_eq(p->scheduler.period, 30);
+    cr_assert_str_eq(p->exec_cpu_affinity_initial, "0");
+    cr_assert_str_eq(p->exec_cpu_affinity_final, "1-3,5");
 
     cr_assert_str_eq(c->root.path, "rootfs");
     cr_assert(c->root.readonly);
@@ -305,6 +307,7 @@ Test(rt_config, full_config_round_trip)
     cr_assert_str_eq(l->intel_rdt_clos_id, "guaranteed_group");
     cr_assert_str_eq(l->intel_rdt_l3_cache_schema, "L3:0=7f0");
     cr_assert_str_eq(l->intel_rdt_mem_bw_schema, "MB:0=20");
+    cr_assert_str_eq(l->intel_rdt_schemata, "L2:0=f");
     cr_assert(l->intel_rdt_enable_cmt && !l->intel_rdt_enable_mbm);
 }
 
@@ -538,8 +541,7 @@ static struct err_case err_cases[] = {
     {"ociVersion", "\"1.0.0-rc.01\"", 0, 0, "ociVersion: '1.0.0-rc.01' is not a SemVer version"},
     {"ociVersion", "\"1.0.0 \"", 0, 0, "ociVersion: '1.0.0 ' is not a SemVer version"},
     {"ociVersion", "\"2.0.0\"", 0, 0, "ociVersion: version '2.0.0' is not supported (1.x only)"},
-    {"ociVersion", "\"0.5.0-dev\"", 0, 0,
-     "ociVersion: version '0.5.0-dev' is not supported (1.x only)"},
+    {"ociVersion", "\"10.0.0\"", 0, 0, "ociVersion: version '10.0.0' is not supported (1.x only)"},
     {"hostname", "[]", 0, 0, "hostname: expected a string"},
     {"mounts", "{}", 0, 0, "mounts: expected an array"},
     {"mounts", "[{\"type\": \"tmpfs\"}]", 0, 0, "mounts[0].destination: required field missing"},
@@ -601,6 +603,8 @@ static struct err_case err_cases[] = {
      "linux.resources.blockIO.weight: 70000 is out of range (max 65535)"},
     {"linux.resources.blockIO.weightDevice", "[{\"major\": 8}]", 0, 0,
      "linux.resources.blockIO.weightDevice[0].minor: required field missing"},
+    {"linux.resources.blockIO.weightDevice", "[{\"major\": 8, \"minor\": 0}]", 0, 0,
+     "linux.resources.blockIO.weightDevice[0]: needs weight or leafWeight"},
     {"linux.resources.blockIO.throttleReadBpsDevice", "[{\"major\": 8, \"minor\": 0}]", 0, 0,
      "linux.resources.blockIO.throttleReadBpsDevice[0].rate: required field missing"},
     {"linux.resources.blockIO.throttleWriteIOPSDevice",
@@ -622,6 +626,10 @@ static struct err_case err_cases[] = {
      "linux.resources.unified['memory.max']: expected a string"},
     {"linux.resources.rdma", "{\"mlx\": {\"hcaHandles\": \"x\"}}", 0, 0,
      "linux.resources.rdma['mlx'].hcaHandles: expected a non-negative integer"},
+    {"linux.resources.rdma", "{\"mlx\": {}}", 0, 0,
+     "linux.resources.rdma['mlx']: needs hcaHandles or hcaObjects"},
+    {"linux.resources.rdma", "[{\"device\": \"mlx5_1\", \"hcaHandles\": 1}]", 0, 0,
+     "linux.resources.rdma: expected an object"},
     {"linux.rootfsPropagation", "\"sideways\"", 0, 0,
      "linux.rootfsPropagation: unknown propagation 'sideways'"},
     {"linux.seccomp", "{}", 0, 0, "linux.seccomp.defaultAction: required field missing"},
@@ -667,6 +675,8 @@ static struct err_case err_cases[] = {
     {"linux.seccomp",
      "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"x\"]}]}", 0, 0,
      "linux.seccomp.syscalls[0].action: required field missing"},
+    {"linux.seccomp", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerMetadata\": \"m\"}", 0, 0,
+     "linux.seccomp.listenerMetadata: set without listenerPath"},
     {"linux.sysctl", "{\"../x\": \"1\"}", 0, 0, "linux.sysctl['../x']: invalid sysctl name"},
     {"linux.sysctl", "{\"net/../../x\": \"1\"}", 0, 0,
      "linux.sysctl['net/../../x']: invalid sysctl name"},
@@ -678,6 +688,16 @@ static struct err_case err_cases[] = {
     {"linux.personality", "{\"domain\": \"WIN\"}", 0, 0,
      "linux.personality.domain: unknown personality domain 'WIN' (LINUX or LINUX32)"},
     {"linux.personality", "{}", 0, 0, "linux.personality.domain: required field missing"},
+    {"linux.personality", "{\"domain\": \"LINUX\", \"flags\": [\"SHORT_INODE\"]}", 0, 0,
+     "linux.personality.flags[0]: unknown personality flag 'SHORT_INODE'"},
+    {"linux.intelRdt", "{\"memBwSchema\": \"L3:0=1\"}", 0, 0,
+     "linux.intelRdt.memBwSchema: must start with \"MB:\" and be one line"},
+    {"linux.intelRdt", "{\"memBwSchema\": \"MB:0=20\\nMB:1=3\"}", 0, 0,
+     "linux.intelRdt.memBwSchema: must start with \"MB:\" and be one line"},
+    {"process.execCPUAffinity", "{\"initial\": \"0-x\"}", 0, 0,
+     "process.execCPUAffinity.initial: invalid cpu/node list '0-x'"},
+    {"linux.resources.hugepageLimits", "[{\"pageSize\": \"64kB\", \"limit\": 1}]", 0, 0,
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size '64kB' (e.g. \"2MB\")"},
     {"linux.timeOffsets", "{\"monotonic\": {\"secs\": 1, \"nanosecs\": 1000000000}}", 0, 0,
      "linux.timeOffsets.monotonic.nanosecs: 1000000000 is out of range (max 999999999)"},
     {"linux.timeOffsets", "{\"boottime\": {\"secs\": 1}}", 0, 0,
@@ -727,7 +747,7 @@ Test(rt_config, semver_versions_accepted)
 {
     const char *const ok[] = {"1.0.0",      "1.1.0",         "1.0.2-dev",
                               "1.1.0-rc.1", "1.2.3+build.5", "1.0.0-alpha-1.x+sha.abc",
-                              "1.10.100"};
+                              "1.10.100",   "0.5.0-dev"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         cleanup_free char *v = xasprintf("\"%s\"", ok[i]);
         struct err_case e = {"ociVersion", v, 0, 0, NULL};
@@ -991,6 +1011,9 @@ static struct mount_case mount_cases[] = {
     {"[\"iversion\"]", MS_I_VERSION, 0, 0, false, false, 0, 0, NULL},
     {"[\"noiversion\"]", 0, MS_I_VERSION, 0, false, false, 0, 0, NULL},
     {"[\"nosymfollow\"]", MS_NOSYMFOLLOW, 0, 0, false, false, 0, 0, NULL},
+    {"[\"symfollow\"]", 0, MS_NOSYMFOLLOW, 0, false, false, 0, 0, NULL},
+    {"[\"acl\"]", MS_POSIXACL, 0, 0, false, false, 0, 0, NULL},
+    {"[\"noacl\"]", 0, MS_POSIXACL, 0, false, false, 0, 0, NULL},
     {"[\"bind\"]", MS_BIND, 0, 0, true, false, 0, 0, NULL},
     {"[\"rbind\"]", MS_BIND | MS_REC, 0, 0, true, true, 0, 0, NULL},
     {"[\"private\"]", 0, 0, MS_PRIVATE, false, false, 0, 0, NULL},
