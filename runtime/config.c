@@ -1633,8 +1633,9 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
         dup_path(obj, "root", "path", true, false, &c->root.path, err) < 0 ||
         get_bool(obj, "root", "readonly", &c->root.readonly, err) < 0)
         return -1;
-    if (dup_string(root, "", "hostname", false, 255, &c->hostname, err) < 0 ||
-        dup_string(root, "", "domainname", false, 255, &c->domainname, err) < 0)
+    /* sethostname/setdomainname take at most 64 bytes (__NEW_UTS_LEN). */
+    if (dup_string(root, "", "hostname", false, 64, &c->hostname, err) < 0 ||
+        dup_string(root, "", "domainname", false, 64, &c->domainname, err) < 0)
         return -1;
     if (get_array(root, "", "mounts", false, &arr, err) < 0)
         return -1;

@@ -543,6 +543,8 @@ static struct err_case err_cases[] = {
     {"ociVersion", "\"2.0.0\"", 0, 0, "ociVersion: version '2.0.0' is not supported (1.x only)"},
     {"ociVersion", "\"10.0.0\"", 0, 0, "ociVersion: version '10.0.0' is not supported (1.x only)"},
     {"hostname", "[]", 0, 0, "hostname: expected a string"},
+    {"hostname", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"", 0, 0,
+     "hostname: too long (65 bytes, max 64)"},
     {"mounts", "{}", 0, 0, "mounts: expected an array"},
     {"mounts", "[{\"type\": \"tmpfs\"}]", 0, 0, "mounts[0].destination: required field missing"},
     {"mounts", "[{\"destination\": \"/a\"}, {\"destination\": \"\"}]", 0, 0,
