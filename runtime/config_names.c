@@ -143,7 +143,6 @@ rt_rlimit_name(int resource)
     return NULL;
 }
 
-/* rt_seccomp_action_name() itself lives in seccomp.c (declared in both headers). */
 static const char *const action_names[RT_SCMP_ACTION_COUNT] = {
     [RT_SCMP_KILL] = "SCMP_ACT_KILL",
     [RT_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
@@ -155,6 +154,12 @@ static const char *const action_names[RT_SCMP_ACTION_COUNT] = {
     [RT_SCMP_LOG] = "SCMP_ACT_LOG",
     [RT_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
 };
+
+const char *
+rt_seccomp_action_name(enum rt_seccomp_action a)
+{
+    return (unsigned)a < RT_SCMP_ACTION_COUNT ? action_names[a] : NULL;
+}
 
 int
 rt_seccomp_action_from_name(const char *name)

@@ -45,19 +45,6 @@ struct rt_seccomp_filter {
     unsigned flags; /* SECCOMP_FILTER_FLAG_* passed to seccomp(2) */
 };
 
-const char *const rt_seccomp_action_names[] = {
-    [RT_SCMP_KILL] = "SCMP_ACT_KILL",
-    [RT_SCMP_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-    [RT_SCMP_KILL_THREAD] = "SCMP_ACT_KILL_THREAD",
-    [RT_SCMP_TRAP] = "SCMP_ACT_TRAP",
-    [RT_SCMP_ERRNO] = "SCMP_ACT_ERRNO",
-    [RT_SCMP_TRACE] = "SCMP_ACT_TRACE",
-    [RT_SCMP_ALLOW] = "SCMP_ACT_ALLOW",
-    [RT_SCMP_LOG] = "SCMP_ACT_LOG",
-    [RT_SCMP_NOTIFY] = "SCMP_ACT_NOTIFY",
-    NULL,
-};
-
 const char *const rt_seccomp_op_names[] = {
     [RT_SCMP_CMP_NE] = "SCMP_CMP_NE",
     [RT_SCMP_CMP_LT] = "SCMP_CMP_LT",
@@ -106,14 +93,6 @@ static const char *const newer_syscalls[] = {
     "mseal",          "setxattrat", "getxattrat",        "listxattrat",       "removexattrat",
     "open_tree_attr", "uretprobe",  "file_getattr",      "file_setattr",      NULL,
 };
-
-const char *
-rt_seccomp_action_name(enum rt_seccomp_action a)
-{
-    if ((unsigned)a > RT_SCMP_NOTIFY)
-        return NULL;
-    return rt_seccomp_action_names[a];
-}
 
 int
 rt_seccomp_action_value(enum rt_seccomp_action a, bool has_errno_ret, uint32_t errno_ret,

@@ -436,7 +436,7 @@ const char *rt_cap_name(int cap);               /* NULL when unknown */
 int rt_cap_last(void);                          /* highest capability number known */
 int rt_rlimit_from_name(const char *name);      /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 */
 const char *rt_rlimit_name(int resource);       /* RLIMIT_NOFILE -> "RLIMIT_NOFILE"; NULL */
-const char *rt_seccomp_action_name(enum rt_seccomp_action a);         /* in seccomp.c */
+const char *rt_seccomp_action_name(enum rt_seccomp_action a);         /* "SCMP_ACT_ERRNO" */
 int rt_seccomp_action_from_name(const char *name);                    /* -1 when unknown */
 const char *rt_seccomp_op_name(enum rt_seccomp_op op);                /* "SCMP_CMP_EQ" */
 int rt_seccomp_op_from_name(const char *name);                        /* -1 when unknown */

@@ -54,7 +54,6 @@ int rt_no_new_privs_apply(const struct rt_process *p, struct cm_error **err);
  * EPERM. errnoRet on any other action, or out of range, is a validation error. */
 int rt_seccomp_action_value(enum rt_seccomp_action a, bool has_errno_ret, uint32_t errno_ret,
                             uint32_t *ret, struct cm_error **err);
-const char *rt_seccomp_action_name(enum rt_seccomp_action a); /* "SCMP_ACT_ERRNO"; NULL unknown */
 /* "SCMP_ARCH_X86_64" -> SCMP_ARCH_X86_64 token; -1 when unknown. */
 int rt_seccomp_arch_from_name(const char *name, uint32_t *ret);
 /* "SECCOMP_FILTER_FLAG_LOG" -> SECCOMP_FILTER_FLAG_LOG; -1 when unknown. */
@@ -62,7 +61,6 @@ int rt_seccomp_flag_from_name(const char *name, unsigned *ret);
 /* NULL-terminated static tables of the names we accept (for `features`). */
 extern const char *const rt_seccomp_arch_names[];
 extern const char *const rt_seccomp_flag_names[];
-extern const char *const rt_seccomp_action_names[];
 extern const char *const rt_seccomp_op_names[];
 
 /* The compiled BPF program (borrowed; struct sock_filter[*ret_n]) and the
