@@ -884,6 +884,15 @@ Test(rt_config, nul_in_string_rejected)
     cr_assert(strncmp(msg, "config.json:1:", 14) == 0, "%s", msg);
 }
 
+Test(rt_config, raw_nul_byte_rejected)
+{
+    static const char doc[] = "{\"ociVersion\": \"1.1.0\",\0 \"root\": {\"path\": \"r\"}}";
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_config *c = NULL;
+    cr_assert_eq(rt_config_parse(doc, sizeof(doc) - 1, "config.json", &c, &err), -1);
+    cr_assert(strncmp(err->msg, "config.json:1:", 14) == 0, "%s", err->msg);
+}
+
 /* Replaces every member and element of the full config in turn by values of
  * other types: the parser must not crash, and when it refuses the document
  * the message must name the replaced field (or a cross-field rule). */
