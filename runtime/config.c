@@ -1770,6 +1770,28 @@ rt_process_parse(const char *buf, size_t len, const char *name, struct rt_proces
     return 0;
 }
 
+int
+rt_resources_parse(const char *buf, size_t len, const char *name, struct rt_resources *ret,
+                   struct cm_error **err)
+{
+    json_auto_t *root = NULL;
+    struct rt_resources r = {0};
+
+    if (!name)
+        name = "resources.json";
+    if (load_json(buf, len, name, &root, err) < 0)
+        return -1;
+    int rc = json_is_object(root) ? parse_resources(root, "", &r, err)
+                                  : cm_error_set(err, 0, "expected a JSON object at the top level");
+    ints_as_real = false;
+    if (rc < 0) {
+        rt_resources_done(&r);
+        return cm_error_wrap(err, "%s", name);
+    }
+    *ret = r;
+    return 0;
+}
+
 /* ---- freeing -------------------------------------------------------------- */
 
 void
@@ -1810,9 +1832,11 @@ seccomp_free(struct rt_seccomp *s)
     free(s);
 }
 
-static void
-resources_done(struct rt_resources *r)
+void
+rt_resources_done(struct rt_resources *r)
 {
+    if (!r)
+        return;
     free(r->devices);
     free(r->cpu.cpus);
     free(r->cpu.mems);
@@ -1835,6 +1859,7 @@ resources_done(struct rt_resources *r)
     for (size_t i = 0; i < r->n_rdma; i++)
         free(r->rdma[i].device);
     free(r->rdma);
+    *r = (struct rt_resources){0};
 }
 
 static void
@@ -1849,7 +1874,7 @@ linux_done(struct rt_linux *l)
         free(l->devices[i].path);
     free(l->devices);
     free(l->cgroups_path);
-    resources_done(&l->resources);
+    rt_resources_done(&l->resources);
     seccomp_free(l->seccomp);
     for (size_t i = 0; i < l->n_sysctl; i++) {
         free(l->sysctl[i].key);

@@ -417,6 +417,11 @@ int rt_config_load(const char *bundle, struct rt_config **ret, struct cm_error *
 int rt_process_parse(const char *buf, size_t len, const char *name, struct rt_process *ret,
                      struct cm_error **err);
 void rt_process_done(struct rt_process *p);
+/* Parses a standalone linux.resources object (`update --resources FILE`) into
+ * *ret (rt_resources_done to free). Errors name the field ("memory.limit: ..."). */
+int rt_resources_parse(const char *buf, size_t len, const char *name, struct rt_resources *ret,
+                       struct cm_error **err);
+void rt_resources_done(struct rt_resources *r);
 void rt_config_free(struct rt_config *c);
 static inline void
 rt_config_freep(struct rt_config **c)

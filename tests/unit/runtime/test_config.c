@@ -1173,6 +1173,45 @@ Test(rt_config, process_json_errors_name_field)
     cr_assert_str_eq(err->msg, "process.json: expected a JSON object at the top level");
 }
 
+Test(rt_config, resources_json_parsed)
+{
+    const char *text = "{\"memory\": {\"limit\": 1048576, \"swap\": -1},"
+                       " \"cpu\": {\"shares\": 512, \"cpus\": \"0\"}, \"pids\": {\"limit\": 10},"
+                       " \"blockIO\": {\"weight\": 100}, \"unified\": {\"memory.high\": \"max\"}}";
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_resources r;
+    cr_assert_eq(rt_resources_parse(text, strlen(text), "resources.json", &r, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert(r.has_memory && r.memory.has_limit && r.memory.has_swap);
+    cr_assert_eq(r.memory.limit, 1048576);
+    cr_assert_eq(r.memory.swap, -1);
+    cr_assert(r.has_cpu);
+    cr_assert_eq(r.cpu.shares, 512);
+    cr_assert_str_eq(r.cpu.cpus, "0");
+    cr_assert(r.has_pids);
+    cr_assert_eq(r.pids_limit, 10);
+    cr_assert_eq(r.blkio.weight, 100);
+    cr_assert_eq(r.n_unified, 1);
+    rt_resources_done(&r);
+    cr_assert_null(r.unified);
+}
+
+Test(rt_config, resources_json_errors_name_field)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_resources r;
+    const char *text = "{\"memory\": {\"limit\": \"1g\"}}";
+    cr_assert_eq(rt_resources_parse(text, strlen(text), "r.json", &r, &err), -1);
+    cr_assert_str_eq(err->msg, "r.json: memory.limit: expected an integer");
+    cm_error_free(&err);
+    text = "{\"devices\": [{\"allow\": true}, {\"allow\": 1}]}";
+    cr_assert_eq(rt_resources_parse(text, strlen(text), "r.json", &r, &err), -1);
+    cr_assert_str_eq(err->msg, "r.json: devices[1].allow: expected a boolean");
+    cm_error_free(&err);
+    cr_assert_eq(rt_resources_parse("[]", 2, "r.json", &r, &err), -1);
+    cr_assert_str_eq(err->msg, "r.json: expected a JSON object at the top level");
+}
+
 static char tmpdir[64];
 
 static void
