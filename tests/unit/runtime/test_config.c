@@ -1371,4 +1371,7 @@ Test(rt_config, features_document)
     cr_assert(json_is_false(json_object_get(json_object_get(l, "apparmor"), "enabled")));
     cr_assert(json_is_false(json_object_get(json_object_get(l, "selinux"), "enabled")));
     cr_assert(json_is_object(json_object_get(f, "annotations")));
+    cr_assert_not(json_array_has(mo, "idmap"));
+    cr_assert(json_is_false(json_object_get(
+        json_object_get(json_object_get(l, "mountExtensions"), "idmap"), "enabled")));
 }
