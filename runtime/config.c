@@ -459,6 +459,10 @@ parse_rlimits(json_t *arr, const char *path, struct rt_process *proc, struct cm_
         if (get_u64(v, p, "soft", true, UINT64_MAX, NULL, &r->soft, err) < 0 ||
             get_u64(v, p, "hard", true, UINT64_MAX, NULL, &r->hard, err) < 0)
             return -1;
+        /* setrlimit(2) would refuse it later with a bare EINVAL. */
+        if (r->soft > r->hard)
+            return ferr(err, p, NULL, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64, r->soft,
+                        r->hard);
     }
     return 0;
 }
