@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm/xalloc.h"
 #include "sched/placement.h"
 
 #define FX_MAX 64
@@ -13,7 +14,7 @@
 struct fx_cluster {
     struct sched_cluster c;
     struct sched_instance inst[FX_MAX];
-    char ids[FX_MAX][16];
+    char ids[FX_MAX][24];
     struct sched_attr attrs[FX_MAX][3];
 };
 
