@@ -11,9 +11,10 @@
  * Operators in symbol and word form (==/equals, !=/not_equals, >, >=, <, <=, exists,
  * !exists/not_exists, in, !in/not_in/"not in", =~/matches, !~/not_matches). Keywords are
  * case-insensitive. Values are bare words; they end at white space, ')', ']', ',' or "&&"/"||",
- * so a regular expression may use '|' but not spaces. Regular expressions (POSIX extended, a
- * close cousin of the Java ones ECS uses) must match the whole value, like Java's matches().
- * Input is hostile: length and nesting are bounded and every error names its column. */
+ * so a regular expression may use '|' and balanced parentheses, but no spaces. Regular expressions
+ * (POSIX extended, a close cousin of the Java ones ECS uses) must match the whole value, like
+ * Java's matches(). Input is hostile: length and nesting are bounded and every error names its
+ * column. */
 #include "sched/placement.h"
 
 #include <ctype.h>
@@ -167,18 +168,31 @@ accept(struct parser *p, const char *kw, const char *sym)
 
 static struct node *parse_or(struct parser *p);
 
-/* A value ends at white space, ')', ']', ',' or a "&&"/"||". */
+/* A value ends at white space, ')', ']', ',' or a "&&"/"||". A regular expression may also
+ * hold balanced parentheses and brackets: "(t3|m5)\..*". */
 static char *
-parse_value(struct parser *p, bool in_list)
+parse_value(struct parser *p, bool in_list, bool regex)
 {
     size_t start, end;
+    int parens = 0, brackets = 0;
 
     skip_ws(p);
     start = end = p->pos;
     for (;;) {
         char c = p->s[end];
-        if (!c || isspace((unsigned char)c) || c == ')' || c == ']' || (in_list && c == ',') ||
-            c == '[' || c == '(')
+        if (!c || isspace((unsigned char)c))
+            break;
+        if (regex && (c == '(' || c == '[')) {
+            c == '(' ? parens++ : brackets++;
+            end++;
+            continue;
+        }
+        if (regex && ((c == ')' && parens > 0) || (c == ']' && brackets > 0))) {
+            c == ')' ? parens-- : brackets--;
+            end++;
+            continue;
+        }
+        if (c == ')' || c == ']' || (in_list && c == ',') || c == '[' || c == '(')
             break;
         if ((c == '&' && p->s[end + 1] == '&') || (c == '|' && p->s[end + 1] == '|'))
             break;
@@ -306,7 +320,7 @@ parse_args(struct parser *p, struct node *n)
             return fail(p, p->pos, "expected '[' after in");
         p->pos++;
         for (;;) {
-            char *val = parse_value(p, true);
+            char *val = parse_value(p, true, false);
             if (!val) {
                 cm_strv_free(v);
                 return -1;
@@ -344,7 +358,7 @@ parse_args(struct parser *p, struct node *n)
         break;
     }
     size_t at = (skip_ws(p), p->pos);
-    char *val = parse_value(p, false);
+    char *val = parse_value(p, false, n->op == OP_RE || n->op == OP_NRE);
     if (!val)
         return -1;
     n->values = xcalloc(2, sizeof(*n->values));
