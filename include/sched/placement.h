@@ -47,7 +47,9 @@ struct sched_instance {
     const char *id;  /* container instance id (last part of the ARN) */
     const char *arn; /* full ARN, for messages; may be NULL */
     enum sched_instance_status status;
-    bool agent_connected; /* false: the agent missed its heartbeats; no new placements */
+    /* false: the agent missed its heartbeats past the grace period. No new placements, and
+     * sched_reconcile() replaces its tasks (so clear it only once the grace has run out). */
+    bool agent_connected;
     struct sched_resources registered; /* capacity the agent registered */
     struct sched_resources remaining;  /* registered minus every non-stopped task on it */
     /* Host ports in use (reserved by the agent at registration plus those of its tasks), as

@@ -522,3 +522,82 @@ Test(sched_select, strategy_from_ecs)
     cr_assert_eq(sched_strategy_from_ecs("pack", "cpu", &s, &err), -1);
     cm_error_free(&err);
 }
+
+/* Sampling must not ruin spread: 3,000 tasks with ECS's default strategies over 1,000
+ * instances in 3 zones stay balanced per zone and per instance. */
+Test(sched_select, sampled_spread_stays_balanced)
+{
+    struct big b;
+    struct sched_plan plan;
+    struct sched_task_needs needs = {.res = {1, 1}};
+    struct sched_attr zones[3][1] = {{{"ecs.availability-zone", "a"}},
+                                     {{"ecs.availability-zone", "b"}},
+                                     {{"ecs.availability-zone", "c"}}};
+    uint32_t *placed = xcalloc(3000, sizeof(*placed));
+    unsigned *per = xcalloc(1000, sizeof(*per));
+    unsigned per_zone[3] = {0}, max_per = 0;
+    size_t n_placed = 0;
+
+    big_init(&b, 1000, 1 << 20);
+    for (size_t i = 0; i < 1000; i++) {
+        b.inst[i].attrs = zones[i % 3];
+        b.inst[i].n_attrs = 1;
+    }
+    sched_plan_init(&plan);
+    /* Ten rounds of 300, each seeing the group's earlier placements, as the daemon does. */
+    for (int round = 0; round < 10; round++) {
+        struct sched_place_result res;
+        struct sched_place_request req = {.group = "service:web",
+                                          .needs = &needs,
+                                          .group_instances = placed,
+                                          .n_group_instances = n_placed,
+                                          .count = 300,
+                                          .seed = (uint64_t)round + 11};
+        sched_plan_reset(&plan);
+        cr_assert_eq(sched_place(&b.c, &req, 0, &plan, &res, NULL), 0);
+        cr_assert_eq(res.placed, 300);
+        for (size_t i = 0; i < plan.n_placements; i++)
+            placed[n_placed++] = plan.placements[i].instance;
+        sched_place_result_done(&res);
+    }
+    for (size_t i = 0; i < n_placed; i++) {
+        per[placed[i]]++;
+        per_zone[placed[i] % 3]++;
+    }
+    for (size_t i = 0; i < 1000; i++)
+        max_per = per[i] > max_per ? per[i] : max_per;
+    /* 1000 instances: zone a has 334, b and c 333; 3000 tasks = 1000 per zone. */
+    for (int z = 0; z < 3; z++)
+        cr_assert(per_zone[z] >= 999 && per_zone[z] <= 1001, "zone %d has %u", z, per_zone[z]);
+    cr_assert_leq(max_per, 5, "an instance got %u tasks (average 3)", max_per);
+    free(placed);
+    free(per);
+    sched_plan_done(&plan);
+    big_done(&b);
+}
+
+/* Instances that cannot take work are never chosen, however large the cluster. */
+Test(sched_select, large_cluster_skips_unusable_instances)
+{
+    struct big b;
+    struct sched_plan plan;
+    struct sched_task_needs needs = {.res = {1, 1}};
+    struct sched_place_request req = {.group = "service:web", .needs = &needs, .count = 2000};
+    struct sched_place_result res;
+
+    big_init(&b, 5000, 1 << 20);
+    for (size_t i = 0; i < 5000; i++) {
+        if (i % 3 == 0)
+            b.inst[i].status = SCHED_INSTANCE_DRAINING;
+        else if (i % 3 == 1)
+            b.inst[i].agent_connected = false;
+    }
+    sched_plan_init(&plan);
+    cr_assert_eq(sched_place(&b.c, &req, 0, &plan, &res, NULL), 0);
+    cr_assert_eq(res.placed, 2000);
+    for (size_t i = 0; i < plan.n_placements; i++)
+        cr_assert_eq(plan.placements[i].instance % 3, 2);
+    sched_place_result_done(&res);
+    sched_plan_done(&plan);
+    big_done(&b);
+}
