@@ -21,7 +21,7 @@ sched_check(const struct sched_cluster *c, uint32_t index, const struct sched_pl
         return SCHED_REJECT_CPU;
     if ((int64_t)inst->remaining.memory - slot->memory < needs->res.memory)
         return SCHED_REJECT_MEMORY;
-    if (needs->n_ports > 0) {
+    if (sched_host_ports(needs) > 0) {
         /* Every task of a round shares one task definition, hence the same host ports: a
          * second copy on the same instance always collides. */
         if (slot->placed > 0)

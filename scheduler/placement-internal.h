@@ -26,6 +26,16 @@ sched_rng_below(uint64_t *state, uint32_t n)
     return (uint32_t)(sched_rng_next(state) % n);
 }
 
+/* Host ports a task really takes: only bridge and host network modes bind ports on the
+ * instance (awsvpc tasks get their own interface, none have no network). */
+static inline size_t
+sched_host_ports(const struct sched_task_needs *needs)
+{
+    return needs->network_mode == SCHED_NET_BRIDGE || needs->network_mode == SCHED_NET_HOST
+               ? needs->n_ports
+               : 0;
+}
+
 /* What this round has already promised on one instance. */
 struct sched_slot {
     int32_t cpu;

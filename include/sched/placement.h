@@ -91,7 +91,8 @@ struct sched_task_needs {
     struct sched_resources res; /* task-level cpu/memory, or the sum over containers */
     enum sched_network_mode network_mode;
     /* Static host ports as SCHED_PORT_KEY values (bridge: hostPort != 0; host: containerPort).
-     * Dynamic (hostPort 0) and awsvpc ports take no host port and are not listed. */
+     * Dynamic (hostPort 0) ports take no host port and are not listed. Ignored (neither
+     * checked nor reserved) unless network_mode is BRIDGE or HOST. */
     const uint32_t *ports;
     size_t n_ports;
     /* requiresAttributes: names the instance must carry (value ignored). */

@@ -199,3 +199,25 @@ Test(sched_instance, release_is_idempotent_and_bounded)
     cr_assert_null(sched_instance_attr(&f.inst[0], "nope"));
     fx_done(&f);
 }
+
+/* awsvpc tasks get their own network interface: their ports never collide on the host. */
+Test(sched_feasible, awsvpc_ports_take_no_host_port)
+{
+    struct fx_cluster f;
+    uint32_t port = SCHED_PORT_KEY(SCHED_PROTO_TCP, 80);
+    struct sched_task_needs needs = {
+        .res = {1, 1}, .network_mode = SCHED_NET_AWSVPC, .ports = &port, .n_ports = 1};
+    struct sched_place_request req = {.needs = &needs, .count = 1};
+
+    fx_init(&f, 1, 100, 100);
+    sched_instance_add_ports(&f.inst[0], &port, 1);
+    cr_assert_eq(sched_feasible(&f.c, 0, &req, 0), SCHED_REJECT_NONE);
+    sched_instance_remove_ports(&f.inst[0], &port, 1);
+    sched_instance_commit(&f.inst[0], &needs);
+    cr_assert_not(sched_instance_has_port(&f.inst[0], port), "nothing reserved on the host");
+    needs.network_mode = SCHED_NET_BRIDGE;
+    sched_instance_commit(&f.inst[0], &needs);
+    cr_assert(sched_instance_has_port(&f.inst[0], port));
+    cr_assert_eq(sched_feasible(&f.c, 0, &req, 0), SCHED_REJECT_PORTS);
+    fx_done(&f);
+}
