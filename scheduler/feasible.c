@@ -8,14 +8,14 @@
 
 enum sched_reject
 sched_check(const struct sched_cluster *c, uint32_t index, const struct sched_place_request *req,
-            const struct sched_slot *slot)
+            const struct sched_slot *slot, bool static_ok)
 {
     const struct sched_instance *inst = &c->instances[index];
     const struct sched_task_needs *needs = req->needs;
 
-    if (inst->status != SCHED_INSTANCE_ACTIVE)
+    if (!static_ok && inst->status != SCHED_INSTANCE_ACTIVE)
         return SCHED_REJECT_STATUS;
-    if (!inst->agent_connected)
+    if (!static_ok && !inst->agent_connected)
         return SCHED_REJECT_AGENT;
     if ((int64_t)inst->remaining.cpu - slot->cpu < needs->res.cpu)
         return SCHED_REJECT_CPU;
@@ -30,7 +30,7 @@ sched_check(const struct sched_cluster *c, uint32_t index, const struct sched_pl
             if (sched_instance_has_port(inst, needs->ports[i]))
                 return SCHED_REJECT_PORTS;
     }
-    for (size_t i = 0; i < needs->n_required_attrs; i++)
+    for (size_t i = 0; !static_ok && i < needs->n_required_attrs; i++)
         if (!sched_instance_attr(inst, needs->required_attrs[i]))
             return SCHED_REJECT_ATTRIBUTE;
     for (size_t i = 0; i < req->n_constraints; i++) {
@@ -45,7 +45,7 @@ sched_check(const struct sched_cluster *c, uint32_t index, const struct sched_pl
         }
     }
     /* memberOf last: evaluating an expression is the most expensive check. */
-    for (size_t i = 0; i < req->n_constraints; i++) {
+    for (size_t i = 0; !static_ok && i < req->n_constraints; i++) {
         const struct sched_constraint *k = &req->constraints[i];
         if (k->type == SCHED_CONSTRAINT_MEMBER_OF && k->query &&
             !sched_query_eval(k->query, c, index, req->query_ctx))
@@ -62,7 +62,7 @@ sched_feasible(const struct sched_cluster *snapshot, uint32_t index,
 
     if (index >= snapshot->n_instances)
         return SCHED_REJECT_STATUS;
-    return sched_check(snapshot, index, req, &slot);
+    return sched_check(snapshot, index, req, &slot, false);
 }
 
 const char *

@@ -44,9 +44,12 @@ struct sched_slot {
     uint32_t placed; /* placed this round (same task definition, so same host ports) */
 };
 
-/* The feasibility chain on one instance given what the round already took there. */
+/* The feasibility chain on one instance given what the round already took there. STATIC_OK:
+ * the instance already passed the checks that cannot change within a round (status, agent,
+ * requiresAttributes, memberOf), so only resources and distinctInstance are looked at. */
 enum sched_reject sched_check(const struct sched_cluster *c, uint32_t index,
-                              const struct sched_place_request *req, const struct sched_slot *slot);
+                              const struct sched_place_request *req, const struct sched_slot *slot,
+                              bool static_ok);
 
 /* Ranking: per-round state for the strategies (spread counts per attribute value). */
 struct sched_ranker;

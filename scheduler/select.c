@@ -3,7 +3,8 @@
  * coprime to n, so no O(n) shuffle), keep the first LIMIT feasible ones, score them, take the
  * best. An instance found infeasible is remembered for the rest of the round ("does not fit"
  * cache): within a round capacity only shrinks, so the answer cannot change. When a full pass
- * finds nothing, the round is exhausted and the remaining tasks fail at once. */
+ * finds nothing, the round is exhausted and the remaining tasks fail at once. Instances that
+ * passed once skip the checks that cannot change within a round (memberOf expressions). */
 #include "sched/placement.h"
 
 #include <errno.h>
@@ -129,7 +130,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     size_t n = snapshot->n_instances;
     struct sched_ranker *rk = NULL;
     struct sched_slot *slots = NULL;
-    uint64_t *nofit = NULL;
+    uint64_t *nofit = NULL, *static_ok = NULL;
     uint64_t rng = req->seed ^ 0x5851f42d4c957f2dULL;
     uint32_t limit, stride = 1;
     bool exhausted = false;
@@ -164,6 +165,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     limit = req->limit ? req->limit : default_limit(n, sched_ranker_has_spread(rk));
     slots = xcalloc(n, sizeof(*slots));
     nofit = xcalloc((n + 63) / 64, sizeof(*nofit));
+    static_ok = xcalloc((n + 63) / 64, sizeof(*static_ok));
     for (size_t i = 0; i < req->n_group_instances; i++)
         if (req->group_instances[i] < n)
             slots[req->group_instances[i]].group++;
@@ -186,7 +188,8 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
             if (nofit[i / 64] & (1ULL << (i % 64)))
                 continue;
             ret->examined++;
-            enum sched_reject why = sched_check(snapshot, i, req, &slots[i]);
+            bool known = static_ok[i / 64] & (1ULL << (i % 64));
+            enum sched_reject why = sched_check(snapshot, i, req, &slots[i], known);
             if (why != SCHED_REJECT_NONE) {
                 nofit[i / 64] |= 1ULL << (i % 64);
                 if (ret->closest_instance == SCHED_NO_INSTANCE || why > ret->closest_reject) {
@@ -195,6 +198,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
                 }
                 continue;
             }
+            static_ok[i / 64] |= 1ULL << (i % 64);
             found++;
             sched_ranker_score(rk, i, &slots[i], &rng, score);
             if (best_i == SCHED_NO_INSTANCE || better(score, best, n_strategies)) {
@@ -228,5 +232,6 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     sched_ranker_free(rk);
     free(slots);
     free(nofit);
+    free(static_ok);
     return 0;
 }
