@@ -6,7 +6,3 @@ scheduler_SRCS := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 scheduler_PKGS := jansson
 scheduler_DEPS := common
 
-# bench/sched-placement (the script) runs this: placement throughput of the pure core.
-PROGS += sched-placement
-sched-placement_SRCS := bench/sched-placement.c
-sched-placement_MODS := scheduler
