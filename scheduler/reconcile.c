@@ -111,6 +111,8 @@ sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks,
     struct cand *cands = NULL;
     bool primary_failed;
 
+    /* RET is valid even on failure, so that callers may always call _done on it. */
+    memset(ret, 0, sizeof(*ret));
     if (n_dep == 0 || svc->deployments[0].status != SCHED_DEPLOYMENT_PRIMARY)
         return cm_error_set(err, EINVAL, "service '%s': deployments[0] must be the PRIMARY one",
                             svc->name ? svc->name : "");
@@ -123,7 +125,6 @@ sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks,
                                 tasks[i].id ? tasks[i].id : "", tasks[i].instance);
     }
 
-    memset(ret, 0, sizeof(*ret));
     ret->running = xcalloc(n_dep, sizeof(*ret->running));
     ret->pending = xcalloc(n_dep, sizeof(*ret->pending));
     remaining = xcalloc(n_dep, sizeof(*remaining));

@@ -136,6 +136,9 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     bool exhausted = false;
     double score[MAX_STRATEGIES], best[MAX_STRATEGIES];
 
+    /* RET is valid even on failure, so that callers may always call _done on it. */
+    memset(ret, 0, sizeof(*ret));
+    ret->closest_instance = SCHED_NO_INSTANCE;
     if (!req->needs)
         return cm_error_set(err, EINVAL, "placement request without task needs");
     if (n_strategies > MAX_STRATEGIES)
@@ -151,8 +154,6 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
         if (req->constraints[i].type == SCHED_CONSTRAINT_MEMBER_OF && !req->constraints[i].query)
             return cm_error_set(err, EINVAL, "memberOf constraint without an expression");
 
-    memset(ret, 0, sizeof(*ret));
-    ret->closest_instance = SCHED_NO_INSTANCE;
     if (req->count == 0)
         return 0;
     if (n == 0) {

@@ -295,6 +295,8 @@ Test(sched_reconcile, malformed_input)
     cm_error_free(&err);
     w.svc.n_deployments = 0;
     cr_assert_eq(sched_reconcile(&w.svc, w.t, w.n, &w.f.c, 0, &res, &err), -1);
+    cr_assert_null(res.stops, "the result is cleared even on failure");
+    sched_reconcile_result_done(&res);
     cm_error_free(&err);
 }
 

@@ -382,6 +382,8 @@ Test(sched_select, malformed_requests_are_rejected)
     req.n_constraints = 1;
     cr_assert_eq(sched_place(&f.c, &req, 0, &plan, &res, &err), -1);
     cr_assert_not_null(strstr(err->msg, "memberOf"));
+    cr_assert_null(res.reason, "the result is cleared even on failure");
+    sched_place_result_done(&res);
     cm_error_free(&err);
     sched_plan_done(&plan);
     fx_done(&f);
