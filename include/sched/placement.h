@@ -251,7 +251,8 @@ void sched_place_result_done(struct sched_place_result *res);
 /* Places up to REQ->count tasks on the SNAPSHOT (not modified), accounting within the round
  * for what it has already placed, and appends each decision to PLAN tagged with TAG. Never
  * fails for lack of room: unplaced tasks are counted and explained in RET. Returns -1 (EINVAL)
- * only for a malformed request. */
+ * only for a malformed request. RET is cleared first, so sched_place_result_done() is always
+ * safe. */
 int sched_place(const struct sched_cluster *snapshot, const struct sched_place_request *req,
                 uint32_t tag, struct sched_plan *plan, struct sched_place_result *ret,
                 struct cm_error **err);
