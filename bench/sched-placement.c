@@ -4,6 +4,9 @@
  * "C1M on two cores" budget (scheduler-anchors section 4); persistence and agents are
  * measured by bench/sched-sim.
  *
+ * A second table times sched_reconcile() over the same tasks (steady state, and in the middle
+ * of a 100/200 rolling deployment), since the daemon runs it for every service on every pass.
+ *
  * usage: sched-placement [-t TASKS] [-i INSTANCES] [-s TASKS_PER_SERVICE] [-k LIMIT] [-r SEED] */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include "cm/error.h"
 #include "cm/xalloc.h"
 #include "sched/placement.h"
+#include "sched/reconcile.h"
 
 static const char *const azs[] = {"us-east-1a", "us-east-1b", "us-east-1c"};
 static const char *const types[] = {"m5.large", "m5.xlarge", "c5.2xlarge", "r5.4xlarge"};
@@ -41,6 +45,61 @@ usage(void)
     fprintf(stderr, "usage: sched-placement [-t TASKS] [-i INSTANCES] [-s TASKS_PER_SERVICE] "
                     "[-k LIMIT] [-r SEED]\n");
     exit(2);
+}
+
+/* Reconcile cost: one pass per service over PER_SERVICE tasks spread over the cluster. */
+static void
+bench_reconcile(size_t n_tasks, size_t n_inst, size_t per_service)
+{
+    struct sched_instance *inst = xcalloc(n_inst, sizeof(*inst));
+    struct sched_task *tasks = xcalloc(per_service * 2, sizeof(*tasks));
+    struct sched_deployment dep[2] = {
+        {.id = "ecs-svc/2", .task_definition = "b:2", .status = SCHED_DEPLOYMENT_PRIMARY},
+        {.id = "ecs-svc/1",
+         .task_definition = "b:1",
+         .status = SCHED_DEPLOYMENT_ACTIVE,
+         .rollout = SCHED_ROLLOUT_COMPLETED},
+    };
+    static const char *const phase[] = {"steady state", "rolling 100/200, half done"};
+
+    for (size_t i = 0; i < n_inst; i++)
+        sched_instance_init(&inst[i], "ci", (struct sched_resources){65536, 131072});
+    struct sched_cluster cl = {.instances = inst, .n_instances = n_inst};
+    printf("%-40s %12s %10s %10s\n", "reconcile", "tasks/s", "us/service", "actions");
+    for (int ph = 0; ph < 2; ph++) {
+        size_t n = ph ? per_service * 3 / 2 : per_service, actions = 0, services = 0;
+        struct sched_service svc = {.name = "bench",
+                                    .desired_count = (uint32_t)per_service,
+                                    .minimum_healthy_percent = 100,
+                                    .maximum_percent = 200,
+                                    .deployments = dep,
+                                    .n_deployments = ph ? 2 : 1};
+        dep[0].rollout = ph ? SCHED_ROLLOUT_IN_PROGRESS : SCHED_ROLLOUT_COMPLETED;
+        for (size_t i = 0; i < n; i++)
+            tasks[i] = (struct sched_task){
+                .id = "t",
+                .instance = (uint32_t)((i * 7919) % n_inst),
+                /* Rolling: all old tasks still run, half the new ones are up. */
+                .deployment = ph && i >= per_service / 2 ? 1 : 0,
+                .last_status = SCHED_TASK_RUNNING,
+                .ever_running = true,
+            };
+        double t0 = now_s();
+        for (size_t done = 0; done < n_tasks; done += per_service, services++) {
+            struct sched_reconcile_result res;
+            if (sched_reconcile(&svc, tasks, n, &cl, 0, &res, NULL) < 0)
+                exit(1);
+            actions += res.start + res.n_stops;
+            sched_reconcile_result_done(&res);
+        }
+        double t = now_s() - t0;
+        printf("%-40s %12.0f %10.1f %10zu\n", phase[ph], (double)(services * n) / t,
+               t * 1e6 / (double)services, actions / services);
+    }
+    for (size_t i = 0; i < n_inst; i++)
+        sched_instance_done(&inst[i]);
+    free(inst);
+    free(tasks);
 }
 
 int
@@ -189,5 +248,6 @@ main(int argc, char **argv)
     free(inst);
     free(attrs);
     free(ids);
+    bench_reconcile(n_tasks, n_inst, per_service);
     return 0;
 }

@@ -217,7 +217,11 @@ sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks,
         }
         cands[n_cand++] = c;
     }
-    qsort(cands, n_cand, sizeof(*cands), cand_cmp);
+    /* The common case, a settled service, has nothing to retire: skip the sort. */
+    if (primary_good > desired || n_cand > primary_good)
+        qsort(cands, n_cand, sizeof(*cands), cand_cmp);
+    else
+        n_cand = 0;
 
     /* Pass 3: stops. Tasks that are not healthy cost nothing to stop; healthy ones only down
      * to minimumHealthyPercent. A failed deployment makes no further progress. */
