@@ -14,7 +14,8 @@ sched_check(const struct sched_cluster *c, uint32_t index, const struct sched_pl
     const struct sched_task_needs *needs = req->needs;
 
     if (!static_ok && inst->status != SCHED_INSTANCE_ACTIVE)
-        return SCHED_REJECT_STATUS;
+        return inst->status == SCHED_INSTANCE_INACTIVE ? SCHED_REJECT_INACTIVE
+                                                       : SCHED_REJECT_STATUS;
     if (!static_ok && !inst->agent_connected)
         return SCHED_REJECT_AGENT;
     if ((int64_t)inst->remaining.cpu - slot->cpu < needs->res.cpu)
@@ -61,7 +62,7 @@ sched_feasible(const struct sched_cluster *snapshot, uint32_t index,
     struct sched_slot slot = {.group = group_tasks};
 
     if (index >= snapshot->n_instances)
-        return SCHED_REJECT_STATUS;
+        return SCHED_REJECT_INACTIVE;
     return sched_check(snapshot, index, req, &slot, false);
 }
 
@@ -71,6 +72,8 @@ sched_reject_ecs_reason(enum sched_reject r)
     switch (r) {
     case SCHED_REJECT_NONE:
         return "";
+    case SCHED_REJECT_INACTIVE:
+        return "INACTIVE";
     case SCHED_REJECT_STATUS:
         return "DRAINING";
     case SCHED_REJECT_AGENT:

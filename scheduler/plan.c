@@ -148,7 +148,8 @@ static enum sched_reject
 still_fits(const struct sched_instance *inst, const struct sched_task_needs *needs)
 {
     if (inst->status != SCHED_INSTANCE_ACTIVE)
-        return SCHED_REJECT_STATUS;
+        return inst->status == SCHED_INSTANCE_INACTIVE ? SCHED_REJECT_INACTIVE
+                                                       : SCHED_REJECT_STATUS;
     if (!inst->agent_connected)
         return SCHED_REJECT_AGENT;
     if (inst->remaining.cpu < needs->res.cpu)
@@ -176,7 +177,7 @@ sched_plan_apply(struct sched_cluster *current, const struct sched_plan *plan,
         enum sched_reject why;
 
         if (p->instance >= current->n_instances) {
-            why = SCHED_REJECT_STATUS; /* the instance is gone */
+            why = SCHED_REJECT_INACTIVE; /* the instance is gone */
         } else {
             why = still_fits(&current->instances[p->instance], p->needs);
         }

@@ -76,6 +76,7 @@ unplaceable_message(const struct sched_cluster *c, const struct sched_place_requ
 
     switch (closest) {
     case SCHED_REJECT_NONE:
+    case SCHED_REJECT_INACTIVE:
     case SCHED_REJECT_STATUS:
         msg = xasprintf("%s Reason: No Container Instances were found in your cluster. %s", prefix,
                         tail);

@@ -177,7 +177,8 @@ int sched_strategy_from_ecs(const char *type, const char *field, struct sched_st
  * how "closest matching" is decided: the instance that got furthest wins. */
 enum sched_reject {
     SCHED_REJECT_NONE = 0,
-    SCHED_REJECT_STATUS,    /* not ACTIVE (DRAINING/INACTIVE) */
+    SCHED_REJECT_INACTIVE,  /* deregistered (or an index that no longer exists) */
+    SCHED_REJECT_STATUS,    /* DRAINING */
     SCHED_REJECT_AGENT,     /* agent disconnected */
     SCHED_REJECT_CPU,       /* insufficient CPU units */
     SCHED_REJECT_MEMORY,    /* insufficient memory */

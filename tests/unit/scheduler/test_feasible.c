@@ -36,7 +36,7 @@ ParameterizedTestParameters(sched_feasible, checker)
         {"fits", SET_NONE, 512, 512, true, "", true, "", SCHED_REJECT_NONE},
         {"exact fit", SET_NONE, 2048, 4096, false, "", false, "", SCHED_REJECT_NONE},
         {"draining", SET_DRAINING, 1, 1, false, "", false, "", SCHED_REJECT_STATUS},
-        {"inactive", SET_INACTIVE, 1, 1, false, "", false, "", SCHED_REJECT_STATUS},
+        {"inactive", SET_INACTIVE, 1, 1, false, "", false, "", SCHED_REJECT_INACTIVE},
         {"agent", SET_DISCONNECTED, 1, 1, false, "", false, "", SCHED_REJECT_AGENT},
         {"cpu", SET_NONE, 2049, 1, false, "", false, "", SCHED_REJECT_CPU},
         {"cpu used", SET_LOW_CPU, 1024, 1, false, "", false, "", SCHED_REJECT_CPU},
@@ -144,7 +144,7 @@ Test(sched_feasible, out_of_range_index_is_rejected)
     struct sched_place_request req = {.needs = &needs, .count = 1};
 
     fx_init(&f, 1, 100, 100);
-    cr_assert_eq(sched_feasible(&f.c, 1, &req, 0), SCHED_REJECT_STATUS);
+    cr_assert_eq(sched_feasible(&f.c, 1, &req, 0), SCHED_REJECT_INACTIVE);
     fx_done(&f);
 }
 
@@ -154,6 +154,8 @@ Test(sched_feasible, ecs_failure_reasons)
     cr_assert_str_eq(sched_reject_ecs_reason(SCHED_REJECT_CPU), "RESOURCE:CPU");
     cr_assert_str_eq(sched_reject_ecs_reason(SCHED_REJECT_PORTS), "RESOURCE:PORTS");
     cr_assert_str_eq(sched_reject_ecs_reason(SCHED_REJECT_AGENT), "AGENT");
+    cr_assert_str_eq(sched_reject_ecs_reason(SCHED_REJECT_INACTIVE), "INACTIVE");
+    cr_assert_str_eq(sched_reject_ecs_reason(SCHED_REJECT_STATUS), "DRAINING");
     cr_assert_str_eq(sched_reject_ecs_reason(SCHED_REJECT_MEMBER_OF), "ATTRIBUTE");
 }
 

@@ -88,7 +88,7 @@ Test(sched_plan, conflicts_are_rejected_and_the_rest_committed)
     cr_assert_eq(res.n_rejected, 5);
     uint32_t want_rej[] = {2, 3, 4, 6, 7};
     enum sched_reject want_why[] = {SCHED_REJECT_MEMORY, SCHED_REJECT_STATUS, SCHED_REJECT_PORTS,
-                                    SCHED_REJECT_PORTS, SCHED_REJECT_STATUS};
+                                    SCHED_REJECT_PORTS, SCHED_REJECT_INACTIVE};
     for (size_t i = 0; i < 5; i++) {
         cr_assert_eq(res.rejected[i], want_rej[i], "rejected[%zu]", i);
         cr_assert_eq(res.rejected_why[i], want_why[i], "why[%zu]", i);
