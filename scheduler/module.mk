@@ -5,4 +5,3 @@ scheduler_DIR := scheduler
 scheduler_SRCS := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
 scheduler_PKGS := jansson
 scheduler_DEPS := common
-
