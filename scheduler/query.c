@@ -32,6 +32,7 @@
 #define MAX_EXPR_LEN 2000
 #define MAX_DEPTH 32
 #define MAX_LIST 100
+#define MAX_REGEX_LEN 256
 
 enum node_kind { N_AND, N_OR, N_NOT, N_COND };
 
@@ -303,6 +304,74 @@ parse_op(struct parser *p, struct node *n)
     }
 }
 
+/* Patterns come from API bodies: glibc's regcomp() builds automata whose size can explode
+ * with stacked or large bounded repetitions ("a++++...", "(a{100}){100}") and backreferences
+ * make matching exponential. Attribute values are short, so legitimate patterns are small:
+ * refuse the costly shapes up front. Returns why, or NULL. */
+static const char *
+regex_too_costly(const char *re)
+{
+    bool after_quant = false;
+    int depth = 0, quants = 0;
+
+    if (strlen(re) > MAX_REGEX_LEN)
+        return "longer than 256 characters";
+    for (const char *c = re; *c; c++) {
+        bool quant = false;
+        switch (*c) {
+        case '\\':
+            if (c[1] >= '1' && c[1] <= '9')
+                return "backreferences are not supported";
+            if (c[1])
+                c++;
+            break;
+        case '[':
+            /* A bracket expression is one atom: skip to its end ("[]a]" and "[^]a]" too). */
+            c++;
+            if (*c == '^')
+                c++;
+            if (*c == ']')
+                c++;
+            while (*c && *c != ']')
+                c++;
+            if (!*c)
+                return NULL; /* unbalanced: regcomp() reports it */
+            break;
+        case '(':
+            if (++depth > 8)
+                return "groups nested deeper than 8";
+            break;
+        case ')':
+            depth--;
+            break;
+        case '*':
+        case '+':
+        case '?':
+            quant = true;
+            break;
+        case '{': {
+            unsigned long lo = strtoul(c + 1, (char **)&c, 10), hi = lo;
+            if (*c == ',')
+                hi = c[1] == '}' ? lo : strtoul(c + 1, (char **)&c, 10);
+            if (lo > 32 || hi > 32)
+                return "repetition bounds above 32";
+            if (!*c)
+                return NULL; /* "a{1": regcomp() reports it; do not step past the end */
+            quant = true;
+            break;
+        }
+        default:
+            break;
+        }
+        if (quant && after_quant)
+            return "stacked repetition operators";
+        if (quant && ++quants > 16)
+            return "more than 16 repetition operators";
+        after_quant = quant;
+    }
+    return NULL;
+}
+
 static int
 parse_args(struct parser *p, struct node *n)
 {
@@ -364,7 +433,11 @@ parse_args(struct parser *p, struct node *n)
     n->values = xcalloc(2, sizeof(*n->values));
     n->values[0] = val;
     if (n->op == OP_RE || n->op == OP_NRE) {
-        cleanup_free char *anchored = xasprintf("^(%s)$", val);
+        cleanup_free char *anchored = NULL;
+        const char *why = regex_too_costly(val);
+        if (why)
+            return fail(p, at, "regular expression rejected: %s", why);
+        anchored = xasprintf("^(%s)$", val);
         if (regcomp(&n->re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
             return fail(p, at, "invalid regular expression '%s'", val);
         n->has_re = true;

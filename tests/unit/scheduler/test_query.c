@@ -63,6 +63,8 @@ ParameterizedTestParameters(sched_query, eval)
         {"runningTasksCount <= 2", false, true},
         {"runningTasksCount greater_than_equal 3", true, false},
         {"runningTasksCount less_than 10", true, true},
+        {"attribute:ecs.instance-type =~ [a-z][0-9]\\.(large|xlarge){1,2}", true, true},
+        {"attribute:ecs.instance-type =~ [*+]?t3.*", true, false},
         {"task:group == service:db", true, false},
         {"task:group != service:db", false, true},
         {"not(task:group == service:db)", false, true},
@@ -133,6 +135,13 @@ ParameterizedTestParameters(sched_query, syntax_error)
         {"attribute:x exists and", "column 23: expected a subject"},
         {"attribute:x exists or or attribute:y exists", "column 23: unknown subject 'or'"},
         {"attribute:x =~ a[", "column 16: invalid regular expression 'a['"},
+        {"attribute:x =~ a{", "column 16: invalid regular expression 'a{'"},
+        {"attribute:x =~ a{1,", "column 16: invalid regular expression"},
+        {"attribute:x =~ a++", "column 16: regular expression rejected: stacked repetition"},
+        {"attribute:x =~ a{33}", "column 16: regular expression rejected: repetition bounds"},
+        {"attribute:x =~ (a)\\1", "column 16: regular expression rejected: backreferences"},
+        {"attribute:x =~ ((((((((((a))))))))))", "rejected: groups nested deeper than 8"},
+        {"attribute:x =~ a*b*c*d*e*f*g*h*i*j*k*l*m*n*o*p*q*", "more than 16 repetition"},
         {"not", "column 4: expected a subject"},
     };
     return cr_make_param_array(struct syntax_case, cases, sizeof(cases) / sizeof(cases[0]));
