@@ -562,3 +562,85 @@ Test(sched_reconcile, stop_reasons)
     cr_assert_str_eq(r, "Task failed container health checks");
     free(r);
 }
+
+/* After a trip with rollback the daemon starts a new PRIMARY on the old task definition; the
+ * failed deployment and the old completed one are both retired and leave deployments[]. */
+Test(sched_reconcile, rollback_deployment_runs_to_completion)
+{
+    struct world w;
+    struct sched_reconcile_result res;
+    bool steady = false;
+
+    world_init(&w, 4, 100, 200);
+    w.dep[0] = (struct sched_deployment){.id = "ecs-svc/rollback",
+                                         .task_definition = "web:1",
+                                         .status = SCHED_DEPLOYMENT_PRIMARY,
+                                         .rollout = SCHED_ROLLOUT_IN_PROGRESS};
+    w.dep[1] = (struct sched_deployment){.id = "ecs-svc/failed",
+                                         .task_definition = "web:2",
+                                         .status = SCHED_DEPLOYMENT_ACTIVE,
+                                         .rollout = SCHED_ROLLOUT_FAILED,
+                                         .failed_tasks = 3};
+    w.dep[2] = (struct sched_deployment){.id = "ecs-svc/old",
+                                         .task_definition = "web:1",
+                                         .status = SCHED_DEPLOYMENT_ACTIVE,
+                                         .rollout = SCHED_ROLLOUT_COMPLETED};
+    w.svc.n_deployments = 3;
+    w.svc.circuit_breaker = true;
+    w.svc.rollback = true;
+    for (uint32_t i = 0; i < 4; i++)
+        add_task(&w, 2, i, SCHED_TASK_RUNNING);
+    add_task(&w, 1, 0, SCHED_TASK_PENDING); /* failed deployment's stragglers */
+    add_task(&w, 1, 1, SCHED_TASK_PENDING);
+
+    run(&w, &res);
+    cr_assert_eq(res.n_stops, 2, "the failed deployment's pending tasks go first, for free");
+    for (size_t i = 0; i < res.n_stops; i++)
+        cr_assert_eq(w.t[res.stops[i].task].deployment, 1);
+    cr_assert_eq(res.start, 4);
+    cr_assert_not(res.primary_failed, "the rollback deployment has its own count");
+    apply(&w, &res);
+    sched_reconcile_result_done(&res);
+
+    for (int step = 0; step < 10 && !steady; step++) {
+        agents_step(&w);
+        run(&w, &res);
+        cr_assert_geq(count(&w, -1, true), 4, "never below minimumHealthyPercent");
+        apply(&w, &res);
+        if (res.primary_completed)
+            w.dep[0].rollout = SCHED_ROLLOUT_COMPLETED;
+        if (res.n_remove_deployments) {
+            cr_assert_eq(res.n_remove_deployments, 2);
+            cr_assert_eq(res.remove_deployments[0], 1);
+            cr_assert_eq(res.remove_deployments[1], 2);
+            w.svc.n_deployments = 1;
+        }
+        steady = res.steady;
+        sched_reconcile_result_done(&res);
+    }
+    cr_assert(steady);
+    cr_assert_eq(count(&w, 0, true), 4);
+    cr_assert_eq(w.svc.n_deployments, 1);
+}
+
+/* New tasks that never pass their health check hold the rollout without stopping old ones. */
+Test(sched_reconcile, unhealthy_new_tasks_never_replace_old_ones)
+{
+    struct world w;
+    struct sched_reconcile_result res;
+
+    world_init(&w, 2, 100, 200);
+    w.svc.n_deployments = 2;
+    add_task(&w, 1, 0, SCHED_TASK_RUNNING);
+    add_task(&w, 1, 1, SCHED_TASK_RUNNING);
+    for (int i = 0; i < 2; i++) {
+        size_t t = add_task(&w, 0, 2 + (uint32_t)i, SCHED_TASK_RUNNING);
+        w.t[t].has_health_check = true; /* health UNKNOWN: still starting */
+    }
+    run(&w, &res);
+    cr_assert_eq(res.start, 0);
+    cr_assert_eq(res.n_stops, 0, "old tasks stay until new ones are healthy");
+    cr_assert_not(res.stuck);
+    cr_assert_not(res.steady);
+    sched_reconcile_result_done(&res);
+}
