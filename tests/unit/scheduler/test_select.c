@@ -603,3 +603,106 @@ Test(sched_select, large_cluster_skips_unusable_instances)
     sched_plan_done(&plan);
     big_done(&b);
 }
+
+struct msg_case {
+    int setup; /* 0 inactive, 1 draining, 2 agent, 3 cpu, 4 memory, 5 port, 6 attr, 7 memberOf */
+    char tail[96];
+};
+
+ParameterizedTestParameters(sched_select, unplaceable_messages)
+{
+    static struct msg_case cases[] = {
+        {0, "Reason: No Container Instances were found in your cluster."},
+        {1, "Reason: No Container Instances were found in your cluster."},
+        {2, "The closest matching container-instance i0 encountered error \"AGENT\"."},
+        {3, "The closest matching container-instance i0 has insufficient CPU units available."},
+        {4, "The closest matching container-instance i0 has insufficient memory available."},
+        {5, "The closest matching container-instance i0 is already using a port required by your "
+            "task."},
+        {6, "The closest matching container-instance i0 is missing an attribute required by your "
+            "task."},
+        {7, "The closest matching container-instance i0 is missing an attribute required by your "
+            "task."},
+    };
+    return cr_make_param_array(struct msg_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* Every ECS variant of the event, on a one-instance cluster. */
+ParameterizedTest(struct msg_case *mc, sched_select, unplaceable_messages)
+{
+    struct fx_cluster f;
+    struct sched_plan plan;
+    struct cm_error *err = NULL;
+    uint32_t port = SCHED_PORT_KEY(SCHED_PROTO_TCP, 80);
+    const char *need_attr[] = {"ecs.capability.secrets.asm.environment-variables"};
+    struct sched_task_needs needs = {.res = {100, 100}, .ports = &port, .n_ports = 1};
+    struct sched_query *q = sched_query_parse("attribute:ecs.os-type == windows", &err);
+    struct sched_constraint k = {.type = SCHED_CONSTRAINT_MEMBER_OF, .query = q};
+    struct sched_place_request req = {
+        .group = "service:web", .service_name = "web", .needs = &needs, .count = 1};
+    char *want;
+
+    fx_init(&f, 1, 1024, 1024);
+    switch (mc->setup) {
+    case 0:
+        f.inst[0].status = SCHED_INSTANCE_INACTIVE;
+        break;
+    case 1:
+        f.inst[0].status = SCHED_INSTANCE_DRAINING;
+        break;
+    case 2:
+        f.inst[0].agent_connected = false;
+        break;
+    case 3:
+        needs.res.cpu = 2048;
+        break;
+    case 4:
+        needs.res.memory = 2048;
+        break;
+    case 5:
+        sched_instance_add_ports(&f.inst[0], &port, 1);
+        break;
+    case 6:
+        needs.required_attrs = need_attr;
+        needs.n_required_attrs = 1;
+        break;
+    case 7:
+        req.constraints = &k;
+        req.n_constraints = 1;
+        break;
+    default:
+        break;
+    }
+    sched_plan_init(&plan);
+    struct sched_place_result res = place(&f, &req, &plan);
+    want = xasprintf("service web was unable to place a task because no container instance met "
+                     "all of its requirements. %s For more information, see the Troubleshooting "
+                     "section of the Amazon ECS Developer Guide.",
+                     mc->tail);
+    cr_assert_eq(res.unplaced, 1);
+    cr_assert_str_eq(res.reason, want);
+    free(want);
+    sched_place_result_done(&res);
+    sched_plan_done(&plan);
+    sched_query_free(q);
+    fx_done(&f);
+}
+
+/* RunTask has no service: the text starts with "unable to place a task". */
+Test(sched_select, unplaceable_message_without_service)
+{
+    struct fx_cluster f;
+    struct sched_plan plan;
+    struct sched_task_needs needs = {.res = {1, 4096}};
+    struct sched_place_request req = {.group = "family:web", .needs = &needs, .count = 1};
+
+    fx_init(&f, 1, 1024, 1024);
+    sched_plan_init(&plan);
+    struct sched_place_result res = place(&f, &req, &plan);
+    cr_assert(strncmp(res.reason, "unable to place a task because no container instance", 52) == 0,
+              "%s", res.reason);
+    cr_assert_str_eq(sched_reject_ecs_reason(res.closest_reject), "RESOURCE:MEMORY");
+    sched_place_result_done(&res);
+    sched_plan_done(&plan);
+    fx_done(&f);
+}
