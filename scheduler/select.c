@@ -134,7 +134,6 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     uint64_t *nofit = NULL, *static_ok = NULL;
     uint64_t rng = req->seed ^ 0x5851f42d4c957f2dULL;
     uint32_t limit, stride = 1;
-    bool exhausted = false;
     double score[MAX_STRATEGIES], best[MAX_STRATEGIES];
 
     /* RET is valid even on failure, so that callers may always call _done on it. */
@@ -142,6 +141,8 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     ret->closest_instance = SCHED_NO_INSTANCE;
     if (!req->needs)
         return cm_error_set(err, EINVAL, "placement request without task needs");
+    if (req->needs->res.cpu < 0 || req->needs->res.memory < 0)
+        return cm_error_set(err, EINVAL, "negative cpu or memory in a placement request");
     if (n_strategies > MAX_STRATEGIES)
         return cm_error_set(err, EINVAL, "at most %d placement strategies", MAX_STRATEGIES);
     if (n_strategies == 0) {
@@ -181,7 +182,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
         uint32_t found = 0, best_i = SCHED_NO_INSTANCE;
         uint32_t i = sched_rng_below(&rng, (uint32_t)n);
 
-        for (size_t v = 0; !exhausted && v < n && found < limit; v++) {
+        for (size_t v = 0; v < n && found < limit; v++) {
             if (v) {
                 i += stride;
                 if (i >= n)
@@ -209,10 +210,10 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
             }
         }
         if (best_i == SCHED_NO_INSTANCE) {
-            /* A full pass found nothing; capacity only shrinks within the round. */
-            exhausted = true;
-            ret->unplaced++;
-            continue;
+            /* A full pass found nothing; capacity only shrinks within the round, so the rest
+             * cannot be placed either. */
+            ret->unplaced += req->count - t;
+            break;
         }
         slots[best_i].cpu += req->needs->res.cpu;
         slots[best_i].memory += req->needs->res.memory;

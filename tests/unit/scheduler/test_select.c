@@ -380,6 +380,11 @@ Test(sched_select, malformed_requests_are_rejected)
     req.needs = &needs;
     req.constraints = &k;
     req.n_constraints = 1;
+    needs.res.cpu = -1;
+    cr_assert_eq(sched_place(&f.c, &req, 0, &plan, &res, &err), -1);
+    cr_assert_not_null(strstr(err->msg, "negative"));
+    cm_error_free(&err);
+    needs.res.cpu = 1;
     cr_assert_eq(sched_place(&f.c, &req, 0, &plan, &res, &err), -1);
     cr_assert_not_null(strstr(err->msg, "memberOf"));
     cr_assert_null(res.reason, "the result is cleared even on failure");
@@ -468,9 +473,10 @@ Test(sched_select, does_not_fit_cache_makes_failures_cheap)
 
     big_init(&b, 1000, 256);
     b.inst[999].remaining.memory = 300; /* the closest one */
+    req.count = 2000000000; /* a hostile count costs nothing more once the round is full */
     sched_plan_init(&plan);
     cr_assert_eq(sched_place(&b.c, &req, 0, &plan, &res, NULL), 0);
-    cr_assert_eq(res.unplaced, 500);
+    cr_assert_eq(res.unplaced, 2000000000);
     cr_assert_eq(res.examined, 1000);
     cr_assert_eq(res.closest_reject, SCHED_REJECT_MEMORY);
     sched_place_result_done(&res);
