@@ -378,7 +378,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         if (t == RT_SYNC_READY)
             break;
         if (t == RT_SYNC_MOUNTED) {
-            if (run_hooks_kind(cfg, RT_HOOK_PRESTART, &st, RT_STATUS_CREATING, err) < 0 ||
+            /* prestart sees "created" like runc's; createRuntime "creating". */
+            if (run_hooks_kind(cfg, RT_HOOK_PRESTART, &st, RT_STATUS_CREATED, err) < 0 ||
                 run_hooks_kind(cfg, RT_HOOK_CREATE_RUNTIME, &st, RT_STATUS_CREATING, err) < 0)
                 goto fail;
             if (rt_sync_send(sp[0], RT_SYNC_HOOKS_DONE, 0, NULL) < 0) {

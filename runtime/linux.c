@@ -309,6 +309,20 @@ hooks_in_init(struct rt_init_ctx *ctx, enum rt_hook_kind kind, const char *statu
     return rt_hooks_run(h->hooks[kind], h->n_hooks[kind], json, err);
 }
 
+static _Noreturn void
+late_fail(struct cm_error *e, const char *what)
+{
+    fprintf(stderr, "skiff-runtime: %s: %s\n", what, e ? e->msg : "failed");
+    _exit(127);
+}
+
+static int
+load_filter(struct rt_seccomp_filter *f, struct cm_error **err)
+{
+    int notify = -1;
+    return rt_seccomp_load(f, &notify, err);
+}
+
 _Noreturn void
 rt_init_main(struct rt_init_ctx *ctx)
 {
@@ -401,13 +415,6 @@ rt_init_main(struct rt_init_ctx *ctx)
         init_fail(ctx, e, "rlimits");
     if (rt_oom_score_adj_apply(p, &e) < 0)
         init_fail(ctx, e, "oomScoreAdj");
-    if (rt_user_apply(&p->user, &e) < 0)
-        init_fail(ctx, e, "user");
-    if (p->caps.present && rt_caps_apply(&p->caps, &e) < 0)
-        init_fail(ctx, e, "capabilities");
-    if (rt_no_new_privs_apply(p, &e) < 0)
-        init_fail(ctx, e, "noNewPrivileges");
-
     /* create's process exits after READY: the init must outlive it. */
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (rt_sync_send(ctx->sync_fd, RT_SYNC_READY, 0, NULL) < 0)
@@ -429,13 +436,19 @@ rt_init_main(struct rt_init_ctx *ctx)
         fprintf(stderr, "skiff-runtime: startContainer hook: %s\n", e->msg);
         _exit(1);
     }
-    if (filter) {
-        int notify = -1;
-        if (rt_seccomp_load(filter, &notify, &e) < 0) {
-            fprintf(stderr, "skiff-runtime: seccomp: %s\n", e->msg);
-            _exit(1);
-        }
-    }
+    /* Privileges drop after the fifo so that start-time hooks and the fifo
+     * itself are unaffected; without noNewPrivileges the filter must be
+     * loaded while CAP_SYS_ADMIN is still held (runc's order). */
+    if (filter && !p->no_new_privileges && load_filter(filter, &e) < 0)
+        late_fail(e, "seccomp");
+    if (rt_user_apply(&p->user, &e) < 0)
+        late_fail(e, "user");
+    if (p->caps.present && rt_caps_apply(&p->caps, &e) < 0)
+        late_fail(e, "capabilities");
+    if (rt_no_new_privs_apply(p, &e) < 0)
+        late_fail(e, "noNewPrivileges");
+    if (filter && p->no_new_privileges && load_filter(filter, &e) < 0)
+        late_fail(e, "seccomp");
     if (listen) {
         int n = atoi(listen);
         if (n > 0 && n < 1024)
