@@ -362,6 +362,12 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
 
     if ((flags & CLONE_NEWUSER) && rt_write_id_maps(c.pid, cfg, err) < 0)
         goto fail;
+    /* The init builds its rootfs while we move it into the cgroup: on cgroup
+     * v1 a migration waits for an RCU grace period (milliseconds). */
+    if (rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
+        cm_error_errno(err, "signal the container init");
+        goto fail;
+    }
     if (rt_cgroup_enter(c.cg, c.pid, err) < 0)
         goto fail;
     st.pid = c.pid;
@@ -369,7 +375,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         goto fail;
     if (rt_state_save(o->root, &st, err) < 0)
         goto fail;
-    if (rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
+    if (rt_sync_send(sp[0], RT_SYNC_CGROUP, 0, NULL) < 0) {
         cm_error_errno(err, "signal the container init");
         goto fail;
     }

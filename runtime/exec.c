@@ -74,25 +74,27 @@ exec_process(const struct rt_exec_opts *o, const struct rt_config *cfg, int cons
         close(self_exe);
     if (cfg && cfg->linux_.seccomp && rt_seccomp_compile(cfg->linux_.seccomp, &filter, &e) < 0)
         child_fail(errfd, e, "seccomp");
+    if (rt_prepare_fds(o->preserve_fds, &e) < 0)
+        child_fail(errfd, e, "fds");
     if (rt_rlimits_apply(p->rlimits, p->n_rlimits, &e) < 0)
         child_fail(errfd, e, "rlimits");
     if (rt_oom_score_adj_apply(p, &e) < 0)
         child_fail(errfd, e, "oomScoreAdj");
+    int nfd = -1;
+    /* Without noNewPrivileges the filter needs CAP_SYS_ADMIN: load it first. */
+    if (filter && !p->no_new_privileges && rt_seccomp_load(filter, &nfd, &e) < 0)
+        child_fail(errfd, e, "seccomp");
     if (rt_user_apply(&p->user, &e) < 0)
         child_fail(errfd, e, "user");
     if (p->caps.present && rt_caps_apply(&p->caps, &e) < 0)
         child_fail(errfd, e, "capabilities");
     if (rt_no_new_privs_apply(p, &e) < 0)
         child_fail(errfd, e, "noNewPrivileges");
-    int nfd = -1;
-    if (filter && rt_seccomp_load(filter, &nfd, &e) < 0)
+    if (filter && p->no_new_privileges && rt_seccomp_load(filter, &nfd, &e) < 0)
         child_fail(errfd, e, "seccomp");
-    if (rt_prepare_fds(o->preserve_fds, &e) < 0)
-        child_fail(errfd, e, "fds");
-    if (script)
-        execve(path, p->args, p->env);
-    else
+    if (!script)
         syscall(SYS_execveat, exec_fd, "", p->args, p->env, AT_EMPTY_PATH);
+    execve(path, p->args, p->env);
     cm_error_errno(&e, "exec '%s'", p->args[0]);
     child_fail(errfd, e, "process");
 }

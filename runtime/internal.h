@@ -18,7 +18,8 @@
 
 /* Messages on the parent <-> init socketpair (SOCK_SEQPACKET). */
 enum rt_sync_type {
-    RT_SYNC_GO = 1,     /* parent -> init: maps and cgroup done; payload: host pid */
+    RT_SYNC_GO = 1,     /* parent -> init: id maps written; payload: host pid */
+    RT_SYNC_CGROUP,     /* parent -> init: in the cgroup, state saved */
     RT_SYNC_MOUNTED,    /* init -> parent: mounts ready, run createRuntime hooks */
     RT_SYNC_HOOKS_DONE, /* parent -> init */
     RT_SYNC_READY,      /* init -> parent: waiting on the exec fifo (or about to exec) */
@@ -50,6 +51,7 @@ struct rt_init_ctx {
     bool has_hooks_mid;     /* prestart/createRuntime/createContainer hooks present */
     struct rt_state *state; /* for hook state JSON (pid filled from GO) */
     int self_exe_fd;        /* O_PATH to our own binary (CVE-2019-5736 check) */
+    bool in_cgroup;         /* RT_SYNC_CGROUP received */
 };
 
 /* linux.c: the body of the init process; never returns. */

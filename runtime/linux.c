@@ -309,6 +309,19 @@ hooks_in_init(struct rt_init_ctx *ctx, enum rt_hook_kind kind, const char *statu
     return rt_hooks_run(h->hooks[kind], h->n_hooks[kind], json, err);
 }
 
+/* Waits (once) until the parent has moved us into the cgroup. */
+static bool
+wait_cgroup(struct rt_init_ctx *ctx)
+{
+    struct rt_sync_msg m;
+    if (ctx->in_cgroup)
+        return true;
+    if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_CGROUP)
+        return false;
+    ctx->in_cgroup = true;
+    return true;
+}
+
 static _Noreturn void
 late_fail(struct cm_error *e, const char *what)
 {
@@ -351,6 +364,9 @@ rt_init_main(struct rt_init_ctx *ctx)
     }
     if (join_namespaces(ctx, &e) < 0)
         init_fail(ctx, e, "namespaces");
+    /* A cgroup namespace is rooted at the cgroup we are in: wait for it. */
+    if ((ctx->late_ns_flags & CLONE_NEWCGROUP) && !wait_cgroup(ctx))
+        _exit(1);
     if (ctx->late_ns_flags && unshare((int)ctx->late_ns_flags) < 0) {
         cm_error_errno(&e, "unshare");
         init_fail(ctx, e, "namespaces");
@@ -360,6 +376,8 @@ rt_init_main(struct rt_init_ctx *ctx)
         init_fail(ctx, e, "rootfs");
 
     if (ctx->has_hooks_mid) {
+        if (!wait_cgroup(ctx))
+            _exit(1);
         if (rt_sync_send(ctx->sync_fd, RT_SYNC_MOUNTED, 0, NULL) < 0)
             _exit(1);
         if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_HOOKS_DONE)
@@ -415,6 +433,8 @@ rt_init_main(struct rt_init_ctx *ctx)
         init_fail(ctx, e, "rlimits");
     if (rt_oom_score_adj_apply(p, &e) < 0)
         init_fail(ctx, e, "oomScoreAdj");
+    if (!wait_cgroup(ctx))
+        _exit(1);
     /* create's process exits after READY: the init must outlive it. */
     prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     if (rt_sync_send(ctx->sync_fd, RT_SYNC_READY, 0, NULL) < 0)
@@ -436,6 +456,16 @@ rt_init_main(struct rt_init_ctx *ctx)
         fprintf(stderr, "skiff-runtime: startContainer hook: %s\n", e->msg);
         _exit(1);
     }
+    /* Before any filter: it may not allow close_range or fcntl. */
+    if (listen) {
+        int n = atoi(listen);
+        if (n > 0 && n < 1024)
+            preserve += n;
+    }
+    if (rt_prepare_fds(preserve, &e) < 0) {
+        fprintf(stderr, "skiff-runtime: %s\n", e->msg);
+        _exit(1);
+    }
     /* Privileges drop after the fifo so that start-time hooks and the fifo
      * itself are unaffected; without noNewPrivileges the filter must be
      * loaded while CAP_SYS_ADMIN is still held (runc's order). */
@@ -449,19 +479,10 @@ rt_init_main(struct rt_init_ctx *ctx)
         late_fail(e, "noNewPrivileges");
     if (filter && p->no_new_privileges && load_filter(filter, &e) < 0)
         late_fail(e, "seccomp");
-    if (listen) {
-        int n = atoi(listen);
-        if (n > 0 && n < 1024)
-            preserve += n;
-    }
-    if (rt_prepare_fds(preserve, &e) < 0) {
-        fprintf(stderr, "skiff-runtime: %s\n", e->msg);
-        _exit(1);
-    }
-    if (script)
-        execve(exec_path, p->args, p->env);
-    else
+    if (!script)
         syscall(SYS_execveat, exec_fd, "", p->args, p->env, AT_EMPTY_PATH);
+    /* Scripts, and filters that do not allow execveat: by path. */
+    execve(exec_path, p->args, p->env);
     fprintf(stderr, "skiff-runtime: exec '%s': %s\n", p->args[0], strerror(errno));
     _exit(127);
 }

@@ -125,13 +125,26 @@ char *
 rt_timestamp_now(void)
 {
     struct timespec ts;
-    struct tm tm;
-    char buf[64];
+    int64_t days, secs, y, m, d, era, doe, yoe, doy, mp;
 
+    /* UTC by hand: gmtime_r would read /etc/localtime on every run. */
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-    return xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+    days = ts.tv_sec / 86400;
+    secs = ts.tv_sec % 86400;
+    /* days since 1970-01-01 -> civil date (Howard Hinnant's algorithm) */
+    days += 719468;
+    era = days / 146097;
+    doe = days - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    return xasprintf("%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", (long long)y, (long long)m,
+                     (long long)d, (long long)(secs / 3600), (long long)(secs / 60 % 60),
+                     (long long)(secs % 60), ts.tv_nsec);
 }
 
 static json_t *

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cm/cleanup.h"
@@ -201,4 +202,19 @@ Test(rt_state, status_detects_pid_reuse)
     cr_assert_eq(rt_state_status(tmpdir, &s), RT_STATUS_RUNNING);
     s.created_done = false;
     cr_assert_eq(rt_state_status(tmpdir, &s), RT_STATUS_CREATING);
+}
+
+Test(rt_state, timestamp_matches_gmtime)
+{
+    char *t = rt_timestamp_now();
+    char want[32];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(want, sizeof(want), "%Y-%m-%dT%H:", &tm);
+    cr_assert_eq(strlen(t), 30, "%s", t);
+    cr_assert_eq(strncmp(t, want, strlen(want)), 0, "%s vs %s", t, want);
+    cr_assert_eq(t[29], 'Z');
+    free(t);
 }
