@@ -413,6 +413,20 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     return 0;
 
 fail:
+    /* The init may have failed first: its message explains our failure better
+     * (a broken pipe or a vanished pid). */
+    if (sp[0] >= 0 && c.pid > 0) {
+        struct rt_sync_msg em;
+        ssize_t n;
+        do
+            n = recv(sp[0], &em, sizeof(em), MSG_DONTWAIT);
+        while (n > 0 && em.type != RT_SYNC_ERROR);
+        if (n > 0) {
+            em.text[sizeof(em.text) - 1] = 0;
+            cm_error_free(err);
+            cm_error_set(err, em.value, "%s", em.text);
+        }
+    }
     if (sp[0] >= 0)
         close(sp[0]);
     if (sp[1] >= 0)
