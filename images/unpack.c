@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Layer extraction with libarchive. Hostile layers are the normal case: every
+ * member name is cleaned, parents are walked one component at a time with
+ * O_NOFOLLOW (a symlink in a parent, even one made earlier in the same layer,
+ * refuses the layer), leaves are created with O_EXCL/O_NOFOLLOW, hard links must
+ * point inside the snapshot, and the uncompressed size is capped. */
+#include "img/unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cm/cleanup.h"
+#include "cm/log.h"
+#include "cm/xalloc.h"
+
+#define READ_BLOCK (256 * 1024)
+#define OPAQUE_XATTR "trusted.overlay.opaque"
+
+static void
+archive_freep(struct archive **a)
+{
+    if (*a)
+        archive_read_free(*a);
+}
+#define cleanup_archive __attribute__((cleanup(archive_freep)))
+
+int
+img_member_path_clean(const char *name, char **ret, struct cm_error **err)
+{
+    size_t n = strlen(name);
+    char *out, *o;
+    const char *p = name;
+
+    if (n == 0)
+        return cm_error_set(err, 0, "empty member name");
+    if (n >= PATH_MAX)
+        return cm_error_set(err, ENAMETOOLONG, "member name longer than %d bytes", PATH_MAX);
+    if (name[0] == '/')
+        return cm_error_set(err, 0, "absolute member name '%s'", name);
+    out = o = xmalloc(n + 1);
+    while (*p) {
+        const char *s = p;
+        size_t len;
+        while (*p && *p != '/')
+            p++;
+        len = (size_t)(p - s);
+        while (*p == '/')
+            p++;
+        if (len == 0 || (len == 1 && s[0] == '.'))
+            continue;
+        if (len == 2 && s[0] == '.' && s[1] == '.') {
+            free(out);
+            return cm_error_set(err, 0, "member name '%s' contains '..'", name);
+        }
+        if (o != out)
+            *o++ = '/';
+        memcpy(o, s, len);
+        o += len;
+    }
+    *o = '\0';
+    *ret = out;
+    return 0;
+}
+
+int
+img_whiteout_parse(const char *clean_path, enum img_whiteout *ret, char **ret_target,
+                   struct cm_error **err)
+{
+    const char *slash = strrchr(clean_path, '/');
+    const char *base = slash ? slash + 1 : clean_path;
+    size_t dirlen = slash ? (size_t)(slash - clean_path) : 0;
+
+    *ret = IMG_WHITEOUT_NONE;
+    if (strncmp(base, ".wh.", 4))
+        return 0;
+    if (!strcmp(base, ".wh..wh..opq")) {
+        *ret = IMG_WHITEOUT_OPAQUE;
+        *ret_target = xstrndup(clean_path, dirlen);
+        return 0;
+    }
+    if (!strncmp(base, ".wh..wh.", 8)) {
+        *ret = IMG_WHITEOUT_META;
+        return 0;
+    }
+    base += 4;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return cm_error_set(err, 0, "malformed whiteout '%s'", clean_path);
+    *ret = IMG_WHITEOUT_FILE;
+    *ret_target = slash ? xasprintf("%.*s/%s", (int)dirlen, clean_path, base) : xstrdup(base);
+    return 0;
+}
+
+int
+img_rm_rf_at(int parent_fd, const char *name, struct cm_error **err)
+{
+    struct stat st;
+
+    if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return cm_error_errno(err, "stat '%s'", name);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_dir DIR *d = NULL;
+        struct dirent *de;
+        if (fd < 0)
+            return cm_error_errno(err, "open '%s'", name);
+        d = fdopendir(fd);
+        if (!d) {
+            close(fd);
+            return cm_error_errno(err, "opendir '%s'", name);
+        }
+        while ((de = readdir(d))) {
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                continue;
+            if (img_rm_rf_at(dirfd(d), de->d_name, err) < 0)
+                return cm_error_wrap(err, "%s", name);
+        }
+        if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+            return cm_error_errno(err, "rmdir '%s'", name);
+        return 0;
+    }
+    if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT)
+        return cm_error_errno(err, "unlink '%s'", name);
+    return 0;
+}
+
+/* --- extraction state ----------------------------------------------------- */
+
+struct dirtime {
+    char *path;
+    struct timespec ts[2];
+};
+
+struct extractor {
+    int root_fd;
+    const struct img_unpack_opts *o;
+    struct archive *dec; /* raw reader: decompresses the blob */
+    struct img_hasher diff;
+    uint64_t total, max;
+    bool limit_hit;
+    char *dec_error;
+    char buf[READ_BLOCK];
+    /* Cache of the last parent directory opened (most members share it). */
+    char *cached_parent;
+    int cached_fd;
+    struct dirtime *dirtimes;
+    size_t n_dirtimes, cap_dirtimes;
+};
+
+static ssize_t
+tar_read_cb(struct archive *a, void *ud, const void **buf)
+{
+    struct extractor *x = ud;
+    la_ssize_t n;
+
+    (void)a;
+    n = archive_read_data(x->dec, x->buf, sizeof(x->buf));
+    if (n < 0) {
+        free(x->dec_error);
+        x->dec_error = xstrdup(archive_error_string(x->dec) ? archive_error_string(x->dec)
+                                                            : "decompression failed");
+        archive_set_error(a, EIO, "%s", x->dec_error);
+        return -1;
+    }
+    x->total += (uint64_t)n;
+    if (x->total > x->max) {
+        x->limit_hit = true;
+        archive_set_error(a, EFBIG, "uncompressed size exceeds the limit");
+        return -1;
+    }
+    img_hasher_update(&x->diff, x->buf, (size_t)n);
+    *buf = x->buf;
+    return n;
+}
+
+static void
+cache_drop(struct extractor *x)
+{
+    if (x->cached_fd >= 0 && x->cached_fd != x->root_fd)
+        close(x->cached_fd);
+    free(x->cached_parent);
+    x->cached_parent = NULL;
+    x->cached_fd = -1;
+}
+
+/* Opens (creating as 0755 root dirs when missing) the directory `dir` below the
+ * root without following any symlink. */
+static int
+open_parent(struct extractor *x, const char *dir, bool create, struct cm_error **err)
+{
+    cleanup_free char *copy = NULL;
+    int cur;
+    char *p, *save = NULL;
+
+    if (x->cached_parent && !strcmp(x->cached_parent, dir))
+        return x->cached_fd;
+    cache_drop(x);
+
+    cur = x->root_fd;
+    copy = xstrdup(dir);
+    for (p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+        int next = openat(cur, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(cur, p, 0755) < 0 && errno != EEXIST) {
+                int e = errno;
+                if (cur != x->root_fd)
+                    close(cur);
+                errno = e;
+                return cm_error_errno(err, "mkdir '%s'", p);
+            }
+            next = openat(cur, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (next < 0) {
+            int e = errno;
+            struct stat st;
+            bool is_link = fstatat(cur, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+            if (cur != x->root_fd)
+                close(cur);
+            if (is_link || e == ELOOP)
+                return cm_error_set(err, ELOOP, "parent '%s' is a symlink", p);
+            errno = e;
+            return cm_error_errno(err, "parent '%s'", p);
+        }
+        if (cur != x->root_fd)
+            close(cur);
+        cur = next;
+    }
+    x->cached_parent = xstrdup(dir);
+    x->cached_fd = cur;
+    return cur;
+}
+
+static void
+split_path(const char *path, char **ret_dir, const char **ret_base)
+{
+    const char *slash = strrchr(path, '/');
+    *ret_dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup("");
+    *ret_base = slash ? slash + 1 : path;
+}
+
+/* Removes whatever is at pfd/base unless both old and new are directories. */
+static int
+clear_slot(struct extractor *x, int pfd, const char *base, bool new_is_dir, bool *ret_keep_dir,
+           struct cm_error **err)
+{
+    struct stat st;
+
+    *ret_keep_dir = false;
+    if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return cm_error_errno(err, "stat");
+    }
+    if (S_ISDIR(st.st_mode) && new_is_dir) {
+        *ret_keep_dir = true;
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        /* The cached parent may live below the tree about to go: keep pfd valid
+         * by re-opening later. */
+        int dup = fcntl(pfd, F_DUPFD_CLOEXEC, 0);
+        int r;
+        if (dup < 0)
+            return cm_error_errno(err, "dup");
+        cache_drop(x);
+        r = img_rm_rf_at(dup, base, err);
+        close(dup);
+        return r;
+    }
+    return img_rm_rf_at(pfd, base, err);
+}
+
+static int
+apply_xattrs(struct archive_entry *e, int fd, const char *member, struct cm_error **err)
+{
+    const char *name;
+    const void *value;
+    size_t size;
+
+    archive_entry_xattr_reset(e);
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+        /* trusted.* would let a layer forge overlay metadata; other namespaces
+         * (selinux labels, ACLs) belong to the host policy, not the image. */
+        if (strncmp(name, "user.", 5) && strcmp(name, "security.capability")) {
+            cm_log_debug("member '%s': xattr '%s' not applied, ignoring", member, name);
+            continue;
+        }
+        if (fsetxattr(fd, name, value, size, 0) < 0) {
+            if (errno == ENOTSUP)
+                continue;
+            return cm_error_errno(err, "set xattr '%s'", name);
+        }
+    }
+    return 0;
+}
+
+static int
+set_owner_mode(int fd, struct archive_entry *e, struct cm_error **err)
+{
+    if (fchown(fd, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0)
+        return cm_error_errno(err, "chown");
+    if (fchmod(fd, archive_entry_perm(e) & 07777) < 0)
+        return cm_error_errno(err, "chmod");
+    return 0;
+}
+
+static void
+entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+    ts[1].tv_sec = archive_entry_mtime(e);
+    ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+    if (archive_entry_atime_is_set(e)) {
+        ts[0].tv_sec = archive_entry_atime(e);
+        ts[0].tv_nsec = archive_entry_atime_nsec(e);
+    } else {
+        ts[0] = ts[1];
+    }
+}
+
+static int
+write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int pfd,
+           const char *base, struct cm_error **err)
+{
+    cleanup_close int fd = -1;
+    const void *buf;
+    size_t size;
+    la_int64_t off, end = 0;
+    struct timespec ts[2];
+    int r;
+
+    (void)x;
+    fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cm_error_errno(err, "create");
+    while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
+        const char *p = buf;
+        if (off != end && lseek(fd, off, SEEK_SET) < 0)
+            return cm_error_errno(err, "seek");
+        end = off + (la_int64_t)size;
+        while (size > 0) {
+            ssize_t w = write(fd, p, size);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return cm_error_errno(err, "write");
+            }
+            p += w;
+            size -= (size_t)w;
+        }
+    }
+    if (r != ARCHIVE_EOF)
+        return cm_error_set(err, EIO, "read data: %s",
+                            archive_error_string(a) ? archive_error_string(a) : "failed");
+    if (archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
+        return cm_error_errno(err, "truncate");
+    if (set_owner_mode(fd, e, err) < 0 || apply_xattrs(e, fd, archive_entry_pathname(e), err) < 0)
+        return -1;
+    entry_times(e, ts);
+    if (futimens(fd, ts) < 0)
+        return cm_error_errno(err, "set times");
+    return 0;
+}
+
+static int
+make_dir(struct extractor *x, struct archive_entry *e, const char *path, int pfd, const char *base,
+         bool keep, struct cm_error **err)
+{
+    cleanup_close int fd = -1;
+
+    if (!keep && mkdirat(pfd, base, 0700) < 0)
+        return cm_error_errno(err, "mkdir");
+    fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return cm_error_errno(err, "open dir");
+    if (set_owner_mode(fd, e, err) < 0 || apply_xattrs(e, fd, path, err) < 0)
+        return -1;
+    /* Directory times are set at the end: creating children changes them. */
+    x->dirtimes =
+        xreallocarray_grow(x->dirtimes, &x->cap_dirtimes, x->n_dirtimes + 1, sizeof(*x->dirtimes));
+    x->dirtimes[x->n_dirtimes].path = xstrdup(path);
+    entry_times(e, x->dirtimes[x->n_dirtimes].ts);
+    x->n_dirtimes++;
+    return 0;
+}
+
+static int
+make_special(struct archive_entry *e, int pfd, const char *base, struct cm_error **err)
+{
+    mode_t type = archive_entry_filetype(e);
+    dev_t dev = 0;
+    struct timespec ts[2];
+
+    if (type == AE_IFCHR || type == AE_IFBLK)
+        dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+    if (mknodat(pfd, base,
+                (type == AE_IFIFO   ? S_IFIFO
+                 : type == AE_IFCHR ? S_IFCHR
+                                    : S_IFBLK) |
+                    0600,
+                dev) < 0)
+        return cm_error_errno(err, "mknod");
+    if (fchownat(pfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                 AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_errno(err, "chown");
+    /* fchmodat never follows here: base was just created as a non-symlink. */
+    if (fchmodat(pfd, base, archive_entry_perm(e) & 07777, 0) < 0)
+        return cm_error_errno(err, "chmod");
+    entry_times(e, ts);
+    if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_errno(err, "set times");
+    return 0;
+}
+
+static int
+make_symlink(struct archive_entry *e, int pfd, const char *base, struct cm_error **err)
+{
+    const char *target = archive_entry_symlink_utf8(e);
+    struct timespec ts[2];
+
+    if (!target)
+        target = archive_entry_symlink(e);
+    if (!target || !*target)
+        return cm_error_set(err, 0, "symlink without target");
+    /* The target is stored verbatim: nothing here ever follows a symlink. */
+    if (symlinkat(target, pfd, base) < 0)
+        return cm_error_errno(err, "symlink");
+    if (fchownat(pfd, base, (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e),
+                 AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_errno(err, "chown");
+    entry_times(e, ts);
+    if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_errno(err, "set times");
+    return 0;
+}
+
+static int
+make_hardlink(struct extractor *x, struct archive_entry *e, const char *path, struct cm_error **err)
+{
+    const char *raw = archive_entry_hardlink_utf8(e);
+    cleanup_free char *target = NULL;
+    cleanup_free char *tdir = NULL;
+    cleanup_free char *dir = NULL;
+    const char *tbase, *base;
+    cleanup_close int tfd = -1;
+    int pfd;
+    bool keep;
+    struct stat st;
+
+    if (!raw)
+        raw = archive_entry_hardlink(e);
+    if (img_member_path_clean(raw, &target, err) < 0)
+        return cm_error_wrap(err, "hard link target");
+    if (!*target)
+        return cm_error_set(err, 0, "hard link to the root directory");
+    split_path(target, &tdir, &tbase);
+    pfd = open_parent(x, tdir, false, err);
+    if (pfd < 0)
+        return cm_error_wrap(err, "hard link target '%s'", raw);
+    tfd = fcntl(pfd, F_DUPFD_CLOEXEC, 0);
+    if (tfd < 0)
+        return cm_error_errno(err, "dup");
+    if (fstatat(tfd, tbase, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_set(err, ENOENT, "hard link target '%s' is not in this layer", raw);
+    if (S_ISDIR(st.st_mode))
+        return cm_error_set(err, 0, "hard link to directory '%s'", raw);
+    if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0))
+        return cm_error_set(err, ENOENT, "hard link target '%s' is whited out", raw);
+    split_path(path, &dir, &base);
+    pfd = open_parent(x, dir, true, err);
+    if (pfd < 0)
+        return -1;
+    if (!strcmp(target, path))
+        return 0;
+    if (clear_slot(x, pfd, base, false, &keep, err) < 0)
+        return -1;
+    pfd = open_parent(x, dir, true, err); /* clear_slot may have dropped it */
+    if (pfd < 0)
+        return -1;
+    if (linkat(tfd, tbase, pfd, base, 0) < 0)
+        return cm_error_errno(err, "link");
+    return 0;
+}
+
+static int
+apply_whiteout(struct extractor *x, const char *target, struct cm_error **err)
+{
+    cleanup_free char *dir = NULL;
+    const char *base;
+    struct stat st;
+    int pfd;
+
+    split_path(target, &dir, &base);
+    pfd = open_parent(x, dir, true, err);
+    if (pfd < 0)
+        return -1;
+    /* A whiteout hides lower layers only: an entry made earlier in this layer stays. */
+    if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+    if (mknodat(pfd, base, S_IFCHR | 0000, makedev(0, 0)) < 0)
+        return cm_error_errno(err, "create whiteout");
+    return 0;
+}
+
+static int
+apply_opaque(struct extractor *x, const char *dir, struct cm_error **err)
+{
+    cleanup_free char *parent = NULL;
+    const char *base;
+    cleanup_close int fd = -1;
+    int pfd;
+
+    if (!*dir) {
+        fd = fcntl(x->root_fd, F_DUPFD_CLOEXEC, 0);
+    } else {
+        struct stat st;
+        split_path(dir, &parent, &base);
+        pfd = open_parent(x, parent, true, err);
+        if (pfd < 0)
+            return -1;
+        if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (mkdirat(pfd, base, 0755) < 0)
+                return cm_error_errno(err, "mkdir");
+        } else if (!S_ISDIR(st.st_mode)) {
+            return cm_error_set(err, ENOTDIR, "opaque marker in a non-directory");
+        }
+        fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0)
+        return cm_error_errno(err, "open dir");
+    if (fsetxattr(fd, OPAQUE_XATTR, "y", 1, 0) < 0)
+        return cm_error_errno(err, "set opaque xattr");
+    return 0;
+}
+
+static int
+extract_entry(struct extractor *x, struct archive *a, struct archive_entry *e, const char *path,
+              struct cm_error **err)
+{
+    enum img_whiteout wh;
+    cleanup_free char *target = NULL;
+    cleanup_free char *dir = NULL;
+    const char *base;
+    mode_t type = archive_entry_filetype(e);
+    bool keep = false;
+    int pfd;
+
+    if (img_whiteout_parse(path, &wh, &target, err) < 0)
+        return -1;
+    switch (wh) {
+    case IMG_WHITEOUT_FILE:
+        return apply_whiteout(x, target, err);
+    case IMG_WHITEOUT_OPAQUE:
+        return apply_opaque(x, target, err);
+    case IMG_WHITEOUT_META:
+        return 0;
+    case IMG_WHITEOUT_NONE:
+        break;
+    }
+    if (archive_entry_hardlink(e) || archive_entry_hardlink_utf8(e))
+        return make_hardlink(x, e, path, err);
+    if (!*path) {
+        /* The root entry ("./"): its metadata belongs to the container's rootfs. */
+        return 0;
+    }
+    if ((type == AE_IFCHR || type == AE_IFBLK) && !x->o->allow_devices)
+        return cm_error_set(err, EPERM, "device nodes are not allowed in layers");
+    if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO &&
+        type != AE_IFCHR && type != AE_IFBLK)
+        return cm_error_set(err, 0, "unsupported entry type 0%o", (unsigned)type);
+    split_path(path, &dir, &base);
+    pfd = open_parent(x, dir, true, err);
+    if (pfd < 0)
+        return -1;
+    if (clear_slot(x, pfd, base, type == AE_IFDIR, &keep, err) < 0)
+        return -1;
+    pfd = open_parent(x, dir, true, err); /* clear_slot may have dropped it */
+    if (pfd < 0)
+        return -1;
+    switch (type) {
+    case AE_IFREG:
+        return write_file(x, a, e, pfd, base, err);
+    case AE_IFDIR:
+        return make_dir(x, e, path, pfd, base, keep, err);
+    case AE_IFLNK:
+        return make_symlink(e, pfd, base, err);
+    default:
+        return make_special(e, pfd, base, err);
+    }
+}
+
+static void
+apply_dirtimes(struct extractor *x)
+{
+    for (size_t i = x->n_dirtimes; i-- > 0;) {
+        struct dirtime *d = &x->dirtimes[i];
+        cleanup_free char *dir = NULL;
+        const char *base;
+        struct cm_error *err = NULL;
+        split_path(d->path, &dir, &base);
+        int pfd = open_parent(x, dir, false, &err);
+        if (pfd >= 0)
+            utimensat(pfd, base, d->ts, AT_SYMLINK_NOFOLLOW);
+        cm_error_free(&err);
+    }
+}
+
+static void
+extractor_done(struct extractor *x)
+{
+    if (x->cached_fd >= 0 && x->cached_fd != x->root_fd)
+        close(x->cached_fd);
+    free(x->cached_parent);
+    for (size_t i = 0; i < x->n_dirtimes; i++)
+        free(x->dirtimes[i].path);
+    free(x->dirtimes);
+    free(x->dec_error);
+    img_hasher_done(&x->diff);
+}
+
+static int
+drain(int fd)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return (int)n;
+    }
+}
+
+static int
+run(struct extractor *x, int in_fd, struct cm_error **err)
+{
+    cleanup_archive struct archive *dec = archive_read_new();
+    cleanup_archive struct archive *tar = archive_read_new();
+    struct archive_entry *e;
+    uint64_t entries = 0;
+    int r;
+
+    if (!dec || !tar)
+        return cm_error_set(err, ENOMEM, "libarchive");
+    /* Only the filters images use: filter_all would also run external programs. */
+    archive_read_support_filter_gzip(dec);
+    archive_read_support_filter_zstd(dec);
+    archive_read_support_format_raw(dec);
+    if (archive_read_open_fd(dec, in_fd, READ_BLOCK) != ARCHIVE_OK ||
+        archive_read_next_header(dec, &e) != ARCHIVE_OK)
+        return cm_error_set(err, EIO, "layer: %s",
+                            archive_error_string(dec) ? archive_error_string(dec)
+                                                      : "cannot read the compressed stream");
+    x->dec = dec;
+    archive_read_support_format_tar(tar);
+    if (archive_read_open(tar, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+        goto tar_error;
+    while ((r = archive_read_next_header(tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+        const char *name = archive_entry_pathname_utf8(e);
+        cleanup_free char *path = NULL;
+        if (!name)
+            name = archive_entry_pathname(e);
+        if (!name)
+            return cm_error_set(err, 0, "layer: member #%llu has no name",
+                                (unsigned long long)entries);
+        if (++entries > IMG_LAYER_ENTRIES_MAX)
+            return cm_error_set(err, EFBIG, "layer: more than %d members", IMG_LAYER_ENTRIES_MAX);
+        if (img_member_path_clean(name, &path, err) < 0 || extract_entry(x, tar, e, path, err) < 0)
+            return cm_error_wrap(err, "layer: member '%s'", name);
+    }
+    if (r != ARCHIVE_EOF)
+        goto tar_error;
+    /* The diff_id covers the whole uncompressed stream, padding after the
+     * end-of-archive blocks included. */
+    for (;;) {
+        la_ssize_t n = archive_read_data(dec, x->buf, sizeof(x->buf));
+        if (n < 0)
+            return cm_error_set(err, EIO, "layer: %s", archive_error_string(dec));
+        if (n == 0)
+            break;
+        x->total += (uint64_t)n;
+        if (x->total > x->max) {
+            x->limit_hit = true;
+            goto tar_error;
+        }
+        img_hasher_update(&x->diff, x->buf, (size_t)n);
+    }
+    apply_dirtimes(x);
+    return 0;
+
+tar_error:
+    if (x->limit_hit)
+        return cm_error_set(err, EFBIG,
+                            "layer: uncompressed size exceeds the limit of %llu bytes (possible "
+                            "decompression bomb)",
+                            (unsigned long long)x->max);
+    if (x->dec_error)
+        return cm_error_set(err, EIO, "layer: decompression: %s", x->dec_error);
+    return cm_error_set(err, EIO, "layer: %s",
+                        archive_error_string(tar) ? archive_error_string(tar) : "bad tar stream");
+}
+
+int
+img_layer_extract(int in_fd, int root_fd, const struct img_unpack_opts *o,
+                  char ret_diff_id[IMG_DIGEST_MAX], struct cm_error **err)
+{
+    static const struct img_unpack_opts defaults = {0};
+    struct extractor *x = xcalloc(1, sizeof(*x));
+    int r;
+
+    x->o = o ? o : &defaults;
+    x->root_fd = root_fd;
+    x->cached_fd = -1;
+    x->max = x->o->max_bytes ? x->o->max_bytes : IMG_LAYER_MAX_DEFAULT;
+    if (img_hasher_init(&x->diff, "sha256", err) < 0) {
+        free(x);
+        return -1;
+    }
+    r = run(x, in_fd, err);
+    if (r == 0)
+        img_hasher_final(&x->diff, ret_diff_id);
+    /* Whoever feeds in_fd (a download thread) must never block on a full pipe. */
+    drain(in_fd);
+    extractor_done(x);
+    free(x);
+    return r;
+}

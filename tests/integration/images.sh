@@ -1,0 +1,193 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Integration tests for images/ and `skiff image`: starts Debian's docker-registry
+# on 127.0.0.1:5100 (plain HTTP) and 127.0.0.1:5101 (basic auth + TLS), pushes
+# test images built from scratch by images-helpers/mkoci.py, and checks pulls,
+# unpacks and refusals. Everything is removed at exit, also on failure.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+skiff=$top/${OUT:-build}/bin/skiff
+[ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
+for t in docker-registry skopeo python3 htpasswd openssl curl zstd; do
+    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+done
+[ -x "$skiff" ] || { echo "FAIL: $skiff not built"; exit 1; }
+
+P1=5100 P2=5101
+W=$(mktemp -d /tmp/images-it-XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$W" /images-it-escape
+}
+trap cleanup EXIT INT TERM
+
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+start_registry() { # DIR PORT [tls]
+    local d=$1 port=$2 tls=${3:-}
+    mkdir -p "$d/data"
+    {
+        echo "version: 0.1"
+        echo "log: {level: error, accesslog: {disabled: true}}"
+        echo "storage: {filesystem: {rootdirectory: $d/data}, delete: {enabled: true}}"
+        echo "http:"
+        echo "  addr: 127.0.0.1:$port"
+        echo "  secret: images-it"
+        if [ -n "$tls" ]; then
+            echo "  tls: {certificate: $d/domain.crt, key: $d/domain.key}"
+            echo "auth: {htpasswd: {realm: images-it, path: $d/htpasswd}}"
+        fi
+    } >"$d/config.yml"
+    docker-registry serve "$d/config.yml" >"$d/registry.log" 2>&1 &
+    pids+=($!)
+    local scheme=http opt=""
+    [ -n "$tls" ] && scheme=https opt=-k
+    for _ in $(seq 100); do
+        curl -s $opt -o /dev/null "$scheme://127.0.0.1:$port/v2/" && return 0
+        sleep 0.1
+    done
+    echo "registry on $port did not start"; cat "$d/registry.log"; exit 1
+}
+
+push() { # NAME PORT [skopeo args...]
+    local name=$1 port=$2; shift 2
+    python3 "$here/images-helpers/mkoci.py" "$W/oci" "$name" || return 1
+    skopeo copy -q --all --preserve-digests --dest-tls-verify=false "$@" \
+        "oci:$W/oci/$name:latest" "docker://127.0.0.1:$port/$name:latest"
+}
+
+R=127.0.0.1:$P1
+S=$W/store
+sk() { "$skiff" image "$1" --store "$S" --insecure-registry "$R" "${@:2}"; }
+
+start_registry "$W/reg1" $P1
+for n in busybox whiteouts zstd plain attest trav-dotdot trav-abs trav-symlink trav-hardlink \
+    trav-device trav-bomb; do
+    ESCAPE_DIR=$W/escape push $n $P1 || { echo "push $n failed"; exit 1; }
+done
+mkdir -p "$W/escape"
+
+# 1. busybox-like image: pull, unpack, tree and metadata.
+sk pull -q $R/busybox:latest >/dev/null
+check "busybox pull" test $? = 0
+sk unpack -q $R/busybox:latest "$W/bb" >/dev/null
+check "busybox unpack" test -x "$W/bb/bin/busybox"
+check "symlink kept" test "$(readlink "$W/bb/bin/sh")" = busybox
+check "owner kept" test "$(stat -c %u:%g:%a "$W/bb/home/app")" = 1000:1000:750
+check "busybox runs from the tree" test "$(chroot "$W/bb" /bin/echo ok 2>&1)" = ok
+check "image listed" bash -c "'$skiff' image ls --store '$S' | grep -q '$R/busybox:latest'"
+check "inspect shows config" bash -c \
+    "'$skiff' image inspect --store '$S' $R/busybox:latest | grep -q '\"WorkingDir\": \"/home/app\"'"
+check "json output" bash -c "'$skiff' image pull --output json --store '$S' --insecure-registry $R \
+    $R/busybox:latest | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"diff_ids\"])==1'"
+
+# 2. whiteouts, opaque dirs, hard links (image-spec layer semantics).
+sk unpack -q $R/whiteouts:latest "$W/wh" >/dev/null
+check "whiteouts unpack" test -d "$W/wh"
+check "whiteout removes lower file" test ! -e "$W/wh/a/gone" -a -f "$W/wh/a/keep"
+check "whiteout removes lower dir" test ! -e "$W/wh/d"
+check "opaque dir hides lower entries" test ! -e "$W/wh/b/x" -a ! -e "$W/wh/b/y"
+check "opaque keeps same-layer entries" test -f "$W/wh/b/early" -a -f "$W/wh/b/new"
+check "whiteout spares same-layer file" test "$(cat "$W/wh/c/motd")" = v2
+check "rewritten hard link name" test "$(cat "$W/wh/hl2")" = "pair v2"
+check "other name keeps v1" test "$(cat "$W/wh/hl1")" = "pair v1" -a "$(stat -c %h "$W/wh/hl1")" = 1
+check "hard link pair preserved" test "$(stat -c %i "$W/wh/hl3")" = "$(stat -c %i "$W/wh/hl4")"
+check "setuid and sticky kept" test "$(stat -c %a "$W/wh/suid"):$(stat -c %a "$W/wh/sticky")" = 4755:1777
+check "fifo kept" test -p "$W/wh/fifo"
+check "no whiteout markers left" bash -c "! find '$W/wh' -name '.wh.*' | grep -q ."
+
+# 3. zstd and uncompressed layers.
+for n in zstd plain; do
+    sk unpack -q $R/$n:latest "$W/$n" >/dev/null
+    check "$n layers" test "$(cat "$W/$n/data/hello.txt" 2>/dev/null)" = "hello from a test layer"
+done
+
+# 4. OCI index with an attestation manifest: the host platform is chosen.
+sk unpack -q $R/attest:latest "$W/att" >/dev/null
+check "index picks amd64" test -x "$W/att/bin/busybox"
+sk pull -q --platform linux/arm64 $R/attest:latest >/dev/null
+check "--platform linux/arm64" test $? = 0
+out=$(sk pull -q --platform unknown/unknown $R/attest:latest 2>&1)
+check "attestation never selected" bash -c "[[ '$out' == *'no manifest for platform'* ]]"
+
+# 5. hostile layers: refused, error names the member, nothing left anywhere.
+before=$(ls -a / | md5sum)
+for n in dotdot abs symlink hardlink device bomb; do
+    out=$(sk pull -q --max-layer-size 4194304 $R/trav-$n:latest 2>&1)
+    rc=$?
+    check "trav-$n refused" test $rc != 0
+    case $n in
+    dotdot) want="images-it-escape" ;; abs) want="images-it-escape" ;;
+    symlink) want="evil/pwned" ;; hardlink) want="stolen" ;; device) want="sda" ;;
+    bomb) want="limit" ;;
+    esac
+    check "trav-$n error names '$want'" bash -c "[[ \"\$1\" == *\"$want\"* ]]" _ "$out"
+done
+check "nothing escaped" test ! -e /images-it-escape -a ! -e "$W/escape/pwned"
+check "nothing outside changed" test "$(ls -a / | md5sum)" = "$before" -a -z "$(ls "$W/escape")"
+check "no temp left in store" test -z "$(ls "$S/tmp")"
+check "no refused snapshot" test "$(ls "$S/snapshots/sha256" | wc -l)" = \
+    "$(python3 -c "import json;d=json.load(open('$S/index.json'));print(len({x for i in d['images'].values() for x in i['diff_ids']}))")"
+
+# 6. corrupt blob: same length, other bytes -> digest error, nothing stored.
+push busybox $P1 >/dev/null 2>&1
+skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$W/oci/zstd:latest" \
+    "docker://$R/corrupt:latest"
+blob=$(python3 -c "import json;m=json.load(open('$W/oci/zstd/blobs/sha256/'+json.load(open('$W/oci/zstd/index.json'))['manifests'][0]['digest'][7:]));print(m['layers'][1]['digest'][7:])")
+f=$W/reg1/data/docker/registry/v2/blobs/sha256/${blob:0:2}/$blob/data
+python3 -c "import sys;p=sys.argv[1];b=bytearray(open(p,'rb').read());b[len(b)//2]^=0xff;open(p,'wb').write(b)" "$f"
+S2=$W/store2
+out=$("$skiff" image pull -q --store "$S2" --insecure-registry $R $R/corrupt:latest 2>&1)
+check "corrupt blob refused" bash -c "[[ \"\$1\" == *'digest mismatch'* || \"\$1\" == *'decompression'* ]]" _ "$out"
+check "corrupt leaves no blob" test ! -e "$S2/blobs/sha256/$blob"
+check "corrupt leaves no temp" test -z "$(ls "$S2/tmp")"
+
+# 7. two concurrent pulls of the same image into one store both succeed.
+S3=$W/store3
+"$skiff" image pull -q --store "$S3" --insecure-registry $R $R/plain:latest >"$W/c1" 2>&1 &
+p1=$!
+"$skiff" image pull -q --store "$S3" --insecure-registry $R $R/plain:latest >"$W/c2" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+check "concurrent pulls succeed" test $r1 = 0 -a $r2 = 0
+check "each layer stored once" test "$(ls "$S3/snapshots/sha256" | wc -l)" = 2
+
+# 8. basic auth + TLS with a CA directory.
+d=$W/reg2
+mkdir -p "$d/certs.d/127.0.0.1:$P2"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -addext "subjectAltName=IP:127.0.0.1" -keyout "$d/domain.key" -out "$d/domain.crt" 2>/dev/null
+cp "$d/domain.crt" "$d/certs.d/127.0.0.1:$P2/ca.crt"
+htpasswd -Bbn images-it images-secret >"$d/htpasswd"
+start_registry "$d" $P2 tls
+skopeo copy -q --preserve-digests --dest-tls-verify=false --dest-creds images-it:images-secret \
+    "oci:$W/oci/busybox:latest" "docker://127.0.0.1:$P2/busybox:latest"
+S4=$W/store4
+out=$("$skiff" image pull -q --store "$S4" 127.0.0.1:$P2/busybox:latest 2>&1)
+check "TLS without CA refused" bash -c "[[ \"\$1\" == *'TLS'* || \"\$1\" == *'certificate'* ]]" _ "$out"
+out=$("$skiff" image pull -q --store "$S4" --certs-dir "$d/certs.d" 127.0.0.1:$P2/busybox:latest 2>&1)
+check "auth required without creds" bash -c "[[ \"\$1\" == *'credentials'* ]]" _ "$out"
+printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}' $P2 "$(printf images-it:images-secret | base64)" >"$W/auth.json"
+"$skiff" image pull -q --store "$S4" --certs-dir "$d/certs.d" --authfile "$W/auth.json" \
+    127.0.0.1:$P2/busybox:latest >/dev/null
+check "basic auth + TLS pull (auth file)" test $? = 0
+out=$("$skiff" image pull -q --store "$W/store5" --certs-dir "$d/certs.d" --creds images-it:wrong \
+    127.0.0.1:$P2/busybox:latest 2>&1)
+check "wrong password refused" bash -c "[[ \"\$1\" == *'denied'* ]]" _ "$out"
+
+# 9. rm + prune free the store.
+sk rm -q $R/busybox:latest
+check "rm forgets the reference" bash -c "! '$skiff' image inspect --store '$S' $R/busybox:latest 2>/dev/null"
+for r in whiteouts zstd plain attest; do sk rm -q $R/$r:latest; done
+sk prune -q
+check "prune empties the store" test -z "$(find "$S/snapshots" "$S/blobs" -mindepth 2)"
+
+echo "images: $fails failed"
+[ $fails = 0 ]
