@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,6 +175,24 @@ run_hooks_kind(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
         return 0;
     json = rt_state_spec_json(s, st, false);
     return rt_hooks_run(cfg->hooks.hooks[k], cfg->hooks.n_hooks[k], json, err);
+}
+
+/* poststart and poststop: a failing hook is a warning, the others still run. */
+static void
+run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt_state *s,
+               enum rt_status st, const char *what)
+{
+    cleanup_free char *json = NULL;
+    if (!cfg->hooks.n_hooks[k])
+        return;
+    json = rt_state_spec_json(s, st, false);
+    for (size_t i = 0; i < cfg->hooks.n_hooks[k]; i++) {
+        struct cm_error *tmp = NULL;
+        if (rt_hooks_run(&cfg->hooks.hooks[k][i], 1, json, &tmp) < 0) {
+            cm_log_warn("%s hook of '%s': %s, ignoring", what, s->id, tmp->msg);
+            cm_error_free(&tmp);
+        }
+    }
 }
 
 /* The body of create and run. On success *ret_pid is the init's pid and the
@@ -404,6 +423,12 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     st.created_done = true;
     if (rt_state_save(o->root, &st, err) < 0)
         goto fail;
+    if (!use_fifo) {
+        /* run: the socket closes at the init's execve (or death). */
+        struct pollfd p = {.fd = sp[0], .events = POLLIN};
+        while (poll(&p, 1, 10000) < 0 && errno == EINTR)
+            ;
+    }
     if (o->pid_file && write_pid_file(o->pid_file, c.pid, err) < 0)
         goto fail;
     close(sp[0]);
@@ -480,6 +505,15 @@ release_fifo(const char *root, const char *id, struct cm_error **err)
     if (write(fd, "0", 1) != 1)
         return cm_error_errno(err, "release '%s'", id);
     unlink(path);
+    /* The init holds the fifo open until its execve (close-on-exec): when the
+     * last reader is gone the user process runs (or the init died). Waiting
+     * makes poststart hooks and signals sent right after start meet the
+     * user's program, not the runtime. Bounded: 10 s. */
+    for (int i = 0; i < 100; i++) {
+        struct pollfd p = {.fd = fd, .events = 0};
+        if (poll(&p, 1, 100) != 0)
+            break;
+    }
     return 0;
 }
 
@@ -504,13 +538,8 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
         return -1;
     }
     r = release_fifo(root, id, err);
-    if (r == 0) {
-        struct cm_error *tmp = NULL;
-        if (run_hooks_kind(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, &tmp) < 0) {
-            cm_log_warn("poststart hook of '%s': %s, ignoring", id, tmp->msg);
-            cm_error_free(&tmp);
-        }
-    }
+    if (r == 0)
+        run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
     rt_state_done(&st);
     return r;
 }
@@ -523,10 +552,7 @@ destroy(const char *root, struct rt_state *st, struct cm_error **err)
     struct cm_error *tmp = NULL;
 
     if (rt_container_config(root, st->id, &cfg, &tmp) == 0) {
-        if (run_hooks_kind(cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED, &tmp) < 0) {
-            cm_log_warn("poststop hook of '%s': %s, ignoring", st->id, tmp->msg);
-            cm_error_free(&tmp);
-        }
+        run_hooks_warn(cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED, "poststop");
     } else {
         cm_error_free(&tmp);
     }
@@ -558,7 +584,6 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     cleanup_rt_config struct rt_config *cfg = NULL;
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
-    struct cm_error *tmp = NULL;
     int wst = 0;
     static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
@@ -573,10 +598,7 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     if (do_create(o, false, &cfg, &st, &cg, err) < 0)
         return -1;
     rt_cgroup_free(cg);
-    if (run_hooks_kind(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, &tmp) < 0) {
-        cm_log_warn("poststart hook of '%s': %s, ignoring", o->id, tmp->msg);
-        cm_error_free(&tmp);
-    }
+    run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
     forward_pid = st.pid;
     for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
         struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};

@@ -448,7 +448,7 @@ rt_init_main(struct rt_init_ctx *ctx)
         while (n < 0 && errno == EINTR);
         if (n != 1)
             _exit(1);
-        close(ctx->fifo_fd);
+        /* Kept open until execve closes it: start waits for that. */
     }
     /* From here on errors go to the container's stderr: create has returned. */
     if (cfg->hooks.n_hooks[RT_HOOK_START_CONTAINER] &&

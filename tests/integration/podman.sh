@@ -11,7 +11,7 @@ command -v podman >/dev/null || { echo "podman missing"; exit 77; }
 RT=$(realpath "${OUT:-build}/bin/skiff-runtime")
 tmp=$(mktemp -d /tmp/rt-core-podman.XXXXXX)
 "$RT" spec --bundle "$tmp" >/dev/null 2>&1 && rm -f "$tmp/config.json" ||
-    { echo "skiff-runtime spec does not work yet"; rm -rf "$tmp"; exit 77; }
+    { echo "skiff-runtime spec failed"; rm -rf "$tmp"; exit 1; }
 P=(podman --runtime "$RT" --root "$tmp/root" --runroot "$tmp/runroot" --cgroup-manager cgroupfs
     --events-backend file --storage-driver vfs)
 # This host's bounding set lacks CAP_SYS_RESOURCE: podman's default rlimits
