@@ -179,6 +179,36 @@ cg_exists(const struct cg_hier *h, const char *file)
     return faccessat(h->fd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+int
+cg_read_u64(const struct cg_hier *h, const char *file, const char *key, uint64_t *ret,
+            struct cm_error **err)
+{
+    char buf[4096];
+    const char *p = buf;
+    if (cg_read(h, file, buf, sizeof(buf), err) < 0)
+        return -1;
+    if (key) {
+        size_t klen = strlen(key);
+        for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+            if (!strncmp(p, key, klen) && p[klen] == ' ')
+                break;
+        if (!p)
+            return cm_error_set(err, ENOENT, "no '%s' in '%s/%s'", key, h->dir, file);
+        p += klen + 1;
+    }
+    if (!strncmp(p, "max", 3) && (p[3] == '\0' || p[3] == '\n')) {
+        *ret = UINT64_MAX;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || errno || (*end && *end != '\n' && *end != ' '))
+        return cm_error_set(err, EINVAL, "'%s/%s': not a number", h->dir, file);
+    *ret = v;
+    return 0;
+}
+
 struct cg_hier *
 cg_v1_find(struct rt_cgroup *cg, unsigned bit)
 {
@@ -696,13 +726,13 @@ make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
         int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (nfd < 0)
             return cm_error_errno(err, "open '%s%s'", h->mountpoint, cg->path);
-        if (is_new) {
-            if (cg_fake_kernel)
-                cg_fake_kernel->populate(fd, nfd);
-            if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, h->dir, err) < 0) {
-                close(nfd);
-                return -1;
-            }
+        if (is_new && cg_fake_kernel)
+            cg_fake_kernel->populate(fd, nfd);
+        /* existing levels too: a cpuset left empty by someone else would
+         * make the later join fail with ENOSPC */
+        if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, h->dir, err) < 0) {
+            close(nfd);
+            return -1;
         }
         close(fd);
         fd = nfd;
@@ -801,6 +831,15 @@ rt_cgroup_freeze(struct rt_cgroup *cg, bool frozen, struct cm_error **err)
 {
     if (cg->ops->freeze(cg, frozen, err) < 0)
         return cm_error_wrap(err, "%s cgroup '%s'", frozen ? "freeze" : "thaw", cg->path);
+    return 0;
+}
+
+int
+rt_cgroup_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *ret, struct cm_error **err)
+{
+    *ret = (struct rt_cgroup_stats){0};
+    if (cg->ops->stats(cg, ret, err) < 0)
+        return cm_error_wrap(err, "stats of cgroup '%s'", cg->path);
     return 0;
 }
 
@@ -931,6 +970,36 @@ rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err)
     return r < 0 ? cm_error_wrap(err, "kill cgroup '%s'", cg->path) : 0;
 }
 
+/* ---- device rules ---- */
+
+/* What runc allows after the configured rules (libcontainer's
+ * AllowedDevices): mknod of anything, the standard nodes, ptys. */
+static const struct rt_device_rule default_device_rules[] = {
+    {.allow = true, .type = 'c', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'b', .major = -1, .minor = -1, .access = "m"},
+    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},    /* null */
+    {.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rwm"},    /* random */
+    {.allow = true, .type = 'c', .major = 1, .minor = 7, .access = "rwm"},    /* full */
+    {.allow = true, .type = 'c', .major = 5, .minor = 0, .access = "rwm"},    /* tty */
+    {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},    /* zero */
+    {.allow = true, .type = 'c', .major = 1, .minor = 9, .access = "rwm"},    /* urandom */
+    {.allow = true, .type = 'c', .major = 5, .minor = 1, .access = "rwm"},    /* console */
+    {.allow = true, .type = 'c', .major = 136, .minor = -1, .access = "rwm"}, /* pts */
+    {.allow = true, .type = 'c', .major = 5, .minor = 2, .access = "rwm"},    /* ptmx */
+};
+
+struct rt_device_rule *
+cg_effective_device_rules(const struct rt_resources *res, size_t *ret_n)
+{
+    size_t nd = sizeof(default_device_rules) / sizeof(default_device_rules[0]);
+    struct rt_device_rule *v = xcalloc(res->n_devices + nd, sizeof(*v));
+    if (res->n_devices)
+        memcpy(v, res->devices, res->n_devices * sizeof(*v));
+    memcpy(v + res->n_devices, default_device_rules, sizeof(default_device_rules));
+    *ret_n = res->n_devices + nd;
+    return v;
+}
+
 /* ---- removal ---- */
 
 static void
@@ -966,16 +1035,53 @@ remove_tree(int dfd, const char *name, int depth)
     return 0;
 }
 
+/* Whether anything lives in the cgroup or below. A cgroup2 directory (pure
+ * v2, or hybrid where the container joined the unified hierarchy too) says
+ * so in one read of cgroup.events ("populated", recursive); v1 alone needs
+ * the pids. */
+static int
+has_processes(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
+{
+    struct cg_hier *u = cg_v2_find(cg);
+    char buf[256];
+    cleanup_error struct cm_error *tmp = NULL;
+    if (u && cg_read(u, "cgroup.events", buf, sizeof(buf), &tmp) == 0) {
+        const char *p = strstr(buf, "populated ");
+        if (p) {
+            *ret = p[10] == '1';
+            return 0;
+        }
+    }
+    cleanup_free pid_t *pids = NULL;
+    size_t n = 0;
+    if (rt_cgroup_pids(cg, &pids, &n, err) < 0)
+        return -1;
+    *ret = n > 0;
+    return 0;
+}
+
 int
 rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
 {
     cleanup_error struct cm_error *tmp = NULL;
     int result = 0;
+    struct timespec start;
 
-    if (force && rt_cgroup_kill_all(cg, SIGKILL, &tmp) < 0) {
-        cm_log_debug("cgroup: %s, ignoring", tmp->msg);
-        cm_error_free(&tmp);
+    if (force) {
+        if (rt_cgroup_kill_all(cg, SIGKILL, &tmp) < 0) {
+            cm_log_debug("cgroup: %s, ignoring", tmp->msg);
+            cm_error_free(&tmp);
+        }
+    } else {
+        /* a live container's cgroup is left whole: removing it from some
+         * hierarchies and not others would change a running container */
+        bool busy = false;
+        if (has_processes(cg, &busy, err) < 0)
+            return -1;
+        if (busy)
+            return cm_error_set(err, EBUSY, "cgroup '%s' still has processes", cg->path);
     }
+    clock_gettime(CLOCK_MONOTONIC, &start);
     for (size_t i = 0; i < cg->n; i++) {
         struct cg_hier *h = &cg->h[i];
         if (h->fd < 0)
@@ -988,18 +1094,26 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
                 result = cm_error_errno(err, "open '%s'", h->mountpoint);
             continue;
         }
-        /* Killed processes leave their cgroups asynchronously: retry a
-         * short while (about 0.5 s in all) on EBUSY. */
+        /* Killed processes leave their cgroups asynchronously: retry on
+         * EBUSY, for 1 s in all after a kill, 0.2 s otherwise. */
         int r = -1;
-        for (unsigned attempt = 0; attempt < 50; attempt++) {
+        for (unsigned attempt = 0;; attempt++) {
             r = remove_tree(mfd, cg->path + 1, 0);
             if (r == 0 || errno != EBUSY)
+                break;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long elapsed =
+                (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+            if (elapsed > (force ? 1000 : 200))
                 break;
             sleep_ms(attempt < 10 ? 1 : 10);
         }
         if (r < 0 && result == 0)
             result = cm_error_errno(err, "remove cgroup '%s'", h->dir);
     }
+    if (result == 0 && cg->ops->removed)
+        cg->ops->removed(cg);
     return result;
 }
 

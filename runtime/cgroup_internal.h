@@ -56,8 +56,9 @@ struct rt_cgroup;
  * unified hierarchy (membership, hugetlb through v2 files). */
 struct cg_ops {
     const char *name;
-    /* Called for each directory level this handle creates (parent_fd is the
-     * level above, dir names it for messages), e.g. v1 cpuset inheritance. */
+    /* Called for each directory level of the path, new or existing
+     * (parent_fd is the level above, dir names the leaf for messages), e.g.
+     * v1 cpuset inheritance where cpus/mems are empty. */
     int (*init_dir)(struct rt_cgroup *cg, struct cg_hier *h, int parent_fd, int fd, const char *dir,
                     struct cm_error **err);
     /* Called once per hierarchy when the leaf exists, before resources are
@@ -66,6 +67,9 @@ struct cg_ops {
     int (*apply)(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
     int (*freeze)(struct rt_cgroup *cg, bool frozen, struct cm_error **err);
     int (*is_frozen)(struct rt_cgroup *cg, bool *ret, struct cm_error **err);
+    int (*stats)(struct rt_cgroup *cg, struct rt_cgroup_stats *ret, struct cm_error **err);
+    /* Optional: called after the container's directories are removed. */
+    void (*removed)(struct rt_cgroup *cg);
     /* Optional fast kill of everything (v2 cgroup.kill); returns 1 when done,
      * 0 when the generic freeze/signal/thaw loop must run. */
     int (*kill)(struct rt_cgroup *cg, int sig, struct cm_error **err);
@@ -116,6 +120,11 @@ int cg_read(const struct cg_hier *h, const char *file, char *buf, size_t size,
 int cg_read_at(int dfd, const char *dir, const char *file, char *buf, size_t size,
                struct cm_error **err);
 bool cg_exists(const struct cg_hier *h, const char *file);
+/* Reads a number ("max" = UINT64_MAX); with key, the value of the line
+ * "KEY N" (memory.events, cpu.stat, memory.oom_control). -1 when missing or
+ * malformed (err set). */
+int cg_read_u64(const struct cg_hier *h, const char *file, const char *key, uint64_t *ret,
+                struct cm_error **err);
 /* Writes value to file in dfd (O_TRUNC, no O_CREAT); sets errno on failure. */
 int cg_write_raw(int dfd, const char *file, const char *value);
 
@@ -130,6 +139,19 @@ int cg_v2_is_frozen_hier(struct cg_hier *h, bool *ret, struct cm_error **err);
 /* A v1 device rule as written to devices.allow/deny: "c 1:3 rwm". */
 int cg_device_rule_line(const struct rt_device_rule *d, char *buf, size_t size,
                         struct cm_error **err);
+
+/* linux.resources.devices followed by the default devices every container
+ * may use (runc's list); *ret owned by the caller. */
+struct rt_device_rule *cg_effective_device_rules(const struct rt_resources *res, size_t *ret_n);
+
+/* cgroup v2 device rules as an eBPF program (cgroup_ebpf.c). */
+struct bpf_insn;
+int cg_bpf_devices_program(const struct rt_device_rule *rules, size_t n, struct bpf_insn **ret,
+                           size_t *ret_n, struct cm_error **err);
+/* Loads the program for rules and attaches it to the cgroup directory fd,
+ * replacing device programs attached there before. */
+int cg_bpf_devices_attach(int cgroup_fd, const char *dir, const struct rt_device_rule *rules,
+                          size_t n, struct cm_error **err);
 
 /* Conversions (pure, unit-tested). */
 uint64_t cg_shares_to_weight(uint64_t shares);

@@ -4,6 +4,7 @@
  * there too, which carries hugetlb when no v1 hierarchy does and serves as
  * freezer when no v1 freezer is mounted. Mapping tables: docs/cgroups.md. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,92 @@ v1_memory(struct rt_cgroup *cg, const struct rt_memory *m, struct cm_error **err
     return 0;
 }
 
+/* A new cgroup gets no realtime budget, and a child cannot have more than
+ * its parent: when the leaf refuses, give each ancestor below the root at
+ * least the wanted runtime, top-down (runc and crun do the same), then retry. */
+static int
+v1_rt_runtime(struct rt_cgroup *cg, struct cg_hier *h, int64_t runtime, struct cm_error **err)
+{
+    cleanup_error struct cm_error *first = NULL;
+    if (write_i64(h, "cpu.rt_runtime_us", runtime, &first) == 0)
+        return 0;
+    if (first->code != EINVAL || runtime <= 0) {
+        *err = TAKE_PTR(first);
+        return -1;
+    }
+    cleanup_close int fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_free char *p = xstrdup(cg->path);
+    char *save = NULL;
+    if (fd < 0)
+        return cm_error_errno(err, "open '%s'", h->mountpoint);
+    for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (!save || !*save)
+            break; /* the leaf itself comes last, below */
+        int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (nfd < 0)
+            return cm_error_errno(err, "open '%s' below '%s'", c, h->mountpoint);
+        close(fd);
+        fd = nfd;
+        char cur[32], val[32];
+        if (cg_read_at(fd, h->mountpoint, "cpu.rt_runtime_us", cur, sizeof(cur), err) < 0)
+            return -1;
+        if (strtoll(cur, NULL, 10) >= runtime)
+            continue;
+        snprintf(val, sizeof(val), "%" PRId64, runtime);
+        if (cg_write_raw(fd, "cpu.rt_runtime_us", val) < 0)
+            return cm_error_errno(err, "give ancestor '%s' of '%s' a realtime runtime of %s", c,
+                                  h->dir, val);
+    }
+    return write_i64(h, "cpu.rt_runtime_us", runtime, err);
+}
+
+static void
+pause_us(long us)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Hands back the realtime budget v1_rt_runtime gave the ancestors below our
+ * own parent /skiff (the budget is global: left there it would starve the
+ * next container elsewhere). Bottom-up; the kernel refuses (and we stop)
+ * while another container below still uses it. Ancestors outside /skiff
+ * belong to someone else and are left alone. */
+static void
+v1_removed(struct rt_cgroup *cg)
+{
+    struct cg_hier *h = NULL;
+    for (size_t i = 0; i < cg->n; i++)
+        if (!cg->h[i].v2 && (cg->h[i].mask & CG_CPU))
+            h = &cg->h[i];
+    if (!h || strncmp(cg->path, "/skiff/", 7) != 0)
+        return;
+    cleanup_free char *p = xstrdup(cg->path);
+    for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+        *slash = '\0';
+        cleanup_free char *dir = xasprintf("%s%s", h->mountpoint, p);
+        cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char cur[32];
+        if (fd < 0 || cg_read_at(fd, dir, "cpu.rt_runtime_us", cur, sizeof(cur), NULL) < 0 ||
+            !strcmp(cur, "0"))
+            return;
+        /* the removed child's budget is freed when its css goes offline,
+         * shortly after rmdir: retry for up to ~0.1 s */
+        int r = -1;
+        for (long wait = 500; wait <= 64000 && r < 0; wait *= 2) {
+            r = cg_write_raw(fd, "cpu.rt_runtime_us", "0");
+            if (r < 0 && errno != EINVAL && errno != EBUSY)
+                break;
+            if (r < 0)
+                pause_us(wait);
+        }
+        if (r < 0) {
+            cm_log_debug("cgroup: keep realtime budget of '%s': %s", dir, strerror(errno));
+            return;
+        }
+    }
+}
+
 static int
 v1_cpu(struct rt_cgroup *cg, const struct rt_cpu *c, struct cm_error **err)
 {
@@ -179,8 +266,7 @@ v1_cpu(struct rt_cgroup *cg, const struct rt_cpu *c, struct cm_error **err)
         if (c->has_realtime_period && c->realtime_period != 0 &&
             cg_writef(h, "cpu.rt_period_us", err, "%" PRIu64, c->realtime_period) < 0)
             return -1;
-        if (c->has_realtime_runtime &&
-            write_i64(h, "cpu.rt_runtime_us", c->realtime_runtime, err) < 0)
+        if (c->has_realtime_runtime && v1_rt_runtime(cg, h, c->realtime_runtime, err) < 0)
             return -1;
         if (c->has_period && c->period != 0) {
             /* A new period may not fit the old quota (or the burst):
@@ -345,14 +431,19 @@ static int
 v1_devices(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
 {
     struct cg_hier *h = need(cg, CG_DEVICES, "devices", err);
+    size_t n = 0;
     if (!h)
         return -1;
-    for (size_t i = 0; i < res->n_devices; i++) {
+    cleanup_free struct rt_device_rule *rules = cg_effective_device_rules(res, &n);
+    for (size_t i = 0; i < n; i++) {
         char line[80];
-        const struct rt_device_rule *d = &res->devices[i];
-        if (cg_device_rule_line(d, line, sizeof(line), err) < 0)
+        if (cg_device_rule_line(&rules[i], line, sizeof(line), err) < 0)
             return cm_error_wrap(err, "devices[%zu]", i);
-        if (cg_write(h, d->allow ? "devices.allow" : "devices.deny", line, err) < 0)
+    }
+    for (size_t i = 0; i < n; i++) {
+        char line[80];
+        cg_device_rule_line(&rules[i], line, sizeof(line), NULL);
+        if (cg_write(h, rules[i].allow ? "devices.allow" : "devices.deny", line, err) < 0)
             return -1;
     }
     return 0;
@@ -390,13 +481,6 @@ v1_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error *
             return -1;
     }
     return 0;
-}
-
-static void
-pause_us(long us)
-{
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = us * 1000L};
-    nanosleep(&ts, NULL);
 }
 
 static int
@@ -451,6 +535,38 @@ v1_is_frozen(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
     return 0;
 }
 
+static int
+v1_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *st, struct cm_error **err)
+{
+    struct cg_hier *h;
+    if ((h = cg_v1_find(cg, CG_MEMORY))) {
+        if (cg_read_u64(h, "memory.usage_in_bytes", NULL, &st->memory_usage, err) < 0 ||
+            cg_read_u64(h, "memory.limit_in_bytes", NULL, &st->memory_limit, err) < 0 ||
+            cg_read_u64(h, "memory.max_usage_in_bytes", NULL, &st->memory_max_usage, err) < 0)
+            return -1;
+        st->has_memory = true;
+        /* oom_kill in oom_control arrived with 4.13 */
+        cleanup_error struct cm_error *tmp = NULL;
+        st->has_oom = cg_read_u64(h, "memory.oom_control", "oom_kill", &st->oom_kills, &tmp) == 0;
+    }
+    if ((h = cg_v1_find(cg, CG_PIDS))) {
+        if (cg_read_u64(h, "pids.current", NULL, &st->pids_current, err) < 0 ||
+            cg_read_u64(h, "pids.max", NULL, &st->pids_limit, err) < 0)
+            return -1;
+        st->has_pids = true;
+    }
+    if ((h = cg_v1_find(cg, CG_CPUACCT))) {
+        if (cg_read_u64(h, "cpuacct.usage", NULL, &st->cpu_usage_ns, err) < 0)
+            return -1;
+        cleanup_error struct cm_error *tmp = NULL;
+        if (cg_read_u64(h, "cpuacct.usage_user", NULL, &st->cpu_user_ns, &tmp) < 0 ||
+            cg_read_u64(h, "cpuacct.usage_sys", NULL, &st->cpu_system_ns, &tmp) < 0)
+            st->cpu_user_ns = st->cpu_system_ns = 0; /* older kernels: total only */
+        st->has_cpu = true;
+    }
+    return 0;
+}
+
 const struct cg_ops cg_v1_ops = {
     .name = "v1",
     .init_dir = v1_init_dir,
@@ -458,5 +574,7 @@ const struct cg_ops cg_v1_ops = {
     .apply = v1_apply,
     .freeze = v1_freeze,
     .is_frozen = v1_is_frozen,
+    .stats = v1_stats,
+    .removed = v1_removed,
     .kill = NULL,
 };

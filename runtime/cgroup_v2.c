@@ -134,7 +134,6 @@ static int
 enable_level(int dfd, const char *dir, unsigned want, struct cm_error **err)
 {
     char avail_s[512], have_s[512], cmd[256];
-    cleanup_error struct cm_error *tmp = NULL;
     unsigned avail = 0, have = 0;
 
     if (cg_read_at(dfd, dir, "cgroup.controllers", avail_s, sizeof(avail_s), err) < 0 ||
@@ -442,14 +441,17 @@ v2_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error *
     if (res->has_network)
         cm_log_debug("cgroup: network classID/priorities have no cgroup v2 equivalent, ignoring");
     if (res->n_devices > 0) {
-        /* validate anyway so bad rules fail alike on every layout */
-        for (size_t i = 0; i < res->n_devices; i++) {
-            char line[80];
-            if (cg_device_rule_line(&res->devices[i], line, sizeof(line), err) < 0)
-                return cm_error_wrap(err, "devices[%zu]", i);
+        size_t n = 0;
+        cleanup_free struct rt_device_rule *rules = cg_effective_device_rules(res, &n);
+        if (cg_fake_kernel) {
+            /* a fake tree cannot take a program: build it to validate */
+            cleanup_free struct bpf_insn *prog = NULL;
+            size_t count = 0;
+            if (cg_bpf_devices_program(rules, n, &prog, &count, err) < 0)
+                return -1;
+        } else if (cg_bpf_devices_attach(h->fd, h->dir, rules, n, err) < 0) {
+            return -1;
         }
-        cm_log_debug("cgroup: device rules on cgroup v2 need an eBPF program (not implemented), "
-                     "ignoring");
     }
     if (res->n_unified > 0 && cg_v2_apply_unified(h, res, err) < 0)
         return -1;
@@ -549,6 +551,45 @@ v2_kill(struct rt_cgroup *cg, int sig, struct cm_error **err)
     return 1;
 }
 
+static int
+v2_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *st, struct cm_error **err)
+{
+    struct cg_hier *h = cg_v2_find(cg);
+    cleanup_error struct cm_error *tmp = NULL;
+    if (!h)
+        return cm_error_set(err, ENOENT, "no cgroup2 directory for '%s'", cg->path);
+    if (cg_exists(h, "memory.current")) {
+        if (cg_read_u64(h, "memory.current", NULL, &st->memory_usage, err) < 0 ||
+            cg_read_u64(h, "memory.max", NULL, &st->memory_limit, err) < 0)
+            return -1;
+        if (cg_read_u64(h, "memory.peak", NULL, &st->memory_max_usage, &tmp) < 0)
+            cm_error_free(&tmp); /* 5.19+ */
+        st->has_memory = true;
+        st->has_oom = cg_read_u64(h, "memory.events", "oom_kill", &st->oom_kills, &tmp) == 0;
+        cm_error_free(&tmp);
+    }
+    if (cg_exists(h, "pids.current")) {
+        if (cg_read_u64(h, "pids.current", NULL, &st->pids_current, err) < 0 ||
+            cg_read_u64(h, "pids.max", NULL, &st->pids_limit, err) < 0)
+            return -1;
+        st->has_pids = true;
+    }
+    /* cpu.stat exists even without the cpu controller (usage only) */
+    if (cg_exists(h, "cpu.stat")) {
+        uint64_t usage = 0, user = 0, sys = 0;
+        if (cg_read_u64(h, "cpu.stat", "usage_usec", &usage, err) < 0)
+            return -1;
+        if (cg_read_u64(h, "cpu.stat", "user_usec", &user, &tmp) < 0 ||
+            cg_read_u64(h, "cpu.stat", "system_usec", &sys, &tmp) < 0)
+            user = sys = 0;
+        st->cpu_usage_ns = usage * 1000;
+        st->cpu_user_ns = user * 1000;
+        st->cpu_system_ns = sys * 1000;
+        st->has_cpu = true;
+    }
+    return 0;
+}
+
 const struct cg_ops cg_v2_ops = {
     .name = "v2",
     .init_dir = NULL,
@@ -556,5 +597,7 @@ const struct cg_ops cg_v2_ops = {
     .apply = v2_apply,
     .freeze = v2_freeze,
     .is_frozen = v2_is_frozen,
+    .stats = v2_stats,
+    .removed = NULL,
     .kill = v2_kill,
 };

@@ -3,6 +3,8 @@
  * libseccomp before pivot_root, and loading with one seccomp(2) call. */
 #include "rt/security.h"
 
+#include "seccomp_internal.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/filter.h>
@@ -11,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -38,6 +42,10 @@
 #define MAX_ERRNO_RET 4095u
 /* Conditions per syscall entry: the spec has no limit, a hostile config gets one. */
 #define MAX_ARGS_PER_RULE 64
+/* (arch, syscall, rule) triples of one filter. A real profile has ~1500; a
+ * program holds at most 4096 instructions anyway, so far more than this is
+ * a hostile config, refused before it costs memory. */
+#define MAX_RULE_PAIRS (1u << 18)
 
 struct rt_seccomp_filter {
     struct sock_filter *prog;
@@ -254,6 +262,29 @@ collect_flags(const struct rt_seccomp *s, unsigned *ret, struct cm_error **err)
     return 0;
 }
 
+/* Asks the kernel whether it knows each configured flag, so an old kernel
+ * fails at create time naming the flag rather than at load time. With a
+ * NULL program seccomp(2) checks the flags first (EINVAL when unknown), then
+ * fails to copy the program (EFAULT) or refuses for lack of privilege
+ * (EACCES): both mean the flag is fine. Nothing is loaded either way. */
+static int
+check_kernel_flags(const struct rt_seccomp *s, struct cm_error **err)
+{
+    for (size_t i = 0; s->flags && s->flags[i]; i++) {
+        unsigned f = 0;
+        if (rt_seccomp_flag_from_name(s->flags[i], &f) < 0)
+            continue; /* reported by collect_flags */
+        if (f == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+            f |= SECCOMP_FILTER_FLAG_NEW_LISTENER; /* only valid together */
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, NULL) < 0 && errno == EINVAL)
+            return cm_error_set(err, 0,
+                                "linux.seccomp.flags[%zu]: '%s' is not supported by "
+                                "this kernel",
+                                i, s->flags[i]);
+    }
+    return 0;
+}
+
 int
 rt_seccomp_validate(const struct rt_seccomp *s, struct cm_error **err)
 {
@@ -276,6 +307,8 @@ rt_seccomp_validate(const struct rt_seccomp *s, struct cm_error **err)
         return -1;
     if (collect_flags(s, &flags, err) < 0)
         return -1;
+    if (check_kernel_flags(s, err) < 0)
+        return -1;
     if ((flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) && !s->listener_path)
         return cm_error_set(err, 0,
                             "linux.seccomp.listenerPath: required when a rule uses "
@@ -290,6 +323,8 @@ rt_seccomp_validate(const struct rt_seccomp *s, struct cm_error **err)
             return cm_error_set(err, 0, "linux.seccomp.syscalls[%zu].names: empty", i);
         if (rt_seccomp_action_value(sc->action, sc->has_errno_ret, sc->errno_ret, &act, err) < 0)
             return cm_error_wrap(err, "linux.seccomp.syscalls[%zu].action", i);
+        if (sc->n_args > 0 && !sc->args)
+            return cm_error_set(err, 0, "linux.seccomp.syscalls[%zu].args: missing", i);
         if (sc->n_args > MAX_ARGS_PER_RULE)
             return cm_error_set(err, 0, "linux.seccomp.syscalls[%zu].args: more than %d", i,
                                 MAX_ARGS_PER_RULE);
@@ -451,8 +486,8 @@ ctx_releasep(scmp_filter_ctx *ctx)
 }
 
 int
-rt_seccomp_compile(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
-                   struct cm_error **err)
+rt_seccomp_compile_libseccomp(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
+                              struct cm_error **err)
 {
     __attribute__((cleanup(ctx_releasep))) scmp_filter_ctx ctx = NULL;
     cleanup_free struct rt_seccomp_filter *f = NULL;
@@ -511,6 +546,147 @@ rt_seccomp_compile(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
     return 0;
 }
 
+/* libseccomp's arch token -> the AUDIT_ARCH_* value the kernel reports. The
+ * tokens are audit values except x32, which runs under x86_64's. */
+static uint32_t
+audit_of(uint32_t token)
+{
+    return token == SCMP_ARCH_X32 ? SCMP_ARCH_X86_64 : token;
+}
+
+/* On 32-bit x86 libseccomp names the socket and SysV IPC calls by pseudo
+ * numbers (-100 - SYS_x for socketcall's calls, -200 - x for ipc's) and adds
+ * the direct syscalls that exist since Linux 4.3 / 5.1 for them. Those
+ * numbers (arch/x86/entry/syscalls/syscall_32.tbl): */
+static const struct {
+    int pseudo, nr;
+} x86_direct[] = {
+    {-101, 359}, /* socket */ {-102, 361},     /* bind */ {-103, 362},        /* connect */
+    {-104, 363}, /* listen */ {-106, 367},     /* getsockname */ {-107, 368}, /* getpeername */
+    {-108, 360}, /* socketpair */ {-111, 369}, /* sendto */ {-112, 371},      /* recvfrom */
+    {-113, 373}, /* shutdown */ {-114, 366},   /* setsockopt */ {-115, 365},  /* getsockopt */
+    {-116, 370}, /* sendmsg */ {-117, 372},    /* recvmsg */ {-118, 364},     /* accept4 */
+    {-119, 337}, /* recvmmsg */ {-120, 345},   /* sendmmsg */ {-202, 393},    /* semget */
+    {-203, 394}, /* semctl */ {-211, 400},     /* msgsnd */ {-212, 401},      /* msgrcv */
+    {-213, 399}, /* msgget */ {-214, 402},     /* msgctl */ {-221, 397},      /* shmat */
+    {-222, 398}, /* shmdt */ {-223, 395},      /* shmget */ {-224, 396},      /* shmctl */
+};
+
+static int
+resolve(uint32_t token, const char *name)
+{
+    int nr = seccomp_syscall_resolve_name_arch(token, name);
+    if (nr < 0 && token == SCMP_ARCH_X86)
+        for (size_t i = 0; i < sizeof(x86_direct) / sizeof(x86_direct[0]); i++)
+            if (x86_direct[i].pseudo == nr)
+                return x86_direct[i].nr;
+    return nr;
+}
+
+/* libseccomp compares one 32-bit word on these ABIs. */
+static bool
+abi_is64(uint32_t token)
+{
+    if (token == SCMP_ARCH_X32 || token == SCMP_ARCH_MIPS64N32 || token == SCMP_ARCH_MIPSEL64N32)
+        return false;
+    return (token & 0x80000000u) != 0; /* __AUDIT_ARCH_64BIT */
+}
+
+int
+rt_seccomp_compile(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
+                   struct cm_error **err)
+{
+    cleanup_free struct rt_seccomp_filter *f = NULL;
+    cleanup_free struct rt_bpf_rule *rules = NULL;
+    cleanup_free struct rt_bpf_pair *pairs = NULL;
+    struct rt_bpf_arch arches[32];
+    uint32_t tokens[32];
+    size_t n_rules = 0, cap_rules = 0, n_pairs = 0, cap_pairs = 0;
+    uint32_t def;
+    int n_arches;
+
+    if (rt_seccomp_validate(s, err) < 0)
+        return -1;
+    if (rt_seccomp_action_value(s->default_action, s->has_default_errno_ret, s->default_errno_ret,
+                                &def, err) < 0)
+        return -1;
+    n_arches = collect_arches(s, tokens, sizeof(tokens) / sizeof(tokens[0]), err);
+    if (n_arches < 0)
+        return -1;
+    for (int a = 0; a < n_arches; a++)
+        arches[a] = (struct rt_bpf_arch){.token = tokens[a], .audit = audit_of(tokens[a])};
+    f = xcalloc(1, sizeof(*f));
+    if (collect_flags(s, &f->flags, err) < 0)
+        return -1;
+
+    for (size_t i = 0; i < s->n_syscalls; i++) {
+        const struct rt_seccomp_syscall *sc = &s->syscalls[i];
+        bool split = has_repeated_index(sc);
+        size_t first_rule = n_rules, n_new;
+        uint32_t act;
+
+        if (rt_seccomp_action_value(sc->action, sc->has_errno_ret, sc->errno_ret, &act, err) < 0)
+            return cm_error_wrap(err, "linux.seccomp.syscalls[%zu].action", i);
+        /* Repeating the default action changes nothing (libseccomp even
+         * refuses it). */
+        if (act == def)
+            continue;
+        /* Same index twice: one rule per arg (ORed), as runc; else one
+         * rule ANDing all args (distinct indexes, so at most 6). */
+        n_new = split ? sc->n_args : 1;
+        rules = xreallocarray_grow(rules, &cap_rules, n_rules + n_new, sizeof(*rules));
+        for (size_t r = 0; r < n_new; r++) {
+            struct rt_bpf_rule *rule = &rules[n_rules++];
+            size_t from = split ? r : 0, to = split ? r + 1 : sc->n_args;
+            memset(rule, 0, sizeof(*rule));
+            rule->action = act;
+            for (size_t j = from; j < to; j++)
+                rule->conds[rule->n_conds++] = (struct rt_bpf_cond){
+                    .arg = sc->args[j].index,
+                    .op = op_to_scmp(sc->args[j].op),
+                    .a = sc->args[j].value,
+                    .b = sc->args[j].value_two,
+                };
+        }
+        for (size_t k = 0; sc->names[k]; k++)
+            for (int a = 0; a < n_arches; a++) {
+                /* < 0: absent on this arch (pseudo number) or unknown to
+                 * libseccomp (a newer syscall, see rt_seccomp_validate). */
+                int nr = resolve(tokens[a], sc->names[k]);
+                if (nr < 0)
+                    continue;
+                if (n_pairs + n_new > MAX_RULE_PAIRS)
+                    return cm_error_set(err, E2BIG,
+                                        "linux.seccomp.syscalls: more than %u rules after "
+                                        "expanding names, architectures and args",
+                                        MAX_RULE_PAIRS);
+                pairs = xreallocarray_grow(pairs, &cap_pairs, n_pairs + n_new, sizeof(*pairs));
+                for (size_t r = 0; r < n_new; r++)
+                    pairs[n_pairs++] = (struct rt_bpf_pair){
+                        .audit = arches[a].audit,
+                        .nr = (uint32_t)nr,
+                        .rule = (uint32_t)(first_rule + r),
+                        .is64 = abi_is64(tokens[a]),
+                    };
+            }
+    }
+
+    struct rt_bpf_input in = {
+        .def_action = def,
+        .badarch_action = SCMP_ACT_KILL_THREAD, /* libseccomp's default */
+        .arches = arches,
+        .n_arches = (size_t)n_arches,
+        .rules = rules,
+        .n_rules = n_rules,
+        .pairs = pairs,
+        .n_pairs = n_pairs,
+    };
+    if (rt_bpf_generate(&in, &f->prog, &f->n_insns, err) < 0)
+        return cm_error_wrap(err, "compiling seccomp filter");
+    *ret = TAKE_PTR(f);
+    return 0;
+}
+
 int
 rt_seccomp_load(struct rt_seccomp_filter *f, int *ret_notify_fd, struct cm_error **err)
 {
@@ -539,6 +715,61 @@ rt_seccomp_load(struct rt_seccomp_filter *f, int *ret_notify_fd, struct cm_error
             *ret_notify_fd = (int)r;
         else
             close((int)r);
+    }
+    return 0;
+}
+
+int
+rt_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
+                         struct cm_error **err)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    cleanup_close int sock = -1;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctrl;
+    size_t len = strlen(state_json);
+    struct iovec iov = {.iov_base = (void *)state_json, .iov_len = len};
+    struct msghdr msg = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = ctrl.buf,
+        .msg_controllen = sizeof(ctrl.buf),
+    };
+    struct cmsghdr *cm;
+    ssize_t n;
+
+    if (strlen(listener_path) >= sizeof(addr.sun_path))
+        return cm_error_set(err, 0, "linux.seccomp.listenerPath: '%s' is longer than %zu bytes",
+                            listener_path, sizeof(addr.sun_path) - 1);
+    if (len == 0)
+        return cm_error_set(err, EINVAL, "seccomp listener: empty state");
+    strcpy(addr.sun_path, listener_path);
+    sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return cm_error_errno(err, "seccomp listener: socket");
+    if (connect(sock, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        return cm_error_errno(err, "seccomp listener: connecting to '%s'", listener_path);
+    memset(ctrl.buf, 0, sizeof(ctrl.buf));
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &notify_fd, sizeof(int));
+    do
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return cm_error_errno(err, "seccomp listener: sending to '%s'", listener_path);
+    /* The fd travels with the first byte; a short write loses only text. */
+    for (size_t done = (size_t)n; done < len;) {
+        n = send(sock, state_json + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return cm_error_errno(err, "seccomp listener: sending to '%s'", listener_path);
+        done += (size_t)n;
     }
     return 0;
 }

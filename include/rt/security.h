@@ -35,6 +35,14 @@ int rt_seccomp_compile(const struct rt_seccomp *s, struct rt_seccomp_filter **re
 int rt_seccomp_load(struct rt_seccomp_filter *f, int *ret_notify_fd, struct cm_error **err);
 void rt_seccomp_filter_free(struct rt_seccomp_filter *f);
 
+/* Hands the listener fd of a SCMP_ACT_NOTIFY filter to the seccomp agent at
+ * linux.seccomp.listenerPath (runtime-spec "Seccomp Notify"): connects to the
+ * unix stream socket and sends state_json (the containerProcessState built by
+ * the caller, with "fds": ["seccompFd"]) with notify_fd as SCM_RIGHTS, in one
+ * message. Does not close notify_fd. */
+int rt_seccomp_send_listener(const char *listener_path, int notify_fd, const char *state_json,
+                             struct cm_error **err);
+
 /* Sets rlimits (before dropping privileges). */
 int rt_rlimits_apply(const struct rt_rlimit *r, size_t n, struct cm_error **err);
 /* Writes /proc/self/oom_score_adj when set. */
@@ -62,6 +70,13 @@ int rt_seccomp_flag_from_name(const char *name, unsigned *ret);
 extern const char *const rt_seccomp_arch_names[];
 extern const char *const rt_seccomp_flag_names[];
 extern const char *const rt_seccomp_op_names[];
+
+/* The same result through libseccomp's own compiler (seccomp_export_bpf):
+ * ~10 ms for a docker-like profile on 3 architectures, against ~0.1 ms for
+ * rt_seccomp_compile's generator. Kept as the reference the tests compare
+ * rt_seccomp_compile against, and as a fallback. */
+int rt_seccomp_compile_libseccomp(const struct rt_seccomp *s, struct rt_seccomp_filter **ret,
+                                  struct cm_error **err);
 
 /* The compiled BPF program (borrowed; struct sock_filter[*ret_n]) and the
  * seccomp(2) flags it will be loaded with. */

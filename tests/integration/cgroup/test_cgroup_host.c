@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
+#include <libcgroup.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
+#include "../../../runtime/cgroup_internal.h"
 #include "rt/cgroup.h"
 
 #define ROOT "/sys/fs/cgroup"
@@ -87,7 +89,8 @@ teardown(void)
         if (de->d_name[0] == '.')
             continue;
         cleanup_free char *dir = xasprintf(ROOT "/%s%s", de->d_name, name);
-        left += scrub(dir);
+        cleanup_free char *rel = xasprintf(ROOT "/%s/skiff%s", de->d_name, name);
+        left += scrub(dir) + scrub(rel);
     }
     cr_expect_eq(left, 0, "%d cgroup directories were left behind", left);
 }
@@ -138,6 +141,16 @@ require_layout(void)
         cr_skip_test("no cgroups: %s", err->msg);
     if (mode == RT_CGROUP_V2)
         cr_skip_test("written for v1/hybrid hosts (v2 is covered by the unit tests)");
+    /* root of a user namespace (unshare -r) cannot write the host's cgroups */
+    struct rt_cgroup_hierarchy *h = NULL;
+    size_t n = 0;
+    if (rt_cgroup_hierarchies(ROOT, &h, &n, &err) == 0 && n > 0) {
+        cleanup_free char *procs = xasprintf("%s/cgroup.procs", h[0].mountpoint);
+        bool writable = access(procs, W_OK) == 0;
+        rt_cgroup_hierarchies_free(h, n);
+        if (!writable)
+            cr_skip_test("the host's cgroups are not writable here");
+    }
 }
 
 static bool
@@ -218,6 +231,11 @@ Test(rt_cgroup_host, enter_pids_freeze_kill_destroy)
     cr_assert_eq(rt_cgroup_pids(cg, &pids, &n, &err), 0);
     cr_assert_eq(n, 1);
     cr_assert_eq(pids[0], child);
+    struct rt_cgroup_stats st;
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_pids && st.has_memory);
+    cr_assert_eq(st.pids_current, 1);
+    cr_assert_gt(st.memory_limit, 0); /* usage may be 0: charges stay where pages were faulted */
 
     cr_assert_eq(rt_cgroup_freeze(cg, true, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(rt_cgroup_is_frozen(cg, &frozen, &err), 0);
@@ -341,4 +359,126 @@ Test(rt_cgroup_host, mounts_point_at_the_container_cgroup)
     }
     rt_cgroup_mounts_free(m, n);
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0);
+}
+
+/* Child: joins cg, tries to open path; exits 0 when open succeeds, 1 on
+ * EPERM, 2 on anything else. */
+static int
+open_in_cgroup(struct rt_cgroup *cg, const char *path)
+{
+    int status = 0;
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        if (rt_cgroup_enter(cg, getpid(), NULL) < 0)
+            _exit(3);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _exit(fd >= 0 ? 0 : errno == EPERM ? 1 : 2);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+Test(rt_cgroup_host, v2_device_program_on_unified)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_device_rule rules[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
+    };
+
+    require_layout();
+    cr_assert_eq(rt_cgroup_create(ROOT, name, "x", NULL, &cg, &err), 0);
+    int fd = rt_cgroup_v2_fd(cg);
+    if (fd < 0)
+        cr_skip_test("no cgroup2 hierarchy on this host");
+    /* the program a pure v2 host gets, tried on the hybrid unified mount */
+    int r = cg_bpf_devices_attach(fd, "unified", rules, 2, &err);
+    if (r < 0 && err->code == EPERM) {
+        cm_error_free(&err);
+        cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0);
+        cr_skip_test("no BPF privileges here (user namespace?)");
+    }
+    cr_assert_eq(r, 0, "%s", err ? err->msg : "");
+    cr_assert_eq(open_in_cgroup(cg, "/dev/null"), 1, "/dev/null should be denied");
+    cr_assert_eq(open_in_cgroup(cg, "/dev/zero"), 0, "/dev/zero should be allowed");
+    /* an update replaces the program instead of stacking a second one */
+    cr_assert_eq(cg_bpf_devices_attach(fd, "unified", NULL, 0, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(open_in_cgroup(cg, "/dev/null"), 0, "/dev/null should be allowed again");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+}
+
+/* libcgroup as an oracle: every controller it finds mounted must be in one
+ * of our hierarchies, at the same mount point. */
+Test(rt_cgroup_host, discovery_agrees_with_libcgroup)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup_hierarchy *h = NULL;
+    size_t n = 0;
+    void *handle = NULL;
+    struct cgroup_mount_point info;
+    int checked = 0;
+
+    require_layout();
+    cr_assert_eq(cgroup_init(), 0);
+    cr_assert_eq(rt_cgroup_hierarchies(ROOT, &h, &n, &err), 0, "%s", err ? err->msg : "");
+    for (int r = cgroup_get_controller_begin(&handle, &info); r == 0;
+         r = cgroup_get_controller_next(&handle, &info)) {
+        bool found = false;
+        for (size_t i = 0; i < n && !found; i++) {
+            if (strcmp(h[i].mountpoint, info.path) != 0)
+                continue;
+            if (h[i].v2) {
+                found = true; /* hybrid: libcgroup lists hugetlb at unified */
+                continue;
+            }
+            size_t len = strlen(info.name);
+            for (const char *c = h[i].controllers; (c = strstr(c, info.name)); c += len)
+                if ((c == h[i].controllers || c[-1] == ',') && (c[len] == ',' || !c[len]))
+                    found = true;
+        }
+        cr_expect(found, "libcgroup: %s at %s, not in our list", info.name, info.path);
+        checked++;
+    }
+    cgroup_get_controller_end(&handle);
+    rt_cgroup_hierarchies_free(h, n);
+    cr_assert_gt(checked, 0);
+}
+
+static long
+read_long(const char *path)
+{
+    cleanup_free char *buf = NULL;
+    if (cm_read_file_at(AT_FDCWD, path, 4096, &buf, NULL, NULL) < 0)
+        return -1;
+    return strtol(buf, NULL, 10);
+}
+
+/* A relative cgroupsPath lands below /skiff, which starts with no realtime
+ * budget: the ancestors get one, and destroy hands it back. */
+Test(rt_cgroup_host, realtime_below_the_default_parent)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_cpu = true};
+    res.cpu = (struct rt_cpu){.has_realtime_period = true,
+                              .realtime_period = 1000000,
+                              .has_realtime_runtime = true,
+                              .realtime_runtime = 10000};
+
+    require_layout();
+    if (access(ROOT "/cpu/cpu.rt_runtime_us", F_OK) < 0)
+        cr_skip_test("no realtime group scheduling");
+    long before = read_long(ROOT "/cpu/skiff/cpu.rt_runtime_us"); /* -1: no /skiff yet */
+    cr_assert_eq(rt_cgroup_create(ROOT, name + 1, "x", &res, &cg, &err), 0, "%s",
+                 err ? err->msg : "");
+    cleanup_free char *leaf = xasprintf(ROOT "/cpu/skiff%s/cpu.rt_runtime_us", name);
+    cr_assert_eq(read_long(leaf), 10000);
+    cr_assert_geq(read_long(ROOT "/cpu/skiff/cpu.rt_runtime_us"), 10000);
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+    if (before <= 0)
+        cr_assert_eq(read_long(ROOT "/cpu/skiff/cpu.rt_runtime_us"), 0,
+                     "the budget lent to /skiff was not handed back");
 }

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <grp.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <stdint.h>
@@ -215,6 +216,49 @@ Test(rt_security_user, empty_groups_clear_inherited, .timeout = 30)
     assert_exit0(run_child(child_user_no_groups, NULL));
 }
 
+static int
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return -1;
+    int r = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) < 0 ? -1 : r;
+}
+
+/* An unprivileged-style user namespace: setgroups is denied. Changing the
+ * groups is then skipped when none are asked for, an error otherwise. */
+static int
+child_setgroups_denied(void *arg)
+{
+    (void)arg;
+    char map[32];
+    struct rt_user u = {.uid = 0, .gid = 0};
+    cleanup_error struct cm_error *err = NULL;
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+
+    CHILD_CHECK(unshare(CLONE_NEWUSER) == 0);
+    CHILD_CHECK(write_file("/proc/self/setgroups", "deny") == 0);
+    snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+    CHILD_CHECK(write_file("/proc/self/uid_map", map) == 0);
+    snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+    CHILD_CHECK(write_file("/proc/self/gid_map", map) == 0);
+    CHILD_CHECK(rt_user_apply(&u, &err) == 0);
+    gid_t g = 0;
+    u.additional_gids = &g;
+    u.n_additional_gids = 1;
+    CHILD_CHECK(rt_user_apply(&u, &err) == -1);
+    CHILD_CHECK(strstr(err->msg, "additionalGids") && strstr(err->msg, "denied"));
+    return 0;
+}
+
+Test(rt_security_user, setgroups_denied_in_user_namespace, .timeout = 30)
+{
+    require_root();
+    assert_exit0(run_child(child_setgroups_denied, NULL));
+}
+
 Test(rt_security_user, bad_umask_rejected_before_any_change)
 {
     struct rt_user u = {.uid = 12345, .gid = 12345, .has_umask = true, .umask = 01777};
@@ -300,6 +344,16 @@ child_oom(void *arg)
     CHILD_CHECK(atoi(buf) == 500);
     p.oom_score_adj = 1001;
     CHILD_CHECK(rt_oom_score_adj_apply(&p, &err) == -1 && strstr(err->msg, "oomScoreAdj"));
+    cm_error_free(&err);
+    /* Lowering needs CAP_SYS_RESOURCE: make sure we do not have it. */
+    cap_t c = cap_get_proc();
+    cap_value_t v = CAP_SYS_RESOURCE;
+    CHILD_CHECK(c && cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_CLEAR) == 0);
+    CHILD_CHECK(cap_set_proc(c) == 0);
+    cap_free(c);
+    p.oom_score_adj = -500;
+    CHILD_CHECK(rt_oom_score_adj_apply(&p, &err) == -1);
+    CHILD_CHECK(strstr(err->msg, "CAP_SYS_RESOURCE") && err->code == EACCES);
     return 0;
 }
 

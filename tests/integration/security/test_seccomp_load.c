@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -277,3 +278,68 @@ Test(rt_security_seccomp, notify_returns_listener, .timeout = 30)
     cleanup_rt_seccomp_filter struct rt_seccomp_filter *f = compile(s);
     assert_exit0(run_child(child_notify, f));
 }
+
+/* 32-bit x86 system calls: `int $0x80` from a 64-bit process enters the
+ * kernel as AUDIT_ARCH_I386, so the filter's x86 branch is exercised for real. */
+#if defined(__x86_64__)
+static long
+int80(long nr, long a, long b, long c)
+{
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+    return ret;
+}
+
+#define I386_GETPID 20
+#define I386_SOCKET 359
+
+static void
+require_ia32(void)
+{
+    require_root();
+    if (int80(I386_GETPID, 0, 0, 0) != getpid())
+        cr_skip_test("no IA32 emulation in this kernel");
+}
+
+static int
+child_i386_errno(void *arg)
+{
+    load_or_die(arg, NULL);
+    CHILD_CHECK(int80(I386_GETPID, 0, 0, 0) == -EACCES);
+    errno = 0;
+    CHILD_CHECK(syscall(SYS_getpid) == -1 && errno == EACCES); /* the same name natively */
+    /* socket(AF_UNIX, SOCK_STREAM, 0) by its direct i386 number. */
+    CHILD_CHECK(int80(I386_SOCKET, AF_UNIX, SOCK_STREAM, 0) == -EPROTO);
+    return 0;
+}
+
+Test(rt_security_seccomp, i386_calls_hit_the_x86_rules, .timeout = 30)
+{
+    require_ia32();
+    cleanup_sb struct rt_seccomp *s = sb_new(RT_SCMP_ALLOW);
+    s->architectures = sb_strv("SCMP_ARCH_X86_64,SCMP_ARCH_X86");
+    sb_errno(sb_rule(s, RT_SCMP_ERRNO, "getpid"), EACCES);
+    sb_errno(sb_rule(s, RT_SCMP_ERRNO, "socket"), EPROTO);
+    cleanup_rt_seccomp_filter struct rt_seccomp_filter *f = compile(s);
+    assert_exit0(run_child(child_i386_errno, f));
+}
+
+static int
+child_i386_badarch(void *arg)
+{
+    load_or_die(arg, NULL);
+    (void)int80(I386_GETPID, 0, 0, 0);
+    return 0;
+}
+
+Test(rt_security_seccomp, i386_without_x86_arch_is_killed, .timeout = 30)
+{
+    require_ia32();
+    cleanup_sb struct rt_seccomp *s = sb_new(RT_SCMP_ALLOW);
+    sb_rule(s, RT_SCMP_ERRNO, "mkdir");
+    cleanup_rt_seccomp_filter struct rt_seccomp_filter *f = compile(s);
+    int status = run_child(child_i386_badarch, f);
+    cr_assert(WIFSIGNALED(status), "child was not killed (status 0x%x)", status);
+    cr_expect_eq(WTERMSIG(status), SIGSYS);
+}
+#endif

@@ -148,7 +148,12 @@ fake_v1_tree(const char *root, bool with_unified)
     fake_put(root, "memory/memory.kmem.limit_in_bytes", "9223372036854771712\n");
     fake_put(root, "memory/memory.kmem.tcp.limit_in_bytes", "9223372036854771712\n");
     fake_put(root, "memory/memory.swappiness", "60\n");
-    fake_put(root, "memory/memory.oom_control", "oom_kill_disable 0\n");
+    fake_put(root, "memory/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+    fake_put(root, "memory/memory.max_usage_in_bytes", "8192\n");
+    fake_put(root, "pids/pids.current", "3\n");
+    fake_put(root, "cpu,cpuacct/cpuacct.usage", "5000000\n");
+    fake_put(root, "cpu,cpuacct/cpuacct.usage_user", "3000000\n");
+    fake_put(root, "cpu,cpuacct/cpuacct.usage_sys", "2000000\n");
     fake_put(root, "memory/memory.usage_in_bytes", "4096\n");
     fake_put(root, "memory/memory.use_hierarchy", "1\n");
     fake_put(root, "cpu,cpuacct/cpu.shares", "1024\n");
@@ -192,6 +197,10 @@ fake_v2_tree(const char *root)
     fake_put(root, "memory.high", "max\n");
     fake_put(root, "memory.swap.max", "max\n");
     fake_put(root, "memory.current", "8192\n");
+    fake_put(root, "memory.peak", "16384\n");
+    fake_put(root, "memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n");
+    fake_put(root, "pids.current", "2\n");
+    fake_put(root, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n");
     fake_put(root, "cpu.weight", "100\n");
     fake_put(root, "cpu.max", "max 100000\n");
     fake_put(root, "cpu.max.burst", "0\n");

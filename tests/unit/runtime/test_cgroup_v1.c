@@ -115,6 +115,21 @@ Test(rt_cgroup_v1, cpuset_inherits_parent_cpus_and_mems)
     cr_assert_file(root, "cpuset/a/b/cpuset.mems", "0");
 }
 
+Test(rt_cgroup_v1, empty_existing_cpuset_is_filled)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    fake_put(root, "cpuset/old/cpuset.cpus", "");
+    fake_put(root, "cpuset/old/cpuset.mems", "");
+    fake_put(root, "cpuset/old/cgroup.procs", "");
+    cr_assert_eq(rt_cgroup_create(root, "/old", "x", NULL, &cg, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert_file(root, "cpuset/old/cpuset.cpus", "0-1");
+    cr_assert_file(root, "cpuset/old/cpuset.mems", "0");
+}
+
 Test(rt_cgroup_v1, writes_memory_values)
 {
     cleanup_error struct cm_error *err = NULL;
@@ -291,7 +306,32 @@ Test(rt_cgroup_v1, device_rules)
     fake_v1_tree(root, false);
     cr_assert_eq(rt_cgroup_create(root, "/d", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
     cr_assert_file(root, "devices/d/devices.deny", "a *:* rwm");
-    cr_assert_file(root, "devices/d/devices.allow", "c 1:3 rw");
+    /* the fake file keeps only the last write: runc's defaults follow ours */
+    cr_assert_file(root, "devices/d/devices.allow", "c 5:2 rwm");
+}
+
+Test(rt_cgroup_v1, effective_device_rules_append_defaults)
+{
+    struct rt_device_rule rules[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r"},
+    };
+    struct rt_resources res = {.devices = rules, .n_devices = 2};
+    size_t n = 0;
+    cleanup_free struct rt_device_rule *eff = cg_effective_device_rules(&res, &n);
+    char line[80];
+
+    cr_assert_gt(n, 8);
+    cr_assert_eq(cg_device_rule_line(&eff[0], line, sizeof(line), NULL), 0);
+    cr_assert_str_eq(line, "a *:* rwm");
+    cr_assert_eq(cg_device_rule_line(&eff[1], line, sizeof(line), NULL), 0);
+    cr_assert_str_eq(line, "b 8:0 r");
+    bool null_ok = false;
+    for (size_t i = 2; i < n; i++) {
+        cr_assert(eff[i].allow);
+        null_ok |= eff[i].type == 'c' && eff[i].major == 1 && eff[i].minor == 3;
+    }
+    cr_assert(null_ok);
 }
 
 Test(rt_cgroup_v1, bad_device_access_is_rejected)
@@ -436,9 +476,36 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
         s88 |= pids[i] == 88;
     }
     cr_assert(s4242 && s77 && s88);
+    /* a cgroup with processes is not removed, from any hierarchy; the
+     * unified hierarchy's cgroup.events says so first */
+    fake_put(root, "unified/skiff/e/cgroup.events", "populated 1\nfrozen 0\n");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+    cm_error_free(&err);
+    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/e/cgroup.procs", all_hiers[i]);
+        cr_assert(fake_exists(root, p), "%s removed from a busy cgroup", p);
+        fake_put(root, p, "");
+    }
+    fake_put(root, "unified/skiff/e/cgroup.procs", "");
+    fake_put(root, "unified/skiff/e/cgroup.events", "populated 0\nfrozen 0\n");
+    fake_put(root, "pids/skiff/e/inner/cgroup.procs", "");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
     assert_nothing_below("skiff/e");
     cr_assert(fake_exists(root, "memory/skiff"), "the shared parent stays");
+}
+
+Test(rt_cgroup_v1, pure_v1_busy_check_reads_pids)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "b", NULL, &cg, &err), 0);
+    fake_put(root, "freezer/skiff/b/sub/cgroup.procs", "31\n");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+    cr_assert(fake_exists(root, "memory/skiff/b"));
 }
 
 Test(rt_cgroup_v1, open_finds_existing_cgroup)
@@ -531,4 +598,38 @@ Test(rt_cgroup_v1, mounts_for_the_container)
     }
     rt_cgroup_mounts_free(m, n);
     cr_assert(saw_cpu && saw_systemd && saw_unified);
+}
+
+Test(rt_cgroup_v1, stats)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_stats st;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_memory && st.has_oom && st.has_pids && st.has_cpu);
+    cr_assert_eq(st.memory_usage, 4096);
+    cr_assert_eq(st.memory_limit, 9223372036854771712ull);
+    cr_assert_eq(st.memory_max_usage, 8192);
+    cr_assert_eq(st.oom_kills, 2);
+    cr_assert_eq(st.pids_current, 3);
+    cr_assert_eq(st.pids_limit, UINT64_MAX);
+    cr_assert_eq(st.cpu_usage_ns, 5000000);
+    cr_assert_eq(st.cpu_user_ns, 3000000);
+    cr_assert_eq(st.cpu_system_ns, 2000000);
+}
+
+Test(rt_cgroup_v1, stats_reject_garbage)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_stats st;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    fake_put(root, "pids/skiff/st/pids.current", "12abc\n");
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), -1);
+    cr_assert(strstr(err->msg, "pids.current"), "%s", err->msg);
 }

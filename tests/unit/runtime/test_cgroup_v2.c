@@ -70,6 +70,7 @@ Test(rt_cgroup_v2, enabled_controllers_are_not_rewritten)
     /* kernel format: what is enabled already; only pids is missing */
     fake_put(root, "cgroup.subtree_control", "cpuset cpu io memory hugetlb\n");
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/top", NULL);
+    cr_assert_not_null(cg);
     cr_assert_file(root, "cgroup.subtree_control", "+pids");
     cr_assert_file(root, "top/cgroup.subtree_control", "");
 }
@@ -78,6 +79,7 @@ Test(rt_cgroup_v2, only_available_controllers_are_enabled)
 {
     fake_put(root, "cgroup.controllers", "memory pids\n");
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/top", NULL);
+    cr_assert_not_null(cg);
     cr_assert_file(root, "cgroup.subtree_control", "+memory +pids");
 }
 
@@ -91,6 +93,7 @@ Test(rt_cgroup_v2, writes_memory_with_swap_arithmetic)
                                     .has_swap = true,
                                     .swap = 384 << 20};
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/m", &res);
+    cr_assert_not_null(cg);
 
     cr_assert_file(root, "m/memory.max", "268435456");
     cr_assert_file(root, "m/memory.low", "67108864");
@@ -102,6 +105,7 @@ Test(rt_cgroup_v2, unlimited_memory)
     struct rt_resources res = {.has_memory = true};
     res.memory = (struct rt_memory){.has_limit = true, .limit = -1};
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/m", &res);
+    cr_assert_not_null(cg);
 
     cr_assert_file(root, "m/memory.max", "max");
     cr_assert_file(root, "m/memory.swap.max", "max");
@@ -169,6 +173,7 @@ Test(rt_cgroup_v2, writes_cpu_values)
                               .cpus = "0-1",
                               .mems = "0"};
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/c", &res);
+    cr_assert_not_null(cg);
 
     cr_assert_file(root, "c/cpu.weight", "39");
     cr_assert_file(root, "c/cpu.max", "50000 100000");
@@ -182,6 +187,7 @@ Test(rt_cgroup_v2, cpu_max_keeps_the_unchanged_half)
     cleanup_error struct cm_error *err = NULL;
     struct rt_resources res = {.has_cpu = true};
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/c", NULL);
+    cr_assert_not_null(cg);
 
     fake_put(root, "c/cpu.max", "30000 200000\n");
     res.cpu = (struct rt_cpu){.has_quota = true, .quota = 10000};
@@ -220,6 +226,7 @@ Test(rt_cgroup_v2, pids_io_hugetlb)
     res.blkio = (struct rt_blkio){
         .has_weight = true, .weight = 500, .throttle_read_bps = rb, .n_throttle_read_bps = 1};
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/p", &res);
+    cr_assert_not_null(cg);
 
     cr_assert_file(root, "p/pids.max", "max");
     cr_assert_file(root, "p/io.weight", "default 4950");
@@ -251,6 +258,7 @@ Test(rt_cgroup_v2, unified_values_written_verbatim)
     struct rt_unified u[] = {{.key = "memory.high", .value = "100M"}};
     struct rt_resources res = {.unified = u, .n_unified = 1};
     cleanup_rt_cgroup struct rt_cgroup *cg = create_ok("/u", &res);
+    cr_assert_not_null(cg);
 
     cr_assert_file(root, "u/memory.high", "100M");
 }
@@ -345,4 +353,22 @@ Test(rt_cgroup_v2, mounts_single_entry)
     cleanup_free char *hp = xasprintf("%s/skiff/c1", root);
     cr_assert_str_eq(m[0].host_path, hp);
     rt_cgroup_mounts_free(m, n);
+}
+
+Test(rt_cgroup_v2, stats)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = create_ok(NULL, NULL);
+    struct rt_cgroup_stats st;
+
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_memory && st.has_oom && st.has_pids && st.has_cpu);
+    cr_assert_eq(st.memory_usage, 8192);
+    cr_assert_eq(st.memory_limit, UINT64_MAX);
+    cr_assert_eq(st.memory_max_usage, 16384);
+    cr_assert_eq(st.oom_kills, 1);
+    cr_assert_eq(st.pids_current, 2);
+    cr_assert_eq(st.cpu_usage_ns, 1500000);
+    cr_assert_eq(st.cpu_user_ns, 1000000);
+    cr_assert_eq(st.cpu_system_ns, 500000);
 }

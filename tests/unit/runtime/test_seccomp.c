@@ -6,7 +6,12 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "bpf_eval.h"
 #include "cm/error.h"
@@ -208,6 +213,11 @@ Test(rt_seccomp, empty_names_and_bad_args)
     expect_invalid(s, "syscalls[0].args[0].op", NULL);
     sc->args[0].op = RT_SCMP_CMP_EQ;
     expect_valid(s);
+    sc->n_args = 3;
+    free(sc->args);
+    sc->args = NULL;
+    expect_invalid(s, "syscalls[0].args", "missing");
+    sc->n_args = 0;
     free(sc->names[0]);
     sc->names[0] = NULL;
     expect_invalid(s, "syscalls[0].names", "empty");
@@ -454,4 +464,115 @@ Test(rt_seccomp_profile, sys_admin_opens_mount_and_namespaces)
 Test(rt_seccomp_profile, free_accepts_null)
 {
     rt_seccomp_profile_free(NULL);
+}
+
+/* ---- handing the listener fd to the seccomp agent ---- */
+
+Test(rt_seccomp, send_listener_passes_fd_and_state)
+{
+    char dir[] = "/tmp/rt-security-listener-XXXXXX";
+    char path[128];
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    cleanup_error struct cm_error *err = NULL;
+    const char *state = "{\"ociVersion\":\"1.1.0\",\"fds\":[\"seccompFd\"],\"pid\":1}";
+    int efd;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/l.sock", dir);
+    strcpy(addr.sun_path, path);
+    int lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(lsock, 0);
+    cr_assert_eq(bind(lsock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    cr_assert_eq(listen(lsock, 1), 0);
+    efd = eventfd(7, EFD_CLOEXEC);
+    cr_assert_geq(efd, 0);
+
+    int r = rt_seccomp_send_listener(path, efd, state, &err);
+    int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+    char buf[256] = {0};
+    union {
+        struct cmsghdr h;
+        char b[CMSG_SPACE(sizeof(int))];
+    } ctrl;
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b)};
+    ssize_t n = conn >= 0 ? recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) : -1;
+    int got_fd = -1;
+    struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    if (cm && cm->cmsg_type == SCM_RIGHTS)
+        memcpy(&got_fd, CMSG_DATA(cm), sizeof(int));
+    uint64_t v = 0;
+    bool same = got_fd >= 0 && read(got_fd, &v, sizeof(v)) == sizeof(v) && v == 7;
+
+    if (got_fd >= 0)
+        close(got_fd);
+    if (conn >= 0)
+        close(conn);
+    close(lsock);
+    close(efd);
+    unlink(path);
+    rmdir(dir);
+    cr_assert_eq(r, 0, "%s", err ? err->msg : "");
+    cr_expect_eq(n, (ssize_t)strlen(state));
+    cr_expect_str_eq(buf, state);
+    cr_expect(same, "the received fd is not our eventfd");
+}
+
+Test(rt_seccomp, send_listener_errors_name_the_path)
+{
+    cleanup_error struct cm_error *err = NULL;
+    char longpath[200];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    cr_assert_eq(rt_seccomp_send_listener(longpath, 0, "{}", &err), -1);
+    cr_expect(strstr(err->msg, "listenerPath"));
+    cm_error_free(&err);
+    cr_assert_eq(rt_seccomp_send_listener("/nonexistent/rt-security.sock", 0, "{}", &err), -1);
+    cr_expect(strstr(err->msg, "/nonexistent/rt-security.sock"));
+    cr_expect_eq(err->code, ENOENT);
+}
+
+/* Hostile sizes fail cleanly (and quickly) instead of building giant programs. */
+Test(rt_seccomp, too_large_program_is_refused, .timeout = 20)
+{
+    cleanup_sb struct rt_seccomp *s = sb_new(RT_SCMP_ALLOW);
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_seccomp_filter *f = NULL;
+    for (unsigned i = 0; i < 2000; i++) {
+        struct rt_seccomp_syscall *sc = sb_rule(s, RT_SCMP_ERRNO, "kill");
+        sb_arg(sc, 0, RT_SCMP_CMP_EQ, i, 0);
+        sb_arg(sc, 1, RT_SCMP_CMP_EQ, i, 0);
+    }
+    cr_assert_eq(rt_seccomp_compile(s, &f, &err), -1);
+    cr_expect_null(f);
+    cr_expect_eq(err->code, E2BIG);
+    cr_expect(strstr(err->msg, "BPF instructions"), "%s", err->msg);
+}
+
+Test(rt_seccomp, too_many_rules_are_refused, .timeout = 20)
+{
+    cleanup_sb struct rt_seccomp *s = sb_new(RT_SCMP_ALLOW);
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_seccomp_filter *f = NULL;
+    s->architectures = sb_strv("SCMP_ARCH_X86_64,SCMP_ARCH_X86,SCMP_ARCH_X32");
+    struct rt_seccomp_syscall *sc = sb_rule(s, RT_SCMP_ERRNO, "kill,tkill,getpid,mkdir");
+    for (unsigned i = 0; i < 64; i++)
+        sb_arg(sc, 0, RT_SCMP_CMP_EQ, i, 0); /* 64 rules per name and arch */
+    for (unsigned i = 0; i < 1500; i++)
+        sb_rule(s, RT_SCMP_ERRNO, "kill")->args = NULL; /* cheap filler entries */
+    for (size_t i = 1; i < s->n_syscalls; i++) {
+        s->syscalls[i].args = s->syscalls[0].args;
+        s->syscalls[i].n_args = 64;
+    }
+    cr_assert_eq(rt_seccomp_compile(s, &f, &err), -1);
+    /* The shared args must be freed once. */
+    for (size_t i = 1; i < s->n_syscalls; i++) {
+        s->syscalls[i].args = NULL;
+        s->syscalls[i].n_args = 0;
+    }
+    cr_expect_null(f);
+    cr_expect_eq(err->code, E2BIG);
+    cr_expect(strstr(err->msg, "rules"), "%s", err->msg);
 }
