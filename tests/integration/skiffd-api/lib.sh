@@ -18,7 +18,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'echo "$0: killed by a signal (SIGINT/SIGTERM)"; exit 1' INT TERM
 
 export AWS_CONFIG_FILE=$TMP/aws-config
 export AWS_SHARED_CREDENTIALS_FILE=$TMP/state/credentials
