@@ -68,10 +68,10 @@ desired_state(struct sched_daemon *d, const char *id, json_t *inst)
     json_t *tasks = json_array();
     const char *k;
     json_t *t;
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
-        const char *iid = json_string_value(json_object_get(t, "_instance"));
-        if (!iid || strcmp(iid, id) != 0 ||
-            !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
+    json_t *one;
+    json_object_foreach (sched_live_tasks_of_instance(d, id), k, one) {
+        t = sched_get(d, SCHED_K_TASK, k);
+        if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
             continue;
         const char *tdarn = json_string_value(json_object_get(t, "taskDefinitionArn"));
         const char *tail = strstr(tdarn, ":task-definition/");
@@ -460,11 +460,8 @@ sched_agent_check(struct sched_daemon *d)
         if (!sched_instance_connected(inst) && silent > d->heartbeat_grace_ms + d->task_grace_ms) {
             const char *tk;
             json_t *t;
-            json_object_foreach (d->tables[SCHED_K_TASK], tk, t) {
-                const char *iid = json_string_value(json_object_get(t, "_instance"));
-                if (!iid || strcmp(iid, k) != 0 ||
-                    !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
-                    continue;
+            json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(d, k));
+            json_object_foreach (live, tk, t) {
                 cleanup_free char *why = sched_stop_reason(SCHED_STOP_INSTANCE_LOST, NULL);
                 sched_task_set_stopped(d, tk, "ServiceSchedulerInitiated", why);
             }

@@ -87,9 +87,10 @@ active_instances(struct sched_daemon *d, const char *cluster)
 {
     const char *k;
     json_t *v;
-    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
-        if (!strcmp(json_string_value(json_object_get(v, "_cluster")), cluster) &&
-            strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0)
+    json_t *one;
+    json_object_foreach (sched_instances_of_cluster(d, cluster), k, one) {
+        v = sched_get(d, SCHED_K_INSTANCE, k);
+        if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0)
             return true;
     }
     return false;
@@ -153,14 +154,7 @@ sched_op_run_task(struct sched_call *c, json_t *in, json_t *out)
         return sched_fail(c, IPE, "launchType '%s' is invalid.", lt);
     /* clientToken: a retried RunTask returns the tasks of the first attempt. */
     if (token && *token) {
-        json_auto_t *ids = json_array();
-        const char *k;
-        json_t *t;
-        json_object_foreach (c->d->tables[SCHED_K_TASK], k, t) {
-            const char *tok = json_string_value(json_object_get(t, "_clientToken"));
-            if (tok && !strcmp(tok, token))
-                json_array_append_new(ids, json_string(k));
-        }
+        json_t *ids = json_object_get(c->d->idx_token, token);
         if (json_array_size(ids) > 0) {
             json_object_set_new(out, "tasks", tasks_view(c->d, ids, false));
             json_object_set_new(out, "failures", json_array());

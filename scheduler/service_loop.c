@@ -112,10 +112,10 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
     json_auto_t *task_ids = json_array();
     const char *k;
     json_t *t;
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
-        const char *sv = json_string_value(json_object_get(t, "_service"));
-        if (!sv || strcmp(sv, key) != 0 ||
-            !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
+    json_t *one;
+    json_object_foreach (sched_live_tasks_of_service(d, key), k, one) {
+        t = sched_get(d, SCHED_K_TASK, k);
+        if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
             continue;
         tasks = xreallocarray_grow(tasks, &cap, nt + 1, sizeof(*tasks));
         struct sched_task *st = &tasks[nt++];

@@ -47,6 +47,12 @@ struct sched_daemon {
     json_t *tables[SCHED_K_MAX];
     json_t *dirty[SCHED_K_MAX]; /* key -> true, written at the next flush */
     json_t *last_seen;          /* instance id -> monotonic ms (not persisted) */
+    /* Indexes over live (not STOPPED) tasks, rebuilt at load, kept by
+     * sched_index_task(): so that a pass costs O(tasks), not services x tasks. */
+    json_t *idx_service;  /* service key -> {task id: true} */
+    json_t *idx_instance; /* instance id -> {task id: true} */
+    json_t *idx_cluster;  /* cluster -> {instance id: true} */
+    json_t *idx_token;    /* RunTask clientToken -> [task id] */
     struct sched_waiter *waiters;
     struct cm_loop_source *tick;
     bool kick; /* a scheduling pass is wanted before sleeping */
@@ -64,6 +70,17 @@ void sched_put(struct sched_daemon *d, enum sched_kind k, const char *key, json_
 /* Marks an in-place modified document dirty. */
 void sched_touch(struct sched_daemon *d, enum sched_kind k, const char *key);
 void sched_del(struct sched_daemon *d, enum sched_kind k, const char *key);
+/* Allocates / frees the tables, dirty sets and indexes of d. */
+void sched_state_init(struct sched_daemon *d);
+void sched_state_done(struct sched_daemon *d);
+/* Files a task (or unfiles a STOPPED one) in the indexes. */
+void sched_index_task(struct sched_daemon *d, const char *id, json_t *task);
+void sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst);
+void sched_index_rebuild(struct sched_daemon *d);
+/* Borrowed {id: true} objects; NULL when empty. */
+json_t *sched_live_tasks_of_service(struct sched_daemon *d, const char *key);
+json_t *sched_live_tasks_of_instance(struct sched_daemon *d, const char *id);
+json_t *sched_instances_of_cluster(struct sched_daemon *d, const char *cluster);
 /* Writes every dirty record in one transaction; durable on return. */
 int sched_flush(struct sched_daemon *d, struct cm_error **err);
 int sched_load(struct sched_daemon *d, struct cm_error **err);

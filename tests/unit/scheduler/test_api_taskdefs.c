@@ -16,23 +16,13 @@ setup(void)
 {
     d = xcalloc(1, sizeof(*d));
     d->region = xstrdup("us-east-1");
-    d->creds = json_object();
-    d->last_seen = json_object();
-    for (int k = 0; k < SCHED_K_MAX; k++) {
-        d->tables[k] = json_object();
-        d->dirty[k] = json_object();
-    }
+    sched_state_init(d);
 }
 
 static void
 teardown(void)
 {
-    for (int k = 0; k < SCHED_K_MAX; k++) {
-        json_decref(d->tables[k]);
-        json_decref(d->dirty[k]);
-    }
-    json_decref(d->creds);
-    json_decref(d->last_seen);
+    sched_state_done(d);
     free(d->region);
     free(d);
 }
