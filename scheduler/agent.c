@@ -236,8 +236,8 @@ do_poll(struct sched_daemon *d, struct cm_http_request *req, json_t *in, const c
 }
 
 /* Records what a host says about one task; only forward moves count. */
-static void
-report_task(struct sched_daemon *d, const char *iid, json_t *r)
+void
+sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
 {
     const char *arn = json_string_value(json_object_get(r, "taskArn"));
     const char *st = json_string_value(json_object_get(r, "lastStatus"));
@@ -355,7 +355,7 @@ do_report(struct sched_daemon *d, struct cm_http_request *req, json_t *in,
     json_t *r;
     json_array_foreach (tasks, i, r)
         if (json_is_object(r))
-            report_task(d, id, r);
+            sched_agent_report_task(d, id, r);
     cleanup_error struct cm_error *err = NULL;
     if (sched_flush(d, &err) < 0) {
         respond_err(req, 500, "StoreFailed", err->msg);

@@ -234,6 +234,8 @@ void sched_agent_check(struct sched_daemon *d);
 /* Answers long polls whose instance version moved. */
 void sched_agent_wake(struct sched_daemon *d);
 void sched_agent_free_waiters(struct sched_daemon *d);
+/* Applies one task report of an agent (docs/agent-protocol.md) for instance iid. */
+void sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *report);
 /* One level-triggered pass over every service. */
 void sched_service_pass(struct sched_daemon *d);
 /* Adds a service event (newest first, capped), unless it repeats the last one. */
@@ -276,7 +278,9 @@ uint32_t *sched_group_instances(struct sched_daemon *d, const struct sched_snaps
 /* Places up to count tasks of tmpl->td in tmpl->cluster through the pure
  * pipeline and the plan applier, and creates those that fit. Appends created
  * task ids to `created`; ret (done by the caller) tells why others did not fit. */
-uint32_t sched_place_tasks(struct sched_daemon *d, const struct sched_task_spec *tmpl,
-                           uint32_t count, const struct sched_placement_spec *ps,
-                           const char *service_name, json_t *created,
-                           struct sched_place_result *ret, char **ret_closest_arn);
+/* snap: the pass's snapshot of tmpl->cluster (placements are committed into
+ * it), or NULL to build a fresh one. */
+uint32_t sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *snap,
+                           const struct sched_task_spec *tmpl, uint32_t count,
+                           const struct sched_placement_spec *ps, const char *service_name,
+                           json_t *created, struct sched_place_result *ret, char **ret_closest_arn);
