@@ -176,8 +176,8 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
     const char *bhex = img_digest_hex(j->d->digest);
     cleanup_free char *snap_tmp = xasprintf("tmp/snap-%s", hex);
     cleanup_free char *partial = xasprintf("tmp/blob-%s.partial", bhex);
-    cleanup_free char *snap_final = store_digest_rel("snapshots", j->diff_id);
-    cleanup_free char *blob_final = store_digest_rel("blobs", j->d->digest);
+    cleanup_free char *snap_final = img_store_digest_rel("snapshots", j->diff_id);
+    cleanup_free char *blob_final = img_store_digest_rel("blobs", j->d->digest);
     cleanup_close int blob_fd = -1;
     int pipefd[2] = {-1, -1};
     pthread_t th;
@@ -185,7 +185,7 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
     int r = 0;
     bool from_store;
 
-    if (store_has(p->s, "snapshots", j->diff_id)) {
+    if (img_store_has(p->s, "snapshots", j->diff_id)) {
         progress(j, IMG_LAYER_EXISTS);
         return 0;
     }
@@ -290,12 +290,12 @@ pull_layer(struct pull *p, size_t i, struct cm_error **err)
     cleanup_close int lk = -1;
     int r;
 
-    if (store_has(p->s, "snapshots", j.diff_id)) {
+    if (img_store_has(p->s, "snapshots", j.diff_id)) {
         progress(&j, IMG_LAYER_EXISTS);
         return 0;
     }
     progress(&j, IMG_LAYER_WAITING);
-    lk = store_lock(p->s, lockname, LOCK_EX, err);
+    lk = img_store_lock(p->s, lockname, LOCK_EX, err);
     if (lk < 0)
         return -1;
     r = pull_layer_locked(&j, err);
@@ -351,7 +351,7 @@ fetch_manifest(struct img_registry *reg, struct img_store *s, const struct img_r
     if (want && strcmp(got, want))
         return cm_error_set(err, EBADMSG, "manifest '%s': digest mismatch: expected %s, got %s",
                             object, want, got);
-    if (store_put_blob(s, got, buf, len, err) < 0)
+    if (img_store_put_blob(s, got, buf, len, err) < 0)
         return -1;
     *ret_buf = TAKE_PTR(buf);
     *ret_len = len;
@@ -390,7 +390,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     } else {
         img_platform_host(&want);
     }
-    gc = store_lock(s, "gc.lock", LOCK_SH, err);
+    gc = img_store_lock(s, "gc.lock", LOCK_SH, err);
     if (gc < 0)
         goto out;
     reg = img_registry_new(&o->registry);
@@ -432,7 +432,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     if (img_store_read_blob(s, m->config.digest, IMG_CONFIG_MAX, &cbuf, &clen, NULL) < 0) {
         if (img_registry_get_blob_mem(reg, ref->registry, ref->repository, m->config.digest,
                                       IMG_CONFIG_MAX, &cbuf, &clen, err) < 0 ||
-            store_put_blob(s, m->config.digest, cbuf, clen, err) < 0)
+            img_store_put_blob(s, m->config.digest, cbuf, clen, err) < 0)
             goto wrap;
     }
     if (img_config_parse(cbuf, clen, &cfg, err) < 0)
@@ -489,7 +489,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
         img->size += m->layers[i].size;
     }
     img->pulled = (int64_t)time(NULL);
-    if (store_index_put(s, img, err) < 0)
+    if (img_store_index_put(s, img, err) < 0)
         goto wrap;
     if (ret)
         *ret = TAKE_PTR(img);
