@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,7 +72,8 @@ usage(FILE *f)
     fprintf(f,
             "usage: skiff image pull [OPTIONS] REF\n"
             "       skiff image unpack [OPTIONS] REF ROOTFS\n"
-            "       skiff image ls|inspect REF|rm REF...|prune [OPTIONS]\n\n"
+            "       skiff image ls|inspect REF|rm REF...|prune [OPTIONS]\n"
+            "       skiff image mount REF DIR   (overlay at DIR/rootfs)  |  umount DIR\n\n"
             "options:\n"
             "  --store DIR                image store (default %s)\n"
             "  --insecure-registry HOST:PORT   use plain HTTP for this registry (repeatable)\n"
@@ -440,6 +442,60 @@ out:
     return rc;
 }
 
+/* `image mount REF DIR`: DIR/rootfs becomes an overlay of the image's layers
+ * with DIR/upper and DIR/work (what the agent does for a container). */
+static int
+cmd_mount(int argc, char **argv)
+{
+    struct img_store *s;
+    cleanup_img_image struct img_image *img = NULL;
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_free char *upper = NULL;
+    cleanup_free char *work = NULL;
+    cleanup_free char *target = NULL;
+    bool copied = false;
+    int rc = 1;
+
+    if (argc - optind != 2) {
+        usage(stderr);
+        return 2;
+    }
+    s = open_store();
+    if (!s)
+        return 1;
+    upper = xasprintf("%s/upper", argv[optind + 1]);
+    work = xasprintf("%s/work", argv[optind + 1]);
+    target = xasprintf("%s/rootfs", argv[optind + 1]);
+    if (img_store_get(s, argv[optind], NULL, &img, &err) < 0 ||
+        img_rootfs_mount(s, img, upper, work, target, &copied, &err) < 0) {
+        cm_log_error("%s", err->msg);
+        goto out;
+    }
+    if (!arg_quiet)
+        printf("%s (%s)\n", target, copied ? "copy" : "overlay");
+    rc = 0;
+out:
+    img_store_free(s);
+    return rc;
+}
+
+static int
+cmd_umount(int argc, char **argv)
+{
+    cleanup_free char *target = NULL;
+
+    if (argc - optind != 1) {
+        usage(stderr);
+        return 2;
+    }
+    target = xasprintf("%s/rootfs", argv[optind]);
+    if (umount2(target, MNT_DETACH) < 0) {
+        cm_log_error("umount '%s': %m", target);
+        return 1;
+    }
+    return 0;
+}
+
 static int
 cmd_ls(int argc, char **argv)
 {
@@ -566,9 +622,9 @@ cli_image(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } subs[] = {{"pull", cmd_pull},  {"unpack", cmd_unpack},   {"ls", cmd_ls},
-                {"list", cmd_ls},    {"inspect", cmd_inspect}, {"rm", cmd_rm},
-                {"prune", cmd_prune}};
+    } subs[] = {{"pull", cmd_pull},   {"unpack", cmd_unpack},   {"ls", cmd_ls},
+                {"list", cmd_ls},     {"inspect", cmd_inspect}, {"rm", cmd_rm},
+                {"prune", cmd_prune}, {"mount", cmd_mount},     {"umount", cmd_umount}};
     int rc = 2;
 
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
