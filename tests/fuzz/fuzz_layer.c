@@ -15,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char root[] = "/tmp/images-fuzz-XXXXXX";
+static char root[] = "/tmp/images-fuzz-XXXXXX"; /* used when FUZZ_SCRATCH is unset */
 static int root_fd = -1;
 
 int
@@ -28,8 +28,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int in, dfd;
 
     if (root_fd < 0) {
-        if (!mkdtemp(root))
+        const char *dir = getenv("FUZZ_SCRATCH");
+        if (dir) {
+            mkdir(dir, 0700);
+            root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } else if (!mkdtemp(root)) {
             abort();
+        }
+    }
+    if (root_fd < 0) {
         root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
     in = memfd_create("layer", MFD_CLOEXEC);
