@@ -35,7 +35,7 @@ start_registry() { # DIR PORT [tls]
     mkdir -p "$d/data"
     {
         echo "version: 0.1"
-        echo "log: {level: error, accesslog: {disabled: true}}"
+        echo "log: {level: error}"
         echo "storage: {filesystem: {rootdirectory: $d/data}, delete: {enabled: true}}"
         echo "http:"
         echo "  addr: 127.0.0.1:$port"
@@ -87,6 +87,17 @@ check "inspect shows config" bash -c \
     "'$skiff' image inspect --store '$S' $R/busybox:latest | grep -q '\"WorkingDir\": \"/home/app\"'"
 check "json output" bash -c "'$skiff' image pull --output json --store '$S' --insecure-registry $R \
     $R/busybox:latest | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"diff_ids\"])==1'"
+
+# A warm re-pull of a stored image is one manifest request, nothing else.
+n0=$(grep -c '"GET /v2/' "$W/reg1/registry.log")
+sk pull -q $R/busybox:latest >/dev/null
+check "warm re-pull succeeds" test $? = 0
+check "warm re-pull is one manifest request" test \
+    "$(tail -n +$((n0 + 1)) <(grep '"GET /v2/' "$W/reg1/registry.log") | grep -c .)" = 1
+# References without a registry use --default-registry (also from the config file).
+printf '{"images": {"default_registry": "%s", "insecure_registries": ["%s"]}}' $R $R >"$W/skiff.json"
+"$skiff" image pull -q --store "$W/store-dr" --config "$W/skiff.json" busybox >/dev/null
+check "default registry from the config file" test $? = 0
 
 # 2. whiteouts, opaque dirs, hard links (image-spec layer semantics).
 sk unpack -q $R/whiteouts:latest "$W/wh" >/dev/null
