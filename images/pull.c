@@ -183,7 +183,7 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
     pthread_t th;
     char got[IMG_DIGEST_MAX];
     int r = 0;
-    bool from_store;
+    bool from_store, digest_bad = false;
 
     if (img_store_has(p->s, "snapshots", j->diff_id)) {
         progress(j, IMG_LAYER_EXISTS);
@@ -242,6 +242,7 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
         if (strcmp(got, j->d->digest)) {
             /* Corrupt bytes are useless for resuming too. */
             unlinkat(p->s->root_fd, partial, 0);
+            digest_bad = true;
             r = cm_error_set(err, EBADMSG, "blob %s: digest mismatch: got %s", j->d->digest, got);
         }
     }
@@ -255,8 +256,13 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
         r = cm_error_set(err, EBADMSG, "layer %s: diff_id mismatch: config says %s, content is %s",
                          j->d->digest, j->diff_id, j->got_diff);
     }
-    if (r < 0 && !*err && j->extract_err)
+    if (r < 0 && j->extract_err && !digest_bad) {
+        /* The extractor's reason (a refused member) beats "extraction failed";
+         * a bad digest explains any extraction error and wins over it. */
+        cm_error_free(err);
         *err = TAKE_PTR(j->extract_err);
+        unlinkat(p->s->root_fd, partial, 0);
+    }
     cm_error_free(&j->extract_err);
     if (r < 0) {
         cleanup_error struct cm_error *tmp = NULL;

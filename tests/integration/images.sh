@@ -69,7 +69,7 @@ sk() { "$skiff" image "$1" --store "$S" --insecure-registry "$R" "${@:2}"; }
 
 start_registry "$W/reg1" $P1
 for n in busybox whiteouts zstd plain attest trav-dotdot trav-abs trav-symlink trav-hardlink \
-    trav-device trav-bomb; do
+    trav-device trav-bomb trav-early; do
     ESCAPE_DIR=$W/escape push $n $P1 || { echo "push $n failed"; exit 1; }
 done
 mkdir -p "$W/escape"
@@ -130,14 +130,14 @@ check "attestation never selected" bash -c "[[ '$out' == *'no manifest for platf
 
 # 5. hostile layers: refused, error names the member, nothing left anywhere.
 before=$(ls -a / | md5sum)
-for n in dotdot abs symlink hardlink device bomb; do
+for n in dotdot abs symlink hardlink device bomb early; do
     out=$(sk pull -q --max-layer-size 4194304 $R/trav-$n:latest 2>&1)
     rc=$?
     check "trav-$n refused" test $rc != 0
     case $n in
     dotdot) want="images-it-escape" ;; abs) want="images-it-escape" ;;
     symlink) want="evil/pwned" ;; hardlink) want="stolen" ;; device) want="sda" ;;
-    bomb) want="limit" ;;
+    bomb) want="limit" ;; early) want="early-escape" ;;
     esac
     check "trav-$n error names '$want'" bash -c "[[ \"\$1\" == *\"$want\"* ]]" _ "$out"
 done

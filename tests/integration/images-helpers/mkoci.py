@@ -171,6 +171,9 @@ def build(out, name):
             L.hardlink("stolen", "../../../../etc/hostname")
         elif kind == "device":
             L.add("sda", tarfile.BLKTYPE, mode=0o600)
+        elif kind == "early":
+            # refused at its first member while most of the blob is still to come
+            L = Layer().file("../early-escape", b"x\n").file("big", os.urandom(32 << 20))
         elif kind == "bomb":
             L.file("zeros", b"\0" * (8 << 20))
         lay.index(lay.image([L.raw()]))
