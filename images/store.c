@@ -116,9 +116,21 @@ img_store_put_blob(struct img_store *s, const char *digest, const char *buf, siz
                    struct cm_error **err)
 {
     cleanup_free char *rel = img_store_digest_rel("blobs", digest);
+    cleanup_free char *tmp = NULL;
+
     if (faccessat(s->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return 0;
-    return cm_write_file_atomic_at(s->root_fd, rel, buf, len, 0644, err);
+    /* Written (and fsynced) in tmp/, then renamed: blobs/ only ever holds
+     * complete blobs under their digest, whatever kills us. */
+    tmp = xasprintf("tmp/put-%d-%s", (int)getpid(), img_digest_hex(digest));
+    if (cm_write_file_atomic_at(s->root_fd, tmp, buf, len, 0644, err) < 0)
+        return -1;
+    if (renameat(s->root_fd, tmp, s->root_fd, rel) < 0) {
+        cm_error_errno(err, "store blob '%s'", digest);
+        unlinkat(s->root_fd, tmp, 0);
+        return -1;
+    }
+    return 0;
 }
 
 int

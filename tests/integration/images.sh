@@ -68,7 +68,7 @@ S=$W/store
 sk() { "$skiff" image "$1" --store "$S" --insecure-registry "$R" "${@:2}"; }
 
 start_registry "$W/reg1" $P1
-for n in busybox whiteouts zstd plain attest trav-dotdot trav-abs trav-symlink trav-hardlink \
+for n in chunky busybox whiteouts zstd plain attest trav-dotdot trav-abs trav-symlink trav-hardlink \
     trav-device trav-bomb trav-early; do
     ESCAPE_DIR=$W/escape push $n $P1 || { echo "push $n failed"; exit 1; }
 done
@@ -223,7 +223,28 @@ check "writes land in upper" test -f "$M/upper/created"
 "$skiff" image umount "$M"
 check "overlay unmounted" bash -c "! mountpoint -q '$M/rootfs'"
 
-# 11. rm + prune free the store.
+# 11. kill -9 at various moments: blobs/ holds only complete, valid blobs,
+#     snapshots/ only complete ones, and the next pull finishes the job.
+"$skiff" image unpack -q --store "$W/ref-store" --insecure-registry $R $R/chunky:latest "$W/chunky-ref"
+for delay in 0.02 0.1 0.3 0.6; do
+    K=$W/kill-store
+    rm -rf "$K" "$W/chunky"
+    "$skiff" image pull -q --store "$K" --insecure-registry $R $R/chunky:latest >/dev/null 2>&1 &
+    kp=$!
+    sleep $delay
+    kill -9 $kp 2>/dev/null
+    wait $kp 2>/dev/null
+    bad=0
+    for b in "$K"/blobs/sha256/*; do
+        [ -e "$b" ] || continue
+        [ "$(sha256sum <"$b" | cut -d' ' -f1)" = "$(basename "$b")" ] || bad=1
+    done
+    check "kill -9 after ${delay}s: only valid blobs visible" test $bad = 0
+    "$skiff" image unpack -q --store "$K" --insecure-registry $R $R/chunky:latest "$W/chunky" >/dev/null
+    check "kill -9 after ${delay}s: next pull completes" diff -r "$W/chunky-ref" "$W/chunky"
+done
+
+# 12. rm + prune free the store.
 sk rm -q $R/busybox:latest
 check "rm forgets the reference" bash -c "! '$skiff' image inspect --store '$S' $R/busybox:latest 2>/dev/null"
 for r in whiteouts zstd plain attest; do sk rm -q $R/$r:latest; done

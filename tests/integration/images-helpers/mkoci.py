@@ -132,6 +132,12 @@ def build(out, name):
               .file("c/motd", b"v2\n").file("c/.wh.motd", b"")
               .file("hl2", b"pair v2\n").raw())
         lay.index(lay.image([l1, l2]))
+    elif name == "chunky":
+        rng = __import__("random").Random(3)
+        layers = [busybox_layer()] + [
+            Layer().dir("d%d" % n).file("d%d/blob" % n, rng.randbytes(12 << 20)).raw()
+            for n in range(3)]
+        lay.index(lay.image(layers, config=BUSYBOX_CONFIG))
     elif name == "big":
         # Benchmark image shaped like the testbed's big:latest: busybox plus
         # data layers of incompressible assets, half-zero binaries and many
