@@ -60,8 +60,9 @@ CFLAGS += $(PKG_CFLAGS)
 # A module's full dependency closure (modules it links against, itself first).
 mod_closure = $(1) $(foreach d,$($(1)_DEPS),$(call mod_closure,$(d)))
 uniq_last = $(if $(1),$(call uniq_last,$(wordlist 2,$(words $(1)),$(1))) $(if $(filter $(firstword $(1)),$(wordlist 2,$(words $(1)),$(1))),,$(firstword $(1))))
-# Link order: dependants before dependencies; each library once, last occurrence kept.
-link_mods = $(strip $(call reverse,$(call uniq_last,$(call reverse,$(foreach m,$(1),$(call mod_closure,$(m)))))))
+# Link order: dependants before dependencies; each library once, last occurrence kept
+# (uniq_last returns the survivors in reverse order, hence one reverse).
+link_mods = $(strip $(call reverse,$(call uniq_last,$(foreach m,$(1),$(call mod_closure,$(m))))))
 reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
 mod_libs = $(foreach m,$(call link_mods,$(1)),$(LIBDIR)/lib$(m).a)
 mod_pkgs = $(sort $(foreach m,$(call link_mods,$(1)),$($(m)_PKGS)))

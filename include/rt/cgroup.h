@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cm/error.h"
@@ -42,7 +43,11 @@ int rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret,
 const char *rt_cgroup_path(const struct rt_cgroup *cg);
 /* Moves pid into the cgroup in every hierarchy. */
 int rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err);
-/* Applies (new) resource limits: create and `update`. */
+/* Applies (new) resource limits: create and `update`. Mapping tables in
+ * docs/cgroups.md. When res->devices is not empty, runc's default device
+ * rules (null, zero, full, random, urandom, tty, console, ptmx, ptys, mknod)
+ * are allowed after it; allow rules for linux.devices nodes are the
+ * caller's to append. On pure v2 device rules become an eBPF program. */
 int rt_cgroup_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
 /* Freezer: pause/resume. */
 int rt_cgroup_freeze(struct rt_cgroup *cg, bool frozen, struct cm_error **err);
@@ -52,9 +57,71 @@ int rt_cgroup_is_frozen(struct rt_cgroup *cg, bool *ret, struct cm_error **err);
 int rt_cgroup_pids(struct rt_cgroup *cg, pid_t **ret, size_t *ret_n, struct cm_error **err);
 /* Sends sig to every process in the cgroup (freezing around it so none escape). */
 int rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err);
-/* Removes the cgroup from every hierarchy (kills stragglers first when force). */
+/* Removes the cgroup from every hierarchy (kills stragglers first when force).
+ * Without force, a cgroup that still has processes fails with EBUSY and
+ * nothing is removed. Ancestors (e.g. /skiff) stay. */
 int rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err);
-/* Memory OOM-kill count or stats for `events`; optional. */
+/* --- Added by the cgroup layer (not in the first draft of this header) --- */
+
+/* Resource usage for `events --stats` and the agent's metrics. A group a host
+ * does not offer keeps its has_ flag false. Limits read "max" as UINT64_MAX. */
+struct rt_cgroup_stats {
+    bool has_memory;
+    uint64_t memory_usage;     /* bytes: v1 memory.usage_in_bytes, v2 memory.current */
+    uint64_t memory_limit;     /* v1 memory.limit_in_bytes, v2 memory.max */
+    uint64_t memory_max_usage; /* v1 memory.max_usage_in_bytes, v2 memory.peak (0 if absent) */
+    bool has_oom;
+    uint64_t oom_kills; /* v1 memory.oom_control oom_kill, v2 memory.events oom_kill */
+    bool has_pids;
+    uint64_t pids_current, pids_limit;
+    bool has_cpu;
+    uint64_t cpu_usage_ns, cpu_user_ns, cpu_system_ns; /* v1 cpuacct.usage*, v2 cpu.stat */
+};
+int rt_cgroup_stats(struct rt_cgroup *cg, struct rt_cgroup_stats *ret, struct cm_error **err);
+
+/* Resolves linux.cgroupsPath the way rt_cgroup_create does, without touching
+ * the host: NULL or "" -> "/skiff/<id>", "rel/x" -> "/skiff/rel/x", "/abs" ->
+ * "/abs" (normalised), systemd form "slice:prefix:name" ->
+ * "/<slice expanded>/prefix-name.scope" (e.g. "machine.slice:libpod:ab" ->
+ * "/machine.slice/libpod-ab.scope"; "a-b.slice" nests as
+ * "/a.slice/a-b.slice"). Rejects "." and ".." components, control
+ * characters, components over 255 bytes, paths over 3071 bytes and the root
+ * cgroup itself (validation errors, code 0). *ret is owned by the caller. */
+int rt_cgroup_resolve_path(const char *path, const char *id, char **ret, struct cm_error **err);
+/* The layout the handle works on. */
+enum rt_cgroup_mode rt_cgroup_get_mode(const struct rt_cgroup *cg);
+/* The container's directory in the cgroup2 hierarchy (pure v2, or the hybrid
+ * host's unified mount), for clone3(CLONE_INTO_CGROUP); -1 when there is
+ * none. Borrowed, O_CLOEXEC; valid until rt_cgroup_destroy/free. On hybrid
+ * hosts the v1 hierarchies still need rt_cgroup_enter. */
+int rt_cgroup_v2_fd(const struct rt_cgroup *cg);
+
+/* What a `cgroup` mount in the container needs, one entry per hierarchy, in
+ * the order of the host's mounts. The mount code creates a tmpfs at the
+ * destination (v1 and hybrid) and, for each entry, either
+ *  - without a cgroup namespace: bind-mounts host_path onto DEST/name (runc's
+ *    way: the container sees only its own cgroup), or
+ *  - with a cgroup namespace: mounts fstype at DEST/name with data
+ *    (mount(2)'s data argument: "memory", "none,name=systemd"; NULL for
+ *    cgroup2),
+ * then creates each symlinks[i] -> name in DEST (comounted controllers:
+ * "cpu" -> "cpu,cpuacct"). On pure v2 there is one entry with name "": mount
+ * cgroup2 (or bind host_path) at DEST itself, with no tmpfs. The mount's
+ * read-only flag applies to every entry. */
+struct rt_cgroup_mount {
+    char *name;   /* below DEST: "memory", "cpu,cpuacct", "systemd", "unified"; "" = DEST */
+    char *fstype; /* "cgroup" or "cgroup2" */
+    char *data;   /* mount data for a fresh mount, NULL for cgroup2 */
+    char
+        *host_path; /* the container's cgroup in that hierarchy: "/sys/fs/cgroup/memory/skiff/ID" */
+    char **symlinks; /* NULL-terminated names to link to `name`, or NULL */
+};
+/* Fills *ret (free with rt_cgroup_mounts_free). Never fails today; err kept for
+ * the interface. */
+int rt_cgroup_mounts(const struct rt_cgroup *cg, struct rt_cgroup_mount **ret, size_t *ret_n,
+                     struct cm_error **err);
+void rt_cgroup_mounts_free(struct rt_cgroup_mount *m, size_t n);
+
 void rt_cgroup_free(struct rt_cgroup *cg);
 static inline void
 rt_cgroup_freep(struct rt_cgroup **cg)

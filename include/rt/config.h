@@ -14,7 +14,9 @@
 
 /* Limits enforced while parsing (hostile bundles). */
 #define RT_CONFIG_MAX_BYTES (4u << 20)
-#define RT_MAX_ARRAY 4096
+#define RT_MAX_ARRAY 4096          /* elements per array, entries per object */
+#define RT_MAX_PATH 4096           /* bytes in a path, NUL included (PATH_MAX) */
+#define RT_MAX_STRING (128u << 10) /* bytes in any other string (MAX_ARG_STRLEN) */
 
 struct rt_user {
     uid_t uid;
@@ -43,6 +45,21 @@ struct rt_capabilities {
     uint64_t ambient;
 };
 
+/* process.ioPriority: class is IOPRIO_CLASS_RT (1), _BE (2) or _IDLE (3). */
+struct rt_io_priority {
+    int klass;
+    int priority;
+};
+
+/* process.scheduler (sched_setattr(2)). */
+struct rt_scheduler {
+    int policy; /* SCHED_OTHER, SCHED_FIFO, ... */
+    int32_t nice;
+    int32_t priority;
+    uint64_t flags; /* SCHED_FLAG_* bits */
+    uint64_t runtime, deadline, period;
+};
+
 struct rt_console_size {
     unsigned height;
     unsigned width;
@@ -65,6 +82,10 @@ struct rt_process {
     bool has_oom_score_adj;
     int oom_score_adj;
     char *selinux_label;
+    bool has_io_priority;
+    struct rt_io_priority io_priority;
+    bool has_scheduler;
+    struct rt_scheduler scheduler;
 };
 
 struct rt_root {
@@ -72,19 +93,37 @@ struct rt_root {
     bool readonly;
 };
 
+struct rt_id_mapping {
+    uint32_t container_id;
+    uint32_t host_id;
+    uint32_t size;
+};
+
 struct rt_mount {
-    char *destination; /* absolute path inside the container */
+    char *destination; /* absolute path inside the container (a deprecated relative
+                          destination is made absolute: "tmp" -> "/tmp") */
     char *source;
     char *type;
     char **options; /* NULL-terminated, as written */
     /* Derived from options by the parser: */
-    unsigned long flags;        /* MS_* to set */
+    unsigned long flags;        /* MS_* to set (MS_BIND, +MS_REC for rbind, included) */
     unsigned long clear;        /* MS_* explicitly cleared (e.g. "rw", "suid") */
     unsigned long propagation;  /* MS_SHARED|MS_SLAVE|MS_PRIVATE|MS_UNBINDABLE (+MS_REC) or 0 */
     bool bind;                  /* "bind" or "rbind" */
     bool recursive;             /* "rbind" */
     char *data;                 /* the remaining options joined by ',' (fs-specific), or NULL */
     uid_t *uid_mappings_unused; /* reserved for idmapped mounts */
+    /* Recursive attributes ("rro", "rnosuid", ...: mount_setattr(2) with
+     * AT_RECURSIVE); MOUNT_ATTR_* bits. */
+    uint64_t rec_attr_set;
+    uint64_t rec_attr_clr;
+    bool idmap;           /* "idmap" or "ridmap" option */
+    bool idmap_recursive; /* "ridmap" */
+    /* mounts[].uidMappings/gidMappings (idmapped mounts, spec 1.1) */
+    struct rt_id_mapping *uid_mappings;
+    size_t n_uid_mappings;
+    struct rt_id_mapping *gid_mappings;
+    size_t n_gid_mappings;
 };
 
 struct rt_hook {
@@ -127,12 +166,6 @@ struct rt_namespace {
     char *path; /* join this namespace when set, else create a new one */
 };
 
-struct rt_id_mapping {
-    uint32_t container_id;
-    uint32_t host_id;
-    uint32_t size;
-};
-
 struct rt_device {
     char type; /* 'c', 'b', 'u', 'p' */
     char *path;
@@ -149,10 +182,10 @@ struct rt_device {
 /* linux.resources.devices[] entry (device cgroup rule). */
 struct rt_device_rule {
     bool allow;
-    char type;      /* 'a', 'c', 'b' (0 = all) */
+    char type;      /* 'a', 'c', 'b' (0 = all; the parser writes 'a' when absent) */
     int64_t major;  /* -1 = wildcard */
     int64_t minor;  /* -1 = wildcard */
-    char access[4]; /* subset of "rwm" */
+    char access[4]; /* subset of "rwm" in that order; "rwm" when absent */
 };
 
 /* Optional numeric fields carry a has_ flag: absent means "do not touch". */
@@ -210,6 +243,12 @@ struct rt_net_prio {
     uint32_t priority;
 };
 
+struct rt_rdma {
+    char *device; /* key of linux.resources.rdma */
+    bool has_hca_handles, has_hca_objects;
+    uint32_t hca_handles, hca_objects;
+};
+
 struct rt_unified {
     char *key; /* cgroup v2 file name, e.g. "memory.high" */
     char *value;
@@ -235,6 +274,8 @@ struct rt_resources {
     size_t n_priorities;
     struct rt_unified *unified;
     size_t n_unified;
+    struct rt_rdma *rdma;
+    size_t n_rdma;
 };
 
 enum rt_seccomp_action {
@@ -292,6 +333,13 @@ struct rt_sysctl {
     char *value;
 };
 
+/* linux.timeOffsets (time namespace). */
+struct rt_time_offset {
+    bool present;
+    int64_t secs;
+    uint32_t nanosecs;
+};
+
 enum rt_rootfs_propagation {
     RT_PROPAGATION_DEFAULT = 0, /* rprivate */
     RT_PROPAGATION_PRIVATE,
@@ -326,6 +374,12 @@ struct rt_linux {
     bool has_personality;
     char *personality_domain; /* "LINUX" | "LINUX32" */
     char *intel_rdt_clos_id;
+    char **personality_flags; /* NULL-terminated or NULL */
+    bool has_intel_rdt;
+    char *intel_rdt_l3_cache_schema;
+    char *intel_rdt_mem_bw_schema;
+    bool intel_rdt_enable_cmt, intel_rdt_enable_mbm;
+    struct rt_time_offset time_monotonic, time_boottime;
 };
 
 struct rt_annotation {
@@ -348,7 +402,9 @@ struct rt_config {
     struct rt_linux linux_; /* "linux" is a predefined macro with GNU extensions */
 };
 
-/* Parses config.json text. *ret is owned by the caller (rt_config_free). */
+/* Parses config.json text. *ret is owned by the caller (rt_config_free).
+ * Errors (code 0, EFBIG when too large) read "NAME: FIELD.PATH: problem" or
+ * "NAME:LINE:COL: text" for malformed JSON. */
 int rt_config_parse(const char *buf, size_t len, const char *name, struct rt_config **ret,
                     struct cm_error **err);
 /* Loads BUNDLE/config.json (size-capped). */
@@ -375,7 +431,16 @@ int rt_cap_from_name(const char *name);         /* "CAP_SYS_ADMIN" -> 21; -1 unk
 const char *rt_cap_name(int cap);               /* NULL when unknown */
 int rt_cap_last(void);                          /* highest capability number known */
 int rt_rlimit_from_name(const char *name);      /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 */
+const char *rt_rlimit_name(int resource);       /* RLIMIT_NOFILE -> "RLIMIT_NOFILE"; NULL */
+const char *rt_seccomp_action_name(enum rt_seccomp_action a);         /* "SCMP_ACT_ERRNO" */
+int rt_seccomp_action_from_name(const char *name);                    /* -1 when unknown */
+const char *rt_seccomp_op_name(enum rt_seccomp_op op);                /* "SCMP_CMP_EQ" */
+int rt_seccomp_op_from_name(const char *name);                        /* -1 when unknown */
+const char *rt_rootfs_propagation_name(enum rt_rootfs_propagation p); /* "rprivate"... */
 
 /* `spec`: a default config.json (rootless variant with user namespace and
  * mappings for the calling user). Returns an owned string. */
 char *rt_config_default_spec(bool rootless);
+/* `features`: the runtime-spec features document (features.md) describing what
+ * this parser and runtime accept. Returns an owned string. */
+char *rt_config_features_json(void);

@@ -1,0 +1,635 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for the cgroup v1 / hybrid backend against fake cgroupfs trees. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "cgroup_fake.h"
+#include "rt/cgroup.h"
+
+static char root[] = "/tmp/rt-cgroup-v1-XXXXXX";
+
+static void
+setup(void)
+{
+    cr_assert_not_null(mkdtemp(root));
+    cg_fake_kernel = &fake_kernel;
+}
+
+static void
+teardown(void)
+{
+    cm_rm_rf(root, NULL);
+}
+
+TestSuite(rt_cgroup_v1, .init = setup, .fini = teardown);
+
+static const char *const all_hiers[] = {"cpu,cpuacct", "cpuset", "memory", "devices",
+                                        "freezer",     "blkio",  "pids",   "systemd"};
+
+static void
+assert_nothing_below(const char *rel)
+{
+    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/%s", all_hiers[i], rel);
+        cr_assert(!fake_exists(root, p), "%s was left behind", p);
+    }
+    cleanup_free char *u = xasprintf("unified/%s", rel);
+    cr_assert(!fake_exists(root, u), "%s was left behind", u);
+}
+
+Test(rt_cgroup_v1, detects_hybrid_and_lists_hierarchies)
+{
+    cleanup_error struct cm_error *err = NULL;
+    enum rt_cgroup_mode mode = 0;
+    struct rt_cgroup_hierarchy *h = NULL;
+    size_t n = 0;
+    bool saw_cpu = false, saw_systemd = false, saw_unified = false;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_detect(root, &mode, &err), 0);
+    cr_assert_eq(mode, RT_CGROUP_HYBRID);
+    cr_assert_eq(rt_cgroup_hierarchies(root, &h, &n, &err), 0);
+    cr_assert_eq(n, 9);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(h[i].controllers, "cpu,cpuacct"))
+            saw_cpu = !h[i].v2;
+        if (!strcmp(h[i].controllers, "name=systemd"))
+            saw_systemd = true;
+        if (h[i].v2) {
+            saw_unified = true;
+            cr_assert(strstr(h[i].mountpoint, "/unified"));
+        }
+    }
+    rt_cgroup_hierarchies_free(h, n);
+    cr_assert(saw_cpu && saw_systemd && saw_unified);
+}
+
+Test(rt_cgroup_v1, detects_pure_v1)
+{
+    cleanup_error struct cm_error *err = NULL;
+    enum rt_cgroup_mode mode = 0;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_detect(root, &mode, &err), 0);
+    cr_assert_eq(mode, RT_CGROUP_V1);
+}
+
+Test(rt_cgroup_v1, empty_root_is_an_error)
+{
+    cleanup_error struct cm_error *err = NULL;
+    enum rt_cgroup_mode mode = 0;
+
+    cr_assert_eq(rt_cgroup_detect(root, &mode, &err), -1);
+    cr_assert_eq(err->code, ENOENT);
+}
+
+Test(rt_cgroup_v1, creates_default_path_everywhere)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "c1", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(rt_cgroup_path(cg), "/skiff/c1");
+    cr_assert_eq(rt_cgroup_get_mode(cg), RT_CGROUP_HYBRID);
+    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/c1/cgroup.procs", all_hiers[i]);
+        cr_assert(fake_exists(root, p), "%s missing", p);
+    }
+    cr_assert(fake_exists(root, "unified/skiff/c1/cgroup.procs"));
+    cr_assert(rt_cgroup_v2_fd(cg) >= 0);
+}
+
+Test(rt_cgroup_v1, cpuset_inherits_parent_cpus_and_mems)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/a/b", "x", NULL, &cg, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert_file(root, "cpuset/a/cpuset.cpus", "0-1");
+    cr_assert_file(root, "cpuset/a/b/cpuset.cpus", "0-1");
+    cr_assert_file(root, "cpuset/a/b/cpuset.mems", "0");
+}
+
+Test(rt_cgroup_v1, empty_existing_cpuset_is_filled)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    fake_put(root, "cpuset/old/cpuset.cpus", "");
+    fake_put(root, "cpuset/old/cpuset.mems", "");
+    fake_put(root, "cpuset/old/cgroup.procs", "");
+    cr_assert_eq(rt_cgroup_create(root, "/old", "x", NULL, &cg, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert_file(root, "cpuset/old/cpuset.cpus", "0-1");
+    cr_assert_file(root, "cpuset/old/cpuset.mems", "0");
+}
+
+Test(rt_cgroup_v1, writes_memory_values)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+    res.memory = (struct rt_memory){
+        .has_limit = true,
+        .limit = 256 << 20,
+        .has_reservation = true,
+        .reservation = 128 << 20,
+        .has_swap = true,
+        .swap = 512 << 20,
+        .has_swappiness = true,
+        .swappiness = 10,
+        .has_disable_oom_killer = true,
+        .disable_oom_killer = true,
+        .has_kernel = true,
+        .kernel = 64 << 20,
+    };
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "/m", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/m/memory.limit_in_bytes", "268435456");
+    cr_assert_file(root, "memory/m/memory.soft_limit_in_bytes", "134217728");
+    cr_assert_file(root, "memory/m/memory.memsw.limit_in_bytes", "536870912");
+    cr_assert_file(root, "memory/m/memory.swappiness", "10");
+    cr_assert_file(root, "memory/m/memory.oom_control", "1");
+    cr_assert_file(root, "memory/m/memory.kmem.limit_in_bytes", "67108864");
+}
+
+Test(rt_cgroup_v1, unlimited_memory_means_unlimited_swap)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+    res.memory = (struct rt_memory){.has_limit = true, .limit = -1};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/m", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/m/memory.limit_in_bytes", "-1");
+    cr_assert_file(root, "memory/m/memory.memsw.limit_in_bytes", "-1");
+}
+
+Test(rt_cgroup_v1, swap_below_limit_is_rejected_and_cleaned_up)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+    res.memory =
+        (struct rt_memory){.has_limit = true, .limit = 1 << 30, .has_swap = true, .swap = 1 << 20};
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "c1", &res, &cg, &err), -1);
+    cr_assert_null(cg);
+    cr_assert_eq(err->code, 0);
+    cr_assert(strstr(err->msg, "memory.swap"), "%s", err->msg);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, swap_without_accounting)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+
+    fake_v1_tree(root, false);
+    fake_rm(root, "memory/memory.memsw.limit_in_bytes");
+    /* swap == limit asks for no swap at all: fine without accounting */
+    res.memory =
+        (struct rt_memory){.has_limit = true, .limit = 1 << 30, .has_swap = true, .swap = 1 << 30};
+    cr_assert_eq(rt_cgroup_create(root, "/s", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/s/memory.limit_in_bytes", "1073741824");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0);
+    rt_cgroup_free(cg);
+    cg = NULL;
+    /* a real swap allowance cannot be enforced: error, nothing left */
+    res.memory.swap = 2ll << 30;
+    cr_assert_eq(rt_cgroup_create(root, "/s", "x", &res, &cg, &err), -1);
+    cr_assert_eq(err->code, ENOTSUP);
+    cr_assert(strstr(err->msg, "swap accounting"), "%s", err->msg);
+    assert_nothing_below("s");
+}
+
+Test(rt_cgroup_v1, memsw_written_first_when_growing)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+
+    fake_v1_tree(root, false);
+    res.memory = (struct rt_memory){
+        .has_limit = true, .limit = 100 << 20, .has_swap = true, .swap = 200 << 20};
+    cr_assert_eq(rt_cgroup_create(root, "/g", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    /* shrinking: limit first, then memsw; both end up as asked */
+    res.memory.limit = 50 << 20;
+    res.memory.swap = 60 << 20;
+    cr_assert_eq(rt_cgroup_apply(cg, &res, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/g/memory.limit_in_bytes", "52428800");
+    cr_assert_file(root, "memory/g/memory.memsw.limit_in_bytes", "62914560");
+}
+
+Test(rt_cgroup_v1, check_before_update_refuses_limit_below_usage)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/u", "x", NULL, &cg, &err), 0);
+    fake_put(root, "memory/u/memory.usage_in_bytes", "1048576\n");
+    res.memory = (struct rt_memory){.has_limit = true,
+                                    .limit = 4096,
+                                    .has_check_before_update = true,
+                                    .check_before_update = true};
+    cr_assert_eq(rt_cgroup_apply(cg, &res, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+}
+
+Test(rt_cgroup_v1, writes_cpu_values)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_cpu = true};
+    res.cpu = (struct rt_cpu){
+        .has_shares = true,
+        .shares = 512,
+        .has_quota = true,
+        .quota = 50000,
+        .has_period = true,
+        .period = 200000,
+        .has_realtime_runtime = true,
+        .realtime_runtime = 1000,
+        .has_realtime_period = true,
+        .realtime_period = 500000,
+        .cpus = "1",
+        .mems = "0",
+    };
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "/c", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "cpu,cpuacct/c/cpu.shares", "512");
+    cr_assert_file(root, "cpu,cpuacct/c/cpu.cfs_quota_us", "50000");
+    cr_assert_file(root, "cpu,cpuacct/c/cpu.cfs_period_us", "200000");
+    cr_assert_file(root, "cpu,cpuacct/c/cpu.rt_runtime_us", "1000");
+    cr_assert_file(root, "cpu,cpuacct/c/cpu.rt_period_us", "500000");
+    cr_assert_file(root, "cpuset/c/cpuset.cpus", "1");
+    cr_assert_file(root, "cpuset/c/cpuset.mems", "0");
+}
+
+Test(rt_cgroup_v1, pids_limit_and_unlimited)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_pids = true, .pids_limit = 100};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/p", "x", &res, &cg, &err), 0);
+    cr_assert_file(root, "pids/p/pids.max", "100");
+    res.pids_limit = -1;
+    cr_assert_eq(rt_cgroup_apply(cg, &res, &err), 0);
+    cr_assert_file(root, "pids/p/pids.max", "max");
+}
+
+Test(rt_cgroup_v1, device_rules)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_device_rule rules[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rw"},
+    };
+    struct rt_resources res = {.devices = rules, .n_devices = 2};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/d", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "devices/d/devices.deny", "a *:* rwm");
+    /* the fake file keeps only the last write: runc's defaults follow ours */
+    cr_assert_file(root, "devices/d/devices.allow", "c 5:2 rwm");
+}
+
+Test(rt_cgroup_v1, effective_device_rules_append_defaults)
+{
+    struct rt_device_rule rules[] = {
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'b', .major = 8, .minor = 0, .access = "r"},
+    };
+    struct rt_resources res = {.devices = rules, .n_devices = 2};
+    size_t n = 0;
+    cleanup_free struct rt_device_rule *eff = cg_effective_device_rules(&res, &n);
+    char line[80];
+
+    cr_assert_gt(n, 8);
+    cr_assert_eq(cg_device_rule_line(&eff[0], line, sizeof(line), NULL), 0);
+    cr_assert_str_eq(line, "a *:* rwm");
+    cr_assert_eq(cg_device_rule_line(&eff[1], line, sizeof(line), NULL), 0);
+    cr_assert_str_eq(line, "b 8:0 r");
+    bool null_ok = false;
+    for (size_t i = 2; i < n; i++) {
+        cr_assert(eff[i].allow);
+        null_ok |= eff[i].type == 'c' && eff[i].major == 1 && eff[i].minor == 3;
+    }
+    cr_assert(null_ok);
+}
+
+Test(rt_cgroup_v1, bad_device_access_is_rejected)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_device_rule rules[] = {
+        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwx"}};
+    struct rt_resources res = {.devices = rules, .n_devices = 1};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/d", "x", &res, &cg, &err), -1);
+    cr_assert(strstr(err->msg, "devices[0]"), "%s", err->msg);
+    assert_nothing_below("d");
+}
+
+Test(rt_cgroup_v1, hugetlb_goes_to_unified_on_hybrid)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_hugepage_limit hl[] = {{.page_size = "2MB", .limit = 4 << 21}};
+    struct rt_resources res = {.hugepage_limits = hl, .n_hugepage_limits = 1};
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "h", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "unified/cgroup.subtree_control", "+hugetlb");
+    cr_assert_file(root, "unified/skiff/cgroup.subtree_control", "+hugetlb");
+    cr_assert_file(root, "unified/skiff/h/hugetlb.2MB.max", "8388608");
+}
+
+Test(rt_cgroup_v1, hugetlb_without_controller_fails_cleanly)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_hugepage_limit hl[] = {{.page_size = "2MB", .limit = 1}};
+    struct rt_resources res = {.hugepage_limits = hl, .n_hugepage_limits = 1};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "h", &res, &cg, &err), -1);
+    cr_assert_eq(err->code, ENOTSUP);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, blkio_missing_weight_file_is_named)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_blkio = true};
+    res.blkio = (struct rt_blkio){.has_weight = true, .weight = 500};
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "b", &res, &cg, &err), -1);
+    cr_assert(strstr(err->msg, "blkio.weight"), "%s", err->msg);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, blkio_throttle)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_blkio_throttle rb[] = {{.major = 8, .minor = 0, .rate = 1048576}};
+    struct rt_blkio_throttle wi[] = {{.major = 8, .minor = 16, .rate = 300}};
+    struct rt_resources res = {.has_blkio = true};
+    res.blkio = (struct rt_blkio){.throttle_read_bps = rb,
+                                  .n_throttle_read_bps = 1,
+                                  .throttle_write_iops = wi,
+                                  .n_throttle_write_iops = 1};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, "/b", "x", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "blkio/b/blkio.throttle.read_bps_device", "8:0 1048576");
+    cr_assert_file(root, "blkio/b/blkio.throttle.write_iops_device", "8:16 300");
+}
+
+Test(rt_cgroup_v1, failing_write_removes_every_created_dir)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true, .has_pids = true, .pids_limit = 5};
+    res.memory = (struct rt_memory){.has_limit = true, .limit = 1 << 20};
+
+    fake_v1_tree(root, true);
+    /* the kernel would offer pids.max; this "kernel" does not */
+    fake_rm(root, "pids/pids.max");
+    cr_assert_eq(rt_cgroup_create(root, "/x/y/z", "i", &res, &cg, &err), -1);
+    cr_assert_null(cg);
+    cr_assert_eq(err->code, ENOENT);
+    cr_assert(strstr(err->msg, "pids.max"), "%s", err->msg);
+    cr_assert(strstr(err->msg, "cgroup '/x/y/z'"), "%s", err->msg);
+    assert_nothing_below("x");
+}
+
+Test(rt_cgroup_v1, failure_keeps_what_existed_before)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_pids = true, .pids_limit = 5};
+
+    fake_v1_tree(root, false);
+    fake_put(root, "memory/skiff/keep", "");
+    fake_rm(root, "pids/pids.max");
+    cr_assert_eq(rt_cgroup_create(root, NULL, "c1", &res, &cg, &err), -1);
+    cr_assert(fake_exists(root, "memory/skiff/keep"));
+    cr_assert(!fake_exists(root, "memory/skiff/c1"));
+    cr_assert(!fake_exists(root, "pids/skiff"));
+}
+
+Test(rt_cgroup_v1, existing_cgroup_is_reused_and_kept_on_failure)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_pids = true, .pids_limit = 5};
+
+    fake_v1_tree(root, false);
+    fake_put(root, "pids/shared/cgroup.procs", "");
+    cr_assert_eq(rt_cgroup_create(root, "/shared", "x", &res, &cg, &err), -1);
+    cr_assert(fake_exists(root, "pids/shared/cgroup.procs"));
+    cr_assert(!fake_exists(root, "memory/shared"));
+}
+
+Test(rt_cgroup_v1, enter_pids_and_destroy)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    cleanup_free pid_t *pids = NULL;
+    size_t n = 0;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "e", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_enter(cg, 4242, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/skiff/e/cgroup.procs", "4242");
+    cr_assert_file(root, "unified/skiff/e/cgroup.procs", "4242");
+    /* a nested cgroup made by the container counts too */
+    fake_put(root, "pids/skiff/e/cgroup.procs", "4242\n77\n");
+    fake_put(root, "pids/skiff/e/inner/cgroup.procs", "88\n77\n");
+    cr_assert_eq(rt_cgroup_pids(cg, &pids, &n, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(n, 3);
+    bool s4242 = false, s77 = false, s88 = false;
+    for (size_t i = 0; i < n; i++) {
+        s4242 |= pids[i] == 4242;
+        s77 |= pids[i] == 77;
+        s88 |= pids[i] == 88;
+    }
+    cr_assert(s4242 && s77 && s88);
+    /* a cgroup with processes is not removed, from any hierarchy; the
+     * unified hierarchy's cgroup.events says so first */
+    fake_put(root, "unified/skiff/e/cgroup.events", "populated 1\nfrozen 0\n");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+    cm_error_free(&err);
+    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/e/cgroup.procs", all_hiers[i]);
+        cr_assert(fake_exists(root, p), "%s removed from a busy cgroup", p);
+        fake_put(root, p, "");
+    }
+    fake_put(root, "unified/skiff/e/cgroup.procs", "");
+    fake_put(root, "unified/skiff/e/cgroup.events", "populated 0\nfrozen 0\n");
+    fake_put(root, "pids/skiff/e/inner/cgroup.procs", "");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+    assert_nothing_below("skiff/e");
+    cr_assert(fake_exists(root, "memory/skiff"), "the shared parent stays");
+}
+
+Test(rt_cgroup_v1, pure_v1_busy_check_reads_pids)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "b", NULL, &cg, &err), 0);
+    fake_put(root, "freezer/skiff/b/sub/cgroup.procs", "31\n");
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
+    cr_assert_eq(err->code, EBUSY);
+    cr_assert(fake_exists(root, "memory/skiff/b"));
+}
+
+Test(rt_cgroup_v1, open_finds_existing_cgroup)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *again = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "rel", "x", NULL, &cg, &err), 0);
+    cr_assert_str_eq(rt_cgroup_path(cg), "/skiff/rel");
+    cr_assert_eq(rt_cgroup_open(root, rt_cgroup_path(cg), &again, &err), 0);
+    cr_assert_eq(rt_cgroup_enter(again, 99, &err), 0);
+    cr_assert_file(root, "freezer/skiff/rel/cgroup.procs", "99");
+}
+
+Test(rt_cgroup_v1, open_missing_is_enoent)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_open(root, "/nope", &cg, &err), -1);
+    cr_assert_eq(err->code, ENOENT);
+    cr_assert_null(cg);
+}
+
+Test(rt_cgroup_v1, freeze_and_thaw)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    bool frozen = true;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "f", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_is_frozen(cg, &frozen, &err), 0);
+    cr_assert(!frozen);
+    cr_assert_eq(rt_cgroup_freeze(cg, true, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "freezer/skiff/f/freezer.state", "FROZEN");
+    cr_assert_eq(rt_cgroup_is_frozen(cg, &frozen, &err), 0);
+    cr_assert(frozen);
+    cr_assert_eq(rt_cgroup_freeze(cg, false, &err), 0);
+    cr_assert_file(root, "freezer/skiff/f/freezer.state", "THAWED");
+}
+
+Test(rt_cgroup_v1, kill_all_freezes_around_signal)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "k", NULL, &cg, &err), 0);
+    /* no processes: nothing to signal; the freezer ends thawed */
+    cr_assert_eq(rt_cgroup_kill_all(cg, SIGTERM, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "freezer/skiff/k/freezer.state", "THAWED");
+}
+
+Test(rt_cgroup_v1, mounts_for_the_container)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_mount *m = NULL;
+    size_t n = 0;
+    bool saw_cpu = false, saw_systemd = false, saw_unified = false;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "mnt", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_mounts(cg, &m, &n, &err), 0);
+    cr_assert_eq(n, 9);
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(m[i].name, "cpu,cpuacct")) {
+            saw_cpu = true;
+            cr_assert_str_eq(m[i].fstype, "cgroup");
+            cr_assert_str_eq(m[i].data, "cpu,cpuacct");
+            cr_assert_not_null(m[i].symlinks);
+            cr_assert_str_eq(m[i].symlinks[0], "cpu");
+            cr_assert_str_eq(m[i].symlinks[1], "cpuacct");
+            cr_assert_null(m[i].symlinks[2]);
+            cleanup_free char *hp = xasprintf("%s/cpu,cpuacct/skiff/mnt", root);
+            cr_assert_str_eq(m[i].host_path, hp);
+        } else if (!strcmp(m[i].name, "systemd")) {
+            saw_systemd = true;
+            cr_assert_str_eq(m[i].data, "none,name=systemd");
+            cr_assert_null(m[i].symlinks);
+        } else if (!strcmp(m[i].name, "unified")) {
+            saw_unified = true;
+            cr_assert_str_eq(m[i].fstype, "cgroup2");
+            cr_assert_null(m[i].data);
+        }
+    }
+    rt_cgroup_mounts_free(m, n);
+    cr_assert(saw_cpu && saw_systemd && saw_unified);
+}
+
+Test(rt_cgroup_v1, stats)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_stats st;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(st.has_memory && st.has_oom && st.has_pids && st.has_cpu);
+    cr_assert_eq(st.memory_usage, 4096);
+    cr_assert_eq(st.memory_limit, 9223372036854771712ull);
+    cr_assert_eq(st.memory_max_usage, 8192);
+    cr_assert_eq(st.oom_kills, 2);
+    cr_assert_eq(st.pids_current, 3);
+    cr_assert_eq(st.pids_limit, UINT64_MAX);
+    cr_assert_eq(st.cpu_usage_ns, 5000000);
+    cr_assert_eq(st.cpu_user_ns, 3000000);
+    cr_assert_eq(st.cpu_system_ns, 2000000);
+}
+
+Test(rt_cgroup_v1, stats_reject_garbage)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_cgroup_stats st;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    fake_put(root, "pids/skiff/st/pids.current", "12abc\n");
+    cr_assert_eq(rt_cgroup_stats(cg, &st, &err), -1);
+    cr_assert(strstr(err->msg, "pids.current"), "%s", err->msg);
+}
