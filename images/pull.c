@@ -385,6 +385,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     cleanup_close int gc = -1;
     struct img_platform want = {0};
     size_t len = 0, clen = 0;
+    bool top_is_manifest = false;
     int r = -1;
 
     o = o ? o : &defaults;
@@ -404,6 +405,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
         img_manifest_parse(buf, len, type, &m, err) < 0)
         goto wrap;
     mdigest = xstrdup(top);
+    top_is_manifest = m->kind == IMG_MANIFEST_IMAGE;
     if (m->kind == IMG_MANIFEST_INDEX) {
         const struct img_descriptor *d = img_manifest_select(m, &want, err);
         if (!d)
@@ -443,6 +445,13 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     }
     if (img_config_parse(cbuf, clen, &cfg, err) < 0)
         goto wrap;
+    if (o->platform && top_is_manifest && cfg->os && cfg->arch &&
+        (strcmp(cfg->os, want.os) || strcmp(cfg->arch, want.arch))) {
+        /* A single-platform image cannot satisfy an explicit other platform. */
+        cm_error_set(err, ENOENT, "image is %s/%s, not the requested %s", cfg->os, cfg->arch,
+                     o->platform);
+        goto wrap;
+    }
     if (cfg->n_diff_ids != m->n_layers) {
         cm_error_set(err, 0, "config has %zu diff_ids for %zu layers", cfg->n_diff_ids,
                      m->n_layers);

@@ -99,6 +99,9 @@ printf '{"images": {"default_registry": "%s", "insecure_registries": ["%s"]}}' $
 "$skiff" image pull -q --store "$W/store-dr" --config "$W/skiff.json" busybox >/dev/null
 check "default registry from the config file" test $? = 0
 
+out=$(sk pull -q --platform linux/s390x $R/busybox:latest 2>&1)
+check "single-platform image refuses another --platform" bash -c "[[ \"\$1\" == *'not the requested linux/s390x'* ]]" _ "$out"
+
 # 2. whiteouts, opaque dirs, hard links (image-spec layer semantics).
 sk unpack -q $R/whiteouts:latest "$W/wh" >/dev/null
 check "whiteouts unpack" test -d "$W/wh"
