@@ -19,6 +19,7 @@ W=$(mktemp -d /tmp/images-it-XXXXXX)
 pids=()
 cleanup() {
     umount -l "$W/mnt/rootfs" 2>/dev/null
+    umount -l "$W/mnt2/rootfs" 2>/dev/null
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     rm -rf "$W" /images-it-escape
@@ -238,6 +239,15 @@ echo new >"$M/rootfs/created"
 check "writes land in upper" test -f "$M/upper/created"
 "$skiff" image umount "$M"
 check "overlay unmounted" bash -c "! mountpoint -q '$M/rootfs'"
+
+# 10b. too many/long lower dirs for one overlay mount: the copy fallback gives
+#      the same tree (a store path of ~1000 bytes makes 4 layers overflow).
+long=$W/$(printf 'l%.0s' $(seq 240))/$(printf 'o%.0s' $(seq 240))/$(printf 'n%.0s' $(seq 240))/$(printf 'g%.0s' $(seq 240))
+"$skiff" image pull -q --store "$long" --insecure-registry $R $R/chunky:latest >/dev/null
+out=$("$skiff" image mount --store "$long" $R/chunky:latest "$W/mnt2")
+check "copy fallback used" bash -c "[[ \"\$1\" == *'(copy)'* ]]" _ "$out"
+check "copy fallback tree" diff -r "$W/ref-chunky" "$W/mnt2/rootfs"
+umount "$W/mnt2/rootfs"
 
 # 11. kill -9 at various moments: blobs/ holds only complete, valid blobs,
 #     snapshots/ only complete ones, and the next pull finishes the job.
