@@ -229,6 +229,15 @@ check "pull through resets and 503s" test $? = 0
 check "resumed with Range requests" test "$(grep -c 'bytes=[1-9][0-9]*-' "$W/ranges.log" 2>/dev/null)" -ge 3
 check "resumed layers are intact" diff -r "$W/ref-chunky" "$W/chunky-flaky"
 
+IGNORE_RANGE=1 python3 "$here/images-helpers/flaky-proxy.py" 5103 $P1 "$W/ranges2.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5103/v2/ && break; sleep 0.1; done
+out=$("$skiff" image unpack -q --store "$W/store-norange" --insecure-registry 127.0.0.1:5103 \
+    127.0.0.1:5103/chunky:latest "$W/chunky-norange" 2>&1)
+check "server ignoring Range: pull completes" test $? = 0
+check "server ignoring Range: was asked for a range" test -s "$W/ranges2.log"
+check "server ignoring Range: layers intact" diff -r "$W/ref-chunky" "$W/chunky-norange"
+
 # 10. overlay rootfs: same tree as the plain unpack, writes go to the upper dir.
 M=$W/mnt
 sk mount -q $R/whiteouts:latest "$M"

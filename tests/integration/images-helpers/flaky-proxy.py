@@ -4,7 +4,8 @@
 # 127.0.0.1 that cuts the first response of every blob after half of its body
 # (a connection reset mid-download) and answers the first manifest request with
 # 503. Later requests pass through; Range headers it sees are logged to LOG.
-import http.client, http.server, sys, threading
+# With IGNORE_RANGE=1 it drops Range headers (a server answering 200 in full).
+import http.client, http.server, os, sys, threading
 
 port, upstream, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 seen, lock = set(), threading.Lock()
@@ -26,7 +27,8 @@ class H(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         c = http.client.HTTPConnection("127.0.0.1", upstream)
-        hdrs = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        drop = ("host", "range") if os.environ.get("IGNORE_RANGE") == "1" else ("host",)
+        hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}
         if "Range" in self.headers:
             with open(log, "a") as f:
                 f.write("%s %s\n" % (self.path, self.headers["Range"]))
