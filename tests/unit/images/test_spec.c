@@ -173,3 +173,24 @@ Test(img_spec, user_resolved_inside_the_rootfs)
     img_config_free(c);
     cm_rm_rf(root, NULL);
 }
+
+Test(img_spec, default_capabilities)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct img_config *c = config();
+    json_auto_t *s = img_spec_from_config(c, -1, NULL, &err);
+    json_t *caps = json_object_get(json_object_get(s, "process"), "capabilities");
+    json_t *b = json_object_get(caps, "bounding");
+    bool chown = false, sys_admin = false;
+    size_t i;
+    json_t *v;
+
+    json_array_foreach (b, i, v) {
+        chown |= !strcmp(json_string_value(v), "CAP_CHOWN");
+        sys_admin |= !strcmp(json_string_value(v), "CAP_SYS_ADMIN");
+    }
+    cr_assert(chown);
+    cr_assert_not(sys_admin);
+    cr_assert_eq(json_array_size(json_object_get(caps, "effective")), json_array_size(b));
+    img_config_free(c);
+}
