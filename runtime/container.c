@@ -177,6 +177,50 @@ run_hooks_kind(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
     return rt_hooks_run(cfg->hooks.hooks[k], cfg->hooks.n_hooks[k], json, err);
 }
 
+/* Moving a process between cgroups takes a global percpu rwsem whose first
+ * writer waits for an RCU grace period (milliseconds on a busy host). A
+ * throw-away child that "moves" itself into its own cgroup starts that grace
+ * period now, so it has elapsed (or is shared) when the init is moved. */
+static pid_t
+kick_cgroup_lock(void)
+{
+    char buf[2048], path[PATH_MAX];
+    cleanup_close int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+    char *line, *save = NULL;
+    pid_t pid;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    path[0] = 0;
+    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2)
+            continue;
+        *c2 = 0;
+        if (!strcmp(c1 + 1, "pids") || (!path[0] && c1[1] == 0)) {
+            snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/cgroup.procs", c1[1] ? c1 + 1 : "",
+                     c2 + 1);
+            if (c1[1])
+                break;
+        }
+    }
+    if (!path[0])
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        int w = open(path, O_WRONLY | O_CLOEXEC);
+        if (w >= 0 && write(w, "0", 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    return pid;
+}
+
 /* poststart and poststop: a failing hook is a warning, the others still run. */
 static void
 run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt_state *s,
@@ -219,11 +263,13 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     struct rt_sync_msg m;
     int r = -1;
     char pathbuf[PATH_MAX];
+    pid_t kicker = -1;
 
     for (int i = 0; i < RT_NS_COUNT; i++)
         ctx.join_fds[i] = -1;
     if (rt_id_validate(o->id, err) < 0)
         return -1;
+    kicker = kick_cgroup_lock();
     if (!realpath(o->bundle ? o->bundle : ".", pathbuf))
         return cm_error_errno(err, "bundle '%s'", o->bundle ? o->bundle : ".");
     bundle = xstrdup(pathbuf);
@@ -359,6 +405,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.new_ns_flags = flags;
     ctx.state = &st;
     ctx.self_exe_fd = self_exe;
+    ctx.cg = c.cg;
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];
@@ -432,6 +479,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (o->pid_file && write_pid_file(o->pid_file, c.pid, err) < 0)
         goto fail;
     close(sp[0]);
+    if (kicker > 0)
+        waitpid(kicker, NULL, 0);
     *ret_cfg = TAKE_PTR(cfg);
     *ret_state = st;
     *ret_cg = c.cg;
@@ -459,6 +508,8 @@ fail:
     close_fds(ctx.join_fds, RT_NS_COUNT);
     creation_undo(&c);
     rt_state_done(&st);
+    if (kicker > 0)
+        waitpid(kicker, NULL, 0);
     return r;
 }
 
@@ -546,25 +597,24 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
 
 /* Removes everything of a stopped container: poststop hooks, cgroup, state. */
 static int
-destroy(const char *root, struct rt_state *st, struct cm_error **err)
+destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
+        struct rt_cgroup *have_cg, struct cm_error **err)
 {
     cleanup_rt_config struct rt_config *cfg = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
     struct cm_error *tmp = NULL;
 
-    if (rt_container_config(root, st->id, &cfg, &tmp) == 0) {
-        run_hooks_warn(cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED, "poststop");
-    } else {
+    /* run passes what it already holds; delete reloads it from the state. */
+    if (!have_cfg && rt_container_config(root, st->id, &cfg, &tmp) < 0)
         cm_error_free(&tmp);
-    }
-    if (st->cgroup_path) {
-        cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
-        if (rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) == 0) {
-            if (rt_cgroup_destroy(cg, true, err) < 0)
-                return cm_error_wrap(err, "delete '%s'", st->id);
-        } else {
-            cm_error_free(&tmp);
-        }
-    }
+    if (have_cfg || cfg)
+        run_hooks_warn(have_cfg ? have_cfg : cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED,
+                       "poststop");
+    if (!have_cg && st->cgroup_path &&
+        rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) < 0)
+        cm_error_free(&tmp);
+    if ((have_cg || cg) && rt_cgroup_destroy(have_cg ? have_cg : cg, true, err) < 0)
+        return cm_error_wrap(err, "delete '%s'", st->id);
     return rt_state_remove(root, st->id, err);
 }
 
@@ -584,7 +634,7 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     cleanup_rt_config struct rt_config *cfg = NULL;
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
-    int wst = 0;
+    int wst = 0, r;
     static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
     if (detach) {
@@ -597,7 +647,6 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     }
     if (do_create(o, false, &cfg, &st, &cg, err) < 0)
         return -1;
-    rt_cgroup_free(cg);
     run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
     forward_pid = st.pid;
     for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
@@ -613,12 +662,10 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     forward_pid = 0;
     *ret_status = WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : WEXITSTATUS(wst);
     st.pid = 0;
-    if (destroy(o->root, &st, err) < 0) {
-        rt_state_done(&st);
-        return -1;
-    }
+    r = destroy(o->root, &st, cfg, cg, err);
+    rt_cgroup_free(cg);
     rt_state_done(&st);
-    return 0;
+    return r;
 }
 
 int
@@ -711,7 +758,7 @@ rt_container_delete(const char *root, const char *id, bool force, struct cm_erro
         for (int i = 0; i < 2000 && rt_state_status(root, &st) != RT_STATUS_STOPPED; i++)
             usleep(1000);
     }
-    r = destroy(root, &st, err);
+    r = destroy(root, &st, NULL, NULL, err);
     rt_state_done(&st);
     return r;
 }
