@@ -163,7 +163,7 @@ write_pid_file(const char *path, pid_t pid, struct cm_error **err)
     dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return cm_error_errno(err, "pid file directory '%s'", dir);
-    return cm_write_file_atomic_at(dfd, slash ? slash + 1 : path, buf, strlen(buf), 0644, err);
+    return rt_write_atomic_nosync(dfd, slash ? slash + 1 : path, buf, strlen(buf), 0644, err);
 }
 
 static int
@@ -355,7 +355,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
             goto fail;
         }
         /* exec uses the container's process as its defaults. */
-        if (cm_write_file_atomic_at(dfd, RT_CONFIG_COPY, cfgbuf, cfglen, 0600, err) < 0)
+        if (rt_write_atomic_nosync(dfd, RT_CONFIG_COPY, cfgbuf, cfglen, 0600, err) < 0)
             goto fail;
         if (use_fifo) {
             if (mkfifoat(dfd, RT_EXEC_FIFO, 0600) < 0) {
@@ -650,8 +650,16 @@ destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
     if (!have_cg && st->cgroup_path &&
         rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) < 0)
         cm_error_free(&tmp);
-    if ((have_cg || cg) && rt_cgroup_destroy(have_cg ? have_cg : cg, true, err) < 0)
-        return cm_error_wrap(err, "delete '%s'", st->id);
+    if (have_cg || cg) {
+        struct rt_cgroup *g = have_cg ? have_cg : cg;
+        /* Usually empty by now: freezing to kill stragglers toggles a kernel
+         * static key (text patching on every CPU), so only when needed. */
+        if (rt_cgroup_destroy(g, false, &tmp) < 0) {
+            cm_error_free(&tmp);
+            if (rt_cgroup_destroy(g, true, err) < 0)
+                return cm_error_wrap(err, "delete '%s'", st->id);
+        }
+    }
     return rt_state_remove(root, st->id, err);
 }
 

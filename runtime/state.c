@@ -290,6 +290,38 @@ rt_state_dir_create(const char *root, const char *id, struct cm_error **err)
 }
 
 int
+rt_write_atomic_nosync(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       struct cm_error **err)
+{
+    char tmp[PATH_MAX];
+    cleanup_close int fd = -1;
+    const char *p = data;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, (int)getpid());
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return cm_error_errno(err, "create '%s'", tmp);
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            cm_error_errno(err, "write '%s'", tmp);
+            unlinkat(dirfd, tmp, 0);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
+        cm_error_errno(err, "rename '%s'", tmp);
+        unlinkat(dirfd, tmp, 0);
+        return -1;
+    }
+    return 0;
+}
+
+int
 rt_state_save(const char *root, const struct rt_state *s, struct cm_error **err)
 {
     cleanup_free char *dir = rt_state_dir(root, s->id, err);
@@ -302,7 +334,7 @@ rt_state_save(const char *root, const struct rt_state *s, struct cm_error **err)
     if (dfd < 0)
         return cm_error_errno(err, "open state directory '%s'", dir);
     json = rt_state_to_json(s);
-    if (cm_write_file_atomic_at(dfd, "state.json", json, strlen(json), 0600, err) < 0)
+    if (rt_write_atomic_nosync(dfd, "state.json", json, strlen(json), 0600, err) < 0)
         return cm_error_wrap(err, "save state of '%s'", s->id);
     return 0;
 }
