@@ -177,50 +177,6 @@ run_hooks_kind(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
     return rt_hooks_run(cfg->hooks.hooks[k], cfg->hooks.n_hooks[k], json, err);
 }
 
-/* Moving a process between cgroups takes a global percpu rwsem whose first
- * writer waits for an RCU grace period (milliseconds on a busy host). A
- * throw-away child that "moves" itself into its own cgroup starts that grace
- * period now, so it has elapsed (or is shared) when the init is moved. */
-static pid_t
-kick_cgroup_lock(void)
-{
-    char buf[2048], path[PATH_MAX];
-    cleanup_close int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-    ssize_t n;
-    char *line, *save = NULL;
-    pid_t pid;
-
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    path[0] = 0;
-    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (!c2)
-            continue;
-        *c2 = 0;
-        if (!strcmp(c1 + 1, "pids") || (!path[0] && c1[1] == 0)) {
-            snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/cgroup.procs", c1[1] ? c1 + 1 : "",
-                     c2 + 1);
-            if (c1[1])
-                break;
-        }
-    }
-    if (!path[0])
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        int w = open(path, O_WRONLY | O_CLOEXEC);
-        if (w >= 0 && write(w, "0", 1) < 0)
-            _exit(1);
-        _exit(0);
-    }
-    return pid;
-}
-
 /* Limits this host would silently drop are errors naming the field: a
  * container must not run believing it is limited. Only looked at when such
  * limits are asked for. */
@@ -298,13 +254,11 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     struct rt_sync_msg m;
     int r = -1;
     char pathbuf[PATH_MAX];
-    pid_t kicker = -1;
 
     for (int i = 0; i < RT_NS_COUNT; i++)
         ctx.join_fds[i] = -1;
     if (rt_id_validate(o->id, err) < 0)
         return -1;
-    kicker = kick_cgroup_lock();
     if (!realpath(o->bundle ? o->bundle : ".", pathbuf))
         return cm_error_errno(err, "bundle '%s'", o->bundle ? o->bundle : ".");
     bundle = xstrdup(pathbuf);
@@ -516,8 +470,6 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (o->pid_file && write_pid_file(o->pid_file, c.pid, err) < 0)
         goto fail;
     close(sp[0]);
-    if (kicker > 0)
-        waitpid(kicker, NULL, 0);
     *ret_cfg = TAKE_PTR(cfg);
     *ret_state = st;
     *ret_cg = c.cg;
@@ -545,8 +497,6 @@ fail:
     close_fds(ctx.join_fds, RT_NS_COUNT);
     creation_undo(&c);
     rt_state_done(&st);
-    if (kicker > 0)
-        waitpid(kicker, NULL, 0);
     return r;
 }
 
