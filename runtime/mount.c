@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 
 #include "cm/cleanup.h"
@@ -219,13 +220,6 @@ mount_cgroup(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m
                 r = cm_error_errno(err, "mount cgroup '%s'", cm[i].name);
         } else if (mount(cm[i].host_path, sp, NULL, MS_BIND | MS_REC, NULL) < 0) {
             r = cm_error_errno(err, "bind cgroup '%s'", cm[i].host_path);
-        } else {
-            cleanup_close int again =
-                openat(dir, cm[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            char ap[64];
-            fd_path(again, ap, sizeof(ap));
-            if (again < 0 || mount(NULL, ap, NULL, MS_BIND | MS_REMOUNT | fl | ro, NULL) < 0)
-                r = cm_error_errno(err, "remount cgroup '%s'", cm[i].name);
         }
         for (char **l = cm[i].symlinks; r == 0 && l && *l; l++)
             if (symlinkat(cm[i].name, dir, *l) < 0 && errno != EEXIST)
@@ -234,11 +228,19 @@ mount_cgroup(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m
     rt_cgroup_mounts_free(cm, n);
     if (dir < 0 || r < 0)
         return -1;
-    if (ro) {
-        char dp[64];
-        fd_path(dir, dp, sizeof(dp));
-        if (mount(NULL, dp, NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755") < 0)
-            return cm_error_errno(err, "remount '%s' read-only", m->destination);
+    {
+        /* One call for the tmpfs and every hierarchy under it, instead of a
+         * bind remount each. */
+        struct mount_attr attr = {
+            .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                        (ro ? MOUNT_ATTR_RDONLY : 0),
+        };
+        cleanup_close int top = rt_open_in_root(rootfd, m->destination, false, false, err);
+        if (top < 0)
+            return -1;
+        if (syscall(SYS_mount_setattr, top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) <
+            0)
+            return cm_error_errno(err, "make '%s' read-only", m->destination);
     }
     return 0;
 }
