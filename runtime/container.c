@@ -308,9 +308,16 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
             cm_error_errno(err, "open '%s'", dir);
             goto fail;
         }
-        /* exec uses the container's process as its defaults. */
-        if (rt_write_atomic_nosync(dfd, RT_CONFIG_COPY, cfgbuf, cfglen, 0600, err) < 0)
-            goto fail;
+        /* exec uses the container's process as its defaults. Written in
+         * place: nothing reads it before state.json exists. */
+        {
+            cleanup_close int cf =
+                openat(dfd, RT_CONFIG_COPY, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (cf < 0 || write(cf, cfgbuf, cfglen) != (ssize_t)cfglen) {
+                cm_error_errno(err, "save config of '%s'", o->id);
+                goto fail;
+            }
+        }
         if (use_fifo) {
             if (mkfifoat(dfd, RT_EXEC_FIFO, 0600) < 0) {
                 cm_error_errno(err, "mkfifo");
