@@ -583,8 +583,26 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
         return -1;
     }
     r = release_fifo(root, id, err);
-    if (r == 0)
+    if (r == 0 && cfg->hooks.n_hooks[RT_HOOK_POSTSTART]) {
+        /* poststart hooks follow the user's program: give it its first
+         * slice (until it sleeps or exits, at most 10 ms) before they run. */
+        for (int i = 0; i < 50; i++) {
+            char path[64], buf[512], *p;
+            cleanup_close int fd = -1;
+            ssize_t n;
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)st.pid);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+            if (n <= 0)
+                break;
+            buf[n] = 0;
+            p = strrchr(buf, ')');
+            if (!p || p[1] != ' ' || p[2] != 'R')
+                break;
+            usleep(200);
+        }
         run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
+    }
     rt_state_done(&st);
     return r;
 }
