@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,6 +273,27 @@ rt_state_spec_json(const struct rt_state *s, enum rt_status status, bool pretty)
                                 : JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
+/* The default root belongs in memory, like /run on most hosts. Where /run is
+ * a disk filesystem (with online discard every deleted state file costs a
+ * synchronous device round trip), an empty default root gets its own tmpfs. */
+static void
+ensure_memory_root(const char *root)
+{
+    struct statfs sf;
+    cleanup_dir DIR *d = NULL;
+    struct dirent *de;
+
+    if (strcmp(root, RT_DEFAULT_ROOT) || statfs(root, &sf) < 0 || sf.f_type == TMPFS_MAGIC ||
+        sf.f_type == RAMFS_MAGIC)
+        return;
+    d = opendir(root);
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            return; /* never hide existing containers */
+    if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64m") < 0)
+        return; /* not fatal: the disk works, only slower */
+}
+
 int
 rt_state_dir_create(const char *root, const char *id, struct cm_error **err)
 {
@@ -278,9 +302,12 @@ rt_state_dir_create(const char *root, const char *id, struct cm_error **err)
     if (!dir)
         return -1;
     if (mkdir(root, 0700) < 0 && errno != EEXIST) {
-        if (errno != ENOENT || cm_mkdir_p(root, 0700, err) < 0)
-            return errno == ENOENT ? -1 : cm_error_errno(err, "create state root '%s'", root);
+        if (errno != ENOENT)
+            return cm_error_errno(err, "create state root '%s'", root);
+        if (cm_mkdir_p(root, 0700, err) < 0)
+            return -1;
     }
+    ensure_memory_root(root);
     if (mkdir(dir, 0700) < 0) {
         if (errno == EEXIST)
             return cm_error_set(err, EEXIST, "container '%s' already exists", id);
