@@ -149,6 +149,9 @@ static const struct cli_opt o_quickstart[] = {
      false},
     {"count", CLI_VALUE, "N", "tasks of the demo service (default 3)", false},
     {"no-agent", CLI_FLAG, NULL, "do not start an agent (control plane and registry only)", false},
+    {"agent-runtime", CLI_VALUE, "PATH",
+     "OCI runtime the agent uses (default: the agent's, skiff-runtime; runc and crun work too)",
+     false},
     {"timeout", CLI_VALUE, "SECONDS", "how long to wait for the service (default 300)", false},
     END,
 };
