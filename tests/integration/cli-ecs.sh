@@ -132,4 +132,6 @@ set -e
     "$(ecs delete-service --service by-aws --force | jqr .service.status)" ] || fail "delete"
 [ "$(sk deregister-task-definition --task-definition cli-web:1 | jqr .taskDefinition.status)" = INACTIVE ] ||
     fail "deregister"
+# The cleanup trap waits for killed agents (status 143): not a failure.
+set +e
 echo "cli-ecs: ok"
