@@ -2,5 +2,5 @@
 MODULES += common
 common_DIR := common
 common_SRCS := $(wildcard common/*.c)
-common_PKGS := jansson
+common_PKGS := jansson libmicrohttpd libcrypto
 common_DEPS :=

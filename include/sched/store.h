@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The durable store behind skiffd: an interface of kind/key -> JSON text
+ * records written in transactions, so that a backend (SQLite now, etcd
+ * later) only has to provide atomic batches and a full load. */
+#pragma once
+
+#include "cm/error.h"
+
+struct sched_store;
+
+/* Called once per stored record by load; a negative return aborts the load. */
+typedef int (*sched_store_load_fn)(void *userdata, const char *kind, const char *key,
+                                   const char *value, struct cm_error **err);
+
+struct sched_store_ops {
+    const char *name;
+    int (*begin)(struct sched_store *s, struct cm_error **err);
+    int (*put)(struct sched_store *s, const char *kind, const char *key, const char *value,
+               struct cm_error **err);
+    int (*del)(struct sched_store *s, const char *kind, const char *key, struct cm_error **err);
+    /* Returns only once the batch is durable. */
+    int (*commit)(struct sched_store *s, struct cm_error **err);
+    void (*rollback)(struct sched_store *s);
+    int (*load)(struct sched_store *s, sched_store_load_fn fn, void *userdata,
+                struct cm_error **err);
+    void (*free)(struct sched_store *s);
+};
+
+struct sched_store {
+    const struct sched_store_ops *ops;
+};
+
+/* Opens (creating) the SQLite store at path: WAL, synchronous=FULL. */
+struct sched_store *sched_store_sqlite_open(const char *path, struct cm_error **err);
+
+/* Accepts NULL; returns NULL. */
+struct sched_store *sched_store_free(struct sched_store *s);
+int sched_store_begin(struct sched_store *s, struct cm_error **err);
+int sched_store_put(struct sched_store *s, const char *kind, const char *key, const char *value,
+                    struct cm_error **err);
+int sched_store_del(struct sched_store *s, const char *kind, const char *key,
+                    struct cm_error **err);
+int sched_store_commit(struct sched_store *s, struct cm_error **err);
+void sched_store_rollback(struct sched_store *s);
+int sched_store_load(struct sched_store *s, sched_store_load_fn fn, void *userdata,
+                     struct cm_error **err);

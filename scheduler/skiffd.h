@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* skiffd internals shared by the scheduler module's files (private header):
+ * the daemon state, the in-memory object tables with write-through to the
+ * store, and the helpers the API handlers share. */
+#pragma once
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cm/error.h"
+
+struct cm_loop;
+struct cm_loop_source;
+struct cm_http_server;
+struct cm_http_request;
+struct sched_store;
+
+#define SCHED_ACCOUNT "000000000000"
+#define SCHED_ECS_TARGET_PREFIX "AmazonEC2ContainerServiceV20141113."
+#define SCHED_MAX_BODY (1024 * 1024)
+
+/* Object kinds; each is a table key -> JSON document, persisted as is. Keys
+ * starting with '_' inside documents are internal and never sent to clients. */
+enum sched_kind {
+    SCHED_K_CLUSTER = 0, /* name */
+    SCHED_K_TASKDEF,     /* family:revision */
+    SCHED_K_FAMILY,      /* family -> {"last": N} */
+    SCHED_K_INSTANCE,    /* 32-hex id */
+    SCHED_K_SERVICE,     /* cluster/name */
+    SCHED_K_TASK,        /* 32-hex id */
+    SCHED_K_TOKEN,       /* join token -> {"cluster": name or null} */
+    SCHED_K_META,        /* misc counters */
+    SCHED_K_MAX,
+};
+
+struct sched_waiter; /* a suspended agent long poll */
+
+struct sched_daemon {
+    struct cm_loop *loop;
+    struct cm_http_server *http;
+    struct sched_store *store;
+    char *state_dir;
+    char *region;  /* default region for ARNs when the request has none */
+    json_t *creds; /* access key id -> secret */
+    json_t *tables[SCHED_K_MAX];
+    json_t *dirty[SCHED_K_MAX]; /* key -> true, written at the next flush */
+    json_t *last_seen;          /* instance id -> monotonic ms (not persisted) */
+    /* Indexes over live (not STOPPED) tasks, rebuilt at load, kept by
+     * sched_index_task(): so that a pass costs O(tasks), not services x tasks. */
+    json_t *idx_service;  /* service key -> {task id: true} */
+    json_t *idx_instance; /* instance id -> {task id: true} */
+    json_t *idx_cluster;  /* cluster -> {instance id: true} */
+    json_t *idx_token;    /* RunTask clientToken -> [task id] */
+    struct sched_waiter *waiters;
+    struct cm_loop_source *tick;
+    bool kick; /* a scheduling pass is wanted before sleeping */
+    uint64_t heartbeat_grace_ms;
+    uint64_t task_grace_ms;
+    uint64_t poll_timeout_ms;
+    uint64_t started_ms;
+};
+
+/* --- state.c: tables with write-through ---------------------------------- */
+const char *sched_kind_name(enum sched_kind k);
+json_t *sched_get(struct sched_daemon *d, enum sched_kind k, const char *key);
+/* Stores doc (reference stolen) under key and marks it dirty. */
+void sched_put(struct sched_daemon *d, enum sched_kind k, const char *key, json_t *doc);
+/* Marks an in-place modified document dirty. */
+void sched_touch(struct sched_daemon *d, enum sched_kind k, const char *key);
+void sched_del(struct sched_daemon *d, enum sched_kind k, const char *key);
+/* Allocates / frees the tables, dirty sets and indexes of d. */
+void sched_state_init(struct sched_daemon *d);
+void sched_state_done(struct sched_daemon *d);
+/* Files a task (or unfiles a STOPPED one) in the indexes. */
+void sched_index_task(struct sched_daemon *d, const char *id, json_t *task);
+void sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst);
+void sched_index_rebuild(struct sched_daemon *d);
+/* Borrowed {id: true} objects; NULL when empty. */
+json_t *sched_live_tasks_of_service(struct sched_daemon *d, const char *key);
+json_t *sched_live_tasks_of_instance(struct sched_daemon *d, const char *id);
+json_t *sched_instances_of_cluster(struct sched_daemon *d, const char *cluster);
+/* Writes every dirty record in one transaction; durable on return. */
+int sched_flush(struct sched_daemon *d, struct cm_error **err);
+int sched_load(struct sched_daemon *d, struct cm_error **err);
+bool sched_has_dirty(const struct sched_daemon *d);
+
+/* Wall clock, epoch seconds with milliseconds (ECS timestamps). */
+double sched_now(void);
+/* 32 lower-case hex characters from getrandom. */
+void sched_random_hex(char out[33]);
+/* A version 4 UUID string. */
+void sched_uuid(char out[37]);
+/* Deep copy of doc without the '_' internal members (at any depth). */
+json_t *sched_public(json_t *doc);
+/* Next value of a persisted counter. */
+uint64_t sched_counter_next(struct sched_daemon *d, const char *name);
+
+/* --- auth.c: credentials file -------------------------------------------- */
+/* Loads DIR/credentials, creating it with a fresh admin key pair if absent. */
+int sched_auth_load(struct sched_daemon *d, struct cm_error **err);
+/* Makes sure a join token for any cluster exists and is in DIR/join-token. */
+int sched_auth_join_token_file(struct sched_daemon *d, struct cm_error **err);
+/* Returns the cluster the token is bound to ("" = any), or NULL if invalid. */
+const char *sched_join_token_check(struct sched_daemon *d, const char *token);
+char *sched_join_token_new(struct sched_daemon *d, const char *cluster);
+
+/* --- api.c: the ECS JSON 1.1 endpoint ------------------------------------- */
+struct sched_call {
+    struct sched_daemon *d;
+    const char *op;
+    char *region;
+    char *err_type;
+    char *err_msg;
+    json_t *in;
+};
+
+void sched_http_handler(struct cm_http_request *req, void *userdata);
+int sched_fail(struct sched_call *c, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+char *sched_arn(struct sched_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Last path part of an ARN ("arn:...:cluster/x" -> "x"), or s itself. */
+const char *sched_arn_tail(const char *s);
+/* Typed optional/required readers that fail the call with InvalidParameterException. */
+int sched_in_str(struct sched_call *c, json_t *in, const char *key, bool required,
+                 const char **ret);
+int sched_in_int(struct sched_call *c, json_t *in, const char *key, bool required, int64_t min,
+                 int64_t max, int64_t *ret);
+int sched_in_bool(struct sched_call *c, json_t *in, const char *key, bool *ret);
+int sched_in_array(struct sched_call *c, json_t *in, const char *key, bool required, size_t max,
+                   json_t **ret);
+int sched_in_object(struct sched_call *c, json_t *in, const char *key, json_t **ret);
+/* Resolves in.cluster (default "default") to an ACTIVE cluster. */
+json_t *sched_cluster_get(struct sched_call *c, json_t *in, const char **ret_name);
+/* Applies maxResults/nextToken to all (array of strings), sets out[key] and nextToken. */
+int sched_paginate(struct sched_call *c, json_t *in, json_t *all, const char *key, json_t *out,
+                   int64_t max_page);
+/* Validates a tags array; returns a new array of {key,value}. */
+json_t *sched_tags_parse(struct sched_call *c, json_t *arr);
+/* Adds a "failures" member entry. */
+void sched_failure_add(json_t *out, const char *arn, const char *reason, const char *detail);
+
+typedef int (*sched_op_fn)(struct sched_call *c, json_t *in, json_t *out);
+
+/* Per-area operation handlers (api_*.c). */
+int sched_op_create_cluster(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_clusters(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_clusters(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_delete_cluster(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_cluster(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_cluster_settings(struct sched_call *c, json_t *in, json_t *out);
+
+int sched_op_register_task_definition(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_task_definition(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_deregister_task_definition(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_task_definitions(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_task_definition_families(struct sched_call *c, json_t *in, json_t *out);
+/* Resolves family | family:rev | ARN; active_only refuses INACTIVE revisions. */
+json_t *sched_taskdef_resolve(struct sched_call *c, const char *ref, bool active_only);
+
+/* --- tasks.c: task documents and their lifecycle -------------------------- */
+/* ECS lifecycle order; reports that do not move a task forward are ignored. */
+int sched_status_rank(const char *last_status);
+/* Region part of an ECS ARN ("us-east-1"); returns the daemon default if none. */
+char *sched_region_of(struct sched_daemon *d, const char *arn);
+
+struct sched_task_spec {
+    const char *cluster;     /* name */
+    json_t *td;              /* the task definition document (borrowed) */
+    const char *instance_id; /* where it was placed */
+    json_t *overrides;       /* may be NULL (borrowed) */
+    const char *started_by;  /* may be NULL */
+    const char *group;       /* "service:web" / "family:web" */
+    const char *launch_type; /* EC2 / FARGATE / ... */
+    json_t *tags;            /* may be NULL (borrowed) */
+    const char *service;     /* service key "cluster/name" or NULL */
+    const char *deployment;  /* ecs-svc/... or NULL */
+    const char *client_token;
+};
+/* Creates a task (PROVISIONING -> the agent takes it from there); returns it (borrowed). */
+json_t *sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec);
+/* Marks a task to stop; when its agent is gone it is STOPPED at once. */
+void sched_task_stop(struct sched_daemon *d, const char *id, const char *stop_code,
+                     const char *reason);
+/* Sets lastStatus STOPPED with the given code and reason (terminal). */
+void sched_task_set_stopped(struct sched_daemon *d, const char *id, const char *stop_code,
+                            const char *reason);
+/* Public view of a task (containers etc.); tags only when with_tags. */
+json_t *sched_task_view(json_t *task, bool with_tags);
+/* Bumps the desired-state version of an instance (agents long-poll on it). */
+void sched_instance_bump(struct sched_daemon *d, const char *instance_id);
+/* Host ports (SCHED_PORT_KEY values) a task definition takes on its host. */
+json_t *sched_td_host_ports(json_t *td);
+/* Resolves a container instance reference (id or ARN) inside a cluster. */
+json_t *sched_instance_get(struct sched_daemon *d, const char *cluster, const char *ref,
+                           const char **ret_id);
+/* Whether the agent of an instance is connected. */
+bool sched_instance_connected(json_t *inst);
+
+/* --- api_instances.c / api_tasks.c / api_services.c / api_tags.c ---------- */
+int sched_op_register_container_instance(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_deregister_container_instance(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_container_instances(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_container_instances(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_container_instances_state(struct sched_call *c, json_t *in, json_t *out);
+json_t *sched_instance_view(struct sched_daemon *d, json_t *inst, bool with_tags);
+/* Registers (or re-registers) an instance; shared by the ECS op and the agent protocol. */
+json_t *sched_instance_register(struct sched_call *c, const char *cluster, const char *hostname,
+                                int64_t cpu, int64_t memory, json_t *attrs, json_t *ports,
+                                const char *existing, json_t *tags);
+
+int sched_op_run_task(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_start_task(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_stop_task(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_tasks(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_tasks(struct sched_call *c, json_t *in, json_t *out);
+
+int sched_op_create_service(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_update_service(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_delete_service(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_describe_services(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_services(struct sched_call *c, json_t *in, json_t *out);
+
+int sched_op_tag_resource(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_untag_resource(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_list_tags_for_resource(struct sched_call *c, json_t *in, json_t *out);
+int sched_op_create_join_token(struct sched_call *c, json_t *in, json_t *out);
+
+/* --- agent.c / service_loop.c --------------------------------------------- */
+void sched_agent_http(struct sched_daemon *d, struct cm_http_request *req);
+/* Failure detection: disconnect silent agents, lose their tasks after the grace. */
+void sched_agent_check(struct sched_daemon *d);
+/* Answers long polls whose instance version moved. */
+void sched_agent_wake(struct sched_daemon *d);
+void sched_agent_free_waiters(struct sched_daemon *d);
+/* Applies one task report of an agent (docs/agent-protocol.md) for instance iid. */
+void sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *report);
+/* One level-triggered pass over every service. */
+void sched_service_pass(struct sched_daemon *d);
+/* Adds a service event (newest first, capped), unless it repeats the last one. */
+void sched_service_event(struct sched_daemon *d, const char *key, json_t *svc, const char *msg);
+
+/* --- snapshot.c: the placement view of one cluster ------------------------ */
+#include "sched/placement.h"
+
+struct sched_snapshot {
+    struct sched_cluster cluster; /* instances[i].id borrows the instance table keys */
+    struct sched_attr **attrs;    /* per instance, owned */
+    json_t *index;                /* instance id -> index */
+};
+
+/* Builds the snapshot of a cluster from the instance and task tables. */
+void sched_snapshot_build(struct sched_daemon *d, const char *cluster, struct sched_snapshot *s);
+void sched_snapshot_done(struct sched_snapshot *s);
+/* Index of an instance in the snapshot, SCHED_NO_INSTANCE if absent. */
+uint32_t sched_snapshot_find(const struct sched_snapshot *s, const char *id);
+/* The needs of a task definition; ports points into the returned storage (free it). */
+uint32_t *sched_needs_from_td(json_t *td, struct sched_task_needs *needs);
+
+/* Constraints and strategies of a RunTask / service, converted for sched_place. */
+struct sched_placement_spec {
+    struct sched_constraint cons[10];
+    struct sched_query *queries[10];
+    size_t n_cons;
+    struct sched_strategy strats[5];
+    size_t n_strats;
+};
+/* Validates ECS placementConstraints / placementStrategy arrays (either may be
+ * NULL); the spec borrows strings from them. Errors are validation errors. */
+int sched_placement_spec_init(struct sched_placement_spec *p, json_t *constraints, json_t *strategy,
+                              struct cm_error **err);
+void sched_placement_spec_done(struct sched_placement_spec *p);
+/* Instance indices of the live tasks of a group (for spread / distinctInstance). */
+uint32_t *sched_group_instances(struct sched_daemon *d, const struct sched_snapshot *s,
+                                const char *cluster, const char *group, size_t *ret_n);
+
+/* Places up to count tasks of tmpl->td in tmpl->cluster through the pure
+ * pipeline and the plan applier, and creates those that fit. Appends created
+ * task ids to `created`; ret (done by the caller) tells why others did not fit. */
+/* snap: the pass's snapshot of tmpl->cluster (placements are committed into
+ * it), or NULL to build a fresh one. */
+uint32_t sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *snap,
+                           const struct sched_task_spec *tmpl, uint32_t count,
+                           const struct sched_placement_spec *ps, const char *service_name,
+                           json_t *created, struct sched_place_result *ret, char **ret_closest_arn);

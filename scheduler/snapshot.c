@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Builds the pure scheduler's view of a cluster (sched_cluster) from the
+ * instance and task documents: capacity minus what live tasks hold. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm/cleanup.h"
+#include "cm/xalloc.h"
+#include "skiffd.h"
+
+uint32_t *
+sched_needs_from_td(json_t *td, struct sched_task_needs *needs)
+{
+    json_t *ports = sched_td_host_ports(td);
+    size_t n = json_array_size(ports);
+    uint32_t *keys = xcalloc(n + 1, sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (uint32_t)json_integer_value(json_array_get(ports, i));
+    json_decref(ports);
+    const char *net = json_string_value(json_object_get(td, "networkMode"));
+    memset(needs, 0, sizeof(*needs));
+    needs->res.cpu = (int32_t)json_integer_value(json_object_get(td, "_cpu"));
+    needs->res.memory = (int32_t)json_integer_value(json_object_get(td, "_memory"));
+    needs->network_mode = !net || !strcmp(net, "bridge") ? SCHED_NET_BRIDGE
+                          : !strcmp(net, "host")         ? SCHED_NET_HOST
+                          : !strcmp(net, "awsvpc")       ? SCHED_NET_AWSVPC
+                                                         : SCHED_NET_NONE;
+    needs->ports = keys;
+    needs->n_ports = n;
+    return keys;
+}
+
+void
+sched_snapshot_build(struct sched_daemon *d, const char *cluster, struct sched_snapshot *s)
+{
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    memset(s, 0, sizeof(*s));
+    s->index = json_object();
+    json_t *members = sched_instances_of_cluster(d, cluster), *one;
+    n = json_object_size(members);
+    s->cluster.instances = xcalloc(n + 1, sizeof(struct sched_instance));
+    s->attrs = xcalloc(n + 1, sizeof(struct sched_attr *));
+    json_object_foreach (members, k, one) {
+        v = sched_get(d, SCHED_K_INSTANCE, k);
+        if (!v)
+            continue;
+        uint32_t i = (uint32_t)s->cluster.n_instances++;
+        struct sched_instance *inst = &s->cluster.instances[i];
+        struct sched_resources reg = {
+            (int32_t)json_integer_value(json_object_get(v, "_cpu")),
+            (int32_t)json_integer_value(json_object_get(v, "_memory")),
+        };
+        sched_instance_init(inst, k, reg);
+        inst->arn = json_string_value(json_object_get(v, "containerInstanceArn"));
+        const char *st = json_string_value(json_object_get(v, "status"));
+        inst->status = !strcmp(st, "ACTIVE")     ? SCHED_INSTANCE_ACTIVE
+                       : !strcmp(st, "DRAINING") ? SCHED_INSTANCE_DRAINING
+                                                 : SCHED_INSTANCE_INACTIVE;
+        inst->agent_connected = sched_instance_connected(v);
+        inst->registered_at = (int64_t)json_number_value(json_object_get(v, "registeredAt"));
+        json_t *reserved = json_object_get(v, "_ports");
+        size_t j;
+        json_t *p;
+        json_array_foreach (reserved, j, p) {
+            uint32_t key = (uint32_t)json_integer_value(p);
+            sched_instance_add_ports(inst, &key, 1);
+        }
+        json_t *attrs = json_object_get(v, "attributes");
+        s->attrs[i] = xcalloc(json_array_size(attrs) + 1, sizeof(struct sched_attr));
+        json_t *a;
+        json_array_foreach (attrs, j, a) {
+            s->attrs[i][j].name = json_string_value(json_object_get(a, "name"));
+            s->attrs[i][j].value = json_string_value(json_object_get(a, "value"));
+        }
+        inst->attrs = s->attrs[i];
+        inst->n_attrs = json_array_size(attrs);
+        json_object_set_new(s->index, k, json_integer(i));
+    }
+    for (size_t i = 0; i < s->cluster.n_instances; i++) {
+        struct sched_instance *inst = &s->cluster.instances[i];
+        json_t *live = sched_live_tasks_of_instance(d, inst->id);
+        json_object_foreach (live, k, one) {
+            v = sched_get(d, SCHED_K_TASK, k);
+            if (!v || !strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
+                continue;
+            json_t *ports = json_object_get(v, "_ports");
+            size_t np = json_array_size(ports);
+            uint32_t keys[64];
+            size_t m = 0;
+            for (size_t j = 0; j < np && m < 64; j++)
+                keys[m++] = (uint32_t)json_integer_value(json_array_get(ports, j));
+            struct sched_task_needs needs = {
+                .res = {(int32_t)json_integer_value(json_object_get(v, "_cpu")),
+                        (int32_t)json_integer_value(json_object_get(v, "_memory"))},
+                .ports = keys,
+                .n_ports = m,
+            };
+            sched_instance_commit(inst, &needs);
+            if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "RUNNING"))
+                inst->running_tasks++;
+        }
+    }
+}
+
+void
+sched_snapshot_done(struct sched_snapshot *s)
+{
+    for (size_t i = 0; i < s->cluster.n_instances; i++) {
+        sched_instance_done(&s->cluster.instances[i]);
+        free(s->attrs[i]);
+    }
+    free(s->cluster.instances);
+    free(s->attrs);
+    json_decref(s->index);
+    memset(s, 0, sizeof(*s));
+}
+
+uint32_t
+sched_snapshot_find(const struct sched_snapshot *s, const char *id)
+{
+    json_t *idx = json_object_get(s->index, id);
+    return idx ? (uint32_t)json_integer_value(idx) : SCHED_NO_INSTANCE;
+}
+
+int
+sched_placement_spec_init(struct sched_placement_spec *p, json_t *constraints, json_t *strategy,
+                          struct cm_error **err)
+{
+    size_t i;
+    json_t *v;
+    memset(p, 0, sizeof(*p));
+    if (json_array_size(constraints) > 10)
+        return cm_error_set(err, 0, "placementConstraints: at most 10 are allowed");
+    if (json_array_size(strategy) > 5)
+        return cm_error_set(err, 0, "placementStrategy: at most 5 are allowed");
+    json_array_foreach (constraints, i, v) {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        const char *expr = json_string_value(json_object_get(v, "expression"));
+        if (!type) {
+            sched_placement_spec_done(p);
+            return cm_error_set(err, 0, "placementConstraints[%zu].type is required", i);
+        }
+        if (!strcmp(type, "distinctInstance")) {
+            if (expr && *expr) {
+                sched_placement_spec_done(p);
+                return cm_error_set(err, 0,
+                                    "placementConstraints[%zu]: distinctInstance takes no "
+                                    "expression",
+                                    i);
+            }
+            p->cons[p->n_cons++].type = SCHED_CONSTRAINT_DISTINCT_INSTANCE;
+        } else if (!strcmp(type, "memberOf")) {
+            if (!expr || !*expr) {
+                sched_placement_spec_done(p);
+                return cm_error_set(err, 0,
+                                    "placementConstraints[%zu]: memberOf needs an expression", i);
+            }
+            struct sched_query *q = sched_query_parse(expr, err);
+            if (!q) {
+                sched_placement_spec_done(p);
+                return cm_error_wrap(err, "placementConstraints[%zu] '%s'", i, expr);
+            }
+            p->queries[p->n_cons] = q;
+            p->cons[p->n_cons].type = SCHED_CONSTRAINT_MEMBER_OF;
+            p->cons[p->n_cons++].query = q;
+        } else {
+            sched_placement_spec_done(p);
+            return cm_error_set(err, 0, "placementConstraints[%zu]: unknown type '%s'", i, type);
+        }
+    }
+    json_array_foreach (strategy, i, v) {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        const char *field = json_string_value(json_object_get(v, "field"));
+        if (!type) {
+            sched_placement_spec_done(p);
+            return cm_error_set(err, 0, "placementStrategy[%zu].type is required", i);
+        }
+        if (sched_strategy_from_ecs(type, field, &p->strats[p->n_strats], err) < 0) {
+            sched_placement_spec_done(p);
+            return cm_error_wrap(err, "placementStrategy[%zu]", i);
+        }
+        p->n_strats++;
+    }
+    return 0;
+}
+
+void
+sched_placement_spec_done(struct sched_placement_spec *p)
+{
+    for (size_t i = 0; i < 10; i++)
+        p->queries[i] = sched_query_free(p->queries[i]);
+    p->n_cons = 0;
+}
+
+uint32_t *
+sched_group_instances(struct sched_daemon *d, const struct sched_snapshot *s, const char *cluster,
+                      const char *group, size_t *ret_n)
+{
+    const char *k;
+    json_t *t;
+    size_t n = 0, cap = 0;
+    uint32_t *out = NULL;
+    /* Service groups come from the service index; other groups need a scan. */
+    json_t *scope = d->tables[SCHED_K_TASK], *one;
+    cleanup_free char *skey = NULL;
+    if (!strncmp(group, "service:", 8)) {
+        skey = xasprintf("%s/%s", cluster, group + 8);
+        scope = sched_live_tasks_of_service(d, skey);
+    }
+    json_object_foreach (scope, k, one) {
+        t = sched_get(d, SCHED_K_TASK, k);
+        if (!t)
+            continue;
+        const char *g = json_string_value(json_object_get(t, "group"));
+        const char *cl = json_string_value(json_object_get(t, "_cluster"));
+        if (!g || strcmp(g, group) || !cl || strcmp(cl, cluster) ||
+            strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING"))
+            continue;
+        uint32_t idx = sched_snapshot_find(s, json_string_value(json_object_get(t, "_instance")));
+        if (idx == SCHED_NO_INSTANCE)
+            continue;
+        out = xreallocarray_grow(out, &cap, n + 1, sizeof(*out));
+        out[n++] = idx;
+    }
+    *ret_n = n;
+    return out;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* skiffd's object tables: everything lives in memory for scheduling, and each
+ * change is written through the store before the change is acknowledged. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cm/cleanup.h"
+#include "cm/xalloc.h"
+#include "sched/store.h"
+#include "skiffd.h"
+
+static const char *const kind_names[SCHED_K_MAX] = {
+    [SCHED_K_CLUSTER] = "cluster",   [SCHED_K_TASKDEF] = "taskdef", [SCHED_K_FAMILY] = "family",
+    [SCHED_K_INSTANCE] = "instance", [SCHED_K_SERVICE] = "service", [SCHED_K_TASK] = "task",
+    [SCHED_K_TOKEN] = "token",       [SCHED_K_META] = "meta",
+};
+
+const char *
+sched_kind_name(enum sched_kind k)
+{
+    return kind_names[k];
+}
+
+json_t *
+sched_get(struct sched_daemon *d, enum sched_kind k, const char *key)
+{
+    return json_object_get(d->tables[k], key);
+}
+
+void
+sched_touch(struct sched_daemon *d, enum sched_kind k, const char *key)
+{
+    json_object_set_new(d->dirty[k], key, json_true());
+}
+
+void
+sched_put(struct sched_daemon *d, enum sched_kind k, const char *key, json_t *doc)
+{
+    json_object_set_new(d->tables[k], key, doc);
+    sched_touch(d, k, key);
+}
+
+void
+sched_del(struct sched_daemon *d, enum sched_kind k, const char *key)
+{
+    json_object_del(d->tables[k], key);
+    sched_touch(d, k, key);
+}
+
+bool
+sched_has_dirty(const struct sched_daemon *d)
+{
+    for (int k = 0; k < SCHED_K_MAX; k++)
+        if (json_object_size(d->dirty[k]) > 0)
+            return true;
+    return false;
+}
+
+int
+sched_flush(struct sched_daemon *d, struct cm_error **err)
+{
+    if (!sched_has_dirty(d))
+        return 0;
+    if (sched_store_begin(d->store, err) < 0)
+        return -1;
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        const char *key;
+        json_t *v;
+        json_object_foreach (d->dirty[k], key, v) {
+            json_t *doc = json_object_get(d->tables[k], key);
+            int r;
+            if (doc) {
+                cleanup_free char *text = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+                r = sched_store_put(d->store, kind_names[k], key, text, err);
+            } else {
+                r = sched_store_del(d->store, kind_names[k], key, err);
+            }
+            if (r < 0) {
+                sched_store_rollback(d->store);
+                return -1;
+            }
+        }
+    }
+    if (sched_store_commit(d->store, err) < 0) {
+        sched_store_rollback(d->store);
+        return -1;
+    }
+    for (int k = 0; k < SCHED_K_MAX; k++)
+        json_object_clear(d->dirty[k]);
+    return 0;
+}
+
+static int
+load_one(void *userdata, const char *kind, const char *key, const char *value,
+         struct cm_error **err)
+{
+    struct sched_daemon *d = userdata;
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        if (strcmp(kind_names[k], kind) != 0)
+            continue;
+        json_error_t jerr;
+        json_t *doc = json_loads(value, JSON_DECODE_ANY, &jerr);
+        if (!doc)
+            return cm_error_set(err, EINVAL, "stored %s '%s': %s", kind, key, jerr.text);
+        json_object_set_new(d->tables[k], key, doc);
+        return 0;
+    }
+    /* Records of a newer version: keep going, they stay in the store. */
+    return 0;
+}
+
+int
+sched_load(struct sched_daemon *d, struct cm_error **err)
+{
+    return sched_store_load(d->store, load_one, d, err);
+}
+
+double
+sched_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
+}
+
+static void
+random_bytes(void *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom((char *)buf + got, n - got, 0);
+        if (r < 0)
+            abort();
+        got += (size_t)r;
+    }
+}
+
+void
+sched_random_hex(char out[33])
+{
+    unsigned char b[16];
+    random_bytes(b, sizeof(b));
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+void
+sched_uuid(char out[37])
+{
+    unsigned char b[16];
+    random_bytes(b, sizeof(b));
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+json_t *
+sched_public(json_t *doc)
+{
+    if (json_is_object(doc)) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach (doc, k, v) {
+            if (k[0] != '_')
+                json_object_set_new(o, k, sched_public(v));
+        }
+        return o;
+    }
+    if (json_is_array(doc)) {
+        json_t *a = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach (doc, i, v)
+            json_array_append_new(a, sched_public(v));
+        return a;
+    }
+    return json_deep_copy(doc);
+}
+
+uint64_t
+sched_counter_next(struct sched_daemon *d, const char *name)
+{
+    json_t *m = sched_get(d, SCHED_K_META, name);
+    uint64_t v = m ? (uint64_t)json_integer_value(m) + 1 : 1;
+    sched_put(d, SCHED_K_META, name, json_integer((json_int_t)v));
+    return v;
+}
+
+void
+sched_state_init(struct sched_daemon *d)
+{
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        d->tables[k] = json_object();
+        d->dirty[k] = json_object();
+    }
+    d->creds = json_object();
+    d->last_seen = json_object();
+    d->idx_service = json_object();
+    d->idx_instance = json_object();
+    d->idx_cluster = json_object();
+    d->idx_token = json_object();
+}
+
+void
+sched_state_done(struct sched_daemon *d)
+{
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        json_decref(d->tables[k]);
+        json_decref(d->dirty[k]);
+    }
+    json_decref(d->creds);
+    json_decref(d->last_seen);
+    json_decref(d->idx_service);
+    json_decref(d->idx_instance);
+    json_decref(d->idx_cluster);
+    json_decref(d->idx_token);
+}
+
+static void
+set_member(json_t *idx, const char *key, const char *id, bool present)
+{
+    json_t *set = json_object_get(idx, key);
+    if (present) {
+        if (!set) {
+            set = json_object();
+            json_object_set_new(idx, key, set);
+        }
+        json_object_set_new(set, id, json_true());
+    } else if (set) {
+        json_object_del(set, id);
+        if (json_object_size(set) == 0)
+            json_object_del(idx, key);
+    }
+}
+
+void
+sched_index_task(struct sched_daemon *d, const char *id, json_t *t)
+{
+    const char *last = json_string_value(json_object_get(t, "lastStatus"));
+    bool live = last && strcmp(last, "STOPPED") != 0;
+    const char *svc = json_string_value(json_object_get(t, "_service"));
+    const char *inst = json_string_value(json_object_get(t, "_instance"));
+    if (svc)
+        set_member(d->idx_service, svc, id, live);
+    if (inst)
+        set_member(d->idx_instance, inst, id, live);
+}
+
+void
+sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst)
+{
+    const char *cl = json_string_value(json_object_get(inst, "_cluster"));
+    if (cl)
+        set_member(d->idx_cluster, cl, id, true);
+}
+
+void
+sched_index_rebuild(struct sched_daemon *d)
+{
+    const char *k;
+    json_t *v;
+    json_object_clear(d->idx_service);
+    json_object_clear(d->idx_instance);
+    json_object_clear(d->idx_cluster);
+    json_object_clear(d->idx_token);
+    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v)
+        sched_index_instance(d, k, v);
+    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
+        sched_index_task(d, k, v);
+        const char *tok = json_string_value(json_object_get(v, "_clientToken"));
+        if (tok) {
+            json_t *arr = json_object_get(d->idx_token, tok);
+            if (!arr) {
+                arr = json_array();
+                json_object_set_new(d->idx_token, tok, arr);
+            }
+            json_array_append_new(arr, json_string(k));
+        }
+    }
+}
+
+json_t *
+sched_live_tasks_of_service(struct sched_daemon *d, const char *key)
+{
+    return json_object_get(d->idx_service, key);
+}
+
+json_t *
+sched_live_tasks_of_instance(struct sched_daemon *d, const char *id)
+{
+    return json_object_get(d->idx_instance, id);
+}
+
+json_t *
+sched_instances_of_cluster(struct sched_daemon *d, const char *cluster)
+{
+    return json_object_get(d->idx_cluster, cluster);
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The store interface and its embedded SQLite backend: one file, WAL with
+ * synchronous=FULL so that a committed batch survives kill -9 and power loss. */
+#include "sched/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "cm/xalloc.h"
+
+struct sqlite_store {
+    struct sched_store base;
+    sqlite3 *db;
+    sqlite3_stmt *put, *del, *begin, *commit, *rollback;
+    bool in_txn;
+};
+
+static int
+db_error(struct sqlite_store *s, struct cm_error **err, const char *what)
+{
+    return cm_error_set(err, EIO, "sqlite %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int
+step_reset(struct sqlite_store *s, sqlite3_stmt *st, const char *what, struct cm_error **err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_error(s, err, what);
+    return 0;
+}
+
+static int
+sq_begin(struct sched_store *b, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    if (s->in_txn)
+        return 0;
+    if (step_reset(s, s->begin, "begin", err) < 0)
+        return -1;
+    s->in_txn = true;
+    return 0;
+}
+
+static int
+sq_put(struct sched_store *b, const char *kind, const char *key, const char *value,
+       struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_bind_text(s->put, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->put, 3, value, -1, SQLITE_STATIC);
+    return step_reset(s, s->put, "put", err);
+}
+
+static int
+sq_del(struct sched_store *b, const char *kind, const char *key, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_bind_text(s->del, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->del, 2, key, -1, SQLITE_STATIC);
+    return step_reset(s, s->del, "delete", err);
+}
+
+static int
+sq_commit(struct sched_store *b, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    if (!s->in_txn)
+        return 0;
+    if (step_reset(s, s->commit, "commit", err) < 0)
+        return -1;
+    s->in_txn = false;
+    return 0;
+}
+
+static void
+sq_rollback(struct sched_store *b)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    if (!s->in_txn)
+        return;
+    step_reset(s, s->rollback, "rollback", NULL);
+    s->in_txn = false;
+}
+
+static int
+sq_load(struct sched_store *b, sched_store_load_fn fn, void *userdata, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT kind, key, value FROM objects ORDER BY rowid", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_error(s, err, "prepare load");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        const char *value = (const char *)sqlite3_column_text(st, 2);
+        if (fn(userdata, kind ? kind : "", key ? key : "", value ? value : "", err) < 0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "load");
+    return 0;
+}
+
+static void
+sq_free(struct sched_store *b)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sq_rollback(b);
+    sqlite3_finalize(s->put);
+    sqlite3_finalize(s->del);
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->rollback);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct sched_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .begin = sq_begin,
+    .put = sq_put,
+    .del = sq_del,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .load = sq_load,
+    .free = sq_free,
+};
+
+struct sched_store *
+sched_store_sqlite_open(const char *path, struct cm_error **err)
+{
+    struct sqlite_store *s = xcalloc(1, sizeof(*s));
+    s->base.ops = &sqlite_ops;
+    static const char *const setup[] = {
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA busy_timeout=5000",
+        "CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
+        "value TEXT NOT NULL, PRIMARY KEY (kind, key))",
+    };
+
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        cm_error_set(err, EIO, "sqlite open '%s': %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        sq_free(&s->base);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+        char *msg = NULL;
+        if (sqlite3_exec(s->db, setup[i], NULL, NULL, &msg) != SQLITE_OK) {
+            cm_error_set(err, EIO, "sqlite '%s': %s", path, msg ? msg : "?");
+            sqlite3_free(msg);
+            sq_free(&s->base);
+            return NULL;
+        }
+    }
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO objects (kind, key, value) VALUES (?1, ?2, ?3) "
+                           "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
+                           -1, &s->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "DELETE FROM objects WHERE kind = ?1 AND key = ?2", -1, &s->del,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "BEGIN IMMEDIATE", -1, &s->begin, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) != SQLITE_OK) {
+        db_error(s, err, "prepare");
+        sq_free(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}
+
+struct sched_store *
+sched_store_free(struct sched_store *s)
+{
+    if (s)
+        s->ops->free(s);
+    return NULL;
+}
+
+int
+sched_store_begin(struct sched_store *s, struct cm_error **err)
+{
+    return s->ops->begin(s, err);
+}
+
+int
+sched_store_put(struct sched_store *s, const char *kind, const char *key, const char *value,
+                struct cm_error **err)
+{
+    return s->ops->put(s, kind, key, value, err);
+}
+
+int
+sched_store_del(struct sched_store *s, const char *kind, const char *key, struct cm_error **err)
+{
+    return s->ops->del(s, kind, key, err);
+}
+
+int
+sched_store_commit(struct sched_store *s, struct cm_error **err)
+{
+    return s->ops->commit(s, err);
+}
+
+void
+sched_store_rollback(struct sched_store *s)
+{
+    s->ops->rollback(s);
+}
+
+int
+sched_store_load(struct sched_store *s, sched_store_load_fn fn, void *userdata,
+                 struct cm_error **err)
+{
+    return s->ops->load(s, fn, userdata, err);
+}
