@@ -40,7 +40,8 @@ agent_config_init(struct agent_config *c, const char *argv0)
     memset(c, 0, sizeof *c);
     uname(&u);
     c->hostname = xstrdup(u.nodename);
-    c->runtime = beside(argv0, "skiff-runtime");
+    c->runtime = xstrdup("builtin");
+    c->runtime_cli = beside(argv0, "skiff-runtime");
     c->shim = beside(argv0, "skiff-shim");
     c->cni_plugin_dir = xstrdup("/usr/lib/cni");
     c->bridge = xstrdup("skiff0");
@@ -59,10 +60,11 @@ agent_config_init(struct agent_config *c, const char *argv0)
 void
 agent_config_done(struct agent_config *c)
 {
-    char **strs[] = {&c->cluster,     &c->endpoint,         &c->join_token_file, &c->state_dir,
-                     &c->hostname,    &c->runtime,          &c->runtime_root,    &c->shim,
-                     &c->image_store, &c->default_registry, &c->cni_plugin_dir,  &c->bridge,
-                     &c->subnet,      &c->netns_dir,        &c->cgroup_root,     &c->init_path};
+    char **strs[] = {&c->cluster,  &c->endpoint,    &c->join_token_file,  &c->state_dir,
+                     &c->hostname, &c->runtime,     &c->runtime_cli,      &c->runtime_root,
+                     &c->shim,     &c->image_store, &c->default_registry, &c->cni_plugin_dir,
+                     &c->bridge,   &c->subnet,      &c->netns_dir,        &c->cgroup_root,
+                     &c->init_path};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -91,6 +93,7 @@ static const struct opt opts[] = {
     {"hostname", "--hostname", O_STR, OFF(hostname)},
     {"runtime", "--runtime", O_STR, OFF(runtime)},
     {"runtimeRoot", "--runtime-root", O_STR, OFF(runtime_root)},
+    {"runtimeCli", "--runtime-cli", O_STR, OFF(runtime_cli)},
     {"shim", "--shim", O_STR, OFF(shim)},
     {"imageStore", "--image-store", O_STR, OFF(image_store)},
     {"insecureRegistries", "--insecure-registry", O_STRV, OFF(insecure_registries)},

@@ -637,6 +637,9 @@ health_tick(struct agent *a, struct task *t, struct ctr *c, int64_t now)
         return;
     }
     if (c->hc_pid == 0) {
+        /* The shims may use the runtime library; `exec` needs a command line. */
+        const char *cli =
+            strcmp(a->cfg->runtime, "builtin") == 0 ? a->cfg->runtime_cli : a->cfg->runtime;
         const char *argv[64];
         size_t n = 0;
         int null = open("/dev/null", O_RDWR);
@@ -646,7 +649,7 @@ health_tick(struct agent *a, struct task *t, struct ctr *c, int64_t now)
         dup2(null, 0);
         dup2(null, 1);
         dup2(null, 2);
-        argv[n++] = a->cfg->runtime;
+        argv[n++] = cli;
         if (a->cfg->runtime_root) {
             argv[n++] = "--root";
             argv[n++] = a->cfg->runtime_root;
@@ -656,7 +659,7 @@ health_tick(struct agent *a, struct task *t, struct ctr *c, int64_t now)
         for (char **p = hc->command; *p && n < 62; p++)
             argv[n++] = *p;
         argv[n] = NULL;
-        execv(a->cfg->runtime, (char *const *)argv);
+        execv(cli, (char *const *)argv);
         _exit(127);
     }
 }

@@ -25,6 +25,8 @@
 #include "cm/json.h"
 #include "cm/log.h"
 #include "cm/xalloc.h"
+#include "rt/container.h"
+#include "rt/state.h"
 
 #define RECORD_MAX (64u << 10)
 #define ERROR_MAX 4000
@@ -411,6 +413,94 @@ runtime_step(const struct agent_shim_opts *o, const char *verb, const char *cons
     }
 }
 
+/* ---- the runtime library (no --runtime: "builtin") ---- */
+
+static bool
+builtin(const struct agent_shim_opts *o)
+{
+    return !o->runtime || strcmp(o->runtime, AGENT_SHIM_BUILTIN) == 0;
+}
+
+static const char *
+lib_root(const struct agent_shim_opts *o)
+{
+    return o->runtime_root ? o->runtime_root : RT_DEFAULT_ROOT;
+}
+
+/* Creates the container in this process: the init is cloned from us, so it
+ * inherits our fds 0-2, which are pointed at the log pipes for the call. */
+static int
+lib_create(const struct agent_shim_opts *o, const char *pidfile, int out_w, int err_w,
+           struct cm_error **err)
+{
+    struct rt_create_opts co = {
+        .root = lib_root(o), .id = o->id, .bundle = o->bundle, .pid_file = pidfile};
+    int saved[3] = {dup(0), dup(1), dup(2)};
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int r;
+
+    if (saved[0] < 0 || saved[1] < 0 || saved[2] < 0 || null < 0) {
+        for (int i = 0; i < 3; i++)
+            if (saved[i] >= 0)
+                close(saved[i]);
+        if (null >= 0)
+            close(null);
+        return cm_error_errno(err, "create '%s': dup", o->id);
+    }
+    dup2(null, 0);
+    dup2(out_w, 1);
+    dup2(err_w, 2);
+    r = rt_container_create(&co, err);
+    for (int i = 0; i < 3; i++) {
+        dup2(saved[i], i);
+        close(saved[i]);
+    }
+    close(null);
+    if (r < 0)
+        return cm_error_wrap(err, "create '%s'", o->id);
+    return 0;
+}
+
+static int
+do_create(const struct agent_shim_opts *o, const char *pidfile, int out_w, int err_w,
+          struct cm_error **err)
+{
+    const char *args[] = {"create", "--bundle", o->bundle, "--pid-file", pidfile, o->id, NULL};
+
+    if (builtin(o))
+        return lib_create(o, pidfile, out_w, err_w, err);
+    return runtime_step(o, "create", args, out_w, err_w, err);
+}
+
+static int
+do_start(const struct agent_shim_opts *o, struct cm_error **err)
+{
+    const char *args[] = {"start", o->id, NULL};
+
+    if (builtin(o)) {
+        if (rt_container_start(lib_root(o), o->id, err) < 0)
+            return cm_error_wrap(err, "start '%s'", o->id);
+        return 0;
+    }
+    return runtime_step(o, "start", args, -1, -1, err);
+}
+
+static void
+do_delete(const struct agent_shim_opts *o)
+{
+    const char *args[] = {"delete", "--force", o->id, NULL};
+    cleanup_error struct cm_error *err = NULL;
+    int st;
+
+    if (builtin(o)) {
+        if (rt_container_delete(lib_root(o), o->id, true, &err) < 0)
+            cm_log_warn("container '%s': delete: %s, ignoring", o->id, err->msg);
+        return;
+    }
+    if (run_runtime(o, args, -1, -1, &st, &err) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        cm_log_warn("container '%s': runtime delete failed, ignoring", o->id);
+}
+
 /* ---- the shim ---- */
 
 static void report(int fd, const char *fmt, ...) CM_PRINTF(2, 3);
@@ -644,11 +734,8 @@ shim_start(struct shim *s, int ready_fd, struct cm_error **err)
     fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 
     unlink(pidfile);
-    {
-        const char *args[] = {"create", "--bundle", o->bundle, "--pid-file", pidfile, o->id, NULL};
-        if (runtime_step(o, "create", args, out_w, err_w, err) < 0)
-            return -1;
-    }
+    if (do_create(o, pidfile, out_w, err_w, err) < 0)
+        return -1;
     /* Only the container holds the write ends now: EOF means it is gone. */
     close(TAKE_FD(out_w));
     close(TAKE_FD(err_w));
@@ -662,21 +749,15 @@ shim_start(struct shim *s, int ready_fd, struct cm_error **err)
     rec.pid_start = proc_start_time(s->pid);
     if (agent_shim_record_save(o->dir, &rec, err) < 0)
         goto fail_delete;
-    {
-        const char *args[] = {"start", o->id, NULL};
-        if (runtime_step(o, "start", args, -1, -1, err) < 0)
-            goto fail_delete;
-    }
+    if (do_start(o, err) < 0)
+        goto fail_delete;
     report(ready_fd, "ok %d\n", (int)s->pid);
     return 0;
 
-fail_delete : {
-    const char *args[] = {"delete", "--force", o->id, NULL};
-    int st;
-    run_runtime(o, args, -1, -1, &st, NULL);
+fail_delete:
+    do_delete(o);
     reap(s);
     return -1;
-}
 }
 
 int
@@ -714,13 +795,7 @@ agent_shim_run(const struct agent_shim_opts *o, int ready_fd, struct cm_error **
         rec.oom_killed = ooms > 0;
     clock_gettime(CLOCK_REALTIME, &rec.finished);
     r = agent_exit_record_save(o->dir, &rec, err);
-    {
-        const char *args[] = {"delete", "--force", o->id, NULL};
-        cleanup_error struct cm_error *derr = NULL;
-        int st;
-        if (run_runtime(o, args, -1, -1, &st, &derr) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-            cm_log_warn("container '%s': runtime delete failed, ignoring", o->id);
-    }
+    do_delete(o);
     shim_done(&s);
     return r;
 }
@@ -763,8 +838,8 @@ agent_shim_parse_args(int argc, char **argv, struct agent_shim_opts *o, struct c
             return cm_error_set(err, 0, "unknown option '%s'", a);
         i++;
     }
-    if (!o->id || !o->bundle || !o->dir || !o->runtime)
-        return cm_error_set(err, 0, "--id, --bundle, --dir and --runtime are required");
+    if (!o->id || !o->bundle || !o->dir)
+        return cm_error_set(err, 0, "--id, --bundle and --dir are required");
     if (strlen(o->id) > 255 ||
         strspn(o->id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                       "0123456789_+.-") != strlen(o->id) ||
@@ -797,8 +872,10 @@ agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *
     argv[n++] = o->bundle;
     argv[n++] = "--dir";
     argv[n++] = o->dir;
-    argv[n++] = "--runtime";
-    argv[n++] = o->runtime;
+    if (o->runtime) {
+        argv[n++] = "--runtime";
+        argv[n++] = o->runtime;
+    }
     if (o->runtime_root) {
         argv[n++] = "--runtime-root";
         argv[n++] = o->runtime_root;

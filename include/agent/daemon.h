@@ -18,7 +18,10 @@ struct agent_config {
     char *join_token_file;
     char *state_dir;
     char *hostname;     /* default: uname nodename */
-    char *runtime;      /* OCI runtime binary; default: skiff-runtime beside the agent */
+    char *runtime;      /* "builtin" (default: the runtime library inside each shim) or
+                           an OCI runtime binary with runc's command line */
+    char *runtime_cli;  /* binary for `exec` (health checks) when runtime is builtin;
+                           default: skiff-runtime beside the agent */
     char *runtime_root; /* default: STATE/runtime */
     char *shim;         /* default: skiff-shim beside the agent */
     char *image_store;  /* default: STATE/images */

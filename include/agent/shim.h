@@ -22,12 +22,15 @@
 #include "cm/error.h"
 
 #define AGENT_SHIM_LOG_NAME "container.log"
+/* --runtime value (or none) for the runtime library inside the shim. */
+#define AGENT_SHIM_BUILTIN "builtin"
 
 struct agent_shim_opts {
     const char *id;           /* container id (runtime id, validated) */
     const char *bundle;       /* OCI bundle directory */
     const char *dir;          /* the shim directory (exists) */
-    const char *runtime;      /* OCI runtime binary (runc command line) */
+    const char *runtime;      /* OCI runtime binary (runc command line); NULL or
+                                 AGENT_SHIM_BUILTIN: the runtime library, in-process */
     const char *runtime_root; /* its --root, NULL = its default */
     uint64_t log_max_size;    /* 0 = AGENT_LOG_DEFAULT_MAX_SIZE */
     unsigned log_max_files;

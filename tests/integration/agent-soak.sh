@@ -9,6 +9,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 agent=$top/${OUT:-build}/bin/skiff-agent
+# The shims' runtime: the runtime library (default) or a binary (AGT_RUNTIME=/usr/sbin/runc).
+AGT_RUNTIME=${AGT_RUNTIME:-builtin}
+if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
 H=$here/agent-helpers
 N=${AGT_SOAK_TASKS:-40}
 [ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }

@@ -12,6 +12,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 agent=$top/${OUT:-build}/bin/skiff-agent
+# The shims' runtime: the runtime library (default) or a binary (AGT_RUNTIME=/usr/sbin/runc).
+AGT_RUNTIME=${AGT_RUNTIME:-builtin}
+if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
 [ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
 for t in docker-registry skopeo python3 runc curl ip unshare; do
     command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
@@ -40,7 +43,7 @@ cleanup() {
         python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["shimPid"], j["pid"])' "$f" |
             while read -r sp cp; do kill -9 "$sp" "$cp" 2>/dev/null; done
     done
-    for id in $(runc --root "$RT" list -q 2>/dev/null); do runc --root "$RT" delete --force "$id"; done
+    for id in $("$RTCLI" --root "$RT" list -q 2>/dev/null); do "$RTCLI" --root "$RT" delete --force "$id"; done
     grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
     for c in /sys/fs/cgroup/*"$CG"; do
         [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
@@ -79,7 +82,7 @@ for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:8080/ && break; sl
 
 start_agent() {
     "$agent" --cluster agt --endpoint http://127.0.0.1:8080 --join-token-file "$W/token" \
-        --state "$S" --runtime "$(command -v runc)" --runtime-root "$RT" --cgroup-root "$CG" \
+        --state "$S" --runtime "$AGT_RUNTIME" --runtime-root "$RT" --cgroup-root "$CG" \
         --netns-dir "$W/netns" --bridge agt-br0 --subnet 10.231.8.0/24 \
         --insecure-registry 127.0.0.1:5000 --port-range 40000-40100 --attribute rack=r1 \
         >>"$W/agent.log" 2>&1 &
@@ -178,7 +181,7 @@ check "awsvpc and host tasks stopped too" sh -c "python3 '$H/agtctl.py' wait '$W
 
 # 5. Nothing left: containers, netns files, mounts, task cgroups.
 sleep 0.5
-check "no containers left in the runtime" test -z "$(runc --root "$RT" list -q 2>/dev/null)"
+check "no containers left in the runtime" test -z "$("$RTCLI" --root "$RT" list -q 2>/dev/null)"
 check "no netns files left" sh -c "[ -z \"\$(ls -A '$W/netns' 2>/dev/null)\" ]"
 check "no mounts left" sh -c "! grep -q '$S/tasks' /proc/self/mountinfo"
 check "no task cgroups left" sh -c "[ -z \"\$(find /sys/fs/cgroup/*$CG -mindepth 1 -type d 2>/dev/null)\" ]"

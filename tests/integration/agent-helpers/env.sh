@@ -31,7 +31,7 @@ agt_start_agent() {
     local bin=$1
     shift
     "$bin" --cluster agt --endpoint http://127.0.0.1:8080 --join-token-file "$W/token" \
-        --state "$S" --runtime "$(command -v runc)" --runtime-root "$RT" --cgroup-root "$CG" \
+        --state "$S" --runtime "$AGT_RUNTIME" --runtime-root "$RT" --cgroup-root "$CG" \
         --netns-dir "$W/netns" --insecure-registry 127.0.0.1:5000 "$@" >>"$W/agent.log" 2>&1 &
     agent_pid=$!
     disown "$agent_pid" # no "Killed" job notices: tests kill it on purpose
@@ -54,7 +54,7 @@ agt_cleanup() {
     for p in "${agt_pids[@]}"; do kill "$p" 2>/dev/null; done
     [ -n "${W:-}" ] || return 0
     agt_kill_shims
-    for id in $(runc --root "$RT" list -q 2>/dev/null); do runc --root "$RT" delete --force "$id"; done
+    for id in $("$RTCLI" --root "$RT" list -q 2>/dev/null); do "$RTCLI" --root "$RT" delete --force "$id"; done
     grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
     for c in /sys/fs/cgroup/*"$CG"; do
         [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null

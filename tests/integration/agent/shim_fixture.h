@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Test fixture for shim tests: a temp dir with a busybox bundle made by
- * `runc spec` and edited, the OCI runtime to use (runc until skiff-runtime's
- * lifecycle is on main; AGENT_TEST_RUNTIME overrides), cleanup of everything. */
+ * `runc spec` and edited, the OCI runtime the shim uses (runc by default,
+ * AGENT_TEST_RUNTIME=builtin for the runtime library), cleanup of everything. */
 #pragma once
 
 #include <criterion/criterion.h>
@@ -22,14 +22,24 @@
 
 struct shim_fixture {
     char dir[64];
-    char *bundle, *shimdir, *root, *work, *id, *runtime, *shim;
+    char *bundle, *shimdir, *root, *work, *id, *runtime, *shim, *cli;
 };
 
+/* The runtime the shim uses: "builtin" (the runtime library), or a binary. */
 static inline const char *
 fixture_runtime(void)
 {
     const char *r = getenv("AGENT_TEST_RUNTIME");
     return r ? r : "/usr/sbin/runc";
+}
+
+/* A runc-compatible command line for set-up and clean-up. */
+static inline char *
+fixture_cli(void)
+{
+    if (strcmp(fixture_runtime(), "builtin") == 0)
+        return xasprintf("%s/bin/skiff-runtime", getenv("OUT") ? getenv("OUT") : "build");
+    return xstrdup(fixture_runtime());
 }
 
 static inline int run_cmd(const char *fmt, ...) CM_PRINTF(1, 2);
@@ -60,8 +70,9 @@ fixture_setup(struct shim_fixture *f, const char *name, const char *const *args,
 
     if (geteuid() != 0)
         cr_skip_test("requires root");
-    if (access(fixture_runtime(), X_OK) != 0)
-        cr_skip_test("no OCI runtime at %s", fixture_runtime());
+    f->cli = fixture_cli();
+    if (access(f->cli, X_OK) != 0 || access("/usr/sbin/runc", X_OK) != 0)
+        cr_skip_test("no OCI runtime at %s (or no runc for `spec`)", f->cli);
     strcpy(f->dir, "/tmp/agt-shim-XXXXXX");
     cr_assert_not_null(mkdtemp(f->dir));
     f->bundle = xasprintf("%s/bundle", f->dir);
@@ -73,8 +84,8 @@ fixture_setup(struct shim_fixture *f, const char *name, const char *const *args,
     f->shim = xasprintf("%s/bin/skiff-shim", getenv("OUT") ? getenv("OUT") : "build");
     cr_assert_eq(access(f->shim, X_OK), 0, "%s missing", f->shim);
     cr_assert_eq(run_cmd("mkdir -p %s/rootfs/bin %s %s %s && cp /bin/busybox %s/rootfs/bin/ && "
-                         "%s spec -b %s",
-                         f->bundle, f->shimdir, f->root, f->work, f->bundle, f->runtime, f->bundle),
+                         "runc spec -b %s",
+                         f->bundle, f->shimdir, f->root, f->work, f->bundle, f->bundle),
                  0);
     cfgpath = xasprintf("%s/config.json", f->bundle);
     cfg = json_load_file(cfgpath, 0, NULL);
@@ -136,7 +147,7 @@ fixture_teardown(struct shim_fixture *f)
         return;
     if (agent_shim_record_load(f->shimdir, &rec, NULL) == 0 && rec.shim_pid > 0)
         kill(rec.shim_pid, SIGKILL);
-    run_cmd("%s --root %s delete --force %s >/dev/null 2>&1", f->runtime, f->root, f->id);
+    run_cmd("%s --root %s delete --force %s >/dev/null 2>&1", f->cli, f->root, f->id);
     run_cmd("rmdir /sys/fs/cgroup/*/%s 2>/dev/null", f->id);
     cm_rm_rf(f->dir, NULL);
     free(f->bundle);
@@ -146,5 +157,6 @@ fixture_teardown(struct shim_fixture *f)
     free(f->id);
     free(f->runtime);
     free(f->shim);
+    free(f->cli);
     memset(f, 0, sizeof *f);
 }

@@ -49,7 +49,8 @@ Test(agent_config, defaults)
     cr_assert_str_eq(cfg.cni_plugin_dir, "/usr/lib/cni");
     cr_assert_str_eq(cfg.cgroup_root, "/skiff");
     cr_assert_not_null(strstr(cfg.shim, "skiff-shim"));
-    cr_assert_not_null(strstr(cfg.runtime, "skiff-runtime"));
+    cr_assert_str_eq(cfg.runtime, "builtin");
+    cr_assert_not_null(strstr(cfg.runtime_cli, "skiff-runtime"));
     cr_assert_not_null(cfg.hostname);
 }
 
