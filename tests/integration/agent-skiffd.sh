@@ -6,7 +6,8 @@
 # with a dynamic host port and a health check reaches 4 RUNNING tasks that
 # answer on their host ports; a killed container is replaced; a kill -9 of an
 # agent gets its tasks re-placed on the other and, when it comes back, its
-# surplus stopped; scaling to 0 leaves no container, shim, mount or netns.
+# surplus stopped; a rolling deployment moves to revision 2 (with a task CPU
+# quota on the task cgroup); scaling to 0 leaves no container, shim, mount or netns.
 # Runs in a private network + mount namespace; everything is removed at exit.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -155,6 +156,36 @@ start_agent b
 b_empty() { [ -z "$("$B/skiff-runtime" --root "$W/b/runtime" list -q 2>/dev/null)" ]; }
 check "agent b back: its surplus stopped" wait_for 60 b_empty
 check "still 4 RUNNING, answering" wait_for 30 answers_all 4
+
+# Rolling deployment to revision 2 (task-level cpu 256 -> a CFS quota of 25 ms per 100 ms).
+ecs register-task-definition --family web --network-mode bridge --cpu 256 --container-definitions '[{
+  "name": "web", "image": "127.0.0.1:5000/busybox:latest", "cpu": 128, "memory": 64, "user": "0",
+  "essential": true, "stopTimeout": 2, "entryPoint": ["/bin/sh", "-c"],
+  "command": ["echo v2-from-$HOSTNAME > /index.html; exec /bin/busybox httpd -f -p 8080 -h /"],
+  "portMappings": [{"containerPort": 8080, "hostPort": 0, "protocol": "tcp"}]}]' >/dev/null
+ecs update-service --service web --task-definition web:2 >/dev/null
+rolled() {
+    running 4 && [ "$(svc | jq '.deployments | length')" = 1 ] &&
+        [ "$(tasks_json | jq -r '[.tasks[].taskDefinitionArn | endswith(":2")] | all')" = true ]
+}
+check "rolling deployment to revision 2" wait_for 120 rolled
+v2_all() {
+    local p n=0
+    for p in $(ports); do curl -sf -m 5 "http://127.0.0.1:$p/" | grep -q v2-from || return 1; n=$((n + 1)); done
+    [ $n = 4 ]
+}
+check "revision 2 answers on all host ports" wait_for 30 v2_all
+quota_ok() {
+    local t
+    for t in $(tasks_json | jq -r '.tasks[].taskArn | split("/") | last'); do
+        for a in a b; do
+            [ -f "/sys/fs/cgroup/cpu$CG-$a/$t/cpu.cfs_quota_us" ] &&
+                [ "$(cat "/sys/fs/cgroup/cpu$CG-$a/$t/cpu.cfs_quota_us")" = 25000 ] && continue 2
+        done
+        return 1
+    done
+}
+if [ -d /sys/fs/cgroup/cpu ]; then check "task cpu 256 -> CFS quota 25000/100000 on the task cgroup" quota_ok; fi
 
 # Scale to 0: nothing left on either host.
 ecs update-service --service web --desired-count 0 >/dev/null
