@@ -761,3 +761,37 @@ Test(rt_cgroup_v1, blkio_missing_leaf_weight_is_named)
               err->msg);
     assert_nothing_below("skiff");
 }
+
+Test(rt_cgroup_v1, destroy_removes_parents_made_below_skiff)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *a = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *b = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "testdir/cgrouptest/a", "a", NULL, &a, &err), 0);
+    cr_assert_eq(rt_cgroup_create(root, "testdir/other", "b", NULL, &b, &err), 0);
+    /* testdir still holds b: only cgrouptest goes with a */
+    cr_assert_eq(rt_cgroup_destroy(a, false, &err), 0, "%s", err ? err->msg : "");
+    assert_nothing_below("skiff/testdir/cgrouptest");
+    cr_assert(fake_exists(root, "memory/skiff/testdir/other/cgroup.procs"));
+    cr_assert(fake_exists(root, "memory/skiff/testdir/cgroup.procs"));
+    cr_assert_eq(rt_cgroup_destroy(b, false, &err), 0, "%s", err ? err->msg : "");
+    assert_nothing_below("skiff/testdir");
+    /* our own parent stays for the next container */
+    cr_assert(fake_exists(root, "memory/skiff"));
+    cr_assert(fake_exists(root, "unified/skiff"));
+}
+
+Test(rt_cgroup_v1, destroy_leaves_parents_outside_skiff)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "/outside/x/c", "c", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(!fake_exists(root, "memory/outside/x/c"));
+    cr_assert(fake_exists(root, "memory/outside/x"));
+    cr_assert(fake_exists(root, "pids/outside/x"));
+}
