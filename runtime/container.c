@@ -163,7 +163,7 @@ write_pid_file(const char *path, pid_t pid, struct cm_error **err)
     dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return cm_error_errno(err, "pid file directory '%s'", dir);
-    return cm_write_file_atomic_at(dfd, slash ? slash + 1 : path, buf, strlen(buf), 0644, err);
+    return rt_write_atomic_nosync(dfd, slash ? slash + 1 : path, buf, strlen(buf), 0644, err);
 }
 
 static int
@@ -175,6 +175,41 @@ run_hooks_kind(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
         return 0;
     json = rt_state_spec_json(s, st, false);
     return rt_hooks_run(cfg->hooks.hooks[k], cfg->hooks.n_hooks[k], json, err);
+}
+
+/* Limits this host would silently drop are errors naming the field: a
+ * container must not run believing it is limited. Only looked at when such
+ * limits are asked for. */
+static int
+check_enforced(const struct rt_resources *res, struct rt_cgroup *cg, struct cm_error **err)
+{
+    struct rt_cgroup_mount *m = NULL;
+    size_t n = 0;
+    bool net_cls = false, net_prio = false;
+    int r = 0;
+    bool want_net = res->has_network && (res->has_class_id || res->n_priorities);
+
+    /* Kernel memory limits are not checked: recent kernels ignore them, and
+     * refusing them would fail every container that carries one. */
+    if (!want_net)
+        return 0;
+    if (rt_cgroup_mounts(cg, &m, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char *copy = xstrdup(m[i].name), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            net_cls |= !strcmp(t, "net_cls");
+            net_prio |= !strcmp(t, "net_prio");
+        }
+        free(copy);
+    }
+    if (want_net && res->has_class_id && !net_cls)
+        r = cm_error_set(err, 0, "linux.resources.network.classID: no net_cls cgroup on this host");
+    else if (want_net && res->n_priorities && !net_prio)
+        r = cm_error_set(err, 0,
+                         "linux.resources.network.priorities: no net_prio cgroup on this host");
+    rt_cgroup_mounts_free(m, n);
+    return r;
 }
 
 /* poststart and poststop: a failing hook is a warning, the others still run. */
@@ -273,9 +308,16 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
             cm_error_errno(err, "open '%s'", dir);
             goto fail;
         }
-        /* exec uses the container's process as its defaults. */
-        if (cm_write_file_atomic_at(dfd, RT_CONFIG_COPY, cfgbuf, cfglen, 0600, err) < 0)
-            goto fail;
+        /* exec uses the container's process as its defaults. Written in
+         * place: nothing reads it before state.json exists. */
+        {
+            cleanup_close int cf =
+                openat(dfd, RT_CONFIG_COPY, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (cf < 0 || write(cf, cfgbuf, cfglen) != (ssize_t)cfglen) {
+                cm_error_errno(err, "save config of '%s'", o->id);
+                goto fail;
+            }
+        }
         if (use_fifo) {
             if (mkfifoat(dfd, RT_EXEC_FIFO, 0600) < 0) {
                 cm_error_errno(err, "mkfifo");
@@ -300,6 +342,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         }
         if (rt_cgroup_create(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
                              cfg->linux_.has_resources ? &res : NULL, &c.cg, err) < 0)
+            goto fail;
+        if (cfg->linux_.has_resources && check_enforced(&res, c.cg, err) < 0)
             goto fail;
     }
     st.cgroup_path = xstrdup(rt_cgroup_path(c.cg));
@@ -359,6 +403,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.new_ns_flags = flags;
     ctx.state = &st;
     ctx.self_exe_fd = self_exe;
+    ctx.cg = c.cg;
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];
@@ -538,31 +583,56 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
         return -1;
     }
     r = release_fifo(root, id, err);
-    if (r == 0)
+    if (r == 0 && cfg->hooks.n_hooks[RT_HOOK_POSTSTART]) {
+        /* poststart hooks follow the user's program: give it its first
+         * slice (until it sleeps or exits, at most 10 ms) before they run. */
+        for (int i = 0; i < 50; i++) {
+            char path[64], buf[512], *p;
+            cleanup_close int fd = -1;
+            ssize_t n;
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)st.pid);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+            if (n <= 0)
+                break;
+            buf[n] = 0;
+            p = strrchr(buf, ')');
+            if (!p || p[1] != ' ' || p[2] != 'R')
+                break;
+            usleep(200);
+        }
         run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
+    }
     rt_state_done(&st);
     return r;
 }
 
 /* Removes everything of a stopped container: poststop hooks, cgroup, state. */
 static int
-destroy(const char *root, struct rt_state *st, struct cm_error **err)
+destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
+        struct rt_cgroup *have_cg, struct cm_error **err)
 {
     cleanup_rt_config struct rt_config *cfg = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
     struct cm_error *tmp = NULL;
 
-    if (rt_container_config(root, st->id, &cfg, &tmp) == 0) {
-        run_hooks_warn(cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED, "poststop");
-    } else {
+    /* run passes what it already holds; delete reloads it from the state. */
+    if (!have_cfg && rt_container_config(root, st->id, &cfg, &tmp) < 0)
         cm_error_free(&tmp);
-    }
-    if (st->cgroup_path) {
-        cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
-        if (rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) == 0) {
-            if (rt_cgroup_destroy(cg, true, err) < 0)
-                return cm_error_wrap(err, "delete '%s'", st->id);
-        } else {
+    if (have_cfg || cfg)
+        run_hooks_warn(have_cfg ? have_cfg : cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED,
+                       "poststop");
+    if (!have_cg && st->cgroup_path &&
+        rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) < 0)
+        cm_error_free(&tmp);
+    if (have_cg || cg) {
+        struct rt_cgroup *g = have_cg ? have_cg : cg;
+        /* Usually empty by now: freezing to kill stragglers toggles a kernel
+         * static key (text patching on every CPU), so only when needed. */
+        if (rt_cgroup_destroy(g, false, &tmp) < 0) {
             cm_error_free(&tmp);
+            if (rt_cgroup_destroy(g, true, err) < 0)
+                return cm_error_wrap(err, "delete '%s'", st->id);
         }
     }
     return rt_state_remove(root, st->id, err);
@@ -584,7 +654,7 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     cleanup_rt_config struct rt_config *cfg = NULL;
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
-    int wst = 0;
+    int wst = 0, r;
     static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
     if (detach) {
@@ -597,7 +667,6 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     }
     if (do_create(o, false, &cfg, &st, &cg, err) < 0)
         return -1;
-    rt_cgroup_free(cg);
     run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
     forward_pid = st.pid;
     for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
@@ -613,12 +682,10 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     forward_pid = 0;
     *ret_status = WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : WEXITSTATUS(wst);
     st.pid = 0;
-    if (destroy(o->root, &st, err) < 0) {
-        rt_state_done(&st);
-        return -1;
-    }
+    r = destroy(o->root, &st, cfg, cg, err);
+    rt_cgroup_free(cg);
     rt_state_done(&st);
-    return 0;
+    return r;
 }
 
 int
@@ -711,7 +778,7 @@ rt_container_delete(const char *root, const char *id, bool force, struct cm_erro
         for (int i = 0; i < 2000 && rt_state_status(root, &st) != RT_STATUS_STOPPED; i++)
             usleep(1000);
     }
-    r = destroy(root, &st, err);
+    r = destroy(root, &st, NULL, NULL, err);
     rt_state_done(&st);
     return r;
 }
