@@ -441,7 +441,7 @@ v1_network(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error
         struct cg_hier *h = cg_v1_find(cg, CG_NET_CLS);
         if (!h)
             return cm_error_set(err, ENOTSUP,
-                                "linux.resources.network: the net_cls controller is not "
+                                "linux.resources.network.classID: the net_cls controller is not "
                                 "mounted on this host");
         if (cg_writef(h, "net_cls.classid", err, "%" PRIu32, res->class_id) < 0)
             return -1;
@@ -454,9 +454,10 @@ v1_network(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error
         }
         struct cg_hier *h = cg_v1_find(cg, CG_NET_PRIO);
         if (!h)
-            return cm_error_set(err, ENOTSUP,
-                                "linux.resources.network: the net_prio controller is not "
-                                "mounted on this host");
+            return cm_error_set(
+                err, ENOTSUP,
+                "linux.resources.network.priorities: the net_prio controller is not "
+                "mounted on this host");
         for (size_t i = 0; i < res->n_priorities; i++) {
             const struct rt_net_prio *p = &res->priorities[i];
             if (cg_writef(h, "net_prio.ifpriomap", err, "%s %" PRIu32, p->name, p->priority) < 0)

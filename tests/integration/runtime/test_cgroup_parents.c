@@ -138,8 +138,8 @@ Test(rt_cgroup_parents, unmounted_net_cls_is_a_clear_error)
     h_write_config();
     cr_assert_neq(h_rt("create", "--bundle", H.bundle, id, NULL), 0);
     cr_assert_not_null(
-        strstr(h_err, "linux.resources.network: the net_cls controller is not mounted"), "%s",
-        h_err);
+        strstr(h_err, "linux.resources.network.classID: the net_cls controller is not mounted"),
+        "%s", h_err);
     cr_assert(!left_anywhere(""), "a failed create left skiff/%s behind", top);
 }
 

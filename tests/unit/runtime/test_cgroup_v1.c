@@ -644,8 +644,9 @@ Test(rt_cgroup_v1, network_without_net_cls_is_an_error)
     cr_assert_eq(rt_cgroup_create(root, "rel/n", "x", &res, &cg, &err), -1);
     cr_assert_null(cg);
     cr_assert_eq(err->code, ENOTSUP);
-    cr_assert(strstr(err->msg, "linux.resources.network: the net_cls controller is not mounted"),
-              "%s", err->msg);
+    cr_assert(
+        strstr(err->msg, "linux.resources.network.classID: the net_cls controller is not mounted"),
+        "%s", err->msg);
     assert_nothing_below("skiff");
 }
 
@@ -659,7 +660,9 @@ Test(rt_cgroup_v1, network_priorities_without_net_prio_are_an_error)
     fake_v1_tree(root, false);
     cr_assert_eq(rt_cgroup_create(root, NULL, "n", &res, &cg, &err), -1);
     cr_assert_eq(err->code, ENOTSUP);
-    cr_assert(strstr(err->msg, "the net_prio controller is not mounted"), "%s", err->msg);
+    cr_assert(strstr(err->msg,
+                     "linux.resources.network.priorities: the net_prio controller is not mounted"),
+              "%s", err->msg);
     assert_nothing_below("skiff");
 }
 
