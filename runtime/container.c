@@ -152,7 +152,6 @@ static int
 write_pid_file(const char *path, pid_t pid, struct cm_error **err)
 {
     char buf[32];
-    cleanup_free char *abs = NULL;
     cleanup_free char *dir = NULL;
     cleanup_close int dfd = -1;
     const char *slash;
