@@ -277,6 +277,7 @@ main(int argc, char **argv)
         return 2;
     }
     cm_log_set_level(CM_LOG_ERROR);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they are measured */
     char dir[] = "/tmp/skiffd-api-sim.XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
