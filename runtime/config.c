@@ -18,7 +18,6 @@
 
 #include "cm/cleanup.h"
 #include "cm/file.h"
-#include "cm/json.h"
 #include "cm/xalloc.h"
 #include "config_names.h"
 
@@ -53,24 +52,46 @@ ferr(struct cm_error **err, const char *path, const char *key, const char *fmt, 
     return -1;
 }
 
-/* Child paths. Keys are the parser's own literals and indices are bounded by
- * RT_MAX_ARRAY, so 256 bytes always suffice. */
+/* Child paths, built without printf: they are made for every object of every
+ * array, and formatting them showed up as 15% of a parse. Keys are the
+ * parser's own literals and indices are bounded by RT_MAX_ARRAY, so 256 bytes
+ * always suffice; a longer path would only be cut short in a message. buf may
+ * be path itself (appending in place). */
 #define PATH_BUF 256
+
+static size_t
+append(char *buf, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (len > PATH_BUF - 1 - n)
+        len = PATH_BUF - 1 - n;
+    memcpy(buf + n, s, len);
+    return n + len;
+}
+
 static const char *
 sub(char *buf, const char *path, const char *key)
 {
-    /* A truncated path would only shorten a message; using the result keeps
-     * -Wformat-truncation quiet at -O2. */
-    if (snprintf(buf, PATH_BUF, "%s%s%s", path, *path ? "." : "", key) >= PATH_BUF)
-        buf[PATH_BUF - 1] = '\0';
+    size_t n = buf == path ? strlen(buf) : append(buf, 0, path);
+    if (n && *key)
+        n = append(buf, n, ".");
+    n = append(buf, n, key);
+    buf[n] = '\0';
     return buf;
 }
 
 static const char *
 subi(char *buf, const char *path, const char *key, size_t i)
 {
-    if (snprintf(buf, PATH_BUF, "%s%s%s[%zu]", path, *path && *key ? "." : "", key, i) >= PATH_BUF)
-        buf[PATH_BUF - 1] = '\0';
+    char num[24], *d = num + sizeof(num);
+    *--d = '\0';
+    *--d = ']';
+    do
+        *--d = (char)('0' + i % 10);
+    while ((i /= 10));
+    *--d = '[';
+    sub(buf, path, key);
+    buf[append(buf, strlen(buf), d)] = '\0';
     return buf;
 }
 
@@ -332,11 +353,13 @@ get_strv(json_t *o, const char *path, const char *key, bool required, size_t max
     cleanup_strv char **out = xcalloc(json_array_size(arr) + 1, sizeof(char *));
     json_array_foreach (arr, i, v) {
         const char *s;
-        if (check_string(v, subi(p, path, key, i), NULL, max, &s, err) < 0)
-            return -1;
+        /* The element's path is only built for a message. */
+        if (!json_is_string(v) || json_string_length(v) > max)
+            return check_string(v, subi(p, path, key, i), NULL, max, &s, err);
+        s = json_string_value(v);
         const char *bad = check ? check(s) : NULL;
         if (bad)
-            return ferr(err, p, NULL, "%s", bad);
+            return ferr(err, subi(p, path, key, i), NULL, "%s", bad);
         out[i] = xstrdup(s);
     }
     cm_strv_free(*ret);
@@ -361,6 +384,22 @@ check_env(const char *s)
 
 /* ---- process ------------------------------------------------------------ */
 
+/* cpuset lists: "0-3,5" (whitespace tolerated as the kernel does). */
+static int
+dup_cpuset(json_t *o, const char *path, const char *key, char **ret, struct cm_error **err)
+{
+    const char *s = NULL;
+    if (get_string(o, path, key, false, 4096, &s, err) < 0)
+        return -1;
+    if (!s || !*s)
+        return 0;
+    for (const char *c = s; *c; c++)
+        if (!strchr("0123456789,- \n\t", *c))
+            return ferr(err, path, key, "invalid cpu/node list '%s'", s);
+    *ret = xstrdup(s);
+    return 0;
+}
+
 static int
 parse_caps(json_t *o, const char *path, struct rt_capabilities *caps, struct cm_error **err)
 {
@@ -378,12 +417,12 @@ parse_caps(json_t *o, const char *path, struct rt_capabilities *caps, struct cm_
             return -1;
         json_array_foreach (arr, i, v) {
             const char *name;
-            subi(p, path, sets[s], i);
-            if (check_string(v, p, NULL, 64, &name, err) < 0)
-                return -1;
+            if (!json_is_string(v) || json_string_length(v) > 64)
+                return check_string(v, subi(p, path, sets[s], i), NULL, 64, &name, err);
+            name = json_string_value(v);
             int cap = rt_cap_from_name(name);
             if (cap < 0)
-                return ferr(err, p, NULL, "unknown capability '%s'", name);
+                return ferr(err, subi(p, path, sets[s], i), NULL, "unknown capability '%s'", name);
             *dst[s] |= UINT64_C(1) << cap;
         }
     }
@@ -420,6 +459,10 @@ parse_rlimits(json_t *arr, const char *path, struct rt_process *proc, struct cm_
         if (get_u64(v, p, "soft", true, UINT64_MAX, NULL, &r->soft, err) < 0 ||
             get_u64(v, p, "hard", true, UINT64_MAX, NULL, &r->hard, err) < 0)
             return -1;
+        /* setrlimit(2) would refuse it later with a bare EINVAL. */
+        if (r->soft > r->hard)
+            return ferr(err, p, NULL, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64, r->soft,
+                        r->hard);
     }
     return 0;
 }
@@ -568,6 +611,14 @@ parse_process(json_t *o, const char *path, struct rt_process *proc, struct cm_er
             return -1;
         proc->io_priority.priority = (int)x;
         proc->has_io_priority = true;
+    }
+    if (get_object(o, path, "execCPUAffinity", false, &obj, err) < 0)
+        return -1;
+    if (obj) {
+        sub(p, path, "execCPUAffinity");
+        if (dup_cpuset(obj, p, "initial", &proc->exec_cpu_affinity_initial, err) < 0 ||
+            dup_cpuset(obj, p, "final", &proc->exec_cpu_affinity_final, err) < 0)
+            return -1;
     }
     if (get_object(o, path, "scheduler", false, &obj, err) < 0)
         return -1;
@@ -950,22 +1001,6 @@ parse_memory(json_t *o, const char *path, struct rt_memory *m, struct cm_error *
     return 0;
 }
 
-/* cpuset lists: "0-3,5" (whitespace tolerated as the kernel does). */
-static int
-dup_cpuset(json_t *o, const char *path, const char *key, char **ret, struct cm_error **err)
-{
-    const char *s = NULL;
-    if (get_string(o, path, key, false, 4096, &s, err) < 0)
-        return -1;
-    if (!s || !*s)
-        return 0;
-    for (const char *c = s; *c; c++)
-        if (!strchr("0123456789,- \n\t", *c))
-            return ferr(err, path, key, "invalid cpu/node list '%s'", s);
-    *ret = xstrdup(s);
-    return 0;
-}
-
 static int
 parse_cpu(json_t *o, const char *path, struct rt_cpu *c, struct cm_error **err)
 {
@@ -1009,6 +1044,8 @@ parse_weight_devices(json_t *arr, const char *path, struct rt_blkio *b, struct c
         if (get_u64(v, p, "leafWeight", false, UINT16_MAX, &d->has_leaf_weight, &u, err) < 0)
             return -1;
         d->leaf_weight = (uint16_t)u;
+        if (!d->has_weight && !d->has_leaf_weight)
+            return ferr(err, p, NULL, "needs weight or leafWeight");
     }
     return 0;
 }
@@ -1169,6 +1206,8 @@ parse_rdma(json_t *obj, const char *path, struct rt_resources *r, struct cm_erro
         if (get_u32(v, p, "hcaHandles", false, &d->has_hca_handles, &d->hca_handles, err) < 0 ||
             get_u32(v, p, "hcaObjects", false, &d->has_hca_objects, &d->hca_objects, err) < 0)
             return -1;
+        if (!d->has_hca_handles && !d->has_hca_objects)
+            return ferr(err, p, NULL, "needs hcaHandles or hcaObjects");
     }
     return 0;
 }
@@ -1376,6 +1415,8 @@ parse_seccomp(json_t *o, const char *path, struct rt_seccomp *s, struct cm_error
     }
     if (notify && !s->listener_path)
         return ferr(err, path, "listenerPath", "required when SCMP_ACT_NOTIFY is used");
+    if (s->listener_metadata && !s->listener_path)
+        return ferr(err, path, "listenerMetadata", "set without listenerPath");
     return 0;
 }
 
@@ -1496,6 +1537,12 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
         l->personality_domain = xstrdup(s);
         if (get_strv(obj, p, "flags", false, 64, NULL, &l->personality_flags, err) < 0)
             return -1;
+        /* The spec defines no flag yet: any value is unsupported. */
+        if (l->personality_flags && l->personality_flags[0]) {
+            char fp[PATH_BUF];
+            return ferr(err, subi(fp, p, "flags", 0), NULL, "unknown personality flag '%s'",
+                        l->personality_flags[0]);
+        }
     }
     if (get_object(o, path, "intelRdt", false, &obj, err) < 0)
         return -1;
@@ -1507,9 +1554,13 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
                        err) < 0 ||
             dup_string(obj, p, "memBwSchema", false, RT_MAX_PATH, &l->intel_rdt_mem_bw_schema,
                        err) < 0 ||
+            dup_string(obj, p, "schemata", false, RT_MAX_STRING, &l->intel_rdt_schemata, err) < 0 ||
             get_bool(obj, p, "enableCMT", &l->intel_rdt_enable_cmt, err) < 0 ||
             get_bool(obj, p, "enableMBM", &l->intel_rdt_enable_mbm, err) < 0)
             return -1;
+        if (l->intel_rdt_mem_bw_schema && (strncmp(l->intel_rdt_mem_bw_schema, "MB:", 3) != 0 ||
+                                           strchr(l->intel_rdt_mem_bw_schema, '\n')))
+            return ferr(err, p, "memBwSchema", "must start with \"MB:\" and be one line");
         if (l->intel_rdt_clos_id &&
             (strchr(l->intel_rdt_clos_id, '/') || strcmp(l->intel_rdt_clos_id, ".") == 0 ||
              strcmp(l->intel_rdt_clos_id, "..") == 0))
@@ -1558,8 +1609,8 @@ semver_idents(const char *s, bool numeric_rule)
     }
 }
 
-/* ociVersion: "MAJOR.MINOR.PATCH[-pre][+build]" with MAJOR 1 (spec: SemVer,
- * compatible within a major version). */
+/* ociVersion: "MAJOR.MINOR.PATCH[-pre][+build]" with MAJOR 0 or 1 (spec:
+ * SemVer, compatible within a major version). */
 static int
 check_oci_version(const char *v, struct cm_error **err)
 {
@@ -1580,7 +1631,8 @@ check_oci_version(const char *v, struct cm_error **err)
         s = semver_idents(s + 1, false);
     if (!s || *s)
         return cm_error_set(err, 0, "ociVersion: '%s' is not a SemVer version", v);
-    if (part[0] != 1)
+    /* 0.x drafts (the spec's own example says "0.5.0-dev") read like 1.x. */
+    if (part[0] > 1)
         return cm_error_set(err, 0, "ociVersion: version '%s' is not supported (1.x only)", v);
     return 0;
 }
@@ -1609,8 +1661,9 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
         dup_path(obj, "root", "path", true, false, &c->root.path, err) < 0 ||
         get_bool(obj, "root", "readonly", &c->root.readonly, err) < 0)
         return -1;
-    if (dup_string(root, "", "hostname", false, 255, &c->hostname, err) < 0 ||
-        dup_string(root, "", "domainname", false, 255, &c->domainname, err) < 0)
+    /* sethostname/setdomainname take at most 64 bytes (__NEW_UTS_LEN). */
+    if (dup_string(root, "", "hostname", false, 64, &c->hostname, err) < 0 ||
+        dup_string(root, "", "domainname", false, 64, &c->domainname, err) < 0)
         return -1;
     if (get_array(root, "", "mounts", false, &arr, err) < 0)
         return -1;
@@ -1674,6 +1727,8 @@ rt_config_parse(const char *buf, size_t len, const char *name, struct rt_config 
     json_auto_t *root = NULL;
     cleanup_rt_config struct rt_config *c = NULL;
 
+    if (!name)
+        name = "config.json";
     if (load_json(buf, len, name, &root, err) < 0)
         return -1;
     c = xcalloc(1, sizeof(*c));
@@ -1704,6 +1759,8 @@ rt_process_parse(const char *buf, size_t len, const char *name, struct rt_proces
     json_auto_t *root = NULL;
     struct rt_process p = {0};
 
+    if (!name)
+        name = "process.json";
     if (load_json(buf, len, name, &root, err) < 0)
         return -1;
     int r = json_is_object(root) ? parse_process(root, "", &p, err)
@@ -1714,6 +1771,28 @@ rt_process_parse(const char *buf, size_t len, const char *name, struct rt_proces
         return cm_error_wrap(err, "%s", name);
     }
     *ret = p;
+    return 0;
+}
+
+int
+rt_resources_parse(const char *buf, size_t len, const char *name, struct rt_resources *ret,
+                   struct cm_error **err)
+{
+    json_auto_t *root = NULL;
+    struct rt_resources r = {0};
+
+    if (!name)
+        name = "resources.json";
+    if (load_json(buf, len, name, &root, err) < 0)
+        return -1;
+    int rc = json_is_object(root) ? parse_resources(root, "", &r, err)
+                                  : cm_error_set(err, 0, "expected a JSON object at the top level");
+    ints_as_real = false;
+    if (rc < 0) {
+        rt_resources_done(&r);
+        return cm_error_wrap(err, "%s", name);
+    }
+    *ret = r;
     return 0;
 }
 
@@ -1735,6 +1814,8 @@ rt_process_done(struct rt_process *p)
     free(p->rlimits);
     free(p->apparmor_profile);
     free(p->selinux_label);
+    free(p->exec_cpu_affinity_initial);
+    free(p->exec_cpu_affinity_final);
     *p = (struct rt_process){0};
 }
 
@@ -1755,9 +1836,11 @@ seccomp_free(struct rt_seccomp *s)
     free(s);
 }
 
-static void
-resources_done(struct rt_resources *r)
+void
+rt_resources_done(struct rt_resources *r)
 {
+    if (!r)
+        return;
     free(r->devices);
     free(r->cpu.cpus);
     free(r->cpu.mems);
@@ -1780,6 +1863,7 @@ resources_done(struct rt_resources *r)
     for (size_t i = 0; i < r->n_rdma; i++)
         free(r->rdma[i].device);
     free(r->rdma);
+    *r = (struct rt_resources){0};
 }
 
 static void
@@ -1794,7 +1878,7 @@ linux_done(struct rt_linux *l)
         free(l->devices[i].path);
     free(l->devices);
     free(l->cgroups_path);
-    resources_done(&l->resources);
+    rt_resources_done(&l->resources);
     seccomp_free(l->seccomp);
     for (size_t i = 0; i < l->n_sysctl; i++) {
         free(l->sysctl[i].key);
@@ -1809,6 +1893,7 @@ linux_done(struct rt_linux *l)
     free(l->intel_rdt_clos_id);
     free(l->intel_rdt_l3_cache_schema);
     free(l->intel_rdt_mem_bw_schema);
+    free(l->intel_rdt_schemata);
 }
 
 void

@@ -287,6 +287,8 @@ const struct rt_mount_opt rt_mount_opts[] = {
     F("iversion", MS_I_VERSION, 0),
     F("noiversion", 0, MS_I_VERSION),
     F("nosymfollow", MS_NOSYMFOLLOW, 0),
+    F("acl", MS_POSIXACL, 0),
+    F("noacl", 0, MS_POSIXACL),
     F("symfollow", 0, MS_NOSYMFOLLOW),
     {"bind", RT_MOPT_BIND, MS_BIND, 0},
     {"rbind", RT_MOPT_RBIND, MS_BIND | MS_REC, 0},

@@ -68,12 +68,7 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
     d->heartbeat_grace_ms = cfg->heartbeat_grace_ms ? cfg->heartbeat_grace_ms : 30000;
     d->task_grace_ms = cfg->task_grace_ms ? cfg->task_grace_ms : 60000;
     d->poll_timeout_ms = cfg->poll_timeout_ms ? cfg->poll_timeout_ms : 20000;
-    d->creds = json_object();
-    d->last_seen = json_object();
-    for (int k = 0; k < SCHED_K_MAX; k++) {
-        d->tables[k] = json_object();
-        d->dirty[k] = json_object();
-    }
+    sched_state_init(d);
     if (cm_mkdir_p(cfg->state_dir, 0700, err) < 0)
         goto fail;
     dbpath = xasprintf("%s/skiffd.db", cfg->state_dir);
@@ -84,6 +79,7 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
         cm_error_wrap(err, "loading '%s'", dbpath);
         goto fail;
     }
+    sched_index_rebuild(d);
     if (sched_auth_load(d, err) < 0 || sched_auth_join_token_file(d, err) < 0)
         goto fail;
     d->loop = cm_loop_new(err);
@@ -140,12 +136,7 @@ sched_daemon_free(struct sched_daemon *d)
     cm_loop_remove(d->tick);
     d->loop = cm_loop_free(d->loop);
     d->store = sched_store_free(d->store);
-    for (int k = 0; k < SCHED_K_MAX; k++) {
-        json_decref(d->tables[k]);
-        json_decref(d->dirty[k]);
-    }
-    json_decref(d->creds);
-    json_decref(d->last_seen);
+    sched_state_done(d);
     free(d->state_dir);
     free(d->region);
     free(d);

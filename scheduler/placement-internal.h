@@ -26,6 +26,16 @@ sched_rng_below(uint64_t *state, uint32_t n)
     return (uint32_t)(sched_rng_next(state) % n);
 }
 
+/* Host ports a task really takes: only bridge and host network modes bind ports on the
+ * instance (awsvpc tasks get their own interface, none have no network). */
+static inline size_t
+sched_host_ports(const struct sched_task_needs *needs)
+{
+    return needs->network_mode == SCHED_NET_BRIDGE || needs->network_mode == SCHED_NET_HOST
+               ? needs->n_ports
+               : 0;
+}
+
 /* What this round has already promised on one instance. */
 struct sched_slot {
     int32_t cpu;
@@ -34,9 +44,12 @@ struct sched_slot {
     uint32_t placed; /* placed this round (same task definition, so same host ports) */
 };
 
-/* The feasibility chain on one instance given what the round already took there. */
+/* The feasibility chain on one instance given what the round already took there. STATIC_OK:
+ * the instance already passed the checks that cannot change within a round (status, agent,
+ * requiresAttributes, memberOf), so only resources and distinctInstance are looked at. */
 enum sched_reject sched_check(const struct sched_cluster *c, uint32_t index,
-                              const struct sched_place_request *req, const struct sched_slot *slot);
+                              const struct sched_place_request *req, const struct sched_slot *slot,
+                              bool static_ok);
 
 /* Ranking: per-round state for the strategies (spread counts per attribute value). */
 struct sched_ranker;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cm/xalloc.h"
+#include "placement-internal.h"
 
 void
 sched_instance_init(struct sched_instance *inst, const char *id, struct sched_resources registered)
@@ -96,7 +97,7 @@ sched_instance_commit(struct sched_instance *inst, const struct sched_task_needs
 {
     inst->remaining.cpu -= needs->res.cpu;
     inst->remaining.memory -= needs->res.memory;
-    sched_instance_add_ports(inst, needs->ports, needs->n_ports);
+    sched_instance_add_ports(inst, needs->ports, sched_host_ports(needs));
     inst->version++;
 }
 
@@ -110,7 +111,7 @@ sched_instance_release(struct sched_instance *inst, const struct sched_task_need
         inst->remaining.cpu = inst->registered.cpu;
     if (inst->remaining.memory > inst->registered.memory)
         inst->remaining.memory = inst->registered.memory;
-    sched_instance_remove_ports(inst, needs->ports, needs->n_ports);
+    sched_instance_remove_ports(inst, needs->ports, sched_host_ports(needs));
     inst->version++;
 }
 
@@ -147,14 +148,15 @@ static enum sched_reject
 still_fits(const struct sched_instance *inst, const struct sched_task_needs *needs)
 {
     if (inst->status != SCHED_INSTANCE_ACTIVE)
-        return SCHED_REJECT_STATUS;
+        return inst->status == SCHED_INSTANCE_INACTIVE ? SCHED_REJECT_INACTIVE
+                                                       : SCHED_REJECT_STATUS;
     if (!inst->agent_connected)
         return SCHED_REJECT_AGENT;
     if (inst->remaining.cpu < needs->res.cpu)
         return SCHED_REJECT_CPU;
     if (inst->remaining.memory < needs->res.memory)
         return SCHED_REJECT_MEMORY;
-    for (size_t i = 0; i < needs->n_ports; i++)
+    for (size_t i = 0; i < sched_host_ports(needs); i++)
         if (sched_instance_has_port(inst, needs->ports[i]))
             return SCHED_REJECT_PORTS;
     return SCHED_REJECT_NONE;
@@ -175,7 +177,7 @@ sched_plan_apply(struct sched_cluster *current, const struct sched_plan *plan,
         enum sched_reject why;
 
         if (p->instance >= current->n_instances) {
-            why = SCHED_REJECT_STATUS; /* the instance is gone */
+            why = SCHED_REJECT_INACTIVE; /* the instance is gone */
         } else {
             why = still_fits(&current->instances[p->instance], p->needs);
         }

@@ -11,9 +11,10 @@
  * Operators in symbol and word form (==/equals, !=/not_equals, >, >=, <, <=, exists,
  * !exists/not_exists, in, !in/not_in/"not in", =~/matches, !~/not_matches). Keywords are
  * case-insensitive. Values are bare words; they end at white space, ')', ']', ',' or "&&"/"||",
- * so a regular expression may use '|' but not spaces. Regular expressions (POSIX extended, a
- * close cousin of the Java ones ECS uses) must match the whole value, like Java's matches().
- * Input is hostile: length and nesting are bounded and every error names its column. */
+ * so a regular expression may use '|' and balanced parentheses, but no spaces. Regular expressions
+ * (POSIX extended, a close cousin of the Java ones ECS uses) must match the whole value, like
+ * Java's matches(). Input is hostile: length and nesting are bounded and every error names its
+ * column. */
 #include "sched/placement.h"
 
 #include <ctype.h>
@@ -31,6 +32,7 @@
 #define MAX_EXPR_LEN 2000
 #define MAX_DEPTH 32
 #define MAX_LIST 100
+#define MAX_REGEX_LEN 256
 
 enum node_kind { N_AND, N_OR, N_NOT, N_COND };
 
@@ -167,18 +169,31 @@ accept(struct parser *p, const char *kw, const char *sym)
 
 static struct node *parse_or(struct parser *p);
 
-/* A value ends at white space, ')', ']', ',' or a "&&"/"||". */
+/* A value ends at white space, ')', ']', ',' or a "&&"/"||". A regular expression may also
+ * hold balanced parentheses and brackets: "(t3|m5)\..*". */
 static char *
-parse_value(struct parser *p, bool in_list)
+parse_value(struct parser *p, bool in_list, bool regex)
 {
     size_t start, end;
+    int parens = 0, brackets = 0;
 
     skip_ws(p);
     start = end = p->pos;
     for (;;) {
         char c = p->s[end];
-        if (!c || isspace((unsigned char)c) || c == ')' || c == ']' || (in_list && c == ',') ||
-            c == '[' || c == '(')
+        if (!c || isspace((unsigned char)c))
+            break;
+        if (regex && (c == '(' || c == '[')) {
+            c == '(' ? parens++ : brackets++;
+            end++;
+            continue;
+        }
+        if (regex && ((c == ')' && parens > 0) || (c == ']' && brackets > 0))) {
+            c == ')' ? parens-- : brackets--;
+            end++;
+            continue;
+        }
+        if (c == ')' || c == ']' || (in_list && c == ',') || c == '[' || c == '(')
             break;
         if ((c == '&' && p->s[end + 1] == '&') || (c == '|' && p->s[end + 1] == '|'))
             break;
@@ -289,6 +304,74 @@ parse_op(struct parser *p, struct node *n)
     }
 }
 
+/* Patterns come from API bodies: glibc's regcomp() builds automata whose size can explode
+ * with stacked or large bounded repetitions ("a++++...", "(a{100}){100}") and backreferences
+ * make matching exponential. Attribute values are short, so legitimate patterns are small:
+ * refuse the costly shapes up front. Returns why, or NULL. */
+static const char *
+regex_too_costly(const char *re)
+{
+    bool after_quant = false;
+    int depth = 0, quants = 0;
+
+    if (strlen(re) > MAX_REGEX_LEN)
+        return "longer than 256 characters";
+    for (const char *c = re; *c; c++) {
+        bool quant = false;
+        switch (*c) {
+        case '\\':
+            if (c[1] >= '1' && c[1] <= '9')
+                return "backreferences are not supported";
+            if (c[1])
+                c++;
+            break;
+        case '[':
+            /* A bracket expression is one atom: skip to its end ("[]a]" and "[^]a]" too). */
+            c++;
+            if (*c == '^')
+                c++;
+            if (*c == ']')
+                c++;
+            while (*c && *c != ']')
+                c++;
+            if (!*c)
+                return NULL; /* unbalanced: regcomp() reports it */
+            break;
+        case '(':
+            if (++depth > 8)
+                return "groups nested deeper than 8";
+            break;
+        case ')':
+            depth--;
+            break;
+        case '*':
+        case '+':
+        case '?':
+            quant = true;
+            break;
+        case '{': {
+            unsigned long lo = strtoul(c + 1, (char **)&c, 10), hi = lo;
+            if (*c == ',')
+                hi = c[1] == '}' ? lo : strtoul(c + 1, (char **)&c, 10);
+            if (lo > 32 || hi > 32)
+                return "repetition bounds above 32";
+            if (!*c)
+                return NULL; /* "a{1": regcomp() reports it; do not step past the end */
+            quant = true;
+            break;
+        }
+        default:
+            break;
+        }
+        if (quant && after_quant)
+            return "stacked repetition operators";
+        if (quant && ++quants > 16)
+            return "more than 16 repetition operators";
+        after_quant = quant;
+    }
+    return NULL;
+}
+
 static int
 parse_args(struct parser *p, struct node *n)
 {
@@ -306,7 +389,7 @@ parse_args(struct parser *p, struct node *n)
             return fail(p, p->pos, "expected '[' after in");
         p->pos++;
         for (;;) {
-            char *val = parse_value(p, true);
+            char *val = parse_value(p, true, false);
             if (!val) {
                 cm_strv_free(v);
                 return -1;
@@ -344,13 +427,17 @@ parse_args(struct parser *p, struct node *n)
         break;
     }
     size_t at = (skip_ws(p), p->pos);
-    char *val = parse_value(p, false);
+    char *val = parse_value(p, false, n->op == OP_RE || n->op == OP_NRE);
     if (!val)
         return -1;
     n->values = xcalloc(2, sizeof(*n->values));
     n->values[0] = val;
     if (n->op == OP_RE || n->op == OP_NRE) {
-        cleanup_free char *anchored = xasprintf("^(%s)$", val);
+        cleanup_free char *anchored = NULL;
+        const char *why = regex_too_costly(val);
+        if (why)
+            return fail(p, at, "regular expression rejected: %s", why);
+        anchored = xasprintf("^(%s)$", val);
         if (regcomp(&n->re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
             return fail(p, at, "invalid regular expression '%s'", val);
         n->has_re = true;

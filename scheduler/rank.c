@@ -12,16 +12,20 @@
 #include "cm/xalloc.h"
 #include "placement-internal.h"
 
-/* Attribute value -> tasks of the group on instances with that value. */
-struct value_count {
-    const char *value; /* NULL: empty bucket */
-    uint32_t count;
+/* Attribute value -> small index (open addressing); counts live in a parallel array so that
+ * an instance can remember its value's index for the whole round (one string lookup per
+ * instance per round, not per score). Index 0 is "attribute missing". */
+struct value_slot {
+    const char *value; /* NULL: empty */
+    uint32_t index;
 };
 
 struct value_table {
-    struct value_count *slots;
+    struct value_slot *slots;
     size_t cap, used;
-    uint32_t missing; /* instances without the attribute form one bucket of their own */
+    uint32_t *counts; /* per value index: tasks of the group */
+    size_t n_counts, cap_counts;
+    uint32_t *by_instance; /* per instance: value index + 1, 0 = not looked up yet */
 };
 
 struct ranked {
@@ -46,49 +50,51 @@ hash_str(const char *s)
     return h;
 }
 
-static void table_grow(struct value_table *t);
-
-static uint32_t *
-table_slot(struct value_table *t, const char *value, bool insert)
+static uint32_t
+table_index(struct value_table *t, const char *value)
 {
     if (!value)
-        return &t->missing;
-    if (insert && (t->used + 1) * 2 > t->cap)
-        table_grow(t);
-    if (t->cap == 0)
-        return NULL;
-    for (size_t i = hash_str(value) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-        struct value_count *vc = &t->slots[i];
-        if (!vc->value) {
-            if (!insert)
-                return NULL;
-            vc->value = value;
-            t->used++;
-            return &vc->count;
+        return 0;
+    if ((t->used + 1) * 2 > t->cap) {
+        struct value_slot *old = t->slots;
+        size_t old_cap = t->cap;
+        t->cap = t->cap ? t->cap * 2 : 16;
+        t->slots = xcalloc(t->cap, sizeof(*t->slots));
+        for (size_t i = 0; i < old_cap; i++) {
+            if (!old[i].value)
+                continue;
+            size_t j = hash_str(old[i].value) & (t->cap - 1);
+            while (t->slots[j].value)
+                j = (j + 1) & (t->cap - 1);
+            t->slots[j] = old[i];
         }
-        if (strcmp(vc->value, value) == 0)
-            return &vc->count;
+        free(old);
+    }
+    for (size_t i = hash_str(value) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        struct value_slot *vs = &t->slots[i];
+        if (vs->value && strcmp(vs->value, value) == 0)
+            return vs->index;
+        if (!vs->value) {
+            vs->value = value;
+            vs->index = (uint32_t)t->n_counts;
+            t->used++;
+            t->counts =
+                xreallocarray_grow(t->counts, &t->cap_counts, t->n_counts + 1, sizeof(*t->counts));
+            t->counts[t->n_counts++] = 0;
+            return vs->index;
+        }
     }
 }
 
-static void
-table_grow(struct value_table *t)
-{
-    struct value_table bigger = {.cap = t->cap ? t->cap * 2 : 16, .missing = t->missing};
-
-    bigger.slots = xcalloc(bigger.cap, sizeof(*bigger.slots));
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i].value)
-            *table_slot(&bigger, t->slots[i].value, true) = t->slots[i].count;
-    free(t->slots);
-    *t = bigger;
-}
-
+/* Value index of instance I's attribute, looked up once per round. */
 static uint32_t
-table_get(struct value_table *t, const char *value)
+instance_value(struct ranked *r, const struct sched_cluster *c, uint32_t i)
 {
-    uint32_t *p = table_slot(t, value, false);
-    return p ? *p : 0;
+    struct value_table *t = &r->values;
+    if (!t->by_instance[i])
+        t->by_instance[i] =
+            table_index(t, sched_instance_attr(&c->instances[i], r->s.attribute)) + 1;
+    return t->by_instance[i] - 1;
 }
 
 struct sched_ranker *
@@ -108,12 +114,14 @@ sched_ranker_new(const struct sched_cluster *c, const struct sched_place_request
         rk->has_spread = true;
         if (strategies[i].field != SCHED_FIELD_ATTRIBUTE)
             continue;
+        struct value_table *vt = &rk->r[i].values;
+        vt->by_instance = xcalloc(c->n_instances ? c->n_instances : 1, sizeof(*vt->by_instance));
+        vt->counts = xreallocarray_grow(NULL, &vt->cap_counts, 1, sizeof(*vt->counts));
+        vt->counts[vt->n_counts++] = 0; /* index 0: attribute missing */
         for (size_t t = 0; t < req->n_group_instances; t++) {
             uint32_t idx = req->group_instances[t];
-            if (idx >= c->n_instances)
-                continue;
-            const char *v = sched_instance_attr(&c->instances[idx], strategies[i].attribute);
-            (*table_slot(&rk->r[i].values, v, true))++;
+            if (idx < c->n_instances)
+                vt->counts[instance_value(&rk->r[i], c, idx)]++;
         }
     }
     return rk;
@@ -124,8 +132,11 @@ sched_ranker_free(struct sched_ranker *rk)
 {
     if (!rk)
         return;
-    for (size_t i = 0; i < rk->n; i++)
+    for (size_t i = 0; i < rk->n; i++) {
         free(rk->r[i].values.slots);
+        free(rk->r[i].values.counts);
+        free(rk->r[i].values.by_instance);
+    }
     free(rk->r);
     free(rk);
 }
@@ -161,8 +172,7 @@ sched_ranker_score(struct sched_ranker *rk, uint32_t index, const struct sched_s
             break;
         case SCHED_STRATEGY_SPREAD:
             if (r->s.field == SCHED_FIELD_ATTRIBUTE)
-                score[i] =
-                    -(double)table_get(&r->values, sched_instance_attr(inst, r->s.attribute));
+                score[i] = -(double)r->values.counts[instance_value(r, rk->c, index)];
             else
                 score[i] = -(double)slot->group;
             break;
@@ -180,8 +190,7 @@ sched_ranker_placed(struct sched_ranker *rk, uint32_t index)
         struct ranked *r = &rk->r[i];
         if (r->s.type != SCHED_STRATEGY_SPREAD || r->s.field != SCHED_FIELD_ATTRIBUTE)
             continue;
-        const char *v = sched_instance_attr(&rk->c->instances[index], r->s.attribute);
-        (*table_slot(&r->values, v, true))++;
+        r->values.counts[instance_value(r, rk->c, index)]++;
     }
 }
 

@@ -111,6 +111,8 @@ sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks,
     struct cand *cands = NULL;
     bool primary_failed;
 
+    /* RET is valid even on failure, so that callers may always call _done on it. */
+    memset(ret, 0, sizeof(*ret));
     if (n_dep == 0 || svc->deployments[0].status != SCHED_DEPLOYMENT_PRIMARY)
         return cm_error_set(err, EINVAL, "service '%s': deployments[0] must be the PRIMARY one",
                             svc->name ? svc->name : "");
@@ -123,7 +125,6 @@ sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks,
                                 tasks[i].id ? tasks[i].id : "", tasks[i].instance);
     }
 
-    memset(ret, 0, sizeof(*ret));
     ret->running = xcalloc(n_dep, sizeof(*ret->running));
     ret->pending = xcalloc(n_dep, sizeof(*ret->pending));
     remaining = xcalloc(n_dep, sizeof(*remaining));
@@ -216,7 +217,11 @@ sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks,
         }
         cands[n_cand++] = c;
     }
-    qsort(cands, n_cand, sizeof(*cands), cand_cmp);
+    /* The common case, a settled service, has nothing to retire: skip the sort. */
+    if (primary_good > desired || n_cand > primary_good)
+        qsort(cands, n_cand, sizeof(*cands), cand_cmp);
+    else
+        n_cand = 0;
 
     /* Pass 3: stops. Tasks that are not healthy cost nothing to stop; healthy ones only down
      * to minimumHealthyPercent. A failed deployment makes no further progress. */

@@ -3,7 +3,8 @@
  * coprime to n, so no O(n) shuffle), keep the first LIMIT feasible ones, score them, take the
  * best. An instance found infeasible is remembered for the rest of the round ("does not fit"
  * cache): within a round capacity only shrinks, so the answer cannot change. When a full pass
- * finds nothing, the round is exhausted and the remaining tasks fail at once. */
+ * finds nothing, the round is exhausted and the remaining tasks fail at once. Instances that
+ * passed once skip the checks that cannot change within a round (memberOf expressions). */
 #include "sched/placement.h"
 
 #include <errno.h>
@@ -75,6 +76,7 @@ unplaceable_message(const struct sched_cluster *c, const struct sched_place_requ
 
     switch (closest) {
     case SCHED_REJECT_NONE:
+    case SCHED_REJECT_INACTIVE:
     case SCHED_REJECT_STATUS:
         msg = xasprintf("%s Reason: No Container Instances were found in your cluster. %s", prefix,
                         tail);
@@ -129,14 +131,18 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     size_t n = snapshot->n_instances;
     struct sched_ranker *rk = NULL;
     struct sched_slot *slots = NULL;
-    uint64_t *nofit = NULL;
+    uint64_t *nofit = NULL, *static_ok = NULL;
     uint64_t rng = req->seed ^ 0x5851f42d4c957f2dULL;
     uint32_t limit, stride = 1;
-    bool exhausted = false;
     double score[MAX_STRATEGIES], best[MAX_STRATEGIES];
 
+    /* RET is valid even on failure, so that callers may always call _done on it. */
+    memset(ret, 0, sizeof(*ret));
+    ret->closest_instance = SCHED_NO_INSTANCE;
     if (!req->needs)
         return cm_error_set(err, EINVAL, "placement request without task needs");
+    if (req->needs->res.cpu < 0 || req->needs->res.memory < 0)
+        return cm_error_set(err, EINVAL, "negative cpu or memory in a placement request");
     if (n_strategies > MAX_STRATEGIES)
         return cm_error_set(err, EINVAL, "at most %d placement strategies", MAX_STRATEGIES);
     if (n_strategies == 0) {
@@ -150,8 +156,6 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
         if (req->constraints[i].type == SCHED_CONSTRAINT_MEMBER_OF && !req->constraints[i].query)
             return cm_error_set(err, EINVAL, "memberOf constraint without an expression");
 
-    memset(ret, 0, sizeof(*ret));
-    ret->closest_instance = SCHED_NO_INSTANCE;
     if (req->count == 0)
         return 0;
     if (n == 0) {
@@ -164,6 +168,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     limit = req->limit ? req->limit : default_limit(n, sched_ranker_has_spread(rk));
     slots = xcalloc(n, sizeof(*slots));
     nofit = xcalloc((n + 63) / 64, sizeof(*nofit));
+    static_ok = xcalloc((n + 63) / 64, sizeof(*static_ok));
     for (size_t i = 0; i < req->n_group_instances; i++)
         if (req->group_instances[i] < n)
             slots[req->group_instances[i]].group++;
@@ -177,7 +182,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
         uint32_t found = 0, best_i = SCHED_NO_INSTANCE;
         uint32_t i = sched_rng_below(&rng, (uint32_t)n);
 
-        for (size_t v = 0; !exhausted && v < n && found < limit; v++) {
+        for (size_t v = 0; v < n && found < limit; v++) {
             if (v) {
                 i += stride;
                 if (i >= n)
@@ -186,7 +191,8 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
             if (nofit[i / 64] & (1ULL << (i % 64)))
                 continue;
             ret->examined++;
-            enum sched_reject why = sched_check(snapshot, i, req, &slots[i]);
+            bool known = static_ok[i / 64] & (1ULL << (i % 64));
+            enum sched_reject why = sched_check(snapshot, i, req, &slots[i], known);
             if (why != SCHED_REJECT_NONE) {
                 nofit[i / 64] |= 1ULL << (i % 64);
                 if (ret->closest_instance == SCHED_NO_INSTANCE || why > ret->closest_reject) {
@@ -195,6 +201,7 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
                 }
                 continue;
             }
+            static_ok[i / 64] |= 1ULL << (i % 64);
             found++;
             sched_ranker_score(rk, i, &slots[i], &rng, score);
             if (best_i == SCHED_NO_INSTANCE || better(score, best, n_strategies)) {
@@ -203,10 +210,10 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
             }
         }
         if (best_i == SCHED_NO_INSTANCE) {
-            /* A full pass found nothing; capacity only shrinks within the round. */
-            exhausted = true;
-            ret->unplaced++;
-            continue;
+            /* A full pass found nothing; capacity only shrinks within the round, so the rest
+             * cannot be placed either. */
+            ret->unplaced += req->count - t;
+            break;
         }
         slots[best_i].cpu += req->needs->res.cpu;
         slots[best_i].memory += req->needs->res.memory;
@@ -228,5 +235,6 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
     sched_ranker_free(rk);
     free(slots);
     free(nofit);
+    free(static_ok);
     return 0;
 }

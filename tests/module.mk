@@ -4,7 +4,7 @@ IT_AREAS := $(sort $(IT_AREAS))
 IT_BINS := $(addprefix $(TESTBIN)/it-,$(IT_AREAS))
 IT_SCRIPTS := $(sort $(wildcard tests/integration/*.sh))
 # Static helpers: tests/helpers/<name>.c
-HELPERS += $(basename $(notdir $(wildcard tests/helpers/*.c)))
+HELPERS := $(sort $(HELPERS) $(basename $(notdir $(wildcard tests/helpers/*.c))))
 
 # it-<area> links every module the area's module.mk-style list names (default: all).
 define it_rules

@@ -86,6 +86,9 @@ struct rt_process {
     struct rt_io_priority io_priority;
     bool has_scheduler;
     struct rt_scheduler scheduler;
+    /* process.execCPUAffinity (spec 1.2) cpu lists, NULL = unset */
+    char *exec_cpu_affinity_initial;
+    char *exec_cpu_affinity_final;
 };
 
 struct rt_root {
@@ -378,6 +381,7 @@ struct rt_linux {
     bool has_intel_rdt;
     char *intel_rdt_l3_cache_schema;
     char *intel_rdt_mem_bw_schema;
+    char *intel_rdt_schemata; /* spec 1.2 */
     bool intel_rdt_enable_cmt, intel_rdt_enable_mbm;
     struct rt_time_offset time_monotonic, time_boottime;
 };
@@ -413,6 +417,11 @@ int rt_config_load(const char *bundle, struct rt_config **ret, struct cm_error *
 int rt_process_parse(const char *buf, size_t len, const char *name, struct rt_process *ret,
                      struct cm_error **err);
 void rt_process_done(struct rt_process *p);
+/* Parses a standalone linux.resources object (`update --resources FILE`) into
+ * *ret (rt_resources_done to free). Errors name the field ("memory.limit: ..."). */
+int rt_resources_parse(const char *buf, size_t len, const char *name, struct rt_resources *ret,
+                       struct cm_error **err);
+void rt_resources_done(struct rt_resources *r);
 void rt_config_free(struct rt_config *c);
 static inline void
 rt_config_freep(struct rt_config **c)

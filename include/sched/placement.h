@@ -47,7 +47,9 @@ struct sched_instance {
     const char *id;  /* container instance id (last part of the ARN) */
     const char *arn; /* full ARN, for messages; may be NULL */
     enum sched_instance_status status;
-    bool agent_connected; /* false: the agent missed its heartbeats; no new placements */
+    /* false: the agent missed its heartbeats past the grace period. No new placements, and
+     * sched_reconcile() replaces its tasks (so clear it only once the grace has run out). */
+    bool agent_connected;
     struct sched_resources registered; /* capacity the agent registered */
     struct sched_resources remaining;  /* registered minus every non-stopped task on it */
     /* Host ports in use (reserved by the agent at registration plus those of its tasks), as
@@ -89,7 +91,8 @@ struct sched_task_needs {
     struct sched_resources res; /* task-level cpu/memory, or the sum over containers */
     enum sched_network_mode network_mode;
     /* Static host ports as SCHED_PORT_KEY values (bridge: hostPort != 0; host: containerPort).
-     * Dynamic (hostPort 0) and awsvpc ports take no host port and are not listed. */
+     * Dynamic (hostPort 0) ports take no host port and are not listed. Ignored (neither
+     * checked nor reserved) unless network_mode is BRIDGE or HOST. */
     const uint32_t *ports;
     size_t n_ports;
     /* requiresAttributes: names the instance must carry (value ignored). */
@@ -174,7 +177,8 @@ int sched_strategy_from_ecs(const char *type, const char *field, struct sched_st
  * how "closest matching" is decided: the instance that got furthest wins. */
 enum sched_reject {
     SCHED_REJECT_NONE = 0,
-    SCHED_REJECT_STATUS,    /* not ACTIVE (DRAINING/INACTIVE) */
+    SCHED_REJECT_INACTIVE,  /* deregistered (or an index that no longer exists) */
+    SCHED_REJECT_STATUS,    /* DRAINING */
     SCHED_REJECT_AGENT,     /* agent disconnected */
     SCHED_REJECT_CPU,       /* insufficient CPU units */
     SCHED_REJECT_MEMORY,    /* insufficient memory */
@@ -248,7 +252,8 @@ void sched_place_result_done(struct sched_place_result *res);
 /* Places up to REQ->count tasks on the SNAPSHOT (not modified), accounting within the round
  * for what it has already placed, and appends each decision to PLAN tagged with TAG. Never
  * fails for lack of room: unplaced tasks are counted and explained in RET. Returns -1 (EINVAL)
- * only for a malformed request. */
+ * only for a malformed request. RET is cleared first, so sched_place_result_done() is always
+ * safe. */
 int sched_place(const struct sched_cluster *snapshot, const struct sched_place_request *req,
                 uint32_t tag, struct sched_plan *plan, struct sched_place_result *ret,
                 struct cm_error **err);

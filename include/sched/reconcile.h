@@ -135,7 +135,8 @@ void sched_reconcile_result_done(struct sched_reconcile_result *res);
 
 /* The pure reconcile pass. CLUSTER supplies instance status (ACTIVE/DRAINING/INACTIVE) and
  * agent connectivity for the tasks' instance indices; NOW is epoch ms (for the back-off).
- * Returns -1 (EINVAL) only for malformed input (no deployments, bad indices). */
+ * Returns -1 (EINVAL) only for malformed input (no deployments, bad indices). RET is cleared
+ * first, so sched_reconcile_result_done() is always safe. */
 int sched_reconcile(const struct sched_service *svc, const struct sched_task *tasks, size_t n_tasks,
                     const struct sched_cluster *cluster, int64_t now,
                     struct sched_reconcile_result *ret, struct cm_error **err);

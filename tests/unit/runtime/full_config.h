@@ -33,6 +33,7 @@ static const char full_config[] =
     "    \"scheduler\": {\"policy\": \"SCHED_BATCH\", \"nice\": 5, \"priority\": 0,\n"
     "                  \"flags\": [\"SCHED_FLAG_RESET_ON_FORK\", \"SCHED_FLAG_KEEP_PARAMS\"],\n"
     "                  \"runtime\": 10, \"deadline\": 20, \"period\": 30},\n"
+    "    \"execCPUAffinity\": {\"initial\": \"0\", \"final\": \"1-3,5\"},\n"
     "    \"someFutureKey\": {\"ignored\": [1, 2, 3]}\n"
     "  },\n"
     "  \"root\": {\"path\": \"rootfs\", \"readonly\": true},\n"
@@ -141,7 +142,8 @@ static const char full_config[] =
     "    \"mountLabel\": \"system_u:object_r:svirt_sandbox_file_t:s0:c715,c811\",\n"
     "    \"personality\": {\"domain\": \"LINUX32\", \"flags\": []},\n"
     "    \"intelRdt\": {\"closID\": \"guaranteed_group\", \"l3CacheSchema\": \"L3:0=7f0\",\n"
-    "                 \"memBwSchema\": \"MB:0=20\", \"enableCMT\": true, \"enableMBM\": false}\n"
+    "                 \"memBwSchema\": \"MB:0=20\", \"enableCMT\": true, \"enableMBM\": false,\n"
+    "                 \"schemata\": \"L2:0=f\"}\n"
     "  },\n"
     "  \"vm\": {\"hypervisor\": {\"path\": \"/ignored\"}}\n"
     "}\n";

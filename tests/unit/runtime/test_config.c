@@ -112,6 +112,8 @@ Test(rt_config, full_config_round_trip)
     cr_assert_eq(p->scheduler.runtime, 10);
     cr_assert_eq(p->scheduler.deadline, 20);
     cr_assert_eq(p->scheduler.period, 30);
+    cr_assert_str_eq(p->exec_cpu_affinity_initial, "0");
+    cr_assert_str_eq(p->exec_cpu_affinity_final, "1-3,5");
 
     cr_assert_str_eq(c->root.path, "rootfs");
     cr_assert(c->root.readonly);
@@ -305,6 +307,7 @@ Test(rt_config, full_config_round_trip)
     cr_assert_str_eq(l->intel_rdt_clos_id, "guaranteed_group");
     cr_assert_str_eq(l->intel_rdt_l3_cache_schema, "L3:0=7f0");
     cr_assert_str_eq(l->intel_rdt_mem_bw_schema, "MB:0=20");
+    cr_assert_str_eq(l->intel_rdt_schemata, "L2:0=f");
     cr_assert(l->intel_rdt_enable_cmt && !l->intel_rdt_enable_mbm);
 }
 
@@ -499,6 +502,8 @@ static struct err_case err_cases[] = {
      0, 0, "process.rlimits[1].type: duplicate rlimit 'RLIMIT_NOFILE'"},
     {"process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": -1, \"hard\": 1}]", 0, 0,
      "process.rlimits[0].soft: expected a non-negative integer"},
+    {"process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 2048, \"hard\": 1024}]", 0, 0,
+     "process.rlimits[0]: soft limit 2048 exceeds hard limit 1024"},
     {"process.rlimits", "[{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1}]", 0, 0,
      "process.rlimits[0].hard: required field missing"},
     {"process.user", "{\"uid\": -1, \"gid\": 0}", 0, 0,
@@ -538,9 +543,10 @@ static struct err_case err_cases[] = {
     {"ociVersion", "\"1.0.0-rc.01\"", 0, 0, "ociVersion: '1.0.0-rc.01' is not a SemVer version"},
     {"ociVersion", "\"1.0.0 \"", 0, 0, "ociVersion: '1.0.0 ' is not a SemVer version"},
     {"ociVersion", "\"2.0.0\"", 0, 0, "ociVersion: version '2.0.0' is not supported (1.x only)"},
-    {"ociVersion", "\"0.5.0-dev\"", 0, 0,
-     "ociVersion: version '0.5.0-dev' is not supported (1.x only)"},
+    {"ociVersion", "\"10.0.0\"", 0, 0, "ociVersion: version '10.0.0' is not supported (1.x only)"},
     {"hostname", "[]", 0, 0, "hostname: expected a string"},
+    {"hostname", "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"", 0, 0,
+     "hostname: too long (65 bytes, max 64)"},
     {"mounts", "{}", 0, 0, "mounts: expected an array"},
     {"mounts", "[{\"type\": \"tmpfs\"}]", 0, 0, "mounts[0].destination: required field missing"},
     {"mounts", "[{\"destination\": \"/a\"}, {\"destination\": \"\"}]", 0, 0,
@@ -601,6 +607,8 @@ static struct err_case err_cases[] = {
      "linux.resources.blockIO.weight: 70000 is out of range (max 65535)"},
     {"linux.resources.blockIO.weightDevice", "[{\"major\": 8}]", 0, 0,
      "linux.resources.blockIO.weightDevice[0].minor: required field missing"},
+    {"linux.resources.blockIO.weightDevice", "[{\"major\": 8, \"minor\": 0}]", 0, 0,
+     "linux.resources.blockIO.weightDevice[0]: needs weight or leafWeight"},
     {"linux.resources.blockIO.throttleReadBpsDevice", "[{\"major\": 8, \"minor\": 0}]", 0, 0,
      "linux.resources.blockIO.throttleReadBpsDevice[0].rate: required field missing"},
     {"linux.resources.blockIO.throttleWriteIOPSDevice",
@@ -622,6 +630,10 @@ static struct err_case err_cases[] = {
      "linux.resources.unified['memory.max']: expected a string"},
     {"linux.resources.rdma", "{\"mlx\": {\"hcaHandles\": \"x\"}}", 0, 0,
      "linux.resources.rdma['mlx'].hcaHandles: expected a non-negative integer"},
+    {"linux.resources.rdma", "{\"mlx\": {}}", 0, 0,
+     "linux.resources.rdma['mlx']: needs hcaHandles or hcaObjects"},
+    {"linux.resources.rdma", "[{\"device\": \"mlx5_1\", \"hcaHandles\": 1}]", 0, 0,
+     "linux.resources.rdma: expected an object"},
     {"linux.rootfsPropagation", "\"sideways\"", 0, 0,
      "linux.rootfsPropagation: unknown propagation 'sideways'"},
     {"linux.seccomp", "{}", 0, 0, "linux.seccomp.defaultAction: required field missing"},
@@ -667,6 +679,8 @@ static struct err_case err_cases[] = {
     {"linux.seccomp",
      "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"x\"]}]}", 0, 0,
      "linux.seccomp.syscalls[0].action: required field missing"},
+    {"linux.seccomp", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerMetadata\": \"m\"}", 0, 0,
+     "linux.seccomp.listenerMetadata: set without listenerPath"},
     {"linux.sysctl", "{\"../x\": \"1\"}", 0, 0, "linux.sysctl['../x']: invalid sysctl name"},
     {"linux.sysctl", "{\"net/../../x\": \"1\"}", 0, 0,
      "linux.sysctl['net/../../x']: invalid sysctl name"},
@@ -678,6 +692,16 @@ static struct err_case err_cases[] = {
     {"linux.personality", "{\"domain\": \"WIN\"}", 0, 0,
      "linux.personality.domain: unknown personality domain 'WIN' (LINUX or LINUX32)"},
     {"linux.personality", "{}", 0, 0, "linux.personality.domain: required field missing"},
+    {"linux.personality", "{\"domain\": \"LINUX\", \"flags\": [\"SHORT_INODE\"]}", 0, 0,
+     "linux.personality.flags[0]: unknown personality flag 'SHORT_INODE'"},
+    {"linux.intelRdt", "{\"memBwSchema\": \"L3:0=1\"}", 0, 0,
+     "linux.intelRdt.memBwSchema: must start with \"MB:\" and be one line"},
+    {"linux.intelRdt", "{\"memBwSchema\": \"MB:0=20\\nMB:1=3\"}", 0, 0,
+     "linux.intelRdt.memBwSchema: must start with \"MB:\" and be one line"},
+    {"process.execCPUAffinity", "{\"initial\": \"0-x\"}", 0, 0,
+     "process.execCPUAffinity.initial: invalid cpu/node list '0-x'"},
+    {"linux.resources.hugepageLimits", "[{\"pageSize\": \"64kB\", \"limit\": 1}]", 0, 0,
+     "linux.resources.hugepageLimits[0].pageSize: invalid page size '64kB' (e.g. \"2MB\")"},
     {"linux.timeOffsets", "{\"monotonic\": {\"secs\": 1, \"nanosecs\": 1000000000}}", 0, 0,
      "linux.timeOffsets.monotonic.nanosecs: 1000000000 is out of range (max 999999999)"},
     {"linux.timeOffsets", "{\"boottime\": {\"secs\": 1}}", 0, 0,
@@ -727,7 +751,7 @@ Test(rt_config, semver_versions_accepted)
 {
     const char *const ok[] = {"1.0.0",      "1.1.0",         "1.0.2-dev",
                               "1.1.0-rc.1", "1.2.3+build.5", "1.0.0-alpha-1.x+sha.abc",
-                              "1.10.100"};
+                              "1.10.100",   "0.5.0-dev"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         cleanup_free char *v = xasprintf("\"%s\"", ok[i]);
         struct err_case e = {"ociVersion", v, 0, 0, NULL};
@@ -862,6 +886,15 @@ Test(rt_config, nul_in_string_rejected)
     cr_assert(strncmp(msg, "config.json:1:", 14) == 0, "%s", msg);
 }
 
+Test(rt_config, raw_nul_byte_rejected)
+{
+    static const char doc[] = "{\"ociVersion\": \"1.1.0\",\0 \"root\": {\"path\": \"r\"}}";
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_config *c = NULL;
+    cr_assert_eq(rt_config_parse(doc, sizeof(doc) - 1, "config.json", &c, &err), -1);
+    cr_assert(strncmp(err->msg, "config.json:1:", 14) == 0, "%s", err->msg);
+}
+
 /* Replaces every member and element of the full config in turn by values of
  * other types: the parser must not crash, and when it refuses the document
  * the message must name the replaced field (or a cross-field rule). */
@@ -900,8 +933,16 @@ try_replacements(json_t *root, json_t *parent, const char *key, size_t index, co
         cr_assert_null(c);
         bool cross = strncmp(err->msg, "config.json: hostname:", 22) == 0 ||
                      strncmp(err->msg, "config.json: linux.timeOffsets: given", 37) == 0;
-        cr_assert(strstr(err->msg, path) || cross, "replacing %s by %s: %s", path, wrong_values[w],
-                  err->msg);
+        /* Rules about an entry as a whole ("soft limit exceeds hard limit")
+         * name the entry: "process.rlimits[0]: ..." for process.rlimits[0].hard. */
+        cleanup_free char *entry = xstrdup(path);
+        char *cut = strrchr(entry, '.');
+        if (cut && !strchr(cut, ']'))
+            *cut = '\0';
+        cleanup_free char *entry_msg = xasprintf("config.json: %s: ", entry);
+        bool whole = strncmp(err->msg, entry_msg, strlen(entry_msg)) == 0;
+        cr_assert(strstr(err->msg, path) || cross || whole, "replacing %s by %s: %s", path,
+                  wrong_values[w], err->msg);
     }
     if (key)
         json_object_set_new(parent, key, orig);
@@ -949,6 +990,58 @@ Test(rt_config, wrong_types_everywhere, .timeout = 120)
     cr_assert_gt(n, 2000);
 }
 
+Test(rt_config, truncated_at_every_offset, .timeout = 120)
+{
+    size_t len = strlen(full_config);
+    for (size_t n = 0; n < len; n++) {
+        cleanup_error struct cm_error *err = NULL;
+        struct rt_config *c = NULL;
+        /* Only the last byte is a newline: every shorter prefix is incomplete. */
+        int r = rt_config_parse(full_config, n, "config.json", &c, &err);
+        if (n < len - 1) {
+            cr_assert_eq(r, -1, "prefix of %zu bytes parsed", n);
+            cr_assert(strncmp(err->msg, "config.json:", 12) == 0 && err->msg[12] >= '0' &&
+                          err->msg[12] <= '9',
+                      "prefix of %zu bytes: %s", n, err->msg);
+        } else {
+            cr_assert_eq(r, 0, "%s", err ? err->msg : "");
+            rt_config_free(c);
+        }
+    }
+}
+
+/* Random byte changes: the parser must either accept or name a problem,
+ * never crash or leak (ASan runs this too). Deterministic seed. */
+Test(rt_config, random_corruption_survives, .timeout = 120)
+{
+    static const char alphabet[] = "{}[]\",:0123456789-.eE tfnrux\\/aZ";
+    size_t len = strlen(full_config);
+    uint64_t state = 0x2545F4914F6CDD1DULL;
+    size_t n_ok = 0, n_err = 0;
+    for (int round = 0; round < 3000; round++) {
+        cleanup_free char *buf = xstrdup(full_config);
+        int changes = 1 + round % 4;
+        for (int k = 0; k < changes; k++) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            buf[state % len] = alphabet[(state >> 32) % (sizeof(alphabet) - 1)];
+        }
+        cleanup_error struct cm_error *err = NULL;
+        struct rt_config *c = NULL;
+        if (rt_config_parse(buf, len, "config.json", &c, &err) == 0) {
+            cr_assert_null(err);
+            rt_config_free(c);
+            n_ok++;
+        } else {
+            cr_assert_null(c);
+            cr_assert(err && err->msg && strncmp(err->msg, "config.json", 11) == 0);
+            n_err++;
+        }
+    }
+    cr_assert_gt(n_err, 0);
+}
+
 /* ---- mount options ------------------------------------------------------ */
 
 struct mount_case {
@@ -991,6 +1084,9 @@ static struct mount_case mount_cases[] = {
     {"[\"iversion\"]", MS_I_VERSION, 0, 0, false, false, 0, 0, NULL},
     {"[\"noiversion\"]", 0, MS_I_VERSION, 0, false, false, 0, 0, NULL},
     {"[\"nosymfollow\"]", MS_NOSYMFOLLOW, 0, 0, false, false, 0, 0, NULL},
+    {"[\"symfollow\"]", 0, MS_NOSYMFOLLOW, 0, false, false, 0, 0, NULL},
+    {"[\"acl\"]", MS_POSIXACL, 0, 0, false, false, 0, 0, NULL},
+    {"[\"noacl\"]", 0, MS_POSIXACL, 0, false, false, 0, 0, NULL},
     {"[\"bind\"]", MS_BIND, 0, 0, true, false, 0, 0, NULL},
     {"[\"rbind\"]", MS_BIND | MS_REC, 0, 0, true, true, 0, 0, NULL},
     {"[\"private\"]", 0, 0, MS_PRIVATE, false, false, 0, 0, NULL},
@@ -1087,6 +1183,45 @@ Test(rt_config, process_json_errors_name_field)
     cr_assert_str_eq(err->msg, "process.json: expected a JSON object at the top level");
 }
 
+Test(rt_config, resources_json_parsed)
+{
+    const char *text = "{\"memory\": {\"limit\": 1048576, \"swap\": -1},"
+                       " \"cpu\": {\"shares\": 512, \"cpus\": \"0\"}, \"pids\": {\"limit\": 10},"
+                       " \"blockIO\": {\"weight\": 100}, \"unified\": {\"memory.high\": \"max\"}}";
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_resources r;
+    cr_assert_eq(rt_resources_parse(text, strlen(text), "resources.json", &r, &err), 0, "%s",
+                 err ? err->msg : "");
+    cr_assert(r.has_memory && r.memory.has_limit && r.memory.has_swap);
+    cr_assert_eq(r.memory.limit, 1048576);
+    cr_assert_eq(r.memory.swap, -1);
+    cr_assert(r.has_cpu);
+    cr_assert_eq(r.cpu.shares, 512);
+    cr_assert_str_eq(r.cpu.cpus, "0");
+    cr_assert(r.has_pids);
+    cr_assert_eq(r.pids_limit, 10);
+    cr_assert_eq(r.blkio.weight, 100);
+    cr_assert_eq(r.n_unified, 1);
+    rt_resources_done(&r);
+    cr_assert_null(r.unified);
+}
+
+Test(rt_config, resources_json_errors_name_field)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_resources r;
+    const char *text = "{\"memory\": {\"limit\": \"1g\"}}";
+    cr_assert_eq(rt_resources_parse(text, strlen(text), "r.json", &r, &err), -1);
+    cr_assert_str_eq(err->msg, "r.json: memory.limit: expected an integer");
+    cm_error_free(&err);
+    text = "{\"devices\": [{\"allow\": true}, {\"allow\": 1}]}";
+    cr_assert_eq(rt_resources_parse(text, strlen(text), "r.json", &r, &err), -1);
+    cr_assert_str_eq(err->msg, "r.json: devices[1].allow: expected a boolean");
+    cm_error_free(&err);
+    cr_assert_eq(rt_resources_parse("[]", 2, "r.json", &r, &err), -1);
+    cr_assert_str_eq(err->msg, "r.json: expected a JSON object at the top level");
+}
+
 static char tmpdir[64];
 
 static void
@@ -1122,6 +1257,45 @@ Test(rt_config, load_from_bundle, .init = mk_tmp, .fini = rm_tmp)
     cr_assert_eq(rt_config_load(tmpdir, &c, &err), -1);
     cleanup_free char *want = xasprintf("%s: root.path: expected a string", path);
     cr_assert_str_eq(err->msg, want);
+}
+
+/* Interoperability: the default specs of the other runtimes on this host. */
+static void
+parse_other_runtime_spec(const char *runtime, bool rootless)
+{
+    cleanup_free char *cmd = xasprintf("command -v %s >/dev/null 2>&1", runtime);
+    if (system(cmd) != 0)
+        cr_skip_test("%s not installed", runtime);
+    cleanup_free char *gen = xasprintf("cd '%s' && rm -f config.json && %s spec %s >/dev/null 2>&1",
+                                       tmpdir, runtime, rootless ? "--rootless" : "");
+    cr_assert_eq(system(gen), 0, "%s", gen);
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_config struct rt_config *c = NULL;
+    cr_assert_eq(rt_config_load(tmpdir, &c, &err), 0, "%s spec: %s", runtime, err ? err->msg : "");
+    cr_assert(c->has_process);
+    cr_assert_gt(c->n_mounts, 0);
+    cr_assert_not_null(rt_config_namespace(c, RT_NS_MOUNT));
+    cr_assert_eq(rt_config_namespace(c, RT_NS_USER) != NULL, rootless);
+}
+
+Test(rt_config, crun_spec_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("crun", false);
+}
+
+Test(rt_config, crun_spec_rootless_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("crun", true);
+}
+
+Test(rt_config, runc_spec_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("runc", false);
+}
+
+Test(rt_config, runc_spec_rootless_parses, .init = mk_tmp, .fini = rm_tmp)
+{
+    parse_other_runtime_spec("runc", true);
 }
 
 Test(rt_config, name_tables)
@@ -1207,4 +1381,7 @@ Test(rt_config, features_document)
     cr_assert(json_is_false(json_object_get(json_object_get(l, "apparmor"), "enabled")));
     cr_assert(json_is_false(json_object_get(json_object_get(l, "selinux"), "enabled")));
     cr_assert(json_is_object(json_object_get(f, "annotations")));
+    cr_assert_not(json_array_has(mo, "idmap"));
+    cr_assert(json_is_false(json_object_get(
+        json_object_get(json_object_get(l, "mountExtensions"), "idmap"), "enabled")));
 }

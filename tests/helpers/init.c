@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The container process of the runtime's integration tests (static, no libc
+ * needed in the rootfs): reports what it sees, one "key=value" per line.
+ *   init report        pid, uid, gid, cwd, hostname, fds >= 3, CapEff, tty
+ *   init exit N        exits with N
+ *   init sleep N       sleeps N seconds
+ *   init signal SIG    kills itself with SIG
+ *   init cat PATH      prints the file
+ *   init write PATH    tries to open PATH for writing, reports the result */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void
+report(void)
+{
+    char buf[PATH_MAX], host[256];
+    DIR *d;
+    struct dirent *de;
+    FILE *f;
+
+    printf("pid=%d\nuid=%d\ngid=%d\n", (int)getpid(), (int)getuid(), (int)getgid());
+    printf("cwd=%s\n", getcwd(buf, sizeof(buf)) ? buf : strerror(errno));
+    if (gethostname(host, sizeof(host)) == 0)
+        printf("hostname=%s\n", host);
+    printf("tty=%d\n", isatty(0));
+    d = opendir("/proc/self/fd");
+    if (d) {
+        int dfd = dirfd(d);
+        while ((de = readdir(d))) {
+            int fd = atoi(de->d_name);
+            char link[64], target[PATH_MAX];
+            ssize_t n;
+            if (de->d_name[0] == '.' || fd < 3 || fd == dfd)
+                continue;
+            snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+            n = readlink(link, target, sizeof(target) - 1);
+            target[n > 0 ? n : 0] = 0;
+            printf("fd=%d:%s\n", fd, target);
+        }
+        closedir(d);
+    }
+    f = fopen("/proc/self/status", "r");
+    while (f && fgets(buf, sizeof(buf), f))
+        if (!strncmp(buf, "CapEff:", 7) || !strncmp(buf, "NoNewPrivs:", 11))
+            printf("%s", buf);
+    if (f)
+        fclose(f);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "report";
+
+    if (!strcmp(cmd, "report")) {
+        report();
+    } else if (!strcmp(cmd, "exit") && argc > 2) {
+        return atoi(argv[2]);
+    } else if (!strcmp(cmd, "sleep") && argc > 2) {
+        sleep((unsigned)atoi(argv[2]));
+    } else if (!strcmp(cmd, "signal") && argc > 2) {
+        signal(atoi(argv[2]), SIG_DFL);
+        kill(getpid(), atoi(argv[2]));
+        pause();
+    } else if (!strcmp(cmd, "cat") && argc > 2) {
+        char buf[4096];
+        ssize_t n;
+        int fd = open(argv[2], O_RDONLY);
+        if (fd < 0) {
+            printf("error=%s\n", strerror(errno));
+            return 1;
+        }
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            fwrite(buf, 1, (size_t)n, stdout);
+        close(fd);
+    } else if (!strcmp(cmd, "write") && argc > 2) {
+        int fd = open(argv[2], O_WRONLY);
+        printf("write=%s\n", fd < 0 ? strerror(errno) : "ok");
+        if (fd >= 0)
+            close(fd);
+    } else {
+        fprintf(stderr, "init: unknown command '%s'\n", cmd);
+        return 2;
+    }
+    fflush(stdout);
+    return 0;
+}

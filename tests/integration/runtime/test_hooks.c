@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Hooks get the state JSON on stdin, run in order at their lifecycle points. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cm/file.h"
+#include "harness.h"
+
+TestSuite(rt_hooks, .init = h_setup, .fini = h_teardown, .timeout = 60);
+
+Test(rt_hooks, all_kinds_in_order_with_state)
+{
+    char script[512], log[256];
+    char *buf = NULL;
+    size_t len = 0;
+    const char *kinds[] = {"prestart",       "createRuntime", "createContainer",
+                           "startContainer", "poststart",     "poststop"};
+    const char *id = h_id("hooks");
+
+    snprintf(log, sizeof(log), "%s/hooks.log", H.dir);
+    for (size_t i = 0; i < 6; i++) {
+        /* startContainer runs in the container: only the rootfs is visible. */
+        if (!strcmp(kinds[i], "createContainer") || !strcmp(kinds[i], "startContainer"))
+            continue;
+        snprintf(script, sizeof(script), "echo %s $(cat) >> %s", kinds[i], log);
+        h_add_hook(kinds[i], script, 5);
+    }
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, log, 1 << 16, &buf, &len, NULL), 0);
+    char *p1 = strstr(buf, "prestart {"), *p2 = strstr(buf, "createRuntime {"),
+         *p3 = strstr(buf, "poststart {"), *p4 = strstr(buf, "poststop {");
+    cr_assert(p1 && p2 && p3 && p4, "%s", buf);
+    cr_assert(p1 < p2 && p2 < p3 && p3 < p4, "%s", buf);
+    cr_assert_not_null(strstr(buf, id), "%s", buf);
+    cr_assert_not_null(strstr(p4, "\"status\":\"stopped\""), "%s", buf);
+    cr_assert_not_null(strstr(p3, "\"status\":\"running\""), "%s", buf);
+    free(buf);
+}
+
+Test(rt_hooks, failing_poststart_only_warns)
+{
+    h_add_hook("poststart", "exit 1", 0);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("postfail"), NULL), 0, "%s", h_err);
+}

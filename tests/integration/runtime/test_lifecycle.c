@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Lifecycle: create/start/state/kill/delete, run's exit status, list, ps,
+ * pause/resume, the rule that only stopped containers are deleted. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cm/file.h"
+#include "harness.h"
+
+TestSuite(rt_lifecycle, .init = h_setup, .fini = h_teardown, .timeout = 60);
+
+Test(rt_lifecycle, create_start_kill_delete)
+{
+    const char *id = h_id("life");
+    char pidfile[256], statedir[256];
+    char *buf = NULL;
+    size_t len = 0;
+    struct stat st;
+
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    snprintf(pidfile, sizeof(pidfile), "%s/pid", H.dir);
+    cr_assert_eq(h_rt("create", "--bundle", H.bundle, "--pid-file", pidfile, id, NULL), 0, "%s",
+                 h_err);
+    cr_assert_str_eq(h_status(id), "created");
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, pidfile, 64, &buf, &len, NULL), 0);
+    cr_assert_gt(atoi(buf), 1);
+    free(buf);
+    cr_assert_eq(h_rt("start", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "running");
+    cr_assert_neq(h_rt("start", id, NULL), 0, "start twice must fail");
+    cr_assert_eq(h_rt("kill", id, "KILL", NULL), 0, "%s", h_err);
+    for (int i = 0; i < 200 && strcmp(h_status(id), "stopped"); i++)
+        usleep(10000);
+    cr_assert_str_eq(h_status(id), "stopped");
+    cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
+    snprintf(statedir, sizeof(statedir), "%s/%s", H.root, id);
+    cr_assert_neq(stat(statedir, &st), 0, "state directory left behind");
+    cr_assert(!h_cgroup_exists(id), "cgroup left behind");
+    cr_assert_neq(h_rt("state", id, NULL), 0);
+}
+
+Test(rt_lifecycle, delete_running_is_error_without_effect)
+{
+    const char *id = h_id("nodel");
+
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--detach", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "running");
+    cr_assert_neq(h_rt("delete", id, NULL), 0);
+    cr_assert_str_eq(h_status(id), "running");
+    cr_assert(h_cgroup_exists(id));
+    cr_assert_eq(h_rt("delete", "--force", id, NULL), 0, "%s", h_err);
+    cr_assert(!h_cgroup_exists(id));
+    cr_assert_neq(h_rt("state", id, NULL), 0);
+}
+
+Test(rt_lifecycle, run_exit_status)
+{
+    h_args("exit", "7", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("exit7"), NULL), 7, "%s", h_err);
+    /* pid 1 of a pid namespace cannot kill itself: run this one without. */
+    json_t *ns = json_object_get(json_object_get(H.config, "linux"), "namespaces");
+    for (size_t i = 0; i < json_array_size(ns); i++)
+        if (!strcmp(json_string_value(json_object_get(json_array_get(ns, i), "type")), "pid"))
+            json_array_remove(ns, i);
+    h_args("signal", "9", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("sig9"), NULL), 128 + 9, "%s", h_err);
+    /* run deletes the container when it exits */
+    cr_assert_neq(h_rt("state", H.ids[1], NULL), 0);
+}
+
+Test(rt_lifecycle, run_sees_namespaces_and_hostname)
+{
+    json_object_set_new(H.config, "hostname", json_string("rt-core-host"));
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ns"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "pid=1\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "hostname=rt-core-host\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "cwd=/\n"), "%s", h_out);
+}
+
+Test(rt_lifecycle, list_ps_pause_resume)
+{
+    const char *id = h_id("list");
+
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(h_rt("list", NULL), 0);
+    cr_assert_not_null(strstr(h_out, "ID "), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, id), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "running"), "%s", h_out);
+    cr_assert_eq(h_rt("list", "--format", "json", NULL), 0);
+    cr_assert_eq(h_out[0], '[', "%s", h_out);
+    cr_assert_eq(h_rt("ps", "--format", "json", id, NULL), 0, "%s", h_err);
+    cr_assert_eq(h_out[0], '[', "%s", h_out);
+    cr_assert_gt(atoi(h_out + 1), 1, "%s", h_out);
+    cr_assert_eq(h_rt("pause", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "paused");
+    cr_assert_eq(h_rt("resume", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "running");
+}
+
+Test(rt_lifecycle, invalid_ids_rejected)
+{
+    h_write_config();
+    cr_assert_neq(h_rt("create", "--bundle", H.bundle, "../escape", NULL), 0);
+    cr_assert_not_null(strstr(h_err, "invalid container id"), "%s", h_err);
+    cr_assert_neq(h_rt("state", "a/b", NULL), 0);
+}
+
+Test(rt_lifecycle, crash_leftovers_are_deletable)
+{
+    char dir[256];
+    const char *id = h_id("crash");
+
+    /* A create that died right after mkdir: no state.json. */
+    snprintf(dir, sizeof(dir), "%s", H.root);
+    mkdir(dir, 0700);
+    snprintf(dir, sizeof(dir), "%s/%s", H.root, id);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    cr_assert_str_eq(h_status(id), "stopped");
+    cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(dir, F_OK), 0);
+}
+
+Test(rt_lifecycle, no_pivot)
+{
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--no-pivot", "--bundle", H.bundle, h_id("nopivot"), NULL), 0, "%s",
+                 h_err);
+    cr_assert_not_null(strstr(h_out, "cwd=/\n"), "%s", h_out);
+}
+
+Test(rt_lifecycle, exec_in_running_container)
+{
+    const char *id = h_id("exec");
+
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(h_rt("exec", "--cwd", "/proc", id, "/init", "report", NULL), 0, "%s", h_err);
+    cr_assert_null(strstr(h_out, "pid=1\n"), "exec'd process must not be pid 1: %s", h_out);
+    cr_assert_not_null(strstr(h_out, "cwd=/proc\n"), "%s", h_out);
+    cr_assert_null(strstr(h_out, "fd="), "fd leaked into exec: %s", h_out);
+    cr_assert_eq(h_rt("exec", id, "/init", "exit", "3", NULL), 3, "%s", h_err);
+    cr_assert_neq(h_rt("exec", id, "/nonexistent", NULL), 0);
+}
+
+Test(rt_lifecycle, user_namespace_with_mappings)
+{
+    json_t *linux_ = json_object_get(H.config, "linux");
+    json_array_append_new(json_object_get(linux_, "namespaces"), json_pack("{ss}", "type", "user"));
+    json_object_set_new(linux_, "uidMappings",
+                        json_pack("[{sisisi}]", "containerID", 0, "hostID", 200000, "size", 65536));
+    json_object_set_new(linux_, "gidMappings",
+                        json_pack("[{sisisi}]", "containerID", 0, "hostID", 200000, "size", 65536));
+    /* The rootfs must be reachable by the mapped root, and its mount points
+     * exist already (the mapped root cannot create them in a host-owned tree). */
+    chmod(H.dir, 0755);
+    const char *dirs[] = {"proc",          "dev",     "sys",     "sys/fs",
+                          "sys/fs/cgroup", "dev/pts", "dev/shm", "dev/mqueue"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char d[512];
+        snprintf(d, sizeof(d), "%s/%s", H.rootfs, dirs[i]);
+        mkdir(d, 0755);
+    }
+    h_args("cat", "/proc/self/uid_map", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("userns"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "200000"), "%s", h_out);
+}
+
+Test(rt_lifecycle, update_resources)
+{
+    const char *id = h_id("update");
+    char path[256];
+    char *buf = NULL;
+    size_t len = 0;
+
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(h_rt("update", "--pids-limit", "77", id, NULL), 0, "%s", h_err);
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/skiff/%s/pids.max", id);
+    if (access(path, F_OK) != 0)
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/skiff/%s/pids.max", id);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 64, &buf, &len, NULL), 0, "%s", path);
+    cr_assert_eq(atoi(buf), 77, "%s", buf);
+    free(buf);
+    cr_assert_neq(h_rt("update", "--memory", "bogus", id, NULL), 0);
+}
