@@ -150,7 +150,8 @@ static const struct cli_opt o_quickstart[] = {
     {"count", CLI_VALUE, "N", "tasks of the demo service (default 3)", false},
     {"no-agent", CLI_FLAG, NULL, "do not start an agent (control plane and registry only)", false},
     {"agent-runtime", CLI_VALUE, "PATH",
-     "OCI runtime the agent uses (default: the agent's, skiff-runtime; runc and crun work too)",
+     "OCI runtime the agent uses (default: skiff-runtime; runc while skiff-runtime cannot "
+     "run containers yet)",
      false},
     {"timeout", CLI_VALUE, "SECONDS", "how long to wait for the service (default 300)", false},
     END,

@@ -74,7 +74,12 @@ if [ $with_agent = 1 ]; then
     [ "$(wc -l <<<"$ports")" = 3 ] || fail "3 endpoints expected: $ports"
     for p in $ports; do
         curl -sf -m 10 "${p}cgi-bin/whoami" | grep -q 'hello from skiff task' || fail "no answer on $p"
+        curl -sf -m 10 "$p" | grep -q 'Hello from skiff' || fail "no page on $p"
     done
+    # skiff logs reads the container's output (httpd -v logs each request).
+    task=$(grep -o '(task [0-9a-f]*)' <<<"$out" | head -1 | tr -d '()' | cut -d' ' -f2)
+    SKIFF_ENDPOINT=http://127.0.0.1:8154 SKIFF_STATE_DIR=$S "$SKIFF" logs --task "$task" \
+        --agent-state "$S/agent" 2>&1 | grep -q 'response:200' || fail "skiff logs --task $task: $(SKIFF_ENDPOINT=http://127.0.0.1:8154 SKIFF_STATE_DIR=$S "$SKIFF" logs --task "$task" --agent-state "$S/agent" 2>&1 | tail -3)"
     line=$(grep -A1 '^Try:' <<<"$out" | tail -1)
     eval "$line" | grep -q 'hello from skiff task' || fail "the printed curl line: $line"
 fi
