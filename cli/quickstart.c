@@ -443,9 +443,20 @@ start_agent(struct qs *q)
     if (!bin)
         return fail_step(q, "skiff-agent not found next to skiff or in PATH", NULL,
                          "build it with 'make', or run with --no-agent for the control plane only");
-    char *argv[20] = {bin,  "--cluster", DEMO_CLUSTER, "--endpoint", ep,
-                      "--join-token-file", tok, "--state", sdir, "--insecure-registry",
-                      reg,  "--bridge", (char *)q->bridge, NULL};
+    char *argv[20] = {bin,
+                      "--cluster",
+                      DEMO_CLUSTER,
+                      "--endpoint",
+                      ep,
+                      "--join-token-file",
+                      tok,
+                      "--state",
+                      sdir,
+                      "--insecure-registry",
+                      reg,
+                      "--bridge",
+                      (char *)q->bridge,
+                      NULL};
     int n = 13;
     if (q->subnet) {
         argv[n++] = "--subnet";
@@ -518,17 +529,20 @@ register_demo(struct qs *q)
     if (cli_ecs_call(q->ctx, "DescribeTaskDefinition", din, &d, &err) == 0) {
         json_t *c0 = json_array_get(
             json_object_get(json_object_get(d, "taskDefinition"), "containerDefinitions"), 0);
-        if (!strcmp(json_string_value(json_object_get(c0, "image")) ?: "", q->image)) {
+        if (!strcmp(json_string_value(json_object_get(c0, "image")) ?: "", q->image) &&
+            json_integer_value(json_object_get(c0, "stopTimeout")) == 2) {
             done("already registered");
             return 0;
         }
     }
     cm_error_free(&err);
+    /* busybox httpd as PID 1 ignores SIGTERM: a short stopTimeout keeps
+     * deployments and --down from waiting the default 30s for SIGKILL. */
     json_auto_t *td =
-        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:i, s:[{s:i, s:i, s:s}]}]}", "family",
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:i, s:i, s:[{s:i, s:i, s:s}]}]}", "family",
                   DEMO_FAMILY, "networkMode", "bridge", "containerDefinitions", "name", "web",
-                  "image", q->image, "essential", 1, "memory", 32, "portMappings", "containerPort",
-                  DEMO_PORT, "hostPort", 0, "protocol", "tcp");
+                  "image", q->image, "essential", 1, "memory", 32, "stopTimeout", 2, "portMappings",
+                  "containerPort", DEMO_PORT, "hostPort", 0, "protocol", "tcp");
     json_auto_t *r = NULL;
     if (ecs_step(q, "RegisterTaskDefinition", td, &r) < 0)
         return 1;
@@ -775,8 +789,8 @@ cli_cmd_quickstart(struct cli_ctx *ctx, const struct cli_args *a)
     q.runtime = cli_arg(a, "agent-runtime");
     q.bridge = (s = cli_arg(a, "bridge")) ? s : "skiff0";
     q.subnet = cli_arg(a, "subnet");
-    if (strlen(q.bridge) >= 16 || strspn(q.bridge, "abcdefghijklmnopqrstuvwxyz0123456789-_") !=
-                                      strlen(q.bridge)) {
+    if (strlen(q.bridge) >= 16 ||
+        strspn(q.bridge, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(q.bridge)) {
         fprintf(stderr, "skiff quickstart: --bridge '%s': at most 15 of [a-z0-9-_]\n", q.bridge);
         return 2;
     }
