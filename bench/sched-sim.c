@@ -200,17 +200,35 @@ consistency(struct sched_daemon *d, json_t *lost, char *msg, size_t len)
     return 0;
 }
 
+/* The daemon does not serve here, but it listens: when the port is taken
+ * (another run), try the next few. */
 static struct sched_daemon *
 start(const char *dir, struct cm_error **err)
 {
-    struct sched_daemon_config cfg = {
-        .listen = arg_listen,
-        .state_dir = dir,
-        .heartbeat_grace_ms = 1000,
-        .task_grace_ms = 1000,
-        .tick_ms = 3600000,
-    };
-    return sched_daemon_new(&cfg, err);
+    const char *colon = strrchr(arg_listen, ':');
+    unsigned base = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 8130;
+    cleanup_free char *host =
+        colon ? xstrndup(arg_listen, (size_t)(colon - arg_listen)) : xstrdup("127.0.0.1");
+    for (unsigned i = 0; i < 10; i++) {
+        cleanup_free char *listen = xasprintf("%s:%u", host, base + i);
+        struct sched_daemon_config cfg = {
+            .listen = listen,
+            .state_dir = dir,
+            .heartbeat_grace_ms = 1000,
+            .task_grace_ms = 1000,
+            .tick_ms = 3600000,
+        };
+        struct cm_error *e = NULL;
+        struct sched_daemon *d = sched_daemon_new(&cfg, &e);
+        if (d)
+            return d;
+        if (e->code != EADDRINUSE || i == 9) {
+            *err = e;
+            return NULL;
+        }
+        cm_error_free(&e);
+    }
+    return NULL;
 }
 
 int
@@ -259,6 +277,7 @@ main(int argc, char **argv)
         return 2;
     }
     cm_log_set_level(CM_LOG_ERROR);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they are measured */
     char dir[] = "/tmp/skiffd-api-sim.XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");

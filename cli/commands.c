@@ -149,8 +149,12 @@ static const struct cli_opt o_quickstart[] = {
      false},
     {"count", CLI_VALUE, "N", "tasks of the demo service (default 3)", false},
     {"no-agent", CLI_FLAG, NULL, "do not start an agent (control plane and registry only)", false},
+    {"bridge", CLI_VALUE, "NAME", "the agent's bridge for bridge mode (default skiff0)", false},
+    {"subnet", CLI_VALUE, "CIDR", "the bridge's subnet (default: the agent's, 10.213.0.0/16)",
+     false},
     {"agent-runtime", CLI_VALUE, "PATH",
-     "OCI runtime the agent uses (default: the agent's, skiff-runtime; runc and crun work too)",
+     "OCI runtime the agent uses (default: skiff-runtime; runc while skiff-runtime cannot "
+     "run containers yet)",
      false},
     {"timeout", CLI_VALUE, "SECONDS", "how long to wait for the service (default 300)", false},
     END,

@@ -84,6 +84,12 @@ cli_cmd_logs(struct cli_ctx *ctx, const struct cli_args *a)
         return 1;
     }
     const char *id = cli_arn_tail(json_string_value(json_object_get(task, "taskArn")));
+    /* The id becomes a path below the agent's state: only a plain name. */
+    if (!id || !*id || id[0] == '.' ||
+        strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(id)) {
+        fprintf(stderr, "skiff logs: skiffd returned an unexpected task ARN\n");
+        return 1;
+    }
     cleanup_free char *tdir = xasprintf("%s/tasks/%s", state, id);
     if (stat(tdir, &st) < 0) {
         fprintf(stderr,
@@ -101,7 +107,7 @@ cli_cmd_logs(struct cli_ctx *ctx, const struct cli_args *a)
     size_t nc = json_array_size(json_object_get(task, "containers"));
     json_array_foreach (json_object_get(task, "containers"), i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
-        if (!name || (want && strcmp(want, name)))
+        if (!name || (want && strcmp(want, name)) || name[0] == '.' || strchr(name, '/'))
             continue;
         if (nc > 1 && !want)
             printf("==> %s <==\n", name);

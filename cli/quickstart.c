@@ -36,6 +36,7 @@ struct qs {
     bool no_agent;
     bool port_given;
     const char *runtime;
+    const char *bridge, *subnet;
     bool agent_started; /* a pid file for the agent existed (--down) */
     int step, steps;
     char *image; /* 127.0.0.1:RPORT/skiff-demo:latest */
@@ -417,6 +418,20 @@ start_agent(struct qs *q)
     cleanup_free char *reg = xasprintf("127.0.0.1:%lld", q->reg_port);
 
     step(q, "skiff-agent on this host");
+    cleanup_free char *fallback = NULL;
+    if (!q->no_agent && !q->runtime && bin) {
+        /* The agent defaults to skiff-runtime next to it. Until that one
+         * answers `list` (the runtime CLI is still being written), run the
+         * tasks with runc, which handles this host's cgroup layout. */
+        cleanup_free char *dir = xstrdup(bin);
+        cleanup_free char *rt = xasprintf("%s/skiff-runtime", dirname(dir));
+        cleanup_free char *log = xasprintf("%s/quickstart.log", q->logs);
+        char *probe[] = {rt, "list", NULL};
+        if (run(log, probe) != 0 && (fallback = sibling("runc"))) {
+            printf("(skiff-runtime not usable yet, the agent uses %s) ", fallback);
+            q->runtime = fallback;
+        }
+    }
     if (q->no_agent) {
         done("skipped (--no-agent)");
         return 0;
@@ -428,14 +443,34 @@ start_agent(struct qs *q)
     if (!bin)
         return fail_step(q, "skiff-agent not found next to skiff or in PATH", NULL,
                          "build it with 'make', or run with --no-agent for the control plane only");
-    char *argv[16] = {bin,  "--cluster",           DEMO_CLUSTER, "--endpoint",
-                      ep,   "--join-token-file",   tok,          "--state",
-                      sdir, "--insecure-registry", reg,          NULL};
-    if (q->runtime) {
-        argv[11] = "--runtime";
-        argv[12] = (char *)q->runtime;
-        argv[13] = NULL;
+    char *argv[20] = {bin,
+                      "--cluster",
+                      DEMO_CLUSTER,
+                      "--endpoint",
+                      ep,
+                      "--join-token-file",
+                      tok,
+                      "--state",
+                      sdir,
+                      "--insecure-registry",
+                      reg,
+                      "--bridge",
+                      (char *)q->bridge,
+                      NULL};
+    int n = 13;
+    if (q->subnet) {
+        argv[n++] = "--subnet";
+        argv[n++] = (char *)q->subnet;
     }
+    if (q->runtime) {
+        argv[n++] = "--runtime";
+        argv[n++] = (char *)q->runtime;
+    }
+    argv[n] = NULL;
+    /* --down removes this bridge. */
+    cleanup_free char *bf = xasprintf("%s/run/bridge", q->state);
+    if (cm_write_file_atomic_at(AT_FDCWD, bf, q->bridge, strlen(q->bridge), 0644, &err) < 0)
+        return fail_step(q, err->msg, NULL, NULL);
     if (cm_mkdir_p(sdir, 0700, &err) < 0 || spawn(q, "agent", argv, &err) < 0)
         return fail_step(q, err->msg, NULL, NULL);
     if (!wait_until(q, 30, agent_up))
@@ -494,17 +529,20 @@ register_demo(struct qs *q)
     if (cli_ecs_call(q->ctx, "DescribeTaskDefinition", din, &d, &err) == 0) {
         json_t *c0 = json_array_get(
             json_object_get(json_object_get(d, "taskDefinition"), "containerDefinitions"), 0);
-        if (!strcmp(json_string_value(json_object_get(c0, "image")) ?: "", q->image)) {
+        if (!strcmp(json_string_value(json_object_get(c0, "image")) ?: "", q->image) &&
+            json_integer_value(json_object_get(c0, "stopTimeout")) == 2) {
             done("already registered");
             return 0;
         }
     }
     cm_error_free(&err);
+    /* busybox httpd as PID 1 ignores SIGTERM: a short stopTimeout keeps
+     * deployments and --down from waiting the default 30s for SIGKILL. */
     json_auto_t *td =
-        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:i, s:[{s:i, s:i, s:s}]}]}", "family",
+        json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:i, s:i, s:[{s:i, s:i, s:s}]}]}", "family",
                   DEMO_FAMILY, "networkMode", "bridge", "containerDefinitions", "name", "web",
-                  "image", q->image, "essential", 1, "memory", 32, "portMappings", "containerPort",
-                  DEMO_PORT, "hostPort", 0, "protocol", "tcp");
+                  "image", q->image, "essential", 1, "memory", 32, "stopTimeout", 2, "portMappings",
+                  "containerPort", DEMO_PORT, "hostPort", 0, "protocol", "tcp");
     json_auto_t *r = NULL;
     if (ecs_step(q, "RegisterTaskDefinition", td, &r) < 0)
         return 1;
@@ -647,12 +685,19 @@ stop_daemon(struct qs *q, const char *name, const char *exe)
  * cgroups itself; the /skiff cgroup root is shared with other users of the
  * runtime, so it stays.) */
 static void
-host_cleanup(void)
+host_cleanup(struct qs *q)
 {
+    cleanup_free char *bf = xasprintf("%s/run/bridge", q->state);
+    cleanup_free char *br = NULL;
+    size_t len = 0;
     rmdir("/run/skiff/netns");
     rmdir("/run/skiff");
-    if (access("/sys/class/net/skiff0", F_OK) == 0) {
-        char *ip[] = {"ip", "link", "del", "skiff0", NULL};
+    if (cm_read_file_at(AT_FDCWD, bf, 64, &br, &len, NULL) < 0 || !*br ||
+        strspn(br, "abcdefghijklmnopqrstuvwxyz0123456789-_") != len)
+        return;
+    cleanup_free char *sys = xasprintf("/sys/class/net/%s", br);
+    if (access(sys, F_OK) == 0) {
+        char *ip[] = {"ip", "link", "del", br, NULL};
         run("/dev/null", ip);
     }
 }
@@ -705,7 +750,7 @@ quickstart_down(struct qs *q)
     q->agent_started = access(agent_pf, F_OK) == 0;
     stop_daemon(q, "agent", "skiff-agent");
     if (q->agent_started)
-        host_cleanup();
+        host_cleanup(q);
     stop_daemon(q, "skiffd", "skiffd");
     stop_daemon(q, "registry", "docker-registry");
     step(q, "remove state and logs");
@@ -742,6 +787,13 @@ cli_cmd_quickstart(struct cli_ctx *ctx, const struct cli_args *a)
     q.no_agent = cli_flag(a, "no-agent");
     q.port_given = cli_arg(a, "port") != NULL;
     q.runtime = cli_arg(a, "agent-runtime");
+    q.bridge = (s = cli_arg(a, "bridge")) ? s : "skiff0";
+    q.subnet = cli_arg(a, "subnet");
+    if (strlen(q.bridge) >= 16 ||
+        strspn(q.bridge, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(q.bridge)) {
+        fprintf(stderr, "skiff quickstart: --bridge '%s': at most 15 of [a-z0-9-_]\n", q.bridge);
+        return 2;
+    }
     if (cli_arg_int(a, "port", 1, 65535, &q.port, &err) < 0 ||
         cli_arg_int(a, "registry-port", 1, 65535, &q.reg_port, &err) < 0 ||
         cli_arg_int(a, "count", 1, 100, &q.count, &err) < 0 ||

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cm/cleanup.h"
@@ -152,7 +154,6 @@ static int
 write_pid_file(const char *path, pid_t pid, struct cm_error **err)
 {
     char buf[32];
-    cleanup_free char *abs = NULL;
     cleanup_free char *dir = NULL;
     cleanup_close int dfd = -1;
     const char *slash;
@@ -175,6 +176,24 @@ run_hooks_kind(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
         return 0;
     json = rt_state_spec_json(s, st, false);
     return rt_hooks_run(cfg->hooks.hooks[k], cfg->hooks.n_hooks[k], json, err);
+}
+
+static int
+recv_fd(int sock)
+{
+    char buf[256], cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *c;
+    int fd = -1;
+
+    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+        return -1;
+    c = CMSG_FIRSTHDR(&msg);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
 }
 
 /* Limits this host would silently drop are errors naming the field: a
@@ -234,7 +253,8 @@ run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
  * container is in "created" (fifo) or about to exec (run, fifo_wait false). */
 static int
 do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_cfg,
-          struct rt_state *ret_state, struct rt_cgroup **ret_cg, struct cm_error **err)
+          struct rt_state *ret_state, struct rt_cgroup **ret_cg, int *ret_console,
+          struct cm_error **err)
 {
     cleanup_rt_config struct rt_config *cfg = NULL;
     cleanup_free char *cfgbuf = NULL;
@@ -243,6 +263,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     cleanup_free char *dir = NULL;
     cleanup_close int fifo_fd = -1;
     cleanup_close int console_fd = -1;
+    cleanup_close int console_peer = -1;
     cleanup_close int self_exe = -1;
     cleanup_close int host_pidns = -1;
     int sp[2] = {-1, -1};
@@ -352,6 +373,15 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         console_fd = rt_console_connect(o->console_socket, err);
         if (console_fd < 0)
             goto fail;
+    } else if (cfg->process.terminal && ret_console) {
+        /* run without a console socket: we are the console's other end. */
+        int cv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv) < 0) {
+            cm_error_errno(err, "socketpair");
+            goto fail;
+        }
+        console_fd = cv[1];
+        console_peer = cv[0];
     }
     self_exe = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
@@ -477,6 +507,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (o->pid_file && write_pid_file(o->pid_file, c.pid, err) < 0)
         goto fail;
     close(sp[0]);
+    if (ret_console)
+        *ret_console = console_peer >= 0 ? recv_fd(console_peer) : -1;
     *ret_cfg = TAKE_PTR(cfg);
     *ret_state = st;
     *ret_cg = c.cg;
@@ -514,7 +546,7 @@ rt_container_create(const struct rt_create_opts *o, struct cm_error **err)
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
 
-    if (do_create(o, true, &cfg, &st, &cg, err) < 0)
+    if (do_create(o, true, &cfg, &st, &cg, NULL, err) < 0)
         return -1;
     rt_cgroup_free(cg);
     rt_state_done(&st);
@@ -638,6 +670,70 @@ destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
     return rt_state_remove(root, st->id, err);
 }
 
+static bool
+copy_some(int from, int to)
+{
+    char buf[4096];
+    ssize_t n = read(from, buf, sizeof(buf));
+    if (n <= 0)
+        return n < 0 && errno == EINTR;
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return true;
+}
+
+/* run with a terminal and no console socket (runc's behaviour): our stdin in
+ * raw mode feeds the container's pty, its output goes to our stdout, until
+ * the container's init exits. */
+static void
+proxy_console(int master, pid_t pid)
+{
+    struct termios saved, raw;
+    bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
+    cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    struct pollfd p[3] = {{.fd = 0, .events = POLLIN},
+                          {.fd = master, .events = POLLIN},
+                          {.fd = pfd, .events = POLLIN}};
+
+    if (tty) {
+        struct winsize ws;
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(0, TCSANOW, &raw);
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+            ioctl(master, TIOCSWINSZ, &ws);
+    }
+    for (;;) {
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if ((p[0].revents & (POLLIN | POLLHUP)) && !copy_some(0, master))
+            p[0].fd = -1; /* stdin closed: keep showing output */
+        if ((p[1].revents & POLLIN) && !copy_some(master, 1))
+            break;
+        if (p[1].revents & (POLLHUP | POLLERR))
+            break;
+        if (p[2].revents & POLLIN) {
+            /* The init is gone: drain what it left in the pty. */
+            int fl = fcntl(master, F_GETFL);
+            fcntl(master, F_SETFL, fl | O_NONBLOCK);
+            while (copy_some(master, 1))
+                ;
+            break;
+        }
+    }
+    if (tty)
+        tcsetattr(0, TCSANOW, &saved);
+}
+
 static volatile sig_atomic_t forward_pid;
 
 static void
@@ -654,7 +750,7 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     cleanup_rt_config struct rt_config *cfg = NULL;
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
-    int wst = 0, r;
+    int wst = 0, r, master = -1;
     static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
     if (detach) {
@@ -665,13 +761,17 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
         *ret_status = 0;
         return 0;
     }
-    if (do_create(o, false, &cfg, &st, &cg, err) < 0)
+    if (do_create(o, false, &cfg, &st, &cg, &master, err) < 0)
         return -1;
     run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
     forward_pid = st.pid;
     for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
         struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
         sigaction(fwd[i], &sa, NULL);
+    }
+    if (master >= 0) {
+        proxy_console(master, st.pid);
+        close(master);
     }
     while (waitpid(st.pid, &wst, 0) < 0) {
         if (errno != EINTR) {

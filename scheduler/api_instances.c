@@ -74,13 +74,13 @@ sched_instance_view(struct sched_daemon *d, json_t *inst, bool with_tags)
     int64_t cpu = json_integer_value(json_object_get(inst, "_cpu"));
     int64_t mem = json_integer_value(json_object_get(inst, "_memory"));
     json_t *reserved = json_object_get(inst, "_ports");
-    json_t *all_ports = json_deep_copy(reserved ? reserved : json_array());
+    json_auto_t *none = json_array();
+    if (!reserved)
+        reserved = none;
+    json_auto_t *all_ports = json_deep_copy(reserved);
     json_array_extend(all_ports, u.ports);
-    json_object_set_new(v, "registeredResources",
-                        sched_public(resources(cpu, mem, reserved ? reserved : json_array())));
-    json_object_set_new(v, "remainingResources",
-                        sched_public(resources(cpu - u.cpu, mem - u.mem, all_ports)));
-    json_decref(all_ports);
+    json_object_set_new(v, "registeredResources", resources(cpu, mem, reserved));
+    json_object_set_new(v, "remainingResources", resources(cpu - u.cpu, mem - u.mem, all_ports));
     json_decref(u.ports);
     json_object_set_new(v, "runningTasksCount", json_integer(u.running));
     json_object_set_new(v, "pendingTasksCount", json_integer(u.pending));
@@ -159,9 +159,11 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
     attr_set(attributes, "ecs.capability.task-eni", NULL);
     size_t i;
     json_t *a;
-    json_array_foreach (attrs, i, a)
-        attr_set(attributes, json_string_value(json_object_get(a, "name")),
-                 json_string_value(json_object_get(a, "value")));
+    json_array_foreach (attrs, i, a) {
+        const char *an = json_string_value(json_object_get(a, "name"));
+        if (an && *an && strlen(an) <= 128)
+            attr_set(attributes, an, json_string_value(json_object_get(a, "value")));
+    }
     const char *az = "local";
     json_array_foreach (attributes, i, a)
         if (!strcmp(json_string_value(json_object_get(a, "name")), "ecs.availability-zone"))

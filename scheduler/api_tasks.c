@@ -29,6 +29,7 @@ sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *given,
     if (!given)
         sched_snapshot_build(d, tmpl->cluster, &own);
     cleanup_free uint32_t *ports = sched_needs_from_td(tmpl->td, &needs);
+    (void)ports; /* storage behind needs.ports */
     cleanup_free uint32_t *group =
         sched_group_instances(d, snap, tmpl->cluster, tmpl->group, &n_group);
     struct sched_place_request req = {
@@ -221,6 +222,7 @@ sched_op_start_task(struct sched_call *c, json_t *in, json_t *out)
     struct sched_task_needs needs;
     sched_snapshot_build(c->d, cluster, &snap);
     cleanup_free uint32_t *ports = sched_needs_from_td(td, &needs);
+    (void)ports; /* storage behind needs.ports */
     struct sched_place_request req = {.group = dgroup, .needs = &needs, .count = 1};
     json_auto_t *created = json_array();
     json_object_set_new(out, "failures", json_array());

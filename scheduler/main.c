@@ -22,6 +22,7 @@ usage(FILE *f)
                "  --task-grace MS          then tasks are replaced after (default 60000)\n"
                "  --poll-timeout MS        agent long-poll timeout (default 20000)\n"
                "  --tick MS                periodic scheduling pass (default 1000)\n"
+               "  --stopped-retention MS   STOPPED tasks stay describable (default 3600000)\n"
                "  --log-json               JSON log lines\n"
                "  --debug                  debug logging\n");
 }
@@ -98,6 +99,7 @@ main(int argc, char **argv)
         {"task-grace", required_argument, NULL, 'T'},
         {"poll-timeout", required_argument, NULL, 'P'},
         {"tick", required_argument, NULL, 't'},
+        {"stopped-retention", required_argument, NULL, 'R'},
         {"log-json", no_argument, NULL, 'j'},
         {"debug", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
@@ -140,6 +142,9 @@ main(int argc, char **argv)
             break;
         case 't':
             cfg.tick_ms = parse_ms(optarg, "--tick");
+            break;
+        case 'R':
+            cfg.stopped_retention_ms = parse_ms(optarg, "--stopped-retention");
             break;
         case 'j':
             cm_log_set_format(CM_LOG_JSON);

@@ -120,7 +120,8 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
         struct sched_task *st = &tasks[nt++];
         json_array_append_new(task_ids, json_string(k));
         memset(st, 0, sizeof(*st));
-        st->id = k;
+        /* The task table's own key: index keys die when a stop unfiles the task. */
+        st->id = json_object_iter_key(json_object_iter_at(d->tables[SCHED_K_TASK], k));
         st->instance =
             sched_snapshot_find(snap, json_string_value(json_object_get(t, "_instance")));
         st->deployment = UINT32_MAX;

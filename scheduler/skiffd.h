@@ -60,6 +60,9 @@ struct sched_daemon {
     uint64_t task_grace_ms;
     uint64_t poll_timeout_ms;
     uint64_t started_ms;
+    uint64_t stopped_retention_ms; /* STOPPED tasks are forgotten after this */
+    uint64_t last_pass_ms, last_pass_cost_ms, last_gc_ms;
+    struct cm_loop_source *kick_timer; /* a coalesced pass that is due */
 };
 
 /* --- state.c: tables with write-through ---------------------------------- */

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Config files: the shipped examples are accepted, flags override the file,
 # unknown keys and bad values are refused naming the line; the systemd units
-# pass systemd-analyze verify. skiffd on 127.0.0.1:8156.
+# pass systemd-analyze verify. skiffd on 127.0.0.1:8156 (or +10, +20).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$ROOT/${OUT:-build}/bin
@@ -15,22 +15,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail() { echo "FAIL: $*"; exit 1; }
+busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+P=
+for p in 8156 8166 8176; do busy $p || { P=$p; break; }; done
+[ -n "$P" ] || fail "ports 8156/8166/8176 taken"
 
 # The example, with flags overriding its listen address and state directory.
-"$BIN/skiffd" --config "$ROOT/dist/config/skiffd.json" --listen 127.0.0.1:8156 \
+"$BIN/skiffd" --config "$ROOT/dist/config/skiffd.json" --listen 127.0.0.1:$P \
     --state "$TMP/state" >"$TMP/log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do [ -f "$TMP/state/credentials" ] && break; sleep 0.1; done
-grep -q '"msg":"skiffd listening on 127.0.0.1:8156' "$TMP/log" ||
+grep -q "\"msg\":\"skiffd listening on 127.0.0.1:$P" "$TMP/log" ||
     fail "example config + flags: $(cat "$TMP/log")"
 kill "$PID"; wait "$PID"; PID=
 
 # The file alone.
-printf '{\n  "listen": "127.0.0.1:8156",\n  "state": "%s/s2",\n  "tickMs": 200\n}\n' "$TMP" >"$TMP/ok.json"
+printf '{\n  "listen": "127.0.0.1:%s",\n  "state": "%s/s2",\n  "tickMs": 200\n}\n' "$P" "$TMP" >"$TMP/ok.json"
 "$BIN/skiffd" --config "$TMP/ok.json" >"$TMP/log2" 2>&1 &
 PID=$!
 for _ in $(seq 50); do [ -f "$TMP/s2/credentials" ] && break; sleep 0.1; done
-grep -q 'listening on 127.0.0.1:8156' "$TMP/log2" || fail "file only: $(cat "$TMP/log2")"
+grep -q "listening on 127.0.0.1:$P" "$TMP/log2" || fail "file only: $(cat "$TMP/log2")"
 kill "$PID"; wait "$PID"; PID=
 
 bad() { # EXPECTED-MESSAGE JSON

@@ -29,8 +29,17 @@ fail() {
     exit 1
 }
 
+# Ports 8154/8155, or +10/+20 when taken (the same test from another checkout);
+# a bridge and subnet of our own so that a real quickstart is not disturbed.
+busy() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+P=
+for p in 8154 8164 8174; do
+    if ! busy $p && ! busy $((p + 1)); then P=$p; break; fi
+done
+[ -n "$P" ] || fail "ports 8154/8164/8174 (+1) all taken"
+RP=$((P + 1))
 # The agent: ours if built (it lands from issue 5), else the control plane only.
-args=(--port 8154 --registry-port 8155 --timeout 120)
+args=(--port $P --registry-port $RP --timeout 120 --bridge "cliqs$P" --subnet "10.214.$((P - 8150)).0/24")
 if [ -x "$BIN/skiff-agent" ]; then
     with_agent=1
     # skiff-runtime or, if the lead's CI says so, another OCI runtime.
@@ -47,7 +56,7 @@ for s in "skiffd .* started" "registry .* started" "pushed" "registered" "servic
     grep -q "$s" <<<"$out" || fail "no '$s' in: $out"
 done
 # The image is in the registry with the httpd command.
-cfg=$(skopeo inspect --config --tls-verify=false docker://127.0.0.1:8155/skiff-demo:latest) ||
+cfg=$(skopeo inspect --config --tls-verify=false docker://127.0.0.1:$RP/skiff-demo:latest) ||
     fail "image not pushed"
 [ "$(jq -r '.config.Cmd[0]' <<<"$cfg")" = httpd ] || fail "image config: $cfg"
 # Logs and state where asked.
@@ -58,7 +67,7 @@ export AWS_SHARED_CREDENTIALS_FILE=$S/skiffd/credentials AWS_CONFIG_FILE=$TMP/aw
 export AWS_DEFAULT_REGION=us-east-1 AWS_MAX_ATTEMPTS=1
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_PROFILE
 : >"$AWS_CONFIG_FILE"
-ecs() { aws ecs "$@" --endpoint-url http://127.0.0.1:8154 --output json; }
+ecs() { aws ecs "$@" --endpoint-url http://127.0.0.1:$P --output json; }
 svc=$(ecs describe-services --services skiff-demo) || fail "aws describe-services"
 [ "$(jq -r '.services[0].desiredCount' <<<"$svc")" = 3 ] || fail "desired count: $svc"
 [ "$(jq -r '.services[0].taskDefinition' <<<"$svc")" = \
@@ -66,15 +75,27 @@ svc=$(ecs describe-services --services skiff-demo) || fail "aws describe-service
 td=$(ecs describe-task-definition --task-definition skiff-demo)
 [ "$(jq -r .taskDefinition.networkMode <<<"$td")" = bridge ] || fail "network mode: $td"
 [ "$(jq -r '.taskDefinition.containerDefinitions[0].image' <<<"$td")" = \
-    127.0.0.1:8155/skiff-demo:latest ] || fail "image: $td"
+    127.0.0.1:$RP/skiff-demo:latest ] || fail "image: $td"
 
 if [ $with_agent = 1 ]; then
     grep -q "steady" <<<"$out" || fail "not steady: $out"
-    ports=$(grep -o 'http://127.0.0.1:[0-9]*/ ' <<<"$out" | grep -v ':8154' | sort -u)
+    ports=$(grep -o 'http://127.0.0.1:[0-9]*/ ' <<<"$out" | grep -v ":$P/" | sort -u)
     [ "$(wc -l <<<"$ports")" = 3 ] || fail "3 endpoints expected: $ports"
     for p in $ports; do
         curl -sf -m 10 "${p}cgi-bin/whoami" | grep -q 'hello from skiff task' || fail "no answer on $p"
+        curl -sf -m 10 "$p" | grep -q 'Hello from skiff' || fail "no page on $p"
     done
+    # skiff logs reads the container's output (httpd -v logs each request).
+    task=$(grep -o '(task [0-9a-f]*)' <<<"$out" | head -1 | tr -d '()' | cut -d' ' -f2)
+    # httpd logs after answering and the shim writes asynchronously: retry a little.
+    logs_ok=0
+    for _ in $(seq 50); do
+        if SKIFF_ENDPOINT=http://127.0.0.1:$P SKIFF_STATE_DIR=$S "$SKIFF" logs --task "$task" \
+            --agent-state "$S/agent" 2>&1 | grep -q 'response:200'; then logs_ok=1; break; fi
+        sleep 0.1
+    done
+    [ $logs_ok = 1 ] || fail "skiff logs --task $task: $(SKIFF_ENDPOINT=http://127.0.0.1:$P \
+        SKIFF_STATE_DIR=$S "$SKIFF" logs --task "$task" --agent-state "$S/agent" 2>&1 | tail -3)"
     line=$(grep -A1 '^Try:' <<<"$out" | tail -1)
     eval "$line" | grep -q 'hello from skiff task' || fail "the printed curl line: $line"
 fi
@@ -91,10 +112,10 @@ echo "$down"
 for p in $pids; do kill -0 "$p" 2>/dev/null && fail "process $p survived --down"; done
 [ ! -e "$S" ] || fail "state dir left: $(ls -R "$S" | head)"
 [ ! -e "$L" ] || fail "log dir left: $(ls "$L")"
-curl -s -m 2 http://127.0.0.1:8155/v2/ >/dev/null && fail "registry still answers"
-curl -s -m 2 http://127.0.0.1:8154/ >/dev/null && fail "skiffd still answers"
+curl -s -m 2 http://127.0.0.1:$RP/v2/ >/dev/null && fail "registry still answers"
+curl -s -m 2 http://127.0.0.1:$P/ >/dev/null && fail "skiffd still answers"
 if [ $with_agent = 1 ]; then
-    [ ! -e /sys/class/net/skiff0 ] || fail "bridge skiff0 left"
+    [ ! -e /sys/class/net/cliqs$P ] || fail "bridge cliqs$P left"
 fi
 # --down twice is fine.
 qs --down >/dev/null 2>&1 || fail "second --down"

@@ -14,7 +14,14 @@ for t in docker-registry skopeo python3 htpasswd openssl curl zstd; do
 done
 [ -x "$skiff" ] || { echo "FAIL: $skiff not built"; exit 1; }
 
+# Copies of this test in other worktrees (main, CI) use the same ports: take
+# turns, or one run's registry answers the other's requests.
+exec 9>/tmp/skiff-images-it.lock
+flock -w 1200 9 || { echo "FAIL: another images.sh holds /tmp/skiff-images-it.lock"; exit 1; }
 P1=5100 P2=5101
+for p in $P1 $P2 5102 5103 5104; do
+    if ss -Hltn "sport = :$p" | grep -q .; then echo "FAIL: port $p is in use"; exit 1; fi
+done
 W=$(mktemp -d /tmp/images-it-XXXXXX)
 pids=()
 cleanup() {
@@ -237,6 +244,14 @@ out=$("$skiff" image unpack -q --store "$W/store-norange" --insecure-registry 12
 check "server ignoring Range: pull completes" test $? = 0
 check "server ignoring Range: was asked for a range" test -s "$W/ranges2.log"
 check "server ignoring Range: layers intact" diff -r "$W/ref-chunky" "$W/chunky-norange"
+
+REDIRECT=1 python3 "$here/images-helpers/flaky-proxy.py" 5104 $P1 "$W/redirects.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5104/v2/ && break; sleep 0.1; done
+out=$("$skiff" image unpack -q --store "$W/store-redirect" --insecure-registry 127.0.0.1:5104 \
+    127.0.0.1:5104/chunky:latest "$W/chunky-redirect" 2>&1)
+check "blob redirects followed" test $? = 0 -a "$(grep -c redirect "$W/redirects.log" 2>/dev/null)" -ge 4
+check "redirected layers intact" diff -r "$W/ref-chunky" "$W/chunky-redirect"
 
 # 10. overlay rootfs: same tree as the plain unpack, writes go to the upper dir.
 M=$W/mnt

@@ -4,7 +4,8 @@
 # 127.0.0.1 that cuts the first response of every blob after half of its body
 # (a connection reset mid-download) and answers the first manifest request with
 # 503. Later requests pass through; Range headers it sees are logged to LOG.
-# With IGNORE_RANGE=1 it drops Range headers (a server answering 200 in full).
+# With IGNORE_RANGE=1 it drops Range headers (a server answering 200 in full);
+# with REDIRECT=1 it answers every blob request with a 307 to the upstream.
 import http.client, http.server, os, sys, threading
 
 port, upstream, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -18,6 +19,14 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if os.environ.get("REDIRECT") == "1" and "/blobs/" in self.path:
+            with open(log, "a") as f:
+                f.write("redirect %s\n" % self.path)
+            self.send_response(307)
+            self.send_header("Location", "http://127.0.0.1:%d%s" % (upstream, self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         with lock:
             first = self.path not in seen
             seen.add(self.path)
@@ -50,4 +59,9 @@ class H(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+class Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client hanging up mid-body is the point of this proxy
+
+
+Server(("127.0.0.1", port), H).serve_forever()

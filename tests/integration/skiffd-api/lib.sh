@@ -50,8 +50,8 @@ start_skiffd() {
             kill -0 "$SKIFFD_PID" 2>/dev/null || break
             sleep 0.1
         done
-        kill "$SKIFFD_PID" 2>/dev/null
-        wait "$SKIFFD_PID" 2>/dev/null
+        kill "$SKIFFD_PID" 2>/dev/null || true
+        wait "$SKIFFD_PID" 2>/dev/null || true
         SKIFFD_PID=
     done
     echo "skiffd did not start"; cat "$TMP/skiffd.log"; exit 1
