@@ -55,6 +55,7 @@ agent_config_init(struct agent_config *c, const char *argv0)
     c->log_max_files = AGENT_LOG_DEFAULT_MAX_FILES;
     c->retention_s = 3600;
     c->pids_limit = 4096;
+    c->image_gc_percent = 85;
 }
 
 void
@@ -111,6 +112,7 @@ static const struct opt opts[] = {
     {"logMaxFiles", "--log-max-files", O_UINT, OFF(log_max_files)},
     {"retention", "--retention", O_UINT, OFF(retention_s)},
     {"pidsLimit", "--pids-limit", O_I64, OFF(pids_limit)},
+    {"imageGcPercent", "--image-gc-percent", O_UINT, OFF(image_gc_percent)},
 };
 
 static int
@@ -324,6 +326,8 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
         return cm_error_set(err, 0, "--cgroup-root must be an absolute cgroup path");
     if (!c->netns_dir || c->netns_dir[0] != '/')
         return cm_error_set(err, 0, "--netns-dir must be absolute");
+    if (c->image_gc_percent > 100)
+        return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)
         return cm_error_set(err, 0, "--log-max-files: at most %d", AGENT_LOG_MAX_FILES_LIMIT);
     if (c->attributes) {

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1183,6 +1184,45 @@ expire(struct agent *a)
     }
 }
 
+/* Image garbage collection: when the store's filesystem is fuller than the
+ * threshold, images no unstopped task uses are forgotten and their blobs and
+ * snapshots pruned (stopped tasks' rootfs are unmounted already). */
+static void
+image_gc(struct agent *a)
+{
+    struct statvfs vfs;
+    struct img_image **imgs = NULL;
+    size_t n = 0;
+    uint64_t removed = 0;
+    unsigned used;
+    cleanup_error struct cm_error *err = NULL;
+
+    if (statvfs(img_store_root(a->store), &vfs) < 0 || vfs.f_blocks == 0)
+        return;
+    used = (unsigned)(100 - (uint64_t)vfs.f_bavail * 100 / vfs.f_blocks);
+    if (used < a->cfg->image_gc_percent || img_store_list(a->store, &imgs, &n, &err) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        bool in_use = false;
+        for (size_t k = 0; k < a->n_tasks && !in_use; k++) {
+            const struct task *t = a->tasks[k];
+            if (t->state == AGENT_T_STOPPED)
+                continue;
+            for (size_t c = 0; c < t->n && !in_use; c++) {
+                cleanup_img_image struct img_image *mine = NULL;
+                if (img_store_get(a->store, t->c[c].def->image, a->cfg->default_registry, &mine,
+                                  NULL) == 0)
+                    in_use = strcmp(mine->name, imgs[i]->name) == 0;
+            }
+        }
+        if (!in_use && img_store_remove(a->store, imgs[i]->name, NULL, NULL) == 0)
+            cm_log_info("image '%s' removed (disk %u%% used)", imgs[i]->name, used);
+    }
+    img_image_list_free(imgs, n);
+    if (img_store_prune(a->store, NULL, &removed, &err) < 0)
+        cm_log_warn("image gc: %s, ignoring", err->msg);
+}
+
 /* ---- the loop ---- */
 
 int
@@ -1253,6 +1293,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
         send_reports(&a, now);
         if (now - last_expire > 5000) {
             expire(&a);
+            image_gc(&a);
             last_expire = now;
         }
     }

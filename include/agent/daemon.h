@@ -40,6 +40,8 @@ struct agent_config {
     unsigned log_max_files;       /* default 3 */
     unsigned retention_s;         /* stopped tasks' files kept, default 3600 */
     int64_t pids_limit;           /* per container, default 4096 */
+    unsigned image_gc_percent;    /* disk use of the image store's filesystem above
+                                     which unused images are removed (default 85) */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */
@@ -50,7 +52,7 @@ void agent_config_done(struct agent_config *c);
  * hostname, runtime, runtimeRoot, shim, imageStore, insecureRegistries,
  * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
  * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
- * logMaxFiles, retention, pidsLimit. */
+ * logMaxFiles, retention, pidsLimit, imageGcPercent. */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */

@@ -85,6 +85,7 @@ start_agent() {
         --state "$S" --runtime "$AGT_RUNTIME" --runtime-root "$RT" --cgroup-root "$CG" \
         --netns-dir "$W/netns" --bridge agt-br0 --subnet 10.231.8.0/24 \
         --insecure-registry 127.0.0.1:5000 --port-range 40000-40100 --attribute rack=r1 \
+        --image-gc-percent 0 \
         >>"$W/agent.log" 2>&1 &
     agent_pid=$!
 }
@@ -184,6 +185,7 @@ sleep 0.5
 check "no containers left in the runtime" test -z "$("$RTCLI" --root "$RT" list -q 2>/dev/null)"
 check "no netns files left" sh -c "[ -z \"\$(ls -A '$W/netns' 2>/dev/null)\" ]"
 check "no mounts left" sh -c "! grep -q '$S/tasks' /proc/self/mountinfo"
+check "unused images garbage-collected (threshold 0%)" sh -c "for i in \$(seq 100); do python3 -c \"import json,sys; sys.exit(len(json.load(open('$S/images/index.json'))['images']) != 0)\" && exit 0; sleep 0.2; done; exit 1"
 check "no task cgroups left" sh -c "[ -z \"\$(find /sys/fs/cgroup/*$CG -mindepth 1 -type d 2>/dev/null)\" ]"
 
 if [ $fails -ne 0 ]; then

@@ -132,6 +132,11 @@ Test(agent_config, validate)
     free(cfg.state_dir);
     cfg.state_dir = xstrdup("/var/lib/skiff");
     cr_assert_eq(agent_config_validate(&cfg, NULL), 0);
+    cr_assert_eq(cfg.image_gc_percent, 85);
+    cfg.image_gc_percent = 101;
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cm_error_free(&err);
+    cfg.image_gc_percent = 0;
     free(cfg.bridge);
     cfg.bridge = xstrdup("a-bridge-name-too-long");
     cr_assert_eq(agent_config_validate(&cfg, &err), -1);
