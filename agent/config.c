@@ -42,6 +42,12 @@ agent_config_init(struct agent_config *c, const char *argv0)
     c->hostname = xstrdup(u.nodename);
     c->runtime = xstrdup("builtin");
     c->runtime_cli = beside(argv0, "skiff-runtime");
+    /* initProcessEnabled needs skiff-init; without it such tasks fail to start. */
+    c->init_path = beside(argv0, "skiff-init");
+    if (access(c->init_path, X_OK) != 0) {
+        free(c->init_path);
+        c->init_path = NULL;
+    }
     c->shim = beside(argv0, "skiff-shim");
     c->cni_plugin_dir = xstrdup("/usr/lib/cni");
     c->bridge = xstrdup("skiff0");

@@ -20,3 +20,10 @@ skiff-agent_MODS := agent
 # default to --as-needed): the shim, one per container, stays small.
 $(BIN)/skiff-shim: LDFLAGS += -Wl,--as-needed
 $(BIN)/skiff-agent: LDFLAGS += -Wl,--as-needed
+
+# skiff-init: pid 1 for initProcessEnabled, static (bind-mounted into any rootfs).
+all: $(BIN)/skiff-init
+tests-build: $(BIN)/skiff-init
+$(BIN)/skiff-init: agent/init/skiff_init.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -static -o $@ $<

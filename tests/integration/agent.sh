@@ -144,6 +144,18 @@ ctl desired "$W" 3 "$W/t2.json"
 rep=$(ctl wait "$W" "$(arn t2)" STOPPED 60 exitCode=137 "reason=OutOfMemoryError: Container killed due to memory usage")
 check "OOM kill reported as OutOfMemoryError (137)" test -n "$rep"
 
+# 3a. initProcessEnabled: skiff-init is pid 1, reaps, passes SIGTERM on, keeps the exit code.
+INIT='{"name": "app", "image": "'$IMG'", "user": "0", "stopTimeout": 10,
+  "linuxParameters": {"initProcessEnabled": true},
+  "command": ["trap \"exit 42\" TERM; echo pid1=$(cat /proc/1/comm); /bin/busybox sleep 1000 & wait"]}'
+task t7 RUNNING "$INIT"
+ctl desired "$W" 21 "$W/t7.json"
+check "init task RUNNING" ctl wait "$W" "$(arn t7)" RUNNING 60
+check "skiff-init is pid 1" sh -c "for i in \$(seq 50); do grep -q 'pid1=skiff-init' '$S/tasks/t7/c/app/container.log' && exit 0; sleep 0.1; done; exit 1"
+task t7 STOPPED "$INIT"
+ctl desired "$W" 22 "$W/t7.json"
+check "SIGTERM passed on by the init: exit 42 before stopTimeout" ctl wait "$W" "$(arn t7)" STOPPED 8 exitCode=42
+
 # 3b. awsvpc: the task's own address; host: the host's network.
 AWS='{"name": "web", "image": "'$IMG'", "user": "0", "stopTimeout": 2,
   "command": ["echo aws-ok > /i.html; exec /bin/busybox httpd -f -p 8080 -h /"]}'
