@@ -354,6 +354,11 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         }
     }
 
+    /* Record the cgroup before creating it: after a crash from here on,
+     * `delete` still finds and removes it (the init dies with us: PDEATHSIG). */
+    if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0 ||
+        rt_state_save(o->root, &st, err) < 0)
+        goto fail;
     {
         struct rt_resources res = cfg->linux_.resources;
         cleanup_free struct rt_device_rule *rules = NULL;
@@ -367,6 +372,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         if (cfg->linux_.has_resources && check_enforced(&res, c.cg, err) < 0)
             goto fail;
     }
+    free(st.cgroup_path);
     st.cgroup_path = xstrdup(rt_cgroup_path(c.cg));
 
     if (cfg->process.terminal && o->console_socket) {
