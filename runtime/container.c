@@ -621,9 +621,11 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
         return -1;
     }
     r = release_fifo(root, id, err);
-    if (r == 0 && cfg->hooks.n_hooks[RT_HOOK_POSTSTART]) {
-        /* poststart hooks follow the user's program: give it its first
-         * slice (until it sleeps or exits, at most 10 ms) before they run. */
+    if (r == 0) {
+        /* start returns once the user's program has had its first slice
+         * (until it sleeps or exits, at most 10 ms): poststart hooks and
+         * signals sent right after start then meet a program that has set
+         * itself up (signal handlers), not one still being loaded. */
         for (int i = 0; i < 50; i++) {
             char path[64], buf[512], *p;
             cleanup_close int fd = -1;
@@ -635,7 +637,7 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
                 break;
             buf[n] = 0;
             p = strrchr(buf, ')');
-            if (!p || p[1] != ' ' || p[2] != 'R')
+            if (!p || p[1] != ' ' || (p[2] != 'R' && p[2] != 'D'))
                 break;
             usleep(200);
         }
