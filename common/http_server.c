@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cm/cleanup.h"
 #include "cm/log.h"
@@ -218,22 +220,35 @@ cm_http_server_new(struct cm_loop *loop, const struct cm_http_config *cfg, struc
     struct sockaddr_in sa;
     if (parse_listen(cfg->listen, &sa, err) < 0)
         return NULL;
+    /* Our own socket with SO_REUSEADDR only: MHD's socket gets SO_REUSEPORT,
+     * and a second daemon could then bind the same port and silently share
+     * our connections; this way it fails with EADDRINUSE. */
+    cleanup_close int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1024) < 0) {
+        cm_error_errno(err, "listen on '%s'", cfg->listen);
+        return NULL;
+    }
     struct cm_http_server *srv = xcalloc(1, sizeof(*srv));
     srv->loop = loop;
     srv->cfg = *cfg;
-    srv->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-                              NULL, access_cb, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    srv->d = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, access_cb, srv,
+        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s, MHD_OPTION_END);
     if (!srv->d) {
-        cm_error_errno(err, "listen on '%s'", cfg->listen);
+        cm_error_errno(err, "start HTTP server on '%s'", cfg->listen);
         free(srv);
         return NULL;
     }
+    TAKE_FD(lfd); /* MHD owns and closes it now */
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD);
-    const union MHD_DaemonInfo *pi = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = pi ? pi->port : ntohs(sa.sin_port);
+    socklen_t salen = sizeof(sa);
+    srv->port = getsockname(MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_LISTEN_FD)->listen_fd,
+                            (struct sockaddr *)&sa, &salen) == 0
+                    ? ntohs(sa.sin_port)
+                    : 0;
     srv->fdsrc = cm_loop_add_fd(loop, di->epoll_fd, EPOLLIN, on_ready, srv, err);
     if (!srv->fdsrc)
         return cm_http_server_free(srv);

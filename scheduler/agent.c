@@ -68,10 +68,10 @@ desired_state(struct sched_daemon *d, const char *id, json_t *inst)
     json_t *tasks = json_array();
     const char *k;
     json_t *t;
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
-        const char *iid = json_string_value(json_object_get(t, "_instance"));
-        if (!iid || strcmp(iid, id) != 0 ||
-            !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
+    json_t *one;
+    json_object_foreach (sched_live_tasks_of_instance(d, id), k, one) {
+        t = sched_get(d, SCHED_K_TASK, k);
+        if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
             continue;
         const char *tdarn = json_string_value(json_object_get(t, "taskDefinitionArn"));
         const char *tail = strstr(tdarn, ":task-definition/");
@@ -236,8 +236,8 @@ do_poll(struct sched_daemon *d, struct cm_http_request *req, json_t *in, const c
 }
 
 /* Records what a host says about one task; only forward moves count. */
-static void
-report_task(struct sched_daemon *d, const char *iid, json_t *r)
+void
+sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
 {
     const char *arn = json_string_value(json_object_get(r, "taskArn"));
     const char *st = json_string_value(json_object_get(r, "lastStatus"));
@@ -355,7 +355,7 @@ do_report(struct sched_daemon *d, struct cm_http_request *req, json_t *in,
     json_t *r;
     json_array_foreach (tasks, i, r)
         if (json_is_object(r))
-            report_task(d, id, r);
+            sched_agent_report_task(d, id, r);
     cleanup_error struct cm_error *err = NULL;
     if (sched_flush(d, &err) < 0) {
         respond_err(req, 500, "StoreFailed", err->msg);
@@ -460,11 +460,8 @@ sched_agent_check(struct sched_daemon *d)
         if (!sched_instance_connected(inst) && silent > d->heartbeat_grace_ms + d->task_grace_ms) {
             const char *tk;
             json_t *t;
-            json_object_foreach (d->tables[SCHED_K_TASK], tk, t) {
-                const char *iid = json_string_value(json_object_get(t, "_instance"));
-                if (!iid || strcmp(iid, k) != 0 ||
-                    !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
-                    continue;
+            json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(d, k));
+            json_object_foreach (live, tk, t) {
                 cleanup_free char *why = sched_stop_reason(SCHED_STOP_INSTANCE_LOST, NULL);
                 sched_task_set_stopped(d, tk, "ServiceSchedulerInitiated", why);
             }

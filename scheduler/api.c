@@ -363,7 +363,8 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
         cm_log_error("%s: store write failed: %s", op->name, err->msg);
         respond_error(req, 500, "ServerException", "The state store failed; retry.");
     } else if (r < 0) {
-        respond_error(req, 400, c.err_type ? c.err_type : "ServerException",
+        const char *type = c.err_type ? c.err_type : "ServerException";
+        respond_error(req, strcmp(type, "ServerException") ? 400 : 500, type,
                       c.err_msg ? c.err_msg : "internal error");
     } else {
         respond_json(req, 200, out);

@@ -247,8 +247,8 @@ sched_op_update_cluster(struct sched_call *c, json_t *in, json_t *out)
     if (sched_in_str(c, in, "cluster", true, &ref) < 0)
         return -1;
     json_t *cl = sched_cluster_get(c, in, &name);
-    if (!cl || parse_settings(c, in, &settings) < 0 ||
-        sched_in_object(c, in, "configuration", &conf) < 0)
+    if (!cl || sched_in_object(c, in, "configuration", &conf) < 0 ||
+        parse_settings(c, in, &settings) < 0)
         return -1;
     if (settings)
         json_object_set_new(cl, "settings", settings);

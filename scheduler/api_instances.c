@@ -26,10 +26,11 @@ instance_usage(struct sched_daemon *d, const char *id, struct usage *u)
     json_t *t;
     memset(u, 0, sizeof(*u));
     u->ports = json_array();
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
-        const char *iid = json_string_value(json_object_get(t, "_instance"));
+    json_t *v;
+    json_object_foreach (sched_live_tasks_of_instance(d, id), k, v) {
+        t = sched_get(d, SCHED_K_TASK, k);
         const char *last = json_string_value(json_object_get(t, "lastStatus"));
-        if (!iid || strcmp(iid, id) != 0 || !strcmp(last, "STOPPED"))
+        if (!last || !strcmp(last, "STOPPED"))
             continue;
         u->cpu += json_integer_value(json_object_get(t, "_cpu"));
         u->mem += json_integer_value(json_object_get(t, "_memory"));
@@ -73,13 +74,13 @@ sched_instance_view(struct sched_daemon *d, json_t *inst, bool with_tags)
     int64_t cpu = json_integer_value(json_object_get(inst, "_cpu"));
     int64_t mem = json_integer_value(json_object_get(inst, "_memory"));
     json_t *reserved = json_object_get(inst, "_ports");
-    json_t *all_ports = json_deep_copy(reserved ? reserved : json_array());
+    json_auto_t *none = json_array();
+    if (!reserved)
+        reserved = none;
+    json_auto_t *all_ports = json_deep_copy(reserved);
     json_array_extend(all_ports, u.ports);
-    json_object_set_new(v, "registeredResources",
-                        sched_public(resources(cpu, mem, reserved ? reserved : json_array())));
-    json_object_set_new(v, "remainingResources",
-                        sched_public(resources(cpu - u.cpu, mem - u.mem, all_ports)));
-    json_decref(all_ports);
+    json_object_set_new(v, "registeredResources", resources(cpu, mem, reserved));
+    json_object_set_new(v, "remainingResources", resources(cpu - u.cpu, mem - u.mem, all_ports));
     json_decref(u.ports);
     json_object_set_new(v, "runningTasksCount", json_integer(u.running));
     json_object_set_new(v, "pendingTasksCount", json_integer(u.pending));
@@ -138,9 +139,10 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
     if (existing)
         inst = sched_instance_get(d, cluster, existing, &id);
     if (!inst && hostname) {
-        json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
-            if (!strcmp(json_string_value(json_object_get(v, "_cluster")), cluster) &&
-                strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0 &&
+        json_t *one;
+        json_object_foreach (sched_instances_of_cluster(d, cluster), k, one) {
+            v = sched_get(d, SCHED_K_INSTANCE, k);
+            if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0 &&
                 json_is_string(json_object_get(v, "ec2InstanceId")) &&
                 !strcmp(json_string_value(json_object_get(v, "ec2InstanceId")), hostname)) {
                 inst = v;
@@ -157,9 +159,11 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
     attr_set(attributes, "ecs.capability.task-eni", NULL);
     size_t i;
     json_t *a;
-    json_array_foreach (attrs, i, a)
-        attr_set(attributes, json_string_value(json_object_get(a, "name")),
-                 json_string_value(json_object_get(a, "value")));
+    json_array_foreach (attrs, i, a) {
+        const char *an = json_string_value(json_object_get(a, "name"));
+        if (an && *an && strlen(an) <= 128)
+            attr_set(attributes, an, json_string_value(json_object_get(a, "value")));
+    }
     const char *az = "local";
     json_array_foreach (attributes, i, a)
         if (!strcmp(json_string_value(json_object_get(a, "name")), "ecs.availability-zone"))
@@ -195,6 +199,7 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
     json_object_set_new(inst, "_az", json_string(az ? az : "local"));
     json_object_set_new(inst, "_version", json_integer(1));
     sched_put(d, SCHED_K_INSTANCE, hid, inst);
+    sched_index_instance(d, hid, inst);
     json_object_set_new(d->last_seen, hid, json_integer((json_int_t)cm_loop_now_ms()));
     d->kick = true;
     return inst;
@@ -275,24 +280,17 @@ sched_op_deregister_container_instance(struct sched_call *c, json_t *in, json_t 
     const char *k;
     json_t *t;
     bool has_tasks = false;
-    json_object_foreach (c->d->tables[SCHED_K_TASK], k, t) {
-        const char *iid = json_string_value(json_object_get(t, "_instance"));
-        if (iid && !strcmp(iid, id) &&
-            strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED") != 0)
-            has_tasks = true;
-    }
+    json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(c->d, id));
+    has_tasks = json_object_size(live) > 0;
     if (has_tasks && !force)
         return sched_fail(c, "ClientException",
                           "Found running tasks on the instance; use force to deregister it.");
     json_object_set_new(inst, "status", json_string("INACTIVE"));
     json_object_set_new(inst, "agentConnected", json_false());
     sched_touch(c->d, SCHED_K_INSTANCE, id);
-    json_object_foreach (c->d->tables[SCHED_K_TASK], k, t) {
-        const char *iid = json_string_value(json_object_get(t, "_instance"));
-        if (iid && !strcmp(iid, id))
-            sched_task_set_stopped(c->d, k, "TaskFailedToStart",
-                                   "Container instance deregistration forced by user");
-    }
+    json_object_foreach (live, k, t)
+        sched_task_set_stopped(c->d, k, "TaskFailedToStart",
+                               "Container instance deregistration forced by user");
     sched_instance_bump(c->d, id);
     c->d->kick = true;
     json_object_set_new(out, "containerInstance", sched_instance_view(c->d, inst, false));

@@ -11,11 +11,13 @@
 #define CE "ClientException"
 
 uint32_t
-sched_place_tasks(struct sched_daemon *d, const struct sched_task_spec *tmpl, uint32_t count,
+sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *given,
+                  const struct sched_task_spec *tmpl, uint32_t count,
                   const struct sched_placement_spec *ps, const char *service_name, json_t *created,
                   struct sched_place_result *ret, char **ret_closest_arn)
 {
-    struct sched_snapshot snap;
+    struct sched_snapshot own;
+    struct sched_snapshot *snap = given ? given : &own;
     struct sched_task_needs needs;
     struct sched_plan plan;
     struct sched_plan_result pres = {0};
@@ -24,10 +26,12 @@ sched_place_tasks(struct sched_daemon *d, const struct sched_task_spec *tmpl, ui
     uint32_t made = 0;
 
     memset(ret, 0, sizeof(*ret));
-    sched_snapshot_build(d, tmpl->cluster, &snap);
+    if (!given)
+        sched_snapshot_build(d, tmpl->cluster, &own);
     cleanup_free uint32_t *ports = sched_needs_from_td(tmpl->td, &needs);
+    (void)ports; /* storage behind needs.ports */
     cleanup_free uint32_t *group =
-        sched_group_instances(d, &snap, tmpl->cluster, tmpl->group, &n_group);
+        sched_group_instances(d, snap, tmpl->cluster, tmpl->group, &n_group);
     struct sched_place_request req = {
         .group = tmpl->group,
         .service_name = service_name,
@@ -42,30 +46,31 @@ sched_place_tasks(struct sched_daemon *d, const struct sched_task_spec *tmpl, ui
         .seed = (uint64_t)(sched_now() * 1000),
     };
     sched_plan_init(&plan);
-    if (sched_place(&snap.cluster, &req, 0, &plan, ret, &err) < 0) {
+    if (sched_place(&snap->cluster, &req, 0, &plan, ret, &err) < 0) {
         ret->unplaced = count;
         ret->reason = xasprintf("unable to place a task: %s", err->msg);
     } else {
-        sched_plan_apply(&snap.cluster, &plan, &pres);
+        sched_plan_apply(&snap->cluster, &plan, &pres);
         for (size_t i = 0; i < pres.n_accepted; i++) {
             const struct sched_placement *pl = &plan.placements[pres.accepted[i]];
             struct sched_task_spec spec = *tmpl;
-            spec.instance_id = snap.cluster.instances[pl->instance].id;
+            spec.instance_id = snap->cluster.instances[pl->instance].id;
             json_t *t = sched_task_create(d, &spec);
             json_array_append_new(created, json_string(sched_arn_tail(
                                                json_string_value(json_object_get(t, "taskArn")))));
             made++;
         }
         if (ret_closest_arn && ret->closest_instance != SCHED_NO_INSTANCE &&
-            ret->closest_instance < snap.cluster.n_instances &&
-            snap.cluster.instances[ret->closest_instance].arn)
-            *ret_closest_arn = xstrdup(snap.cluster.instances[ret->closest_instance].arn);
+            ret->closest_instance < snap->cluster.n_instances &&
+            snap->cluster.instances[ret->closest_instance].arn)
+            *ret_closest_arn = xstrdup(snap->cluster.instances[ret->closest_instance].arn);
         /* Rejected by the applier: the next pass re-plans them. */
         ret->unplaced += (uint32_t)pres.n_rejected;
         sched_plan_result_done(&pres);
     }
     sched_plan_done(&plan);
-    sched_snapshot_done(&snap);
+    if (!given)
+        sched_snapshot_done(&own);
     return made;
 }
 
@@ -87,9 +92,10 @@ active_instances(struct sched_daemon *d, const char *cluster)
 {
     const char *k;
     json_t *v;
-    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
-        if (!strcmp(json_string_value(json_object_get(v, "_cluster")), cluster) &&
-            strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0)
+    json_t *one;
+    json_object_foreach (sched_instances_of_cluster(d, cluster), k, one) {
+        v = sched_get(d, SCHED_K_INSTANCE, k);
+        if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0)
             return true;
     }
     return false;
@@ -153,14 +159,7 @@ sched_op_run_task(struct sched_call *c, json_t *in, json_t *out)
         return sched_fail(c, IPE, "launchType '%s' is invalid.", lt);
     /* clientToken: a retried RunTask returns the tasks of the first attempt. */
     if (token && *token) {
-        json_auto_t *ids = json_array();
-        const char *k;
-        json_t *t;
-        json_object_foreach (c->d->tables[SCHED_K_TASK], k, t) {
-            const char *tok = json_string_value(json_object_get(t, "_clientToken"));
-            if (tok && !strcmp(tok, token))
-                json_array_append_new(ids, json_string(k));
-        }
+        json_t *ids = json_object_get(c->d->idx_token, token);
         if (json_array_size(ids) > 0) {
             json_object_set_new(out, "tasks", tasks_view(c->d, ids, false));
             json_object_set_new(out, "failures", json_array());
@@ -189,7 +188,7 @@ sched_op_run_task(struct sched_call *c, json_t *in, json_t *out)
     json_auto_t *created = json_array();
     struct sched_place_result res;
     cleanup_free char *closest = NULL;
-    sched_place_tasks(c->d, &spec, (uint32_t)count, &ps, NULL, created, &res, &closest);
+    sched_place_tasks(c->d, NULL, &spec, (uint32_t)count, &ps, NULL, created, &res, &closest);
     sched_placement_spec_done(&ps);
     json_object_set_new(out, "tasks", tasks_view(c->d, created, false));
     json_object_set_new(out, "failures", json_array());
@@ -223,6 +222,7 @@ sched_op_start_task(struct sched_call *c, json_t *in, json_t *out)
     struct sched_task_needs needs;
     sched_snapshot_build(c->d, cluster, &snap);
     cleanup_free uint32_t *ports = sched_needs_from_td(td, &needs);
+    (void)ports; /* storage behind needs.ports */
     struct sched_place_request req = {.group = dgroup, .needs = &needs, .count = 1};
     json_auto_t *created = json_array();
     json_object_set_new(out, "failures", json_array());

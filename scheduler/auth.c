@@ -47,7 +47,6 @@ trim(char *s)
 static int
 parse_credentials(struct sched_daemon *d, char *text, const char *path, struct cm_error **err)
 {
-    const char *akid = NULL, *secret = NULL;
     char *save = NULL;
     int lineno = 0;
     cleanup_free char *cur_akid = NULL, *cur_secret = NULL;
@@ -80,8 +79,6 @@ parse_credentials(struct sched_daemon *d, char *text, const char *path, struct c
             cur_secret = xstrdup(value);
         }
     }
-    (void)akid;
-    (void)secret;
     if (json_object_size(d->creds) == 0)
         return cm_error_set(err, 0,
                             "%s: no access key (aws_access_key_id + "

@@ -26,16 +26,62 @@ on_signal(struct cm_loop *loop, int signo, void *userdata)
     }
 }
 
+/* Forgets STOPPED tasks past the retention (ECS keeps them about an hour). */
+static void
+gc_stopped(struct sched_daemon *d)
+{
+    uint64_t now = cm_loop_now_ms();
+    uint64_t every = d->stopped_retention_ms / 4 < 60000 ? d->stopped_retention_ms / 4 : 60000;
+    if (now - d->last_gc_ms < every && d->last_gc_ms)
+        return;
+    d->last_gc_ms = now;
+    double horizon = sched_now() - (double)d->stopped_retention_ms / 1000.0;
+    json_auto_t *old = json_array();
+    const char *k;
+    json_t *t;
+    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
+        if (!strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED") &&
+            json_number_value(json_object_get(t, "stoppedAt")) < horizon)
+            json_array_append_new(old, json_string(k));
+    }
+    size_t i;
+    json_t *id;
+    json_array_foreach (old, i, id) {
+        t = sched_get(d, SCHED_K_TASK, json_string_value(id));
+        const char *tok = json_string_value(json_object_get(t, "_clientToken"));
+        if (tok)
+            json_object_del(d->idx_token, tok);
+        sched_del(d, SCHED_K_TASK, json_string_value(id));
+    }
+    if (json_array_size(old) > 0)
+        cm_log_debug("forgot %zu stopped tasks", json_array_size(old));
+}
+
 static void
 run_pass(struct sched_daemon *d)
 {
     cleanup_error struct cm_error *err = NULL;
+    uint64_t t0 = cm_loop_now_ms();
+    d->kick = false;
+    gc_stopped(d);
     sched_agent_check(d);
     sched_service_pass(d);
     /* One batch per pass: every placement of the pass becomes durable together. */
     if (sched_flush(d, &err) < 0)
         cm_log_error("scheduling pass: store write failed: %s", err->msg);
     sched_agent_wake(d);
+    d->last_pass_ms = cm_loop_now_ms();
+    d->last_pass_cost_ms = d->last_pass_ms - t0;
+}
+
+static void
+on_kick_timer(struct cm_loop *loop, struct cm_loop_source *t, void *userdata)
+{
+    struct sched_daemon *d = userdata;
+    (void)loop;
+    (void)t;
+    if (d->kick)
+        run_pass(d);
 }
 
 static void
@@ -51,10 +97,16 @@ before_sleep(struct cm_loop *loop, void *userdata)
 {
     struct sched_daemon *d = userdata;
     (void)loop;
-    if (d->kick) {
-        d->kick = false;
+    if (!d->kick)
+        return;
+    /* Coalesce: a burst of requests (agent reports) shares one pass, and
+     * passes never take more than about a third of the time. */
+    uint64_t gap = d->last_pass_cost_ms * 2 > 20 ? d->last_pass_cost_ms * 2 : 20;
+    uint64_t since = cm_loop_now_ms() - d->last_pass_ms;
+    if (since >= gap)
         run_pass(d);
-    }
+    else
+        cm_loop_timer_set(d->kick_timer, gap - since, 0, NULL);
 }
 
 struct sched_daemon *
@@ -68,12 +120,9 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
     d->heartbeat_grace_ms = cfg->heartbeat_grace_ms ? cfg->heartbeat_grace_ms : 30000;
     d->task_grace_ms = cfg->task_grace_ms ? cfg->task_grace_ms : 60000;
     d->poll_timeout_ms = cfg->poll_timeout_ms ? cfg->poll_timeout_ms : 20000;
-    d->creds = json_object();
-    d->last_seen = json_object();
-    for (int k = 0; k < SCHED_K_MAX; k++) {
-        d->tables[k] = json_object();
-        d->dirty[k] = json_object();
-    }
+    d->stopped_retention_ms =
+        cfg->stopped_retention_ms ? cfg->stopped_retention_ms : 3600ULL * 1000;
+    sched_state_init(d);
     if (cm_mkdir_p(cfg->state_dir, 0700, err) < 0)
         goto fail;
     dbpath = xasprintf("%s/skiffd.db", cfg->state_dir);
@@ -84,6 +133,7 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
         cm_error_wrap(err, "loading '%s'", dbpath);
         goto fail;
     }
+    sched_index_rebuild(d);
     if (sched_auth_load(d, err) < 0 || sched_auth_join_token_file(d, err) < 0)
         goto fail;
     d->loop = cm_loop_new(err);
@@ -106,6 +156,9 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
     uint64_t tick = cfg->tick_ms ? cfg->tick_ms : 1000;
     d->tick = cm_loop_add_timer(d->loop, tick, tick, on_tick, d, err);
     if (!d->tick)
+        goto fail;
+    d->kick_timer = cm_loop_add_timer(d->loop, 0, 0, on_kick_timer, d, err);
+    if (!d->kick_timer)
         goto fail;
     cm_loop_add_before_sleep(d->loop, before_sleep, d, NULL);
     d->started_ms = cm_loop_now_ms();
@@ -138,14 +191,10 @@ sched_daemon_free(struct sched_daemon *d)
     d->http = cm_http_server_free(d->http);
     sched_agent_free_waiters(d);
     cm_loop_remove(d->tick);
+    cm_loop_remove(d->kick_timer);
     d->loop = cm_loop_free(d->loop);
     d->store = sched_store_free(d->store);
-    for (int k = 0; k < SCHED_K_MAX; k++) {
-        json_decref(d->tables[k]);
-        json_decref(d->dirty[k]);
-    }
-    json_decref(d->creds);
-    json_decref(d->last_seen);
+    sched_state_done(d);
     free(d->state_dir);
     free(d->region);
     free(d);

@@ -65,7 +65,8 @@ append_task_list(char **msg, json_t *ids, size_t max)
 }
 
 static void
-service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t now_ms)
+service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t now_ms,
+                 struct sched_snapshot *snap)
 {
     const char *name = json_string_value(json_object_get(svc, "serviceName"));
     const char *cluster = json_string_value(json_object_get(svc, "_cluster"));
@@ -105,25 +106,24 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
         .n_deployments = nd,
     };
 
-    struct sched_snapshot snap;
-    sched_snapshot_build(d, cluster, &snap);
     size_t cap = 0, nt = 0;
     struct sched_task *tasks = NULL;
     json_auto_t *task_ids = json_array();
     const char *k;
     json_t *t;
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
-        const char *sv = json_string_value(json_object_get(t, "_service"));
-        if (!sv || strcmp(sv, key) != 0 ||
-            !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
+    json_t *one;
+    json_object_foreach (sched_live_tasks_of_service(d, key), k, one) {
+        t = sched_get(d, SCHED_K_TASK, k);
+        if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
             continue;
         tasks = xreallocarray_grow(tasks, &cap, nt + 1, sizeof(*tasks));
         struct sched_task *st = &tasks[nt++];
         json_array_append_new(task_ids, json_string(k));
         memset(st, 0, sizeof(*st));
-        st->id = k;
+        /* The task table's own key: index keys die when a stop unfiles the task. */
+        st->id = json_object_iter_key(json_object_iter_at(d->tables[SCHED_K_TASK], k));
         st->instance =
-            sched_snapshot_find(&snap, json_string_value(json_object_get(t, "_instance")));
+            sched_snapshot_find(snap, json_string_value(json_object_get(t, "_instance")));
         st->deployment = UINT32_MAX;
         const char *dep = json_string_value(json_object_get(t, "_deployment"));
         for (size_t i = 0; dep && i < nd; i++)
@@ -143,8 +143,7 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
 
     struct sched_reconcile_result res = {0};
     cleanup_error struct cm_error *err = NULL;
-    int r = sched_reconcile(&s, tasks, nt, &snap.cluster, now_ms, &res, &err);
-    sched_snapshot_done(&snap);
+    int r = sched_reconcile(&s, tasks, nt, &snap->cluster, now_ms, &res, &err);
     if (r < 0) {
         cm_log_error("service '%s': reconcile: %s", key, err->msg);
         free(tasks);
@@ -187,7 +186,9 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
                 .started_by = sd[0].id,
                 .group = group,
                 .launch_type = json_string_value(json_object_get(svc, "launchType")),
-                .tags = json_equal(json_object_get(svc, "propagateTags"), json_string("SERVICE"))
+                .tags = json_string_value(json_object_get(svc, "propagateTags")) &&
+                                !strcmp(json_string_value(json_object_get(svc, "propagateTags")),
+                                        "SERVICE")
                             ? json_object_get(svc, "tags")
                             : NULL,
                 .service = key,
@@ -195,7 +196,7 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
             };
             json_auto_t *created = json_array();
             struct sched_place_result pres;
-            sched_place_tasks(d, &spec, res.start, &ps, name, created, &pres, NULL);
+            sched_place_tasks(d, snap, &spec, res.start, &ps, name, created, &pres, NULL);
             sched_placement_spec_done(&ps);
             if (json_array_size(created) > 0) {
                 cleanup_free char *msg = xasprintf("(service %s) has started %zu tasks:", name,
@@ -301,16 +302,41 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
         sched_touch(d, SCHED_K_SERVICE, key);
 }
 
+struct pass_snapshot {
+    char *cluster;
+    struct sched_snapshot snap;
+};
+
 void
 sched_service_pass(struct sched_daemon *d)
 {
     int64_t now_ms = (int64_t)(sched_now() * 1000);
     const char *k;
     json_t *svc;
+    /* One snapshot per cluster per pass: placements are committed into it by
+     * the plan applier, so later services of the pass see them. */
+    struct pass_snapshot *snaps = NULL;
+    size_t n_snaps = 0, cap = 0;
     json_object_foreach (d->tables[SCHED_K_SERVICE], k, svc) {
         const char *st = json_string_value(json_object_get(svc, "status"));
-        if (!strcmp(st, "INACTIVE"))
+        const char *cl = json_string_value(json_object_get(svc, "_cluster"));
+        if (!strcmp(st, "INACTIVE") || !cl)
             continue;
-        service_pass_one(d, k, svc, now_ms);
+        struct sched_snapshot *snap = NULL;
+        for (size_t i = 0; i < n_snaps && !snap; i++)
+            if (!strcmp(snaps[i].cluster, cl))
+                snap = &snaps[i].snap;
+        if (!snap) {
+            snaps = xreallocarray_grow(snaps, &cap, n_snaps + 1, sizeof(*snaps));
+            snaps[n_snaps].cluster = xstrdup(cl);
+            sched_snapshot_build(d, cl, &snaps[n_snaps].snap);
+            snap = &snaps[n_snaps++].snap;
+        }
+        service_pass_one(d, k, svc, now_ms, snap);
     }
+    for (size_t i = 0; i < n_snaps; i++) {
+        sched_snapshot_done(&snaps[i].snap);
+        free(snaps[i].cluster);
+    }
+    free(snaps);
 }

@@ -47,6 +47,12 @@ struct sched_daemon {
     json_t *tables[SCHED_K_MAX];
     json_t *dirty[SCHED_K_MAX]; /* key -> true, written at the next flush */
     json_t *last_seen;          /* instance id -> monotonic ms (not persisted) */
+    /* Indexes over live (not STOPPED) tasks, rebuilt at load, kept by
+     * sched_index_task(): so that a pass costs O(tasks), not services x tasks. */
+    json_t *idx_service;  /* service key -> {task id: true} */
+    json_t *idx_instance; /* instance id -> {task id: true} */
+    json_t *idx_cluster;  /* cluster -> {instance id: true} */
+    json_t *idx_token;    /* RunTask clientToken -> [task id] */
     struct sched_waiter *waiters;
     struct cm_loop_source *tick;
     bool kick; /* a scheduling pass is wanted before sleeping */
@@ -54,6 +60,9 @@ struct sched_daemon {
     uint64_t task_grace_ms;
     uint64_t poll_timeout_ms;
     uint64_t started_ms;
+    uint64_t stopped_retention_ms; /* STOPPED tasks are forgotten after this */
+    uint64_t last_pass_ms, last_pass_cost_ms, last_gc_ms;
+    struct cm_loop_source *kick_timer; /* a coalesced pass that is due */
 };
 
 /* --- state.c: tables with write-through ---------------------------------- */
@@ -64,6 +73,17 @@ void sched_put(struct sched_daemon *d, enum sched_kind k, const char *key, json_
 /* Marks an in-place modified document dirty. */
 void sched_touch(struct sched_daemon *d, enum sched_kind k, const char *key);
 void sched_del(struct sched_daemon *d, enum sched_kind k, const char *key);
+/* Allocates / frees the tables, dirty sets and indexes of d. */
+void sched_state_init(struct sched_daemon *d);
+void sched_state_done(struct sched_daemon *d);
+/* Files a task (or unfiles a STOPPED one) in the indexes. */
+void sched_index_task(struct sched_daemon *d, const char *id, json_t *task);
+void sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst);
+void sched_index_rebuild(struct sched_daemon *d);
+/* Borrowed {id: true} objects; NULL when empty. */
+json_t *sched_live_tasks_of_service(struct sched_daemon *d, const char *key);
+json_t *sched_live_tasks_of_instance(struct sched_daemon *d, const char *id);
+json_t *sched_instances_of_cluster(struct sched_daemon *d, const char *cluster);
 /* Writes every dirty record in one transaction; durable on return. */
 int sched_flush(struct sched_daemon *d, struct cm_error **err);
 int sched_load(struct sched_daemon *d, struct cm_error **err);
@@ -217,6 +237,8 @@ void sched_agent_check(struct sched_daemon *d);
 /* Answers long polls whose instance version moved. */
 void sched_agent_wake(struct sched_daemon *d);
 void sched_agent_free_waiters(struct sched_daemon *d);
+/* Applies one task report of an agent (docs/agent-protocol.md) for instance iid. */
+void sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *report);
 /* One level-triggered pass over every service. */
 void sched_service_pass(struct sched_daemon *d);
 /* Adds a service event (newest first, capped), unless it repeats the last one. */
@@ -259,7 +281,9 @@ uint32_t *sched_group_instances(struct sched_daemon *d, const struct sched_snaps
 /* Places up to count tasks of tmpl->td in tmpl->cluster through the pure
  * pipeline and the plan applier, and creates those that fit. Appends created
  * task ids to `created`; ret (done by the caller) tells why others did not fit. */
-uint32_t sched_place_tasks(struct sched_daemon *d, const struct sched_task_spec *tmpl,
-                           uint32_t count, const struct sched_placement_spec *ps,
-                           const char *service_name, json_t *created,
-                           struct sched_place_result *ret, char **ret_closest_arn);
+/* snap: the pass's snapshot of tmpl->cluster (placements are committed into
+ * it), or NULL to build a fresh one. */
+uint32_t sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *snap,
+                           const struct sched_task_spec *tmpl, uint32_t count,
+                           const struct sched_placement_spec *ps, const char *service_name,
+                           json_t *created, struct sched_place_result *ret, char **ret_closest_arn);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm/cleanup.h"
 #include "cm/xalloc.h"
 #include "skiffd.h"
 
@@ -37,14 +38,13 @@ sched_snapshot_build(struct sched_daemon *d, const char *cluster, struct sched_s
     size_t n = 0;
     memset(s, 0, sizeof(*s));
     s->index = json_object();
-    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
-        if (!strcmp(json_string_value(json_object_get(v, "_cluster")), cluster))
-            n++;
-    }
+    json_t *members = sched_instances_of_cluster(d, cluster), *one;
+    n = json_object_size(members);
     s->cluster.instances = xcalloc(n + 1, sizeof(struct sched_instance));
     s->attrs = xcalloc(n + 1, sizeof(struct sched_attr *));
-    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
-        if (strcmp(json_string_value(json_object_get(v, "_cluster")), cluster) != 0)
+    json_object_foreach (members, k, one) {
+        v = sched_get(d, SCHED_K_INSTANCE, k);
+        if (!v)
             continue;
         uint32_t i = (uint32_t)s->cluster.n_instances++;
         struct sched_instance *inst = &s->cluster.instances[i];
@@ -78,31 +78,29 @@ sched_snapshot_build(struct sched_daemon *d, const char *cluster, struct sched_s
         inst->n_attrs = json_array_size(attrs);
         json_object_set_new(s->index, k, json_integer(i));
     }
-    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
-        const char *iid = json_string_value(json_object_get(v, "_instance"));
-        const char *cl = json_string_value(json_object_get(v, "_cluster"));
-        if (!iid || !cl || strcmp(cl, cluster) != 0 ||
-            !strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
-            continue;
-        json_t *idx = json_object_get(s->index, iid);
-        if (!idx)
-            continue;
-        struct sched_instance *inst = &s->cluster.instances[json_integer_value(idx)];
-        json_t *ports = json_object_get(v, "_ports");
-        size_t np = json_array_size(ports);
-        uint32_t keys[64];
-        size_t m = 0;
-        for (size_t j = 0; j < np && m < 64; j++)
-            keys[m++] = (uint32_t)json_integer_value(json_array_get(ports, j));
-        struct sched_task_needs needs = {
-            .res = {(int32_t)json_integer_value(json_object_get(v, "_cpu")),
-                    (int32_t)json_integer_value(json_object_get(v, "_memory"))},
-            .ports = keys,
-            .n_ports = m,
-        };
-        sched_instance_commit(inst, &needs);
-        if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "RUNNING"))
-            inst->running_tasks++;
+    for (size_t i = 0; i < s->cluster.n_instances; i++) {
+        struct sched_instance *inst = &s->cluster.instances[i];
+        json_t *live = sched_live_tasks_of_instance(d, inst->id);
+        json_object_foreach (live, k, one) {
+            v = sched_get(d, SCHED_K_TASK, k);
+            if (!v || !strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
+                continue;
+            json_t *ports = json_object_get(v, "_ports");
+            size_t np = json_array_size(ports);
+            uint32_t keys[64];
+            size_t m = 0;
+            for (size_t j = 0; j < np && m < 64; j++)
+                keys[m++] = (uint32_t)json_integer_value(json_array_get(ports, j));
+            struct sched_task_needs needs = {
+                .res = {(int32_t)json_integer_value(json_object_get(v, "_cpu")),
+                        (int32_t)json_integer_value(json_object_get(v, "_memory"))},
+                .ports = keys,
+                .n_ports = m,
+            };
+            sched_instance_commit(inst, &needs);
+            if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "RUNNING"))
+                inst->running_tasks++;
+        }
     }
 }
 
@@ -204,7 +202,17 @@ sched_group_instances(struct sched_daemon *d, const struct sched_snapshot *s, co
     json_t *t;
     size_t n = 0, cap = 0;
     uint32_t *out = NULL;
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
+    /* Service groups come from the service index; other groups need a scan. */
+    json_t *scope = d->tables[SCHED_K_TASK], *one;
+    cleanup_free char *skey = NULL;
+    if (!strncmp(group, "service:", 8)) {
+        skey = xasprintf("%s/%s", cluster, group + 8);
+        scope = sched_live_tasks_of_service(d, skey);
+    }
+    json_object_foreach (scope, k, one) {
+        t = sched_get(d, SCHED_K_TASK, k);
+        if (!t)
+            continue;
         const char *g = json_string_value(json_object_get(t, "group"));
         const char *cl = json_string_value(json_object_get(t, "_cluster"));
         if (!g || strcmp(g, group) || !cl || strcmp(cl, cluster) ||

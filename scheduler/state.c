@@ -2,6 +2,7 @@
 /* skiffd's object tables: everything lives in memory for scheduling, and each
  * change is written through the store before the change is acknowledged. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -190,4 +191,115 @@ sched_counter_next(struct sched_daemon *d, const char *name)
     uint64_t v = m ? (uint64_t)json_integer_value(m) + 1 : 1;
     sched_put(d, SCHED_K_META, name, json_integer((json_int_t)v));
     return v;
+}
+
+void
+sched_state_init(struct sched_daemon *d)
+{
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        d->tables[k] = json_object();
+        d->dirty[k] = json_object();
+    }
+    d->creds = json_object();
+    d->last_seen = json_object();
+    d->idx_service = json_object();
+    d->idx_instance = json_object();
+    d->idx_cluster = json_object();
+    d->idx_token = json_object();
+}
+
+void
+sched_state_done(struct sched_daemon *d)
+{
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        json_decref(d->tables[k]);
+        json_decref(d->dirty[k]);
+    }
+    json_decref(d->creds);
+    json_decref(d->last_seen);
+    json_decref(d->idx_service);
+    json_decref(d->idx_instance);
+    json_decref(d->idx_cluster);
+    json_decref(d->idx_token);
+}
+
+static void
+set_member(json_t *idx, const char *key, const char *id, bool present)
+{
+    json_t *set = json_object_get(idx, key);
+    if (present) {
+        if (!set) {
+            set = json_object();
+            json_object_set_new(idx, key, set);
+        }
+        json_object_set_new(set, id, json_true());
+    } else if (set) {
+        json_object_del(set, id);
+        if (json_object_size(set) == 0)
+            json_object_del(idx, key);
+    }
+}
+
+void
+sched_index_task(struct sched_daemon *d, const char *id, json_t *t)
+{
+    const char *last = json_string_value(json_object_get(t, "lastStatus"));
+    bool live = last && strcmp(last, "STOPPED") != 0;
+    const char *svc = json_string_value(json_object_get(t, "_service"));
+    const char *inst = json_string_value(json_object_get(t, "_instance"));
+    if (svc)
+        set_member(d->idx_service, svc, id, live);
+    if (inst)
+        set_member(d->idx_instance, inst, id, live);
+}
+
+void
+sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst)
+{
+    const char *cl = json_string_value(json_object_get(inst, "_cluster"));
+    if (cl)
+        set_member(d->idx_cluster, cl, id, true);
+}
+
+void
+sched_index_rebuild(struct sched_daemon *d)
+{
+    const char *k;
+    json_t *v;
+    json_object_clear(d->idx_service);
+    json_object_clear(d->idx_instance);
+    json_object_clear(d->idx_cluster);
+    json_object_clear(d->idx_token);
+    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v)
+        sched_index_instance(d, k, v);
+    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
+        sched_index_task(d, k, v);
+        const char *tok = json_string_value(json_object_get(v, "_clientToken"));
+        if (tok) {
+            json_t *arr = json_object_get(d->idx_token, tok);
+            if (!arr) {
+                arr = json_array();
+                json_object_set_new(d->idx_token, tok, arr);
+            }
+            json_array_append_new(arr, json_string(k));
+        }
+    }
+}
+
+json_t *
+sched_live_tasks_of_service(struct sched_daemon *d, const char *key)
+{
+    return json_object_get(d->idx_service, key);
+}
+
+json_t *
+sched_live_tasks_of_instance(struct sched_daemon *d, const char *id)
+{
+    return json_object_get(d->idx_instance, id);
+}
+
+json_t *
+sched_instances_of_cluster(struct sched_daemon *d, const char *cluster)
+{
+    return json_object_get(d->idx_cluster, cluster);
 }

@@ -146,8 +146,8 @@ sched_store_sqlite_open(const char *path, struct cm_error **err)
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=FULL",
         "PRAGMA busy_timeout=5000",
-        "CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
-        "value TEXT NOT NULL, PRIMARY KEY (kind, key))",
+        ("CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
+         "value TEXT NOT NULL, PRIMARY KEY (kind, key))"),
     };
 
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=

@@ -153,6 +153,15 @@ sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec)
     if (spec->client_token)
         json_object_set_new(t, "_clientToken", json_string(spec->client_token));
     sched_put(d, SCHED_K_TASK, id, t);
+    sched_index_task(d, id, t);
+    if (spec->client_token) {
+        json_t *arr = json_object_get(d->idx_token, spec->client_token);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(d->idx_token, spec->client_token, arr);
+        }
+        json_array_append_new(arr, json_string(id));
+    }
     sched_instance_bump(d, spec->instance_id);
     return t;
 }
@@ -188,6 +197,7 @@ sched_task_set_stopped(struct sched_daemon *d, const char *id, const char *stop_
         json_object_set_new(c, "lastStatus", json_string("STOPPED"));
     task_version_bump(t);
     sched_touch(d, SCHED_K_TASK, id);
+    sched_index_task(d, id, t);
     sched_instance_bump(d, json_string_value(json_object_get(t, "_instance")));
     d->kick = true;
 }

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -187,4 +188,11 @@ st, b, _ = raw(b"{}", headers=hdrs)
 check(st == 403 and b["__type"] == "MissingAuthenticationTokenException", "no signature")
 st, b, _ = raw(b"{}")
 check(st == 200, "server alive after hostile requests")
+# STOPPED tasks are forgotten after the retention (--stopped-retention 8000 here).
+for _ in range(150):
+    f = ecs.describe_tasks(cluster="default", tasks=[arn])["failures"]
+    if f and f[0]["reason"] == "MISSING":
+        break
+    time.sleep(0.2)
+check(f and f[0]["reason"] == "MISSING", "stopped task forgotten after the retention")
 print("boto3_test: ok")

@@ -10,13 +10,16 @@ command -v aws >/dev/null || { echo "aws CLI missing"; exit 77; }
 TMP=$(mktemp -d /tmp/skiffd-api-it.XXXXXX)
 SKIFFD_PID=
 AGENT_PIDS=
+PORT=
 cleanup() {
+    set +e
     for p in $AGENT_PIDS $SKIFFD_PID; do kill "$p" 2>/dev/null; done
-    for p in $AGENT_PIDS $SKIFFD_PID; do wait "$p" 2>/dev/null; done
+    # A killed agent reaps as 143; under set -e that must not fail the test.
+    for p in $AGENT_PIDS $SKIFFD_PID; do wait "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'echo "$0: killed by a signal (SIGINT/SIGTERM)"; exit 1' INT TERM
 
 export AWS_CONFIG_FILE=$TMP/aws-config
 export AWS_SHARED_CREDENTIALS_FILE=$TMP/state/credentials
@@ -25,17 +28,31 @@ export AWS_MAX_ATTEMPTS=1
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
 printf '[default]\nregion = us-east-1\n' >"$AWS_CONFIG_FILE"
 
-# start_skiffd PORT [extra args...]
+# start_skiffd PORT [extra args...]: starts skiffd on PORT, or (first start
+# only) on PORT+10, ..., +40 when PORT is taken (e.g. the same test running
+# from another checkout).
 start_skiffd() {
-    PORT=$1
+    local want=$1 port ports lines
     shift
-    ENDPOINT=http://127.0.0.1:$PORT
-    "$SKIFFD" --listen 127.0.0.1:"$PORT" --state "$TMP/state" "$@" >>"$TMP/skiffd.log" 2>&1 &
-    SKIFFD_PID=$!
-    for _ in $(seq 1 100); do
-        [ -f "$TMP/state/credentials" ] && (exec 3<>/dev/tcp/127.0.0.1/"$PORT") 2>/dev/null && return 0
-        kill -0 "$SKIFFD_PID" 2>/dev/null || break
-        sleep 0.1
+    ports="$want $((want + 10)) $((want + 20)) $((want + 30)) $((want + 40))"
+    [ -n "$PORT" ] && ports=$PORT
+    for port in $ports; do
+        touch "$TMP/skiffd.log"
+        lines=$(wc -l <"$TMP/skiffd.log")
+        "$SKIFFD" --listen 127.0.0.1:"$port" --state "$TMP/state" "$@" >>"$TMP/skiffd.log" 2>&1 &
+        SKIFFD_PID=$!
+        for _ in $(seq 1 100); do
+            if tail -n +"$((lines + 1))" "$TMP/skiffd.log" | grep -q "listening on 127.0.0.1:$port "; then
+                PORT=$port
+                ENDPOINT=http://127.0.0.1:$PORT
+                return 0
+            fi
+            kill -0 "$SKIFFD_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$SKIFFD_PID" 2>/dev/null || true
+        wait "$SKIFFD_PID" 2>/dev/null || true
+        SKIFFD_PID=
     done
     echo "skiffd did not start"; cat "$TMP/skiffd.log"; exit 1
 }

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sched-sim: skiffd's control plane end to end, in process: N simulated hosts
+ * (agents behind the same functions the HTTP agent protocol calls), M services
+ * x K tasks. Measures placements made durable, failure detection and
+ * replacement, a rolling deployment of every service, and a restart from the
+ * store (as after kill -9: nothing is flushed at exit); then checks that no
+ * task is lost or duplicated and no host is over capacity. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "../scheduler/skiffd.h"
+#include "cm/cleanup.h"
+#include "cm/file.h"
+#include "cm/log.h"
+#include "cm/loop.h"
+#include "cm/xalloc.h"
+#include "sched/daemon.h"
+
+static unsigned arg_services = 1000, arg_tasks = 1000, arg_hosts = 10000;
+static const char *arg_listen = "127.0.0.1:8130";
+static double arg_timeout = 600;
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static void
+die(const char *what, struct cm_error *err)
+{
+    fprintf(stderr, "sched-sim: %s: %s\n", what, err ? err->msg : "failed");
+    exit(2);
+}
+
+static int
+call(struct sched_daemon *d, sched_op_fn fn, json_t *in)
+{
+    struct sched_call c = {.d = d, .op = "sim", .in = in};
+    json_auto_t *out = json_object();
+    int r = fn(&c, in, out);
+    if (r < 0)
+        fprintf(stderr, "sched-sim: %s: %s\n", c.err_type, c.err_msg);
+    free(c.err_type);
+    free(c.err_msg);
+    json_decref(in);
+    return r;
+}
+
+static void
+flush(struct sched_daemon *d)
+{
+    cleanup_error struct cm_error *err = NULL;
+    if (sched_flush(d, &err) < 0)
+        die("store", err);
+}
+
+/* The simulated agents: every live host heartbeats, and reports RUNNING for
+ * the tasks it was given (exactly what a report over HTTP does). */
+static void
+agents(struct sched_daemon *d, json_t *lost)
+{
+    const char *k;
+    json_t *inst;
+    uint64_t now = cm_loop_now_ms();
+    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, inst) {
+        if (json_object_get(lost, k))
+            continue;
+        json_object_set_new(d->last_seen, k, json_integer((json_int_t)now));
+        if (!sched_instance_connected(inst)) {
+            json_object_set_new(inst, "agentConnected", json_true());
+            sched_touch(d, SCHED_K_INSTANCE, k);
+        }
+        json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(d, k));
+        const char *tk;
+        json_t *one;
+        json_object_foreach (live, tk, one) {
+            json_t *t = sched_get(d, SCHED_K_TASK, tk);
+            const char *ds = json_string_value(json_object_get(t, "desiredStatus"));
+            const char *ls = json_string_value(json_object_get(t, "lastStatus"));
+            const char *st = !strcmp(ds, "STOPPED") ? "STOPPED" : "RUNNING";
+            if (!strcmp(ls, st))
+                continue;
+            json_auto_t *r =
+                json_pack("{s:O,s:s}", "taskArn", json_object_get(t, "taskArn"), "lastStatus", st);
+            sched_agent_report_task(d, k, r);
+        }
+    }
+}
+
+static void
+pass(struct sched_daemon *d, json_t *lost)
+{
+    sched_agent_check(d);
+    sched_service_pass(d);
+    flush(d);
+    agents(d, lost);
+    flush(d);
+}
+
+/* Every service: desired live tasks, all RUNNING, one deployment, on td. */
+static bool
+settled(struct sched_daemon *d, const char *td_arn, bool need_running)
+{
+    const char *k;
+    json_t *svc;
+    json_object_foreach (d->tables[SCHED_K_SERVICE], k, svc) {
+        json_int_t want = json_integer_value(json_object_get(svc, "desiredCount"));
+        json_t *live = sched_live_tasks_of_service(d, k);
+        size_t n = 0;
+        const char *tk;
+        json_t *one;
+        json_object_foreach (live, tk, one) {
+            json_t *t = sched_get(d, SCHED_K_TASK, tk);
+            if (strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING"))
+                continue;
+            if (need_running &&
+                strcmp(json_string_value(json_object_get(t, "lastStatus")), "RUNNING"))
+                return false;
+            if (td_arn &&
+                strcmp(json_string_value(json_object_get(t, "taskDefinitionArn")), td_arn))
+                return false;
+            n++;
+        }
+        if ((json_int_t)n != want)
+            return false;
+        if (td_arn && json_array_size(json_object_get(svc, "deployments")) != 1)
+            return false;
+    }
+    return true;
+}
+
+static void
+run_until(struct sched_daemon *d, json_t *lost, const char *td, bool running, const char *what)
+{
+    double t0 = now_s();
+    while (!settled(d, td, running)) {
+        if (now_s() - t0 > arg_timeout) {
+            fprintf(stderr, "sched-sim: %s did not finish in %.0f s\n", what, arg_timeout);
+            exit(1);
+        }
+        pass(d, lost);
+    }
+}
+
+/* The consistency check: counts, duplicates, capacity, lost hosts. */
+static int
+consistency(struct sched_daemon *d, json_t *lost, char *msg, size_t len)
+{
+    const char *k;
+    json_t *v;
+    json_auto_t *used_cpu = json_object(), *used_mem = json_object();
+    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
+        if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
+            continue;
+        const char *iid = json_string_value(json_object_get(v, "_instance"));
+        if (json_object_get(lost, iid)) {
+            snprintf(msg, len, "task %s still live on lost host %s", k, iid);
+            return -1;
+        }
+        json_object_set_new(used_cpu, iid,
+                            json_integer(json_integer_value(json_object_get(used_cpu, iid)) +
+                                         json_integer_value(json_object_get(v, "_cpu"))));
+        json_object_set_new(used_mem, iid,
+                            json_integer(json_integer_value(json_object_get(used_mem, iid)) +
+                                         json_integer_value(json_object_get(v, "_memory"))));
+    }
+    json_object_foreach (used_cpu, k, v) {
+        json_t *inst = sched_get(d, SCHED_K_INSTANCE, k);
+        if (json_integer_value(v) > json_integer_value(json_object_get(inst, "_cpu")) ||
+            json_integer_value(json_object_get(used_mem, k)) >
+                json_integer_value(json_object_get(inst, "_memory"))) {
+            snprintf(msg, len, "host %s over capacity", k);
+            return -1;
+        }
+    }
+    json_object_foreach (d->tables[SCHED_K_SERVICE], k, v) {
+        size_t n = json_object_size(sched_live_tasks_of_service(d, k));
+        if ((json_int_t)n != json_integer_value(json_object_get(v, "desiredCount"))) {
+            snprintf(msg, len, "service %s has %zu live tasks, wants %lld", k, n,
+                     (long long)json_integer_value(json_object_get(v, "desiredCount")));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The daemon does not serve here, but it listens: when the port is taken
+ * (another run), try the next few. */
+static struct sched_daemon *
+start(const char *dir, struct cm_error **err)
+{
+    const char *colon = strrchr(arg_listen, ':');
+    unsigned base = colon ? (unsigned)strtoul(colon + 1, NULL, 10) : 8130;
+    cleanup_free char *host =
+        colon ? xstrndup(arg_listen, (size_t)(colon - arg_listen)) : xstrdup("127.0.0.1");
+    for (unsigned i = 0; i < 10; i++) {
+        cleanup_free char *listen = xasprintf("%s:%u", host, base + i);
+        struct sched_daemon_config cfg = {
+            .listen = listen,
+            .state_dir = dir,
+            .heartbeat_grace_ms = 1000,
+            .task_grace_ms = 1000,
+            .tick_ms = 3600000,
+        };
+        struct cm_error *e = NULL;
+        struct sched_daemon *d = sched_daemon_new(&cfg, &e);
+        if (d)
+            return d;
+        if (e->code != EADDRINUSE || i == 9) {
+            *err = e;
+            return NULL;
+        }
+        cm_error_free(&e);
+    }
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"services", required_argument, NULL, 's'},
+        {"tasks", required_argument, NULL, 't'},
+        {"hosts", required_argument, NULL, 'H'},
+        {"listen", required_argument, NULL, 'l'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "s:t:H:l:T:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            arg_services = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 't':
+            arg_tasks = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'H':
+            arg_hosts = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'l':
+            arg_listen = optarg;
+            break;
+        case 'T':
+            arg_timeout = strtod(optarg, NULL);
+            break;
+        case 'h':
+            printf("usage: sched-sim [--services M] [--tasks K] [--hosts N] [--listen ADDR] "
+                   "[--timeout S]\n"
+                   "  M services x K tasks on N simulated hosts (default 1000 x 1000 on 10000),\n"
+                   "  in process behind the agent-protocol functions; prints one figure a line\n"
+                   "  and exits 1 when the consistency check fails.\n");
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    if (!arg_services || !arg_tasks || !arg_hosts) {
+        fprintf(stderr, "sched-sim: services, tasks and hosts must be positive\n");
+        return 2;
+    }
+    cm_log_set_level(CM_LOG_ERROR);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* figures appear as they are measured */
+    char dir[] = "/tmp/skiffd-api-sim.XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    cleanup_error struct cm_error *err = NULL;
+    struct sched_daemon *d = start(dir, &err);
+    if (!d)
+        die("start", err);
+
+    /* Capacity: each task takes 64 CPU units and 64 MiB; hosts get 30% slack
+     * so that 10% of them can be lost. */
+    uint64_t per_host = ((uint64_t)arg_services * arg_tasks + arg_hosts - 1) / arg_hosts;
+    int64_t cap = (int64_t)(per_host * 64 * 13 / 10 + 64);
+    call(d, sched_op_create_cluster, json_pack("{s:s}", "clusterName", "default"));
+    for (int v = 1; v <= 2; v++)
+        call(d, sched_op_register_task_definition,
+             json_pack("{s:s,s:[{s:s,s:s,s:i,s:i}]}", "family", "sim", "containerDefinitions",
+                       "name", "app", "image", v == 1 ? "app:1" : "app:2", "cpu", 64, "memory",
+                       64));
+    call(d, sched_op_deregister_task_definition, json_pack("{s:s}", "taskDefinition", "sim:2"));
+    struct sched_call rc = {.d = d, .op = "sim"};
+    for (unsigned h = 0; h < arg_hosts; h++) {
+        char host[32];
+        snprintf(host, sizeof(host), "sim-host-%u", h);
+        json_auto_t *attrs = json_pack("[{s:s,s:s}]", "name", "ecs.availability-zone", "value",
+                                       h % 3 == 0   ? "zone-a"
+                                       : h % 3 == 1 ? "zone-b"
+                                                    : "zone-c");
+        sched_instance_register(&rc, "default", host, cap, cap, attrs, NULL, NULL, NULL);
+    }
+    flush(d);
+
+    double t0 = now_s();
+    for (unsigned s = 0; s < arg_services; s++) {
+        char name[32];
+        snprintf(name, sizeof(name), "svc-%u", s);
+        if (call(d, sched_op_create_service,
+                 json_pack("{s:s,s:s,s:i}", "serviceName", name, "taskDefinition", "sim:1",
+                           "desiredCount", (int)arg_tasks)) < 0)
+            return 2;
+    }
+    flush(d);
+    while (!settled(d, NULL, false)) {
+        sched_service_pass(d);
+        flush(d);
+        if (now_s() - t0 > arg_timeout)
+            die("placements timed out", NULL);
+    }
+    double placed = now_s() - t0;
+    printf("placements: %llu\n", (unsigned long long)arg_services * arg_tasks);
+    printf("placements_durable_s: %.2f s\n", placed);
+    printf("placements_per_s: %.0f\n", (double)arg_services * arg_tasks / placed);
+    run_until(d, NULL, NULL, true, "start");
+
+    /* 10% of the hosts stop heartbeating. */
+    json_auto_t *lost = json_object();
+    uint64_t now = cm_loop_now_ms();
+    const char *k;
+    json_t *inst;
+    unsigned i = 0;
+    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, inst) {
+        if (i++ % 10 == 0) {
+            json_object_set_new(lost, k, json_true());
+            json_object_set_new(d->last_seen, k,
+                                json_integer((json_int_t)(now - d->heartbeat_grace_ms - 1)));
+        }
+    }
+    t0 = now_s();
+    for (;;) {
+        bool all = true;
+        json_object_foreach (lost, k, inst)
+            all &= !sched_instance_connected(sched_get(d, SCHED_K_INSTANCE, k));
+        if (all)
+            break;
+        pass(d, lost);
+    }
+    printf("detect_s: %.2f s\n", now_s() - t0);
+    /* The task grace runs out: replace everything that ran there. */
+    now = cm_loop_now_ms();
+    json_object_foreach (lost, k, inst)
+        json_object_set_new(
+            d->last_seen, k,
+            json_integer((json_int_t)(now - d->heartbeat_grace_ms - d->task_grace_ms - 1)));
+    t0 = now_s();
+    run_until(d, lost, NULL, false, "replacement");
+    printf("replace_s: %.2f s\n", now_s() - t0);
+    run_until(d, lost, NULL, true, "replacement running");
+
+    /* A rolling deployment of every service. */
+    call(d, sched_op_register_task_definition,
+         json_pack("{s:s,s:[{s:s,s:s,s:i,s:i}]}", "family", "sim", "containerDefinitions", "name",
+                   "app", "image", "app:3", "cpu", 64, "memory", 64));
+    t0 = now_s();
+    json_t *svc;
+    json_object_foreach (d->tables[SCHED_K_SERVICE], k, svc) {
+        call(d, sched_op_update_service,
+             json_pack("{s:O,s:s}", "service", json_object_get(svc, "serviceName"),
+                       "taskDefinition", "sim:3"));
+    }
+    flush(d);
+    cleanup_free char *td3 =
+        xasprintf("arn:aws:ecs:us-east-1:%s:task-definition/sim:3", SCHED_ACCOUNT);
+    run_until(d, lost, td3, true, "deployment");
+    printf("deploy_s: %.2f s\n", now_s() - t0);
+
+    /* Restart as after kill -9: drop the process state, reload the store. */
+    size_t tasks_before = json_object_size(d->tables[SCHED_K_TASK]);
+    char msg[512] = "";
+    int bad = consistency(d, lost, msg, sizeof(msg));
+    json_auto_t *lost_ids = json_deep_copy(lost);
+    sched_daemon_free(d);
+    t0 = now_s();
+    d = start(dir, &err);
+    if (!d)
+        die("restart", err);
+    sched_service_pass(d);
+    flush(d);
+    printf("restart_s: %.2f s\n", now_s() - t0);
+    if (!bad && json_object_size(d->tables[SCHED_K_TASK]) != tasks_before) {
+        snprintf(msg, sizeof(msg), "%zu tasks before the restart, %zu after", tasks_before,
+                 json_object_size(d->tables[SCHED_K_TASK]));
+        bad = -1;
+    }
+    if (!bad)
+        bad = consistency(d, lost_ids, msg, sizeof(msg));
+    printf("rss_max_mib: %.0f MiB\n", rss_mib());
+    printf("consistency: %s\n", bad ? msg : "ok");
+    sched_daemon_free(d);
+    cm_rm_rf(dir, NULL);
+    return bad ? 1 : 0;
+}
