@@ -264,6 +264,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     cleanup_close int fifo_fd = -1;
     cleanup_close int console_fd = -1;
     cleanup_close int console_peer = -1;
+    cleanup_close int saved_cwd = -1;
     cleanup_close int self_exe = -1;
     cleanup_close int host_pidns = -1;
     int sp[2] = {-1, -1};
@@ -299,7 +300,9 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     }
     if (cfg->process.terminal && !o->console_socket && use_fifo)
         return cm_error_set(err, 0, "process.terminal requires --console-socket");
-    /* Bind-mount sources are relative to the bundle. */
+    /* Bind-mount sources are relative to the bundle: the init works from
+     * there; the caller (a library user such as the shim) gets its cwd back. */
+    saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (chdir(bundle) < 0)
         return cm_error_errno(err, "chdir '%s'", bundle);
 
@@ -457,6 +460,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     close(sp[1]);
     sp[1] = -1;
     close_fds(ctx.join_fds, RT_NS_COUNT);
+    if (saved_cwd >= 0 && fchdir(saved_cwd) < 0)
+        cm_log_debug("restore the working directory: %s, ignoring", strerror(errno));
     if (host_pidns >= 0 && setns(host_pidns, CLONE_NEWPID) < 0)
         cm_log_warn("restore pid namespace: %s, ignoring", strerror(errno));
 
@@ -521,6 +526,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     return 0;
 
 fail:
+    if (saved_cwd >= 0 && fchdir(saved_cwd) < 0)
+        cm_log_debug("restore the working directory: %s, ignoring", strerror(errno));
     /* The init may have failed first: its message explains our failure better
      * (a broken pipe or a vanished pid). */
     if (sp[0] >= 0 && c.pid > 0) {
