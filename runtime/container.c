@@ -307,7 +307,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         return cm_error_errno(err, "chdir '%s'", bundle);
 
     if (rt_state_dir_create(o->root, o->id, err) < 0)
-        return -1;
+        goto fail;
     c.state_dir = true;
     dir = xasprintf("%s/%s", o->root, o->id);
 
