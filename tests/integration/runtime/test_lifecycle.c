@@ -206,6 +206,9 @@ Test(rt_lifecycle, recursive_readonly_bind_and_personality)
 
     snprintf(src, sizeof(src), "%s/data", H.dir);
     cr_assert_eq(mkdir(src, 0755), 0);
+    strcat(src, "/x");
+    close(open(src, O_CREAT | O_WRONLY, 0644));
+    src[strlen(src) - 2] = 0;
     h_add_mount("/data", "bind", src, "rbind", "rro", NULL);
     json_object_set_new(json_object_get(H.config, "linux"), "personality",
                         json_pack("{ss}", "domain", "LINUX32"));
