@@ -196,41 +196,6 @@ recv_fd(int sock)
     return fd;
 }
 
-/* Limits this host would silently drop are errors naming the field: a
- * container must not run believing it is limited. Only looked at when such
- * limits are asked for. */
-static int
-check_enforced(const struct rt_resources *res, struct rt_cgroup *cg, struct cm_error **err)
-{
-    struct rt_cgroup_mount *m = NULL;
-    size_t n = 0;
-    bool net_cls = false, net_prio = false;
-    int r = 0;
-    bool want_net = res->has_network && (res->has_class_id || res->n_priorities);
-
-    /* Kernel memory limits are not checked: recent kernels ignore them, and
-     * refusing them would fail every container that carries one. */
-    if (!want_net)
-        return 0;
-    if (rt_cgroup_mounts(cg, &m, &n, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char *copy = xstrdup(m[i].name), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            net_cls |= !strcmp(t, "net_cls");
-            net_prio |= !strcmp(t, "net_prio");
-        }
-        free(copy);
-    }
-    if (want_net && res->has_class_id && !net_cls)
-        r = cm_error_set(err, 0, "linux.resources.network.classID: no net_cls cgroup on this host");
-    else if (want_net && res->n_priorities && !net_prio)
-        r = cm_error_set(err, 0,
-                         "linux.resources.network.priorities: no net_prio cgroup on this host");
-    rt_cgroup_mounts_free(m, n);
-    return r;
-}
-
 /* poststart and poststop: a failing hook is a warning, the others still run. */
 static void
 run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt_state *s,
@@ -371,8 +336,6 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         }
         if (rt_cgroup_create(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
                              cfg->linux_.has_resources ? &res : NULL, &c.cg, err) < 0)
-            goto fail;
-        if (cfg->linux_.has_resources && check_enforced(&res, c.cg, err) < 0)
             goto fail;
     }
     free(st.cgroup_path);
