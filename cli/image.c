@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ static bool arg_json;
 static int arg_jobs;
 static unsigned long long arg_max_layer;
 static char *cfg_store; /* from the config file */
+static const char *arg_default_registry;
 
 enum {
     OPT_STORE = 1000,
@@ -47,6 +49,7 @@ enum {
     OPT_OUTPUT,
     OPT_JOBS,
     OPT_MAX_LAYER,
+    OPT_DEFAULT_REGISTRY,
 };
 
 static const struct option options[] = {
@@ -60,6 +63,7 @@ static const struct option options[] = {
     {"output", required_argument, NULL, OPT_OUTPUT},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"max-layer-size", required_argument, NULL, OPT_MAX_LAYER},
+    {"default-registry", required_argument, NULL, OPT_DEFAULT_REGISTRY},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -71,7 +75,8 @@ usage(FILE *f)
     fprintf(f,
             "usage: skiff image pull [OPTIONS] REF\n"
             "       skiff image unpack [OPTIONS] REF ROOTFS\n"
-            "       skiff image ls|inspect REF|rm REF...|prune [OPTIONS]\n\n"
+            "       skiff image ls|inspect REF|rm REF...|prune [OPTIONS]\n"
+            "       skiff image mount REF DIR   (overlay at DIR/rootfs)  |  umount DIR\n\n"
             "options:\n"
             "  --store DIR                image store (default %s)\n"
             "  --insecure-registry HOST:PORT   use plain HTTP for this registry (repeatable)\n"
@@ -82,6 +87,7 @@ usage(FILE *f)
             "  --config FILE              skiff config (default %s)\n"
             "  --jobs N                   layers pulled in parallel (default 3)\n"
             "  --max-layer-size BYTES     uncompressed size limit per layer (default 64 GiB)\n"
+            "  --default-registry HOST    registry for references without one (docker.io)\n"
             "  -q, --quiet                no progress output\n"
             "  --output json              machine-readable output\n",
             IMG_STORE_DEFAULT, CONFIG_DEFAULT);
@@ -124,6 +130,10 @@ load_config(void)
     s = NULL;
     if (!arg_authfile && cm_json_dup_string(im, "images", "auth_file", false, &s, &err) == 0 && s)
         arg_authfile = s;
+    s = NULL;
+    if (!arg_default_registry &&
+        cm_json_dup_string(im, "images", "default_registry", false, &s, &err) == 0 && s)
+        arg_default_registry = s;
     if (err)
         goto fail;
     return 0;
@@ -180,6 +190,9 @@ parse_opts(int argc, char **argv)
                 cm_log_error("--jobs: 1..32 expected");
                 return -1;
             }
+            break;
+        case OPT_DEFAULT_REGISTRY:
+            arg_default_registry = optarg;
             break;
         case OPT_MAX_LAYER: {
             char *end;
@@ -345,6 +358,7 @@ do_pull(struct img_store *s, const char *ref, struct img_image **ret, double *re
                      .username = arg_user,
                      .password = arg_pass},
         .platform = arg_platform,
+        .default_registry = arg_default_registry,
         .jobs = arg_jobs,
         .max_layer_bytes = arg_max_layer,
         .progress = arg_quiet || arg_json ? NULL : on_progress,
@@ -418,7 +432,7 @@ cmd_unpack(int argc, char **argv)
     s = open_store();
     if (!s)
         return 1;
-    if (img_store_get(s, argv[optind], NULL, &img, &err) < 0) {
+    if (img_store_get(s, argv[optind], arg_default_registry, &img, &err) < 0) {
         double secs;
         if (err->code != ENOENT) {
             cm_log_error("%s", err->msg);
@@ -438,6 +452,60 @@ cmd_unpack(int argc, char **argv)
 out:
     img_store_free(s);
     return rc;
+}
+
+/* `image mount REF DIR`: DIR/rootfs becomes an overlay of the image's layers
+ * with DIR/upper and DIR/work (what the agent does for a container). */
+static int
+cmd_mount(int argc, char **argv)
+{
+    struct img_store *s;
+    cleanup_img_image struct img_image *img = NULL;
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_free char *upper = NULL;
+    cleanup_free char *work = NULL;
+    cleanup_free char *target = NULL;
+    bool copied = false;
+    int rc = 1;
+
+    if (argc - optind != 2) {
+        usage(stderr);
+        return 2;
+    }
+    s = open_store();
+    if (!s)
+        return 1;
+    upper = xasprintf("%s/upper", argv[optind + 1]);
+    work = xasprintf("%s/work", argv[optind + 1]);
+    target = xasprintf("%s/rootfs", argv[optind + 1]);
+    if (img_store_get(s, argv[optind], arg_default_registry, &img, &err) < 0 ||
+        img_rootfs_mount(s, img, upper, work, target, &copied, &err) < 0) {
+        cm_log_error("%s", err->msg);
+        goto out;
+    }
+    if (!arg_quiet)
+        printf("%s (%s)\n", target, copied ? "copy" : "overlay");
+    rc = 0;
+out:
+    img_store_free(s);
+    return rc;
+}
+
+static int
+cmd_umount(int argc, char **argv)
+{
+    cleanup_free char *target = NULL;
+
+    if (argc - optind != 1) {
+        usage(stderr);
+        return 2;
+    }
+    target = xasprintf("%s/rootfs", argv[optind]);
+    if (umount2(target, MNT_DETACH) < 0) {
+        cm_log_error("umount '%s': %m", target);
+        return 1;
+    }
+    return 0;
 }
 
 static int
@@ -496,7 +564,7 @@ cmd_inspect(int argc, char **argv)
     s = open_store();
     if (!s)
         return 1;
-    if (img_store_get(s, argv[optind], NULL, &img, &err) < 0 ||
+    if (img_store_get(s, argv[optind], arg_default_registry, &img, &err) < 0 ||
         img_store_read_blob(s, img->config, 8u << 20, &cbuf, &clen, &err) < 0 ||
         cm_json_loadb(cbuf, clen, "config", &cfg, &err) < 0) {
         cm_log_error("%s", err->msg);
@@ -527,7 +595,7 @@ cmd_rm(int argc, char **argv)
         return 1;
     for (int i = optind; i < argc; i++) {
         cleanup_error struct cm_error *err = NULL;
-        if (img_store_remove(s, argv[i], NULL, &err) < 0) {
+        if (img_store_remove(s, argv[i], arg_default_registry, &err) < 0) {
             cm_log_error("%s", err->msg);
             rc = 1;
         } else if (!arg_quiet) {
@@ -566,9 +634,9 @@ cli_image(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } subs[] = {{"pull", cmd_pull},  {"unpack", cmd_unpack},   {"ls", cmd_ls},
-                {"list", cmd_ls},    {"inspect", cmd_inspect}, {"rm", cmd_rm},
-                {"prune", cmd_prune}};
+    } subs[] = {{"pull", cmd_pull},   {"unpack", cmd_unpack},   {"ls", cmd_ls},
+                {"list", cmd_ls},     {"inspect", cmd_inspect}, {"rm", cmd_rm},
+                {"prune", cmd_prune}, {"mount", cmd_mount},     {"umount", cmd_umount}};
     int rc = 2;
 
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ecs.h"
 #include "cm/log.h"
 
 struct command {
@@ -19,9 +20,8 @@ static const struct command commands[] = {
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: skiff COMMAND [ARGS...]\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+    /* The ECS commands' table (cli/commands.c) lists "image" too. */
+    cli_usage(f);
 }
 
 int
@@ -39,6 +39,9 @@ main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+    int r = cli_ecs_main(argc - 1, argv + 1);
+    if (r >= 0)
+        return r;
     fprintf(stderr, "skiff: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -180,7 +180,6 @@ img_auth_lookup(const char *path, const char *registry, char **ret_user, char **
     json_auto_t *root = NULL;
     json_t *auths = NULL, *entry = NULL, *v;
     const char *k;
-    cleanup_error struct cm_error *tmp = NULL;
     const char *want = registry;
 
     if (!path || access(path, F_OK) < 0)

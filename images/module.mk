@@ -5,6 +5,4 @@ images_DIR := images
 images_SRCS := $(wildcard images/*.c)
 images_PKGS := jansson libcurl libarchive libcrypto
 images_DEPS := common
-# The Makefile's link_mods currently puts libcommon before libimages; naming it
-# again after libimages resolves images -> common references.
-images_LDLIBS := $(LIBDIR)/libcommon.a -lpthread
+images_LDLIBS := -lpthread

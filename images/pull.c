@@ -176,16 +176,16 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
     const char *bhex = img_digest_hex(j->d->digest);
     cleanup_free char *snap_tmp = xasprintf("tmp/snap-%s", hex);
     cleanup_free char *partial = xasprintf("tmp/blob-%s.partial", bhex);
-    cleanup_free char *snap_final = store_digest_rel("snapshots", j->diff_id);
-    cleanup_free char *blob_final = store_digest_rel("blobs", j->d->digest);
+    cleanup_free char *snap_final = img_store_digest_rel("snapshots", j->diff_id);
+    cleanup_free char *blob_final = img_store_digest_rel("blobs", j->d->digest);
     cleanup_close int blob_fd = -1;
     int pipefd[2] = {-1, -1};
     pthread_t th;
     char got[IMG_DIGEST_MAX];
     int r = 0;
-    bool from_store;
+    bool from_store, digest_bad = false;
 
-    if (store_has(p->s, "snapshots", j->diff_id)) {
+    if (img_store_has(p->s, "snapshots", j->diff_id)) {
         progress(j, IMG_LAYER_EXISTS);
         return 0;
     }
@@ -242,6 +242,7 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
         if (strcmp(got, j->d->digest)) {
             /* Corrupt bytes are useless for resuming too. */
             unlinkat(p->s->root_fd, partial, 0);
+            digest_bad = true;
             r = cm_error_set(err, EBADMSG, "blob %s: digest mismatch: got %s", j->d->digest, got);
         }
     }
@@ -255,8 +256,13 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
         r = cm_error_set(err, EBADMSG, "layer %s: diff_id mismatch: config says %s, content is %s",
                          j->d->digest, j->diff_id, j->got_diff);
     }
-    if (r < 0 && !*err && j->extract_err)
+    if (r < 0 && j->extract_err && !digest_bad) {
+        /* The extractor's reason (a refused member) beats "extraction failed";
+         * a bad digest explains any extraction error and wins over it. */
+        cm_error_free(err);
         *err = TAKE_PTR(j->extract_err);
+        unlinkat(p->s->root_fd, partial, 0);
+    }
     cm_error_free(&j->extract_err);
     if (r < 0) {
         cleanup_error struct cm_error *tmp = NULL;
@@ -290,12 +296,12 @@ pull_layer(struct pull *p, size_t i, struct cm_error **err)
     cleanup_close int lk = -1;
     int r;
 
-    if (store_has(p->s, "snapshots", j.diff_id)) {
+    if (img_store_has(p->s, "snapshots", j.diff_id)) {
         progress(&j, IMG_LAYER_EXISTS);
         return 0;
     }
     progress(&j, IMG_LAYER_WAITING);
-    lk = store_lock(p->s, lockname, LOCK_EX, err);
+    lk = img_store_lock(p->s, lockname, LOCK_EX, err);
     if (lk < 0)
         return -1;
     r = pull_layer_locked(&j, err);
@@ -351,7 +357,7 @@ fetch_manifest(struct img_registry *reg, struct img_store *s, const struct img_r
     if (want && strcmp(got, want))
         return cm_error_set(err, EBADMSG, "manifest '%s': digest mismatch: expected %s, got %s",
                             object, want, got);
-    if (store_put_blob(s, got, buf, len, err) < 0)
+    if (img_store_put_blob(s, got, buf, len, err) < 0)
         return -1;
     *ret_buf = TAKE_PTR(buf);
     *ret_len = len;
@@ -379,6 +385,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     cleanup_close int gc = -1;
     struct img_platform want = {0};
     size_t len = 0, clen = 0;
+    bool top_is_manifest = false;
     int r = -1;
 
     o = o ? o : &defaults;
@@ -390,7 +397,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     } else {
         img_platform_host(&want);
     }
-    gc = store_lock(s, "gc.lock", LOCK_SH, err);
+    gc = img_store_lock(s, "gc.lock", LOCK_SH, err);
     if (gc < 0)
         goto out;
     reg = img_registry_new(&o->registry);
@@ -398,6 +405,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
         img_manifest_parse(buf, len, type, &m, err) < 0)
         goto wrap;
     mdigest = xstrdup(top);
+    top_is_manifest = m->kind == IMG_MANIFEST_IMAGE;
     if (m->kind == IMG_MANIFEST_INDEX) {
         const struct img_descriptor *d = img_manifest_select(m, &want, err);
         if (!d)
@@ -432,11 +440,18 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
     if (img_store_read_blob(s, m->config.digest, IMG_CONFIG_MAX, &cbuf, &clen, NULL) < 0) {
         if (img_registry_get_blob_mem(reg, ref->registry, ref->repository, m->config.digest,
                                       IMG_CONFIG_MAX, &cbuf, &clen, err) < 0 ||
-            store_put_blob(s, m->config.digest, cbuf, clen, err) < 0)
+            img_store_put_blob(s, m->config.digest, cbuf, clen, err) < 0)
             goto wrap;
     }
     if (img_config_parse(cbuf, clen, &cfg, err) < 0)
         goto wrap;
+    if (o->platform && top_is_manifest && cfg->os && cfg->arch &&
+        (strcmp(cfg->os, want.os) || strcmp(cfg->arch, want.arch))) {
+        /* A single-platform image cannot satisfy an explicit other platform. */
+        cm_error_set(err, ENOENT, "image is %s/%s, not the requested %s", cfg->os, cfg->arch,
+                     o->platform);
+        goto wrap;
+    }
     if (cfg->n_diff_ids != m->n_layers) {
         cm_error_set(err, 0, "config has %zu diff_ids for %zu layers", cfg->n_diff_ids,
                      m->n_layers);
@@ -489,7 +504,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
         img->size += m->layers[i].size;
     }
     img->pulled = (int64_t)time(NULL);
-    if (store_index_put(s, img, err) < 0)
+    if (img_store_index_put(s, img, err) < 0)
         goto wrap;
     if (ret)
         *ret = TAKE_PTR(img);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -155,6 +156,7 @@ struct req {
     uint64_t skip;       /* leading bytes to drop (a server that ignored Range) */
     uint64_t range_from; /* 0: no Range header */
     uint64_t delivered;
+    bool started; /* this attempt has seen body bytes */
     struct cm_error *sink_err;
     bool too_big;
     /* response */
@@ -247,10 +249,21 @@ write_cb(char *data, size_t size, size_t n, void *ud)
         q->errbody[q->errlen] = '\0';
         return len;
     }
-    if (q->range_from && status == 200 && q->skip == 0 && q->delivered == 0 && !q->content_range) {
-        /* The server ignored Range: drop what we already have. */
-        q->skip = q->range_from;
-        q->range_from = 0;
+    if (!q->started) {
+        q->started = true;
+        if (q->range_from && status == 200) {
+            /* The server ignored Range: drop what we already have. */
+            q->skip = q->range_from;
+        } else if (q->range_from && status == 206) {
+            unsigned long long first = 0;
+            if (!q->content_range || sscanf(q->content_range, "bytes %llu-", &first) != 1 ||
+                first != q->range_from) {
+                cm_error_set(&q->sink_err, EIO, "server answered Range %llu- with '%s'",
+                             (unsigned long long)q->range_from,
+                             q->content_range ? q->content_range : "no Content-Range");
+                return 0;
+            }
+        }
     }
     if (q->skip) {
         size_t d = q->skip < len ? (size_t)q->skip : len;
@@ -514,6 +527,7 @@ request(struct img_registry *r, const char *registry, const char *repo, const ch
     for (int attempt = 0;;) {
         q->range_from = start + q->delivered;
         q->skip = 0;
+        q->started = false;
         if (!q->sink)
             q->len = 0; /* in-memory bodies restart from scratch */
         rc = perform(r, registry, url, accept, auth, q);

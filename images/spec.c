@@ -182,6 +182,23 @@ env_set(json_t *env, const char *kv)
     json_array_append_new(env, json_string(kv));
 }
 
+/* Docker's default capability set: what images expect root to be able to do. */
+static const char *const default_caps[] = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
+};
+
+static json_t *
+caps_json(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++)
+        json_array_append_new(a, json_string(default_caps[i]));
+    return a;
+}
+
 static json_t *
 default_mounts(void)
 {
@@ -286,5 +303,11 @@ img_spec_from_config(const struct img_config *cfg, int rootfs_fd,
                   "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", "annotations", ann);
     if (!spec)
         return cm_error_set(err, ENOMEM, "cannot build config.json"), NULL;
+    json_object_set_new(json_object_get(spec, "process"), "capabilities",
+                        json_pack("{s:o,s:o,s:o}", "bounding", caps_json(), "effective",
+                                  caps_json(), "permitted", caps_json()));
+    json_object_set_new(
+        json_object_get(spec, "process"), "rlimits",
+        json_pack("[{s:s,s:i,s:i}]", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024));
     return TAKE_PTR(spec);
 }

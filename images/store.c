@@ -71,7 +71,7 @@ img_store_root(const struct img_store *s)
 
 /* "sha256:HEX" -> "sha256/HEX" (digests are validated before they get here). */
 char *
-store_digest_rel(const char *kind, const char *digest)
+img_store_digest_rel(const char *kind, const char *digest)
 {
     const char *colon = strchr(digest, ':');
     return xasprintf("%s/%.*s/%s", kind, (int)(colon - digest), digest, colon + 1);
@@ -80,12 +80,12 @@ store_digest_rel(const char *kind, const char *digest)
 char *
 img_store_snapshot_path(const struct img_store *s, const char *diff_id)
 {
-    cleanup_free char *rel = store_digest_rel("snapshots", diff_id);
+    cleanup_free char *rel = img_store_digest_rel("snapshots", diff_id);
     return xasprintf("%s/%s", s->root, rel);
 }
 
 int
-store_lock(struct img_store *s, const char *name, int op, struct cm_error **err)
+img_store_lock(struct img_store *s, const char *name, int op, struct cm_error **err)
 {
     cleanup_free char *p = xasprintf("locks/%s", name);
     int fd = openat(s->root_fd, p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -105,20 +105,32 @@ store_lock(struct img_store *s, const char *name, int op, struct cm_error **err)
 }
 
 bool
-store_has(struct img_store *s, const char *kind, const char *digest)
+img_store_has(struct img_store *s, const char *kind, const char *digest)
 {
-    cleanup_free char *rel = store_digest_rel(kind, digest);
+    cleanup_free char *rel = img_store_digest_rel(kind, digest);
     return faccessat(s->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int
-store_put_blob(struct img_store *s, const char *digest, const char *buf, size_t len,
-               struct cm_error **err)
+img_store_put_blob(struct img_store *s, const char *digest, const char *buf, size_t len,
+                   struct cm_error **err)
 {
-    cleanup_free char *rel = store_digest_rel("blobs", digest);
+    cleanup_free char *rel = img_store_digest_rel("blobs", digest);
+    cleanup_free char *tmp = NULL;
+
     if (faccessat(s->root_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
         return 0;
-    return cm_write_file_atomic_at(s->root_fd, rel, buf, len, 0644, err);
+    /* Written (and fsynced) in tmp/, then renamed: blobs/ only ever holds
+     * complete blobs under their digest, whatever kills us. */
+    tmp = xasprintf("tmp/put-%d-%s", (int)getpid(), img_digest_hex(digest));
+    if (cm_write_file_atomic_at(s->root_fd, tmp, buf, len, 0644, err) < 0)
+        return -1;
+    if (renameat(s->root_fd, tmp, s->root_fd, rel) < 0) {
+        cm_error_errno(err, "store blob '%s'", digest);
+        unlinkat(s->root_fd, tmp, 0);
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -131,7 +143,7 @@ img_store_read_blob(struct img_store *s, const char *digest, size_t max, char **
 
     if (img_digest_validate(digest, err) < 0)
         return -1;
-    rel = store_digest_rel("blobs", digest);
+    rel = img_store_digest_rel("blobs", digest);
     if (cm_read_file_at(s->root_fd, rel, max, &buf, &len, err) < 0)
         return -1;
     if (img_digest_verify(buf, len, digest, "stored blob", err) < 0)
@@ -272,9 +284,9 @@ index_save(struct img_store *s, json_t *j, struct cm_error **err)
 }
 
 int
-store_index_put(struct img_store *s, const struct img_image *img, struct cm_error **err)
+img_store_index_put(struct img_store *s, const struct img_image *img, struct cm_error **err)
 {
-    cleanup_close int lk = store_lock(s, "index.lock", LOCK_EX, err);
+    cleanup_close int lk = img_store_lock(s, "index.lock", LOCK_EX, err);
     json_auto_t *j = NULL;
 
     if (lk < 0)
@@ -305,7 +317,7 @@ int
 img_store_get(struct img_store *s, const char *ref, const char *default_registry,
               struct img_image **ret, struct cm_error **err)
 {
-    cleanup_close int lk = store_lock(s, "index.lock", LOCK_SH, err);
+    cleanup_close int lk = img_store_lock(s, "index.lock", LOCK_SH, err);
     json_auto_t *j = NULL;
     cleanup_free char *name = NULL;
     json_t *images, *v;
@@ -333,7 +345,7 @@ img_store_get(struct img_store *s, const char *ref, const char *default_registry
 int
 img_store_list(struct img_store *s, struct img_image ***ret, size_t *ret_n, struct cm_error **err)
 {
-    cleanup_close int lk = store_lock(s, "index.lock", LOCK_SH, err);
+    cleanup_close int lk = img_store_lock(s, "index.lock", LOCK_SH, err);
     json_auto_t *j = NULL;
     json_t *images, *v;
     const char *k;
@@ -366,7 +378,7 @@ img_store_remove(struct img_store *s, const char *ref, const char *default_regis
 
     if (img_store_get(s, ref, default_registry, &img, err) < 0)
         return -1;
-    lk = store_lock(s, "index.lock", LOCK_EX, err);
+    lk = img_store_lock(s, "index.lock", LOCK_EX, err);
     if (lk < 0 || index_load(s, &j, err) < 0)
         return -1;
     json_object_del(json_object_get(j, "images"), img->name);
@@ -425,7 +437,7 @@ int
 img_store_prune(struct img_store *s, char *const *keep_diff_ids, uint64_t *ret_removed,
                 struct cm_error **err)
 {
-    cleanup_close int gc = store_lock(s, "gc.lock", LOCK_EX, err);
+    cleanup_close int gc = img_store_lock(s, "gc.lock", LOCK_EX, err);
     struct img_image **imgs = NULL;
     size_t n = 0, nb = 0, ns = 0;
     cleanup_strv char **blobs = NULL;

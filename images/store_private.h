@@ -14,10 +14,10 @@ struct img_store {
 };
 
 /* "blobs"|"snapshots" + "sha256:HEX" -> "blobs/sha256/HEX" */
-char *store_digest_rel(const char *kind, const char *digest);
+char *img_store_digest_rel(const char *kind, const char *digest);
 /* flock on ROOT/locks/NAME; returns the fd, -2 for EWOULDBLOCK with LOCK_NB. */
-int store_lock(struct img_store *s, const char *name, int op, struct cm_error **err);
-bool store_has(struct img_store *s, const char *kind, const char *digest);
-int store_put_blob(struct img_store *s, const char *digest, const char *buf, size_t len,
-                   struct cm_error **err);
-int store_index_put(struct img_store *s, const struct img_image *img, struct cm_error **err);
+int img_store_lock(struct img_store *s, const char *name, int op, struct cm_error **err);
+bool img_store_has(struct img_store *s, const char *kind, const char *digest);
+int img_store_put_blob(struct img_store *s, const char *digest, const char *buf, size_t len,
+                       struct cm_error **err);
+int img_store_index_put(struct img_store *s, const struct img_image *img, struct cm_error **err);

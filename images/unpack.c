@@ -25,6 +25,8 @@
 
 #define READ_BLOCK (256 * 1024)
 #define OPAQUE_XATTR "trusted.overlay.opaque"
+#define DCACHE_SIZE 64
+#define SPARSE_BLOCK 4096
 
 static void
 archive_freep(struct archive **a)
@@ -152,9 +154,13 @@ struct extractor {
     bool limit_hit;
     char *dec_error;
     char buf[READ_BLOCK];
-    /* Cache of the last parent directory opened (most members share it). */
-    char *cached_parent;
-    int cached_fd;
+    /* Recently opened parent directories (tar streams visit a few at a time). */
+    struct dcache_ent {
+        char *path;
+        uint32_t hash;
+        int fd;
+    } dcache[DCACHE_SIZE];
+    size_t dcache_next;
     struct dirtime *dirtimes;
     size_t n_dirtimes, cap_dirtimes;
 };
@@ -188,34 +194,92 @@ tar_read_cb(struct archive *a, void *ud, const void **buf)
 static void
 cache_drop(struct extractor *x)
 {
-    if (x->cached_fd >= 0 && x->cached_fd != x->root_fd)
-        close(x->cached_fd);
-    free(x->cached_parent);
-    x->cached_parent = NULL;
-    x->cached_fd = -1;
+    for (size_t i = 0; i < DCACHE_SIZE; i++) {
+        if (x->dcache[i].path) {
+            close(x->dcache[i].fd);
+            free(x->dcache[i].path);
+        }
+        x->dcache[i].path = NULL;
+        x->dcache[i].fd = -1;
+    }
+}
+
+static uint32_t
+path_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static int
+cache_lookup(struct extractor *x, const char *path, size_t n)
+{
+    uint32_t h = path_hash(path, n);
+    for (size_t i = 0; i < DCACHE_SIZE; i++) {
+        struct dcache_ent *e = &x->dcache[i];
+        if (e->path && e->hash == h && strlen(e->path) == n && !memcmp(e->path, path, n))
+            return e->fd;
+    }
+    return -1;
+}
+
+static void
+cache_insert(struct extractor *x, const char *path, int fd)
+{
+    struct dcache_ent *e = &x->dcache[x->dcache_next++ % DCACHE_SIZE];
+    if (e->path) {
+        close(e->fd);
+        free(e->path);
+    }
+    e->path = xstrdup(path);
+    e->hash = path_hash(path, strlen(path));
+    e->fd = fd;
 }
 
 /* Opens (creating as 0755 root dirs when missing) the directory `dir` below the
- * root without following any symlink. */
+ * root without following any symlink. The fd is borrowed from a small cache and
+ * stays valid until the next open_parent() or cache_drop(). */
 static int
 open_parent(struct extractor *x, const char *dir, bool create, struct cm_error **err)
 {
+    size_t n = strlen(dir), start = 0;
+    int cur = x->root_fd, base;
     cleanup_free char *copy = NULL;
-    int cur;
     char *p, *save = NULL;
 
-    if (x->cached_parent && !strcmp(x->cached_parent, dir))
-        return x->cached_fd;
-    cache_drop(x);
-
+    if (n == 0)
+        return x->root_fd;
+    if ((cur = cache_lookup(x, dir, n)) >= 0)
+        return cur;
     cur = x->root_fd;
-    copy = xstrdup(dir);
+    /* Start from the nearest cached ancestor. */
+    for (size_t k = n; k-- > 0;) {
+        if (dir[k] != '/')
+            continue;
+        int fd = cache_lookup(x, dir, k);
+        if (fd >= 0) {
+            cur = fd;
+            start = k + 1;
+            break;
+        }
+    }
+    base = cur;
+    copy = xstrdup(dir + start);
     for (p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+        /* Each directory opened on the way is cached too (siblings follow). */
+        if (cur != base) {
+            char *prefix = xstrndup(dir, start + (size_t)(p - copy) - 1);
+            cache_insert(x, prefix, cur);
+            free(prefix);
+            base = cur;
+        }
         int next = openat(cur, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0 && errno == ENOENT && create) {
             if (mkdirat(cur, p, 0755) < 0 && errno != EEXIST) {
                 int e = errno;
-                if (cur != x->root_fd)
+                if (cur != base)
                     close(cur);
                 errno = e;
                 return cm_error_errno(err, "mkdir '%s'", p);
@@ -226,19 +290,18 @@ open_parent(struct extractor *x, const char *dir, bool create, struct cm_error *
             int e = errno;
             struct stat st;
             bool is_link = fstatat(cur, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-            if (cur != x->root_fd)
+            if (cur != base)
                 close(cur);
             if (is_link || e == ELOOP)
                 return cm_error_set(err, ELOOP, "parent '%s' is a symlink", p);
             errno = e;
             return cm_error_errno(err, "parent '%s'", p);
         }
-        if (cur != x->root_fd)
+        if (cur != base)
             close(cur);
         cur = next;
     }
-    x->cached_parent = xstrdup(dir);
-    x->cached_fd = cur;
+    cache_insert(x, dir, cur);
     return cur;
 }
 
@@ -329,6 +392,14 @@ entry_times(struct archive_entry *e, struct timespec ts[2])
     }
 }
 
+static bool
+is_zero(const char *p, size_t n)
+{
+    /* p[0] == 0 and every byte equals its successor (libarchive buffers have
+     * no alignment guarantee, so no word loads). */
+    return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
 static int
 write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int pfd,
            const char *base, struct cm_error **err)
@@ -336,7 +407,7 @@ write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int 
     cleanup_close int fd = -1;
     const void *buf;
     size_t size;
-    la_int64_t off, end = 0;
+    la_int64_t off, end = 0, written = 0;
     struct timespec ts[2];
     int r;
 
@@ -346,11 +417,18 @@ write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int 
         return cm_error_errno(err, "create");
     while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
         const char *p = buf;
-        if (off != end && lseek(fd, off, SEEK_SET) < 0)
-            return cm_error_errno(err, "seek");
         end = off + (la_int64_t)size;
+        /* Whole zero pages become holes: same content for readers, and the
+         * filesystem allocates and writes nothing for them. */
         while (size > 0) {
-            ssize_t w = write(fd, p, size);
+            size_t chunk = size < SPARSE_BLOCK ? size : SPARSE_BLOCK;
+            if (chunk == SPARSE_BLOCK && is_zero(p, chunk)) {
+                p += chunk;
+                size -= chunk;
+                off += (la_int64_t)chunk;
+                continue;
+            }
+            ssize_t w = pwrite(fd, p, chunk, off);
             if (w < 0) {
                 if (errno == EINTR)
                     continue;
@@ -358,12 +436,16 @@ write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int 
             }
             p += w;
             size -= (size_t)w;
+            off += w;
+            written = off;
         }
     }
     if (r != ARCHIVE_EOF)
         return cm_error_set(err, EIO, "read data: %s",
                             archive_error_string(a) ? archive_error_string(a) : "failed");
-    if (archive_entry_size(e) > end && ftruncate(fd, archive_entry_size(e)) < 0)
+    if (archive_entry_size(e) > end)
+        end = archive_entry_size(e);
+    if (end > written && ftruncate(fd, end) < 0)
         return cm_error_errno(err, "truncate");
     if (set_owner_mode(fd, e, err) < 0 || apply_xattrs(e, fd, archive_entry_pathname(e), err) < 0)
         return -1;
@@ -619,9 +701,7 @@ apply_dirtimes(struct extractor *x)
 static void
 extractor_done(struct extractor *x)
 {
-    if (x->cached_fd >= 0 && x->cached_fd != x->root_fd)
-        close(x->cached_fd);
-    free(x->cached_parent);
+    cache_drop(x);
     for (size_t i = 0; i < x->n_dirtimes; i++)
         free(x->dirtimes[i].path);
     free(x->dirtimes);
@@ -721,7 +801,8 @@ img_layer_extract(int in_fd, int root_fd, const struct img_unpack_opts *o,
 
     x->o = o ? o : &defaults;
     x->root_fd = root_fd;
-    x->cached_fd = -1;
+    for (size_t i = 0; i < DCACHE_SIZE; i++)
+        x->dcache[i].fd = -1;
     x->max = x->o->max_bytes ? x->o->max_bytes : IMG_LAYER_MAX_DEFAULT;
     if (img_hasher_init(&x->diff, "sha256", err) < 0) {
         free(x);

@@ -705,7 +705,7 @@ rollback_hier(struct cg_hier *h, const char *path)
 
 /* mkdir -p of path below the hierarchy, remembering what was new. */
 static int
-make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
+make_path_once(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
 {
     cleanup_close int fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     cleanup_free char *p = xstrdup(cg->path);
@@ -739,6 +739,23 @@ make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
     }
     h->fd = TAKE_FD(fd);
     return 0;
+}
+
+/* A parent level removed by the delete of its last other container
+ * (remove_empty_parents) between our mkdir and our use of it fails with
+ * ENOENT: start again from the mount point, a few times. */
+static int
+make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
+{
+    for (int attempt = 0;; attempt++) {
+        cleanup_error struct cm_error *tmp = NULL;
+        if (make_path_once(cg, h, &tmp) == 0)
+            return 0;
+        if (tmp->code != ENOENT || attempt >= 3) {
+            *err = TAKE_PTR(tmp);
+            return -1;
+        }
+    }
 }
 
 int
@@ -1060,6 +1077,58 @@ has_processes(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
     return 0;
 }
 
+static bool
+has_subdirs(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return false;
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return false;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            return true;
+    return false;
+}
+
+/* The levels a relative cgroupsPath adds below our own parent ("testdir" of
+ * /skiff/testdir/c1) are the runtime's, made by the first container that
+ * needed them: they go with the last one, deepest first. rmdir refuses
+ * (EBUSY) a cgroup that still has children or processes, so one still used
+ * by another container stays and we stop there. /skiff itself and anything
+ * outside it (an absolute cgroupsPath's parents) are never touched. A create
+ * racing with this retries when its parent vanishes (make_path). */
+static void
+remove_empty_parents(struct rt_cgroup *cg)
+{
+    static const char parent[] = "/skiff/";
+    if (strncmp(cg->path, parent, sizeof(parent) - 1) != 0)
+        return;
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        cleanup_close int mfd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_free char *p = xstrdup(cg->path);
+        if (mfd < 0)
+            continue;
+        for (char *slash = strrchr(p, '/'); slash > p + sizeof(parent) - 2;
+             slash = strrchr(p, '/')) {
+            *slash = '\0';
+            /* the fake kernel's rmdir empties a directory before removing it */
+            if (cg_fake_kernel && has_subdirs(mfd, p + 1))
+                break;
+            if (remove_dir_at(mfd, p + 1) < 0) {
+                if (errno != ENOENT)
+                    cm_log_debug("cgroup: keep '%s%s': %s", h->mountpoint, p, strerror(errno));
+                break;
+            }
+        }
+    }
+}
+
 int
 rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
 {
@@ -1114,6 +1183,8 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
     }
     if (result == 0 && cg->ops->removed)
         cg->ops->removed(cg);
+    if (result == 0)
+        remove_empty_parents(cg);
     return result;
 }
 

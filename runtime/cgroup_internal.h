@@ -159,6 +159,9 @@ uint64_t cg_blkio_to_io_weight(uint64_t weight);
 /* OCI memory.swap (memory+swap) and limit -> memory.swap.max; *ret = -1
  * means "max"; ret_set false = leave swap alone. */
 int cg_swap_to_v2(const struct rt_memory *m, bool *ret_set, int64_t *ret, struct cm_error **err);
+/* Whether a v1 kmem limit file read back as readback holds the limit wanted
+ * (>= 0): the kernel rounds down to pages, a dropped write reads "max". */
+bool cg_kmem_kept(int64_t wanted, const char *readback);
 /* Validates a hugepage size such as "2MB", "1GB", "64KB". */
 int cg_check_page_size(const char *size, struct cm_error **err);
 /* Validates a linux.resources.unified key. */

@@ -57,6 +57,51 @@ write_i64(struct cg_hier *h, const char *file, int64_t v, struct cm_error **err)
     return cg_writef(h, file, err, "%" PRId64, v);
 }
 
+bool
+cg_kmem_kept(int64_t wanted, const char *readback)
+{
+    char *end;
+    errno = 0;
+    unsigned long long got = strtoull(readback, &end, 10);
+    if (end == readback || errno || *end)
+        return false;
+    /* the kernel rounds down to whole pages; a dropped write reads "max" */
+    return got <= (unsigned long long)wanted;
+}
+
+/* memory.kernel / kernelTCP. Kernel memory limits went away in steps: 5.16
+ * deprecated kmem.limit_in_bytes, 6.1 turned its write into a silent no-op
+ * (the file stays, reads "max"), newer configs drop the files. A limit asked
+ * for and not kept is an error, like any other limit we cannot enforce;
+ * -1 ("unlimited") asks for nothing and is fine everywhere. */
+static int
+v1_kmem(struct cg_hier *h, const char *file, const char *what, int64_t v, struct cm_error **err)
+{
+    char buf[64];
+    if (v < -1)
+        return cm_error_set(err, 0, "memory.%s %" PRId64 " is invalid", what, v);
+    if (!cg_exists(h, file)) {
+        if (v == -1)
+            return 0;
+        return cm_error_set(err, ENOTSUP,
+                            "memory.%s: kernel memory limits are not supported by this kernel "
+                            "('%s/%s' is missing)",
+                            what, h->dir, file);
+    }
+    if (write_i64(h, file, v, err) < 0)
+        return -1;
+    if (v == -1)
+        return 0;
+    if (cg_read(h, file, buf, sizeof(buf), err) < 0)
+        return -1;
+    if (!cg_kmem_kept(v, buf))
+        return cm_error_set(err, ENOTSUP,
+                            "memory.%s: this kernel does not enforce kernel memory limits "
+                            "(it accepted %" PRId64 " in '%s/%s' but reads back %s)",
+                            what, v, h->dir, file, buf);
+    return 0;
+}
+
 static int
 v1_memory(struct rt_cgroup *cg, const struct rt_memory *m, struct cm_error **err)
 {
@@ -133,18 +178,11 @@ v1_memory(struct rt_cgroup *cg, const struct rt_memory *m, struct cm_error **err
     }
     if (m->has_reservation && write_i64(h, "memory.soft_limit_in_bytes", m->reservation, err) < 0)
         return -1;
-    if (m->has_kernel) {
-        if (!cg_exists(h, "memory.kmem.limit_in_bytes"))
-            cm_log_debug("cgroup: no kernel memory accounting in '%s', ignoring", h->dir);
-        else if (write_i64(h, "memory.kmem.limit_in_bytes", m->kernel, err) < 0)
-            return -1;
-    }
-    if (m->has_kernel_tcp) {
-        if (!cg_exists(h, "memory.kmem.tcp.limit_in_bytes"))
-            cm_log_debug("cgroup: no kernel tcp accounting in '%s', ignoring", h->dir);
-        else if (write_i64(h, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp, err) < 0)
-            return -1;
-    }
+    if (m->has_kernel && v1_kmem(h, "memory.kmem.limit_in_bytes", "kernel", m->kernel, err) < 0)
+        return -1;
+    if (m->has_kernel_tcp &&
+        v1_kmem(h, "memory.kmem.tcp.limit_in_bytes", "kernelTCP", m->kernel_tcp, err) < 0)
+        return -1;
     if (m->has_swappiness && cg_writef(h, "memory.swappiness", err, "%" PRIu64, m->swappiness) < 0)
         return -1;
     if (m->has_disable_oom_killer &&
@@ -325,6 +363,23 @@ v1_blkio(struct rt_cgroup *cg, const struct rt_blkio *b, struct cm_error **err)
     const char *weight = bfq ? "blkio.bfq.weight" : "blkio.weight";
     const char *weight_dev = bfq ? "blkio.bfq.weight_device" : "blkio.weight_device";
 
+    bool any_weight = b->has_weight, any_leaf = b->has_leaf_weight;
+    for (size_t i = 0; i < b->n_weight_device; i++) {
+        any_weight |= b->weight_device[i].has_weight;
+        any_leaf |= b->weight_device[i].has_leaf_weight;
+    }
+    /* Name what is missing instead of failing on a write ENOENT. */
+    if (any_weight && !cg_exists(h, weight))
+        return cm_error_set(err, ENOTSUP,
+                            "blockIO.weight: '%s' has neither blkio.weight nor blkio.bfq.weight "
+                            "(no proportional-weight I/O scheduler on this host)",
+                            h->dir);
+    if (any_leaf && !cg_exists(h, "blkio.leaf_weight"))
+        return cm_error_set(err, ENOTSUP,
+                            "blockIO.leafWeight: this kernel has no blkio.leaf_weight in '%s' "
+                            "(leaf weights were CFQ's, removed with the legacy block layer in "
+                            "Linux 5.0)",
+                            h->dir);
     if (b->has_weight && cg_writef(h, weight, err, "%u", b->weight) < 0)
         return -1;
     if (b->has_leaf_weight && cg_writef(h, "blkio.leaf_weight", err, "%u", b->leaf_weight) < 0)
@@ -375,26 +430,36 @@ v1_hugetlb(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error
     return 0;
 }
 
+/* net_cls and net_prio are often compiled in but not mounted (systemd hosts
+ * stopped mounting them); a class id or priority we cannot write would be a
+ * limit silently not enforced, so it is an error naming the controller.
+ * classID 0 is the kernel's default ("no class") and asks for nothing. */
 static int
 v1_network(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
 {
-    if (res->has_class_id) {
+    if (res->has_class_id && res->class_id != 0) {
         struct cg_hier *h = cg_v1_find(cg, CG_NET_CLS);
         if (!h)
-            cm_log_debug("cgroup: no net_cls hierarchy, classid ignored");
-        else if (cg_writef(h, "net_cls.classid", err, "%" PRIu32, res->class_id) < 0)
+            return cm_error_set(err, ENOTSUP,
+                                "linux.resources.network.classID: the net_cls controller is not "
+                                "mounted on this host");
+        if (cg_writef(h, "net_cls.classid", err, "%" PRIu32, res->class_id) < 0)
             return -1;
     }
     if (res->n_priorities > 0) {
-        struct cg_hier *h = cg_v1_find(cg, CG_NET_PRIO);
-        if (!h) {
-            cm_log_debug("cgroup: no net_prio hierarchy, priorities ignored");
-            return 0;
-        }
         for (size_t i = 0; i < res->n_priorities; i++) {
             const struct rt_net_prio *p = &res->priorities[i];
             if (!p->name || !*p->name || strpbrk(p->name, " \n/"))
                 return cm_error_set(err, 0, "network.priorities[%zu]: invalid interface name", i);
+        }
+        struct cg_hier *h = cg_v1_find(cg, CG_NET_PRIO);
+        if (!h)
+            return cm_error_set(
+                err, ENOTSUP,
+                "linux.resources.network.priorities: the net_prio controller is not "
+                "mounted on this host");
+        for (size_t i = 0; i < res->n_priorities; i++) {
+            const struct rt_net_prio *p = &res->priorities[i];
             if (cg_writef(h, "net_prio.ifpriomap", err, "%s %" PRIu32, p->name, p->priority) < 0)
                 return -1;
         }

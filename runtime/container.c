@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cm/cleanup.h"
@@ -152,7 +154,6 @@ static int
 write_pid_file(const char *path, pid_t pid, struct cm_error **err)
 {
     char buf[32];
-    cleanup_free char *abs = NULL;
     cleanup_free char *dir = NULL;
     cleanup_close int dfd = -1;
     const char *slash;
@@ -163,7 +164,7 @@ write_pid_file(const char *path, pid_t pid, struct cm_error **err)
     dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return cm_error_errno(err, "pid file directory '%s'", dir);
-    return cm_write_file_atomic_at(dfd, slash ? slash + 1 : path, buf, strlen(buf), 0644, err);
+    return rt_write_atomic_nosync(dfd, slash ? slash + 1 : path, buf, strlen(buf), 0644, err);
 }
 
 static int
@@ -175,6 +176,59 @@ run_hooks_kind(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
         return 0;
     json = rt_state_spec_json(s, st, false);
     return rt_hooks_run(cfg->hooks.hooks[k], cfg->hooks.n_hooks[k], json, err);
+}
+
+static int
+recv_fd(int sock)
+{
+    char buf[256], cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *c;
+    int fd = -1;
+
+    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+        return -1;
+    c = CMSG_FIRSTHDR(&msg);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+/* Limits this host would silently drop are errors naming the field: a
+ * container must not run believing it is limited. Only looked at when such
+ * limits are asked for. */
+static int
+check_enforced(const struct rt_resources *res, struct rt_cgroup *cg, struct cm_error **err)
+{
+    struct rt_cgroup_mount *m = NULL;
+    size_t n = 0;
+    bool net_cls = false, net_prio = false;
+    int r = 0;
+    bool want_net = res->has_network && (res->has_class_id || res->n_priorities);
+
+    /* Kernel memory limits are not checked: recent kernels ignore them, and
+     * refusing them would fail every container that carries one. */
+    if (!want_net)
+        return 0;
+    if (rt_cgroup_mounts(cg, &m, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char *copy = xstrdup(m[i].name), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            net_cls |= !strcmp(t, "net_cls");
+            net_prio |= !strcmp(t, "net_prio");
+        }
+        free(copy);
+    }
+    if (want_net && res->has_class_id && !net_cls)
+        r = cm_error_set(err, 0, "linux.resources.network.classID: no net_cls cgroup on this host");
+    else if (want_net && res->n_priorities && !net_prio)
+        r = cm_error_set(err, 0,
+                         "linux.resources.network.priorities: no net_prio cgroup on this host");
+    rt_cgroup_mounts_free(m, n);
+    return r;
 }
 
 /* poststart and poststop: a failing hook is a warning, the others still run. */
@@ -199,7 +253,8 @@ run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
  * container is in "created" (fifo) or about to exec (run, fifo_wait false). */
 static int
 do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_cfg,
-          struct rt_state *ret_state, struct rt_cgroup **ret_cg, struct cm_error **err)
+          struct rt_state *ret_state, struct rt_cgroup **ret_cg, int *ret_console,
+          struct cm_error **err)
 {
     cleanup_rt_config struct rt_config *cfg = NULL;
     cleanup_free char *cfgbuf = NULL;
@@ -208,6 +263,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     cleanup_free char *dir = NULL;
     cleanup_close int fifo_fd = -1;
     cleanup_close int console_fd = -1;
+    cleanup_close int console_peer = -1;
     cleanup_close int self_exe = -1;
     cleanup_close int host_pidns = -1;
     int sp[2] = {-1, -1};
@@ -273,9 +329,16 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
             cm_error_errno(err, "open '%s'", dir);
             goto fail;
         }
-        /* exec uses the container's process as its defaults. */
-        if (cm_write_file_atomic_at(dfd, RT_CONFIG_COPY, cfgbuf, cfglen, 0600, err) < 0)
-            goto fail;
+        /* exec uses the container's process as its defaults. Written in
+         * place: nothing reads it before state.json exists. */
+        {
+            cleanup_close int cf =
+                openat(dfd, RT_CONFIG_COPY, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            if (cf < 0 || write(cf, cfgbuf, cfglen) != (ssize_t)cfglen) {
+                cm_error_errno(err, "save config of '%s'", o->id);
+                goto fail;
+            }
+        }
         if (use_fifo) {
             if (mkfifoat(dfd, RT_EXEC_FIFO, 0600) < 0) {
                 cm_error_errno(err, "mkfifo");
@@ -301,6 +364,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         if (rt_cgroup_create(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
                              cfg->linux_.has_resources ? &res : NULL, &c.cg, err) < 0)
             goto fail;
+        if (cfg->linux_.has_resources && check_enforced(&res, c.cg, err) < 0)
+            goto fail;
     }
     st.cgroup_path = xstrdup(rt_cgroup_path(c.cg));
 
@@ -308,6 +373,15 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         console_fd = rt_console_connect(o->console_socket, err);
         if (console_fd < 0)
             goto fail;
+    } else if (cfg->process.terminal && ret_console) {
+        /* run without a console socket: we are the console's other end. */
+        int cv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cv) < 0) {
+            cm_error_errno(err, "socketpair");
+            goto fail;
+        }
+        console_fd = cv[1];
+        console_peer = cv[0];
     }
     self_exe = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
@@ -359,6 +433,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.new_ns_flags = flags;
     ctx.state = &st;
     ctx.self_exe_fd = self_exe;
+    ctx.cg = c.cg;
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];
@@ -432,6 +507,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (o->pid_file && write_pid_file(o->pid_file, c.pid, err) < 0)
         goto fail;
     close(sp[0]);
+    if (ret_console)
+        *ret_console = console_peer >= 0 ? recv_fd(console_peer) : -1;
     *ret_cfg = TAKE_PTR(cfg);
     *ret_state = st;
     *ret_cg = c.cg;
@@ -469,7 +546,7 @@ rt_container_create(const struct rt_create_opts *o, struct cm_error **err)
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
 
-    if (do_create(o, true, &cfg, &st, &cg, err) < 0)
+    if (do_create(o, true, &cfg, &st, &cg, NULL, err) < 0)
         return -1;
     rt_cgroup_free(cg);
     rt_state_done(&st);
@@ -538,34 +615,123 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
         return -1;
     }
     r = release_fifo(root, id, err);
-    if (r == 0)
+    if (r == 0 && cfg->hooks.n_hooks[RT_HOOK_POSTSTART]) {
+        /* poststart hooks follow the user's program: give it its first
+         * slice (until it sleeps or exits, at most 10 ms) before they run. */
+        for (int i = 0; i < 50; i++) {
+            char path[64], buf[512], *p;
+            cleanup_close int fd = -1;
+            ssize_t n;
+            snprintf(path, sizeof(path), "/proc/%d/stat", (int)st.pid);
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+            if (n <= 0)
+                break;
+            buf[n] = 0;
+            p = strrchr(buf, ')');
+            if (!p || p[1] != ' ' || p[2] != 'R')
+                break;
+            usleep(200);
+        }
         run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
+    }
     rt_state_done(&st);
     return r;
 }
 
 /* Removes everything of a stopped container: poststop hooks, cgroup, state. */
 static int
-destroy(const char *root, struct rt_state *st, struct cm_error **err)
+destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
+        struct rt_cgroup *have_cg, struct cm_error **err)
 {
     cleanup_rt_config struct rt_config *cfg = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
     struct cm_error *tmp = NULL;
 
-    if (rt_container_config(root, st->id, &cfg, &tmp) == 0) {
-        run_hooks_warn(cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED, "poststop");
-    } else {
+    /* run passes what it already holds; delete reloads it from the state. */
+    if (!have_cfg && rt_container_config(root, st->id, &cfg, &tmp) < 0)
         cm_error_free(&tmp);
-    }
-    if (st->cgroup_path) {
-        cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
-        if (rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) == 0) {
-            if (rt_cgroup_destroy(cg, true, err) < 0)
-                return cm_error_wrap(err, "delete '%s'", st->id);
-        } else {
+    if (have_cfg || cfg)
+        run_hooks_warn(have_cfg ? have_cfg : cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED,
+                       "poststop");
+    if (!have_cg && st->cgroup_path &&
+        rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) < 0)
+        cm_error_free(&tmp);
+    if (have_cg || cg) {
+        struct rt_cgroup *g = have_cg ? have_cg : cg;
+        /* Usually empty by now: freezing to kill stragglers toggles a kernel
+         * static key (text patching on every CPU), so only when needed. */
+        if (rt_cgroup_destroy(g, false, &tmp) < 0) {
             cm_error_free(&tmp);
+            if (rt_cgroup_destroy(g, true, err) < 0)
+                return cm_error_wrap(err, "delete '%s'", st->id);
         }
     }
     return rt_state_remove(root, st->id, err);
+}
+
+static bool
+copy_some(int from, int to)
+{
+    char buf[4096];
+    ssize_t n = read(from, buf, sizeof(buf));
+    if (n <= 0)
+        return n < 0 && errno == EINTR;
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(to, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        off += w;
+    }
+    return true;
+}
+
+/* run with a terminal and no console socket (runc's behaviour): our stdin in
+ * raw mode feeds the container's pty, its output goes to our stdout, until
+ * the container's init exits. */
+static void
+proxy_console(int master, pid_t pid)
+{
+    struct termios saved, raw;
+    bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
+    cleanup_close int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    struct pollfd p[3] = {{.fd = 0, .events = POLLIN},
+                          {.fd = master, .events = POLLIN},
+                          {.fd = pfd, .events = POLLIN}};
+
+    if (tty) {
+        struct winsize ws;
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(0, TCSANOW, &raw);
+        if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+            ioctl(master, TIOCSWINSZ, &ws);
+    }
+    for (;;) {
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if ((p[0].revents & (POLLIN | POLLHUP)) && !copy_some(0, master))
+            p[0].fd = -1; /* stdin closed: keep showing output */
+        if ((p[1].revents & POLLIN) && !copy_some(master, 1))
+            break;
+        if (p[1].revents & (POLLHUP | POLLERR))
+            break;
+        if (p[2].revents & POLLIN) {
+            /* The init is gone: drain what it left in the pty. */
+            int fl = fcntl(master, F_GETFL);
+            fcntl(master, F_SETFL, fl | O_NONBLOCK);
+            while (copy_some(master, 1))
+                ;
+            break;
+        }
+    }
+    if (tty)
+        tcsetattr(0, TCSANOW, &saved);
 }
 
 static volatile sig_atomic_t forward_pid;
@@ -584,7 +750,7 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     cleanup_rt_config struct rt_config *cfg = NULL;
     struct rt_state st = {0};
     struct rt_cgroup *cg = NULL;
-    int wst = 0;
+    int wst = 0, r, master = -1;
     static const int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
     if (detach) {
@@ -595,14 +761,17 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
         *ret_status = 0;
         return 0;
     }
-    if (do_create(o, false, &cfg, &st, &cg, err) < 0)
+    if (do_create(o, false, &cfg, &st, &cg, &master, err) < 0)
         return -1;
-    rt_cgroup_free(cg);
     run_hooks_warn(cfg, RT_HOOK_POSTSTART, &st, RT_STATUS_RUNNING, "poststart");
     forward_pid = st.pid;
     for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
         struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
         sigaction(fwd[i], &sa, NULL);
+    }
+    if (master >= 0) {
+        proxy_console(master, st.pid);
+        close(master);
     }
     while (waitpid(st.pid, &wst, 0) < 0) {
         if (errno != EINTR) {
@@ -613,12 +782,10 @@ rt_container_run(const struct rt_create_opts *o, bool detach, int *ret_status,
     forward_pid = 0;
     *ret_status = WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : WEXITSTATUS(wst);
     st.pid = 0;
-    if (destroy(o->root, &st, err) < 0) {
-        rt_state_done(&st);
-        return -1;
-    }
+    r = destroy(o->root, &st, cfg, cg, err);
+    rt_cgroup_free(cg);
     rt_state_done(&st);
-    return 0;
+    return r;
 }
 
 int
@@ -711,7 +878,7 @@ rt_container_delete(const char *root, const char *id, bool force, struct cm_erro
         for (int i = 0; i < 2000 && rt_state_status(root, &st) != RT_STATUS_STOPPED; i++)
             usleep(1000);
     }
-    r = destroy(root, &st, err);
+    r = destroy(root, &st, NULL, NULL, err);
     rt_state_done(&st);
     return r;
 }

@@ -224,7 +224,7 @@ rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct cm_error
     if (o->pid_file && target > 0) {
         char pb[32];
         snprintf(pb, sizeof(pb), "%d", target);
-        if (cm_write_file_atomic_at(AT_FDCWD, o->pid_file, pb, strlen(pb), 0644, err) < 0) {
+        if (rt_write_atomic_nosync(AT_FDCWD, o->pid_file, pb, strlen(pb), 0644, err) < 0) {
             if (!o->detach)
                 kill(target, SIGKILL);
             goto out;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "cm/error.h"
+#include "rt/cgroup.h"
 #include "rt/config.h"
 #include "rt/container.h"
 #include "rt/state.h"
@@ -51,6 +52,7 @@ struct rt_init_ctx {
     bool has_hooks_mid;     /* prestart/createRuntime/createContainer hooks present */
     struct rt_state *state; /* for hook state JSON (pid filled from GO) */
     int self_exe_fd;        /* O_PATH to our own binary (CVE-2019-5736 check) */
+    struct rt_cgroup *cg;   /* the container's cgroup (cgroup mounts) */
     bool in_cgroup;         /* RT_SYNC_CGROUP received */
 };
 

@@ -349,6 +349,7 @@ rt_init_main(struct rt_init_ctx *ctx)
     char *exec_path = NULL;
     int preserve = ctx->opts->preserve_fds;
     const char *listen = getenv("LISTEN_FDS");
+    char **env = p->env;
 
     /* Until execve nothing in the container may open /proc/<us>/exe. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -458,9 +459,19 @@ rt_init_main(struct rt_init_ctx *ctx)
     }
     /* Before any filter: it may not allow close_range or fcntl. */
     if (listen) {
+        /* Socket activation (runc's rule): the fds after the preserved ones
+         * go to the container, which is told so as pid 1. */
         int n = atoi(listen);
-        if (n > 0 && n < 1024)
+        if (n > 0 && n < 1024) {
+            size_t k = cm_strv_len(env);
+            char **v = xcalloc(k + 3, sizeof(char *));
+            if (k)
+                memcpy(v, env, k * sizeof(char *));
+            v[k] = xasprintf("LISTEN_FDS=%d", n);
+            v[k + 1] = xstrdup("LISTEN_PID=1");
+            env = v;
             preserve += n;
+        }
     }
     if (rt_prepare_fds(preserve, &e) < 0) {
         fprintf(stderr, "skiff-runtime: %s\n", e->msg);
@@ -480,9 +491,9 @@ rt_init_main(struct rt_init_ctx *ctx)
     if (filter && p->no_new_privileges && load_filter(filter, &e) < 0)
         late_fail(e, "seccomp");
     if (!script)
-        syscall(SYS_execveat, exec_fd, "", p->args, p->env, AT_EMPTY_PATH);
+        syscall(SYS_execveat, exec_fd, "", p->args, env, AT_EMPTY_PATH);
     /* Scripts, and filters that do not allow execveat: by path. */
-    execve(exec_path, p->args, p->env);
+    execve(exec_path, p->args, env);
     fprintf(stderr, "skiff-runtime: exec '%s': %s\n", p->args[0], strerror(errno));
     _exit(127);
 }

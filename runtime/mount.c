@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 
 #include "cm/cleanup.h"
@@ -165,106 +166,81 @@ locked_flags(const char *path)
     (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |     \
      MS_STRICTATIME)
 
+/* A `cgroup` mount: on v1/hybrid a tmpfs with one entry per hierarchy (the
+ * container's own cgroup bound, or a fresh cgroup mount inside a cgroup
+ * namespace); on pure v2 the cgroup2 tree itself. */
 static int
 mount_cgroup(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int target,
              struct cm_error **err)
 {
-    struct rt_cgroup_hierarchy *h = NULL;
+    struct rt_cgroup_mount *cm = NULL;
     size_t n = 0;
     char tp[64];
-    const char *cgpath = ctx->state->cgroup_path ? ctx->state->cgroup_path : "/";
     bool cgns = rt_config_namespace(ctx->cfg, RT_NS_CGROUP) != NULL;
     unsigned long ro = m->flags & MS_RDONLY;
-    unsigned long fl = m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    unsigned long fl =
+        (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
     cleanup_close int dir = -1;
     int r = 0;
 
+    if (!ctx->cg)
+        return cm_error_set(err, ENOENT, "mount '%s': no cgroup", m->destination);
     fd_path(target, tp, sizeof(tp));
-    if (rt_cgroup_hierarchies(RT_CGROUP_ROOT, &h, &n, err) < 0)
+    if (rt_cgroup_mounts(ctx->cg, &cm, &n, err) < 0)
         return -1;
-    if (n == 1 && h[0].v2) {
+    if (n == 1 && !*cm[0].name) {
         if (cgns)
             r = mount("cgroup2", tp, "cgroup2", fl | ro, NULL);
-        else {
-            cleanup_free char *src = xasprintf("%s%s", h[0].mountpoint, cgpath);
-            r = mount(src, tp, NULL, MS_BIND | MS_REC, NULL);
-            if (r == 0 && (ro | fl)) {
-                cleanup_close int t2 = rt_open_in_root(rootfd, m->destination, false, false, NULL);
-                char tp2[64];
-                fd_path(t2, tp2, sizeof(tp2));
-                r = t2 < 0 ? -1 : mount(NULL, tp2, NULL, MS_BIND | MS_REMOUNT | ro | fl, NULL);
-            }
+        else if ((r = mount(cm[0].host_path, tp, NULL, MS_BIND | MS_REC, NULL)) == 0) {
+            cleanup_close int t2 = rt_open_in_root(rootfd, m->destination, false, false, NULL);
+            char tp2[64];
+            fd_path(t2, tp2, sizeof(tp2));
+            r = t2 < 0 ? -1 : mount(NULL, tp2, NULL, MS_BIND | MS_REMOUNT | ro | fl, NULL);
         }
-        rt_cgroup_hierarchies_free(h, n);
+        rt_cgroup_mounts_free(cm, n);
         return r < 0 ? cm_error_errno(err, "mount cgroup2 on '%s'", m->destination) : 0;
     }
     if (mount("tmpfs", tp, "tmpfs", fl, "mode=755") < 0) {
-        rt_cgroup_hierarchies_free(h, n);
+        rt_cgroup_mounts_free(cm, n);
         return cm_error_errno(err, "mount tmpfs on '%s'", m->destination);
     }
     dir = rt_open_in_root(rootfd, m->destination, false, false, err);
-    if (dir < 0) {
-        rt_cgroup_hierarchies_free(h, n);
-        return -1;
-    }
-    for (size_t i = 0; i < n && r == 0; i++) {
-        const char *name = strrchr(h[i].mountpoint, '/');
-        cleanup_free char *src = NULL;
+    for (size_t i = 0; dir >= 0 && i < n && r == 0; i++) {
         cleanup_close int sub = -1;
         char sp[64];
-        struct stat st;
 
-        name = name ? name + 1 : h[i].mountpoint;
-        if (!*name || mkdirat(dir, name, 0755) < 0) {
-            r = cm_error_errno(err, "mkdir cgroup '%s'", name);
-            break;
-        }
-        sub = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) {
-            r = cm_error_errno(err, "open cgroup '%s'", name);
+        if (mkdirat(dir, cm[i].name, 0755) < 0 ||
+            (sub = openat(dir, cm[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+            r = cm_error_errno(err, "mkdir cgroup '%s'", cm[i].name);
             break;
         }
         fd_path(sub, sp, sizeof(sp));
-        src = xasprintf("%s%s", h[i].mountpoint, cgpath);
-        if (stat(src, &st) < 0) {
-            free(src);
-            src = xstrdup(h[i].mountpoint);
+        if (cgns) {
+            if (mount("cgroup", sp, cm[i].fstype, fl | ro, cm[i].data) < 0)
+                r = cm_error_errno(err, "mount cgroup '%s'", cm[i].name);
+        } else if (mount(cm[i].host_path, sp, NULL, MS_BIND | MS_REC, NULL) < 0) {
+            r = cm_error_errno(err, "bind cgroup '%s'", cm[i].host_path);
         }
-        if (mount(src, sp, NULL, MS_BIND | MS_REC, NULL) < 0) {
-            r = cm_error_errno(err, "bind cgroup '%s'", src);
-            break;
-        }
-        {
-            cleanup_close int again =
-                openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            char ap[64];
-            fd_path(again, ap, sizeof(ap));
-            if (again < 0 ||
-                mount(NULL, ap, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | ro,
-                      NULL) < 0) {
-                r = cm_error_errno(err, "remount cgroup '%s'", name);
-                break;
-            }
-        }
-        /* cpu -> cpu,cpuacct like the host */
-        if (strchr(name, ',')) {
-            cleanup_free char *copy = xstrdup(name);
-            char *save = NULL;
-            for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-                if (symlinkat(name, dir, tok) < 0 && errno != EEXIST) {
-                    r = cm_error_errno(err, "symlink cgroup '%s'", tok);
-                    break;
-                }
-        }
+        for (char **l = cm[i].symlinks; r == 0 && l && *l; l++)
+            if (symlinkat(cm[i].name, dir, *l) < 0 && errno != EEXIST)
+                r = cm_error_errno(err, "symlink cgroup '%s'", *l);
     }
-    rt_cgroup_hierarchies_free(h, n);
-    if (r < 0)
+    rt_cgroup_mounts_free(cm, n);
+    if (dir < 0 || r < 0)
         return -1;
-    if (ro) {
-        char dp[64];
-        fd_path(dir, dp, sizeof(dp));
-        if (mount(NULL, dp, NULL, MS_REMOUNT | MS_RDONLY | fl, "mode=755") < 0)
-            return cm_error_errno(err, "remount '%s' read-only", m->destination);
+    {
+        /* One call for the tmpfs and every hierarchy under it, instead of a
+         * bind remount each. */
+        struct mount_attr attr = {
+            .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                        (ro ? MOUNT_ATTR_RDONLY : 0),
+        };
+        cleanup_close int top = rt_open_in_root(rootfd, m->destination, false, false, err);
+        if (top < 0)
+            return -1;
+        if (syscall(SYS_mount_setattr, top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) <
+            0)
+            return cm_error_errno(err, "make '%s' read-only", m->destination);
     }
     return 0;
 }

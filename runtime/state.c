@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -270,6 +273,27 @@ rt_state_spec_json(const struct rt_state *s, enum rt_status status, bool pretty)
                                 : JSON_COMPACT | JSON_PRESERVE_ORDER);
 }
 
+/* The default root belongs in memory, like /run on most hosts. Where /run is
+ * a disk filesystem (with online discard every deleted state file costs a
+ * synchronous device round trip), an empty default root gets its own tmpfs. */
+static void
+ensure_memory_root(const char *root)
+{
+    struct statfs sf;
+    cleanup_dir DIR *d = NULL;
+    struct dirent *de;
+
+    if (strcmp(root, RT_DEFAULT_ROOT) || statfs(root, &sf) < 0 || sf.f_type == TMPFS_MAGIC ||
+        sf.f_type == RAMFS_MAGIC)
+        return;
+    d = opendir(root);
+    while (d && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            return; /* never hide existing containers */
+    if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64m") < 0)
+        return; /* not fatal: the disk works, only slower */
+}
+
 int
 rt_state_dir_create(const char *root, const char *id, struct cm_error **err)
 {
@@ -278,13 +302,48 @@ rt_state_dir_create(const char *root, const char *id, struct cm_error **err)
     if (!dir)
         return -1;
     if (mkdir(root, 0700) < 0 && errno != EEXIST) {
-        if (errno != ENOENT || cm_mkdir_p(root, 0700, err) < 0)
-            return errno == ENOENT ? -1 : cm_error_errno(err, "create state root '%s'", root);
+        if (errno != ENOENT)
+            return cm_error_errno(err, "create state root '%s'", root);
+        if (cm_mkdir_p(root, 0700, err) < 0)
+            return -1;
     }
+    ensure_memory_root(root);
     if (mkdir(dir, 0700) < 0) {
         if (errno == EEXIST)
             return cm_error_set(err, EEXIST, "container '%s' already exists", id);
         return cm_error_errno(err, "create state directory '%s'", dir);
+    }
+    return 0;
+}
+
+int
+rt_write_atomic_nosync(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                       struct cm_error **err)
+{
+    char tmp[PATH_MAX];
+    cleanup_close int fd = -1;
+    const char *p = data;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", name, (int)getpid());
+    fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return cm_error_errno(err, "create '%s'", tmp);
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            cm_error_errno(err, "write '%s'", tmp);
+            unlinkat(dirfd, tmp, 0);
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (renameat(dirfd, tmp, dirfd, name) < 0) {
+        cm_error_errno(err, "rename '%s'", tmp);
+        unlinkat(dirfd, tmp, 0);
+        return -1;
     }
     return 0;
 }
@@ -302,7 +361,7 @@ rt_state_save(const char *root, const struct rt_state *s, struct cm_error **err)
     if (dfd < 0)
         return cm_error_errno(err, "open state directory '%s'", dir);
     json = rt_state_to_json(s);
-    if (cm_write_file_atomic_at(dfd, "state.json", json, strlen(json), 0600, err) < 0)
+    if (rt_write_atomic_nosync(dfd, "state.json", json, strlen(json), 0600, err) < 0)
         return cm_error_wrap(err, "save state of '%s'", s->id);
     return 0;
 }

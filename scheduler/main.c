@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cm/cleanup.h"
+#include "cm/config.h"
 #include "cm/log.h"
 #include "sched/daemon.h"
 
@@ -12,6 +14,7 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: skiffd --listen HOST:PORT --state DIR [options]\n"
+               "  --config FILE            JSON settings (docs/config.md); flags override them\n"
                "  --listen HOST:PORT       API and agent endpoint (default 127.0.0.1:8100)\n"
                "  --state DIR              state directory (SQLite store, credentials)\n"
                "  --region NAME            region used in ARNs (default us-east-1)\n"
@@ -36,10 +39,59 @@ parse_ms(const char *s, const char *opt)
     return v;
 }
 
+/* The config file's keys: the long options' names in camelCase. */
+static const struct cm_config_key config_keys[] = {
+    {"listen", CM_CONFIG_STRING, 0, 0},
+    {"state", CM_CONFIG_STRING, 0, 0},
+    {"region", CM_CONFIG_STRING, 0, 0},
+    {"heartbeatGraceMs", CM_CONFIG_UINT, 1, 86400000},
+    {"taskGraceMs", CM_CONFIG_UINT, 1, 86400000},
+    {"pollTimeoutMs", CM_CONFIG_UINT, 1, 86400000},
+    {"tickMs", CM_CONFIG_UINT, 1, 86400000},
+    {"logJson", CM_CONFIG_BOOL, 0, 0},
+    {"debug", CM_CONFIG_BOOL, 0, 0},
+    {NULL, CM_CONFIG_STRING, 0, 0},
+};
+
+/* Applies the config file (validated) to cfg; the strings stay owned by *ret_json. */
+static int
+load_config(const char *path, struct sched_daemon_config *cfg, json_t **ret_json)
+{
+    struct cm_error *err = NULL;
+    json_t *j = NULL;
+    if (cm_config_load(path, config_keys, &j, &err) < 0) {
+        fprintf(stderr, "skiffd: %s\n", err->msg);
+        cm_error_free(&err);
+        return -1;
+    }
+    json_t *v;
+    if ((v = json_object_get(j, "listen")))
+        cfg->listen = json_string_value(v);
+    if ((v = json_object_get(j, "state")))
+        cfg->state_dir = json_string_value(v);
+    if ((v = json_object_get(j, "region")))
+        cfg->region = json_string_value(v);
+    if ((v = json_object_get(j, "heartbeatGraceMs")))
+        cfg->heartbeat_grace_ms = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(j, "taskGraceMs")))
+        cfg->task_grace_ms = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(j, "pollTimeoutMs")))
+        cfg->poll_timeout_ms = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(j, "tickMs")))
+        cfg->tick_ms = (uint64_t)json_integer_value(v);
+    if (json_is_true(json_object_get(j, "logJson")))
+        cm_log_set_format(CM_LOG_JSON);
+    if (json_is_true(json_object_get(j, "debug")))
+        cm_log_set_level(CM_LOG_DEBUG);
+    *ret_json = j;
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'l'},
         {"state", required_argument, NULL, 's'},
         {"region", required_argument, NULL, 'r'},
@@ -55,11 +107,21 @@ main(int argc, char **argv)
     };
     struct sched_daemon_config cfg = {.listen = "127.0.0.1:8100"};
     int c;
+    json_auto_t *file_cfg = NULL;
 
     cm_log_set_ident("skiffd");
     cm_log_set_level(CM_LOG_INFO);
+    /* The file first, so that the flags parsed below override it. */
+    opterr = 0; /* bad flags are reported once, by the second pass */
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+        if (c == 'c' && load_config(optarg, &cfg, &file_cfg) < 0)
+            return 2;
+    opterr = 1;
+    optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case 'c':
+            break;
         case 'l':
             cfg.listen = optarg;
             break;

@@ -26,7 +26,8 @@ struct img_spec_overrides {
 int img_user_resolve(const char *user, const char *passwd, const char *group, uid_t *ret_uid,
                      gid_t *ret_gid, gid_t **ret_gids, size_t *ret_n_gids, struct cm_error **err);
 
-/* Builds a config.json document (ociVersion, process, root "rootfs", hostname,
+/* Builds a config.json document (ociVersion, process with Docker's default
+ * capabilities and RLIMIT_NOFILE 1024, root "rootfs", hostname,
  * default mounts, namespaces, annotations for exposed ports and stop signal).
  * rootfs_fd (-1: none) is the unpacked/mounted rootfs, read for /etc/passwd and
  * /etc/group without following symlinks out of it. Returns a new reference. */

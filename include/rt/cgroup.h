@@ -59,7 +59,9 @@ int rt_cgroup_pids(struct rt_cgroup *cg, pid_t **ret, size_t *ret_n, struct cm_e
 int rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err);
 /* Removes the cgroup from every hierarchy (kills stragglers first when force).
  * Without force, a cgroup that still has processes fails with EBUSY and
- * nothing is removed. Ancestors (e.g. /skiff) stay. */
+ * nothing is removed. Then the levels between /skiff and the container's
+ * directory (a relative cgroupsPath's "a/b" of /skiff/a/b/ID) are removed
+ * when empty, deepest first; /skiff itself and ancestors outside it stay. */
 int rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err);
 /* --- Added by the cgroup layer (not in the first draft of this header) --- */
 

@@ -79,6 +79,12 @@ int rt_state_save(const char *root, const struct rt_state *s, struct cm_error **
 int rt_state_load(const char *root, const char *id, struct rt_state *ret, struct cm_error **err);
 /* The live status: stopped when the process is gone or its start time differs. */
 enum rt_status rt_state_status(const char *root, const struct rt_state *s);
+/* Temp file + rename without fsync: readers see the old or the new content
+ * even if the runtime dies midway; the state directory does not outlive a
+ * reboot, so it need not survive a power loss (and fsync costs a disk flush
+ * when /run is not a tmpfs). */
+int rt_write_atomic_nosync(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                           struct cm_error **err);
 /* Removes ROOT/ID and everything in it. */
 int rt_state_remove(const char *root, const char *id, struct cm_error **err);
 /* Lists the container ids below root (sorted); *ret is a NULL-terminated vector. */

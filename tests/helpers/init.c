@@ -30,6 +30,9 @@ report(void)
     if (gethostname(host, sizeof(host)) == 0)
         printf("hostname=%s\n", host);
     printf("tty=%d\n", isatty(0));
+    if (getenv("LISTEN_FDS"))
+        printf("listen_fds=%s listen_pid=%s\n", getenv("LISTEN_FDS"),
+               getenv("LISTEN_PID") ? getenv("LISTEN_PID") : "");
     d = opendir("/proc/self/fd");
     if (d) {
         int dfd = dirfd(d);

@@ -18,6 +18,8 @@ P1=5100 P2=5101
 W=$(mktemp -d /tmp/images-it-XXXXXX)
 pids=()
 cleanup() {
+    umount -l "$W/mnt/rootfs" 2>/dev/null
+    umount -l "$W/mnt2/rootfs" 2>/dev/null
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
     rm -rf "$W" /images-it-escape
@@ -34,7 +36,7 @@ start_registry() { # DIR PORT [tls]
     mkdir -p "$d/data"
     {
         echo "version: 0.1"
-        echo "log: {level: error, accesslog: {disabled: true}}"
+        echo "log: {level: error}"
         echo "storage: {filesystem: {rootdirectory: $d/data}, delete: {enabled: true}}"
         echo "http:"
         echo "  addr: 127.0.0.1:$port"
@@ -67,8 +69,8 @@ S=$W/store
 sk() { "$skiff" image "$1" --store "$S" --insecure-registry "$R" "${@:2}"; }
 
 start_registry "$W/reg1" $P1
-for n in busybox whiteouts zstd plain attest trav-dotdot trav-abs trav-symlink trav-hardlink \
-    trav-device trav-bomb; do
+for n in chunky busybox whiteouts zstd plain attest trav-dotdot trav-abs trav-symlink trav-hardlink \
+    trav-device trav-bomb trav-early; do
     ESCAPE_DIR=$W/escape push $n $P1 || { echo "push $n failed"; exit 1; }
 done
 mkdir -p "$W/escape"
@@ -86,6 +88,20 @@ check "inspect shows config" bash -c \
     "'$skiff' image inspect --store '$S' $R/busybox:latest | grep -q '\"WorkingDir\": \"/home/app\"'"
 check "json output" bash -c "'$skiff' image pull --output json --store '$S' --insecure-registry $R \
     $R/busybox:latest | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d[\"diff_ids\"])==1'"
+
+# A warm re-pull of a stored image is one manifest request, nothing else.
+n0=$(grep -c '"GET /v2/' "$W/reg1/registry.log")
+sk pull -q $R/busybox:latest >/dev/null
+check "warm re-pull succeeds" test $? = 0
+check "warm re-pull is one manifest request" test \
+    "$(tail -n +$((n0 + 1)) <(grep '"GET /v2/' "$W/reg1/registry.log") | grep -c .)" = 1
+# References without a registry use --default-registry (also from the config file).
+printf '{"images": {"default_registry": "%s", "insecure_registries": ["%s"]}}' $R $R >"$W/skiff.json"
+"$skiff" image pull -q --store "$W/store-dr" --config "$W/skiff.json" busybox >/dev/null
+check "default registry from the config file" test $? = 0
+
+out=$(sk pull -q --platform linux/s390x $R/busybox:latest 2>&1)
+check "single-platform image refuses another --platform" bash -c "[[ \"\$1\" == *'not the requested linux/s390x'* ]]" _ "$out"
 
 # 2. whiteouts, opaque dirs, hard links (image-spec layer semantics).
 sk unpack -q $R/whiteouts:latest "$W/wh" >/dev/null
@@ -118,14 +134,14 @@ check "attestation never selected" bash -c "[[ '$out' == *'no manifest for platf
 
 # 5. hostile layers: refused, error names the member, nothing left anywhere.
 before=$(ls -a / | md5sum)
-for n in dotdot abs symlink hardlink device bomb; do
+for n in dotdot abs symlink hardlink device bomb early; do
     out=$(sk pull -q --max-layer-size 4194304 $R/trav-$n:latest 2>&1)
     rc=$?
     check "trav-$n refused" test $rc != 0
     case $n in
     dotdot) want="images-it-escape" ;; abs) want="images-it-escape" ;;
     symlink) want="evil/pwned" ;; hardlink) want="stolen" ;; device) want="sda" ;;
-    bomb) want="limit" ;;
+    bomb) want="limit" ;; early) want="early-escape" ;;
     esac
     check "trav-$n error names '$want'" bash -c "[[ \"\$1\" == *\"$want\"* ]]" _ "$out"
 done
@@ -182,7 +198,87 @@ out=$("$skiff" image pull -q --store "$W/store5" --certs-dir "$d/certs.d" --cred
     127.0.0.1:$P2/busybox:latest 2>&1)
 check "wrong password refused" bash -c "[[ \"\$1\" == *'denied'* ]]" _ "$out"
 
-# 9. rm + prune free the store.
+"$skiff" image unpack -q --store "$W/ref-store" --insecure-registry $R $R/chunky:latest "$W/ref-chunky"
+
+# 9. a partial blob left by an interrupted pull is resumed (Range) and its
+#    bytes are really used: a damaged partial fails the digest and is dropped.
+S6=$W/store6
+mkdir -p "$S6/tmp"
+man=$(python3 -c "import json;print(json.load(open('$W/oci/plain/index.json'))['manifests'][0]['digest'][7:])")
+lay=$(python3 -c "import json;print(json.load(open('$W/oci/plain/blobs/sha256/$man'))['layers'][0]['digest'][7:])")
+sz=$(stat -c %s "$W/oci/plain/blobs/sha256/$lay")
+head -c $((sz / 2)) "$W/oci/plain/blobs/sha256/$lay" >"$S6/tmp/blob-$lay.partial"
+python3 -c "import sys;p=sys.argv[1];b=bytearray(open(p,'rb').read());b[100]^=1;open(p,'wb').write(b)" \
+    "$S6/tmp/blob-$lay.partial"
+out=$("$skiff" image pull -q --store "$S6" --insecure-registry $R $R/plain:latest 2>&1)
+check "damaged partial blob detected" bash -c "[[ \"\$1\" == *'digest mismatch'* ]]" _ "$out"
+check "damaged partial dropped" test ! -e "$S6/tmp/blob-$lay.partial"
+head -c $((sz / 2)) "$W/oci/plain/blobs/sha256/$lay" >"$S6/tmp/blob-$lay.partial"
+"$skiff" image pull -q --store "$S6" --insecure-registry $R $R/plain:latest >/dev/null
+check "pull resumes from a partial blob" test $? = 0 -a -f "$S6/blobs/sha256/$lay"
+check "resumed blob is complete" cmp -s "$S6/blobs/sha256/$lay" "$W/oci/plain/blobs/sha256/$lay"
+
+# 9b. transient failures: a 503 on the manifest is retried, a blob cut in the
+#     middle resumes with Range from the byte where it stopped.
+python3 "$here/images-helpers/flaky-proxy.py" 5102 $P1 "$W/ranges.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5102/v2/ && break; sleep 0.1; done
+out=$("$skiff" image unpack -q --store "$W/store-flaky" --insecure-registry 127.0.0.1:5102 \
+    127.0.0.1:5102/chunky:latest "$W/chunky-flaky" 2>&1)
+check "pull through resets and 503s" test $? = 0
+check "resumed with Range requests" test "$(grep -c 'bytes=[1-9][0-9]*-' "$W/ranges.log" 2>/dev/null)" -ge 3
+check "resumed layers are intact" diff -r "$W/ref-chunky" "$W/chunky-flaky"
+
+IGNORE_RANGE=1 python3 "$here/images-helpers/flaky-proxy.py" 5103 $P1 "$W/ranges2.log" &
+pids+=($!)
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5103/v2/ && break; sleep 0.1; done
+out=$("$skiff" image unpack -q --store "$W/store-norange" --insecure-registry 127.0.0.1:5103 \
+    127.0.0.1:5103/chunky:latest "$W/chunky-norange" 2>&1)
+check "server ignoring Range: pull completes" test $? = 0
+check "server ignoring Range: was asked for a range" test -s "$W/ranges2.log"
+check "server ignoring Range: layers intact" diff -r "$W/ref-chunky" "$W/chunky-norange"
+
+# 10. overlay rootfs: same tree as the plain unpack, writes go to the upper dir.
+M=$W/mnt
+sk mount -q $R/whiteouts:latest "$M"
+check "overlay mounted" mountpoint -q "$M/rootfs"
+check "overlay shows the unpacked tree" diff <(cd "$W/wh" && find . -printf '%p %y %m %U\n' | sort) \
+    <(cd "$M/rootfs" && find . -printf '%p %y %m %U\n' | sort)
+echo new >"$M/rootfs/created"
+check "writes land in upper" test -f "$M/upper/created"
+"$skiff" image umount "$M"
+check "overlay unmounted" bash -c "! mountpoint -q '$M/rootfs'"
+
+# 10b. too many/long lower dirs for one overlay mount: the copy fallback gives
+#      the same tree (a store path of ~1000 bytes makes 4 layers overflow).
+long=$W/$(printf 'l%.0s' $(seq 240))/$(printf 'o%.0s' $(seq 240))/$(printf 'n%.0s' $(seq 240))/$(printf 'g%.0s' $(seq 240))
+"$skiff" image pull -q --store "$long" --insecure-registry $R $R/chunky:latest >/dev/null
+out=$("$skiff" image mount --store "$long" $R/chunky:latest "$W/mnt2")
+check "copy fallback used" bash -c "[[ \"\$1\" == *'(copy)'* ]]" _ "$out"
+check "copy fallback tree" diff -r "$W/ref-chunky" "$W/mnt2/rootfs"
+umount "$W/mnt2/rootfs"
+
+# 11. kill -9 at various moments: blobs/ holds only complete, valid blobs,
+#     snapshots/ only complete ones, and the next pull finishes the job.
+for delay in 0.02 0.1 0.3 0.6; do
+    K=$W/kill-store
+    rm -rf "$K" "$W/chunky"
+    "$skiff" image pull -q --store "$K" --insecure-registry $R $R/chunky:latest >/dev/null 2>&1 &
+    kp=$!
+    sleep $delay
+    kill -9 $kp 2>/dev/null
+    wait $kp 2>/dev/null
+    bad=0
+    for b in "$K"/blobs/sha256/*; do
+        [ -e "$b" ] || continue
+        [ "$(sha256sum <"$b" | cut -d' ' -f1)" = "$(basename "$b")" ] || bad=1
+    done
+    check "kill -9 after ${delay}s: only valid blobs visible" test $bad = 0
+    "$skiff" image unpack -q --store "$K" --insecure-registry $R $R/chunky:latest "$W/chunky" >/dev/null
+    check "kill -9 after ${delay}s: next pull completes" diff -r "$W/ref-chunky" "$W/chunky"
+done
+
+# 12. rm + prune free the store.
 sk rm -q $R/busybox:latest
 check "rm forgets the reference" bash -c "! '$skiff' image inspect --store '$S' $R/busybox:latest 2>/dev/null"
 for r in whiteouts zstd plain attest; do sk rm -q $R/$r:latest; done

@@ -132,6 +132,38 @@ def build(out, name):
               .file("c/motd", b"v2\n").file("c/.wh.motd", b"")
               .file("hl2", b"pair v2\n").raw())
         lay.index(lay.image([l1, l2]))
+    elif name == "chunky":
+        rng = __import__("random").Random(3)
+        layers = [busybox_layer()] + [
+            Layer().dir("d%d" % n).file("d%d/blob" % n, rng.randbytes(12 << 20)).raw()
+            for n in range(3)]
+        lay.index(lay.image(layers, config=BUSYBOX_CONFIG))
+    elif name == "big":
+        # Benchmark image shaped like the testbed's big:latest: busybox plus
+        # data layers of incompressible assets, half-zero binaries and many
+        # small text files. BIG_SCALE (default 1.0) scales the sizes.
+        import random
+        scale = float(os.environ.get("BIG_SCALE", "1"))
+        rng = random.Random(7)
+        words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                 for _ in range(500)]
+        layers = [busybox_layer()]
+        for n, mb in enumerate((30, 26, 22, 18, 13), 1):
+            L = Layer().dir("data").dir("data/layer%d" % n)
+            L.dir("data/layer%d/assets" % n).dir("data/layer%d/bin" % n)
+            for i in range(max(1, int(mb * scale / 4))):
+                L.file("data/layer%d/assets/asset-%03d.bin" % (n, i), rng.randbytes(4 << 20))
+            for i in range(max(1, int(4 * scale))):
+                half = rng.randbytes(1 << 20)
+                L.file("data/layer%d/bin/tool-%02d" % (n, i), half + bytes(1 << 20), 0o755)
+            for i in range(int(3200 * scale)):
+                d = "data/layer%d/text/%02x" % (n, i % 64)
+                if i < 64:
+                    L.dir(d)
+                text = b" ".join(rng.choice(words) for _ in range(rng.randint(20, 600)))
+                L.file("%s/file-%05d.txt" % (d, i), text + b"\n")
+            layers.append(L.raw())
+        lay.index(lay.image(layers, config=BUSYBOX_CONFIG))
     elif name.startswith("trav-"):
         L = Layer().file("fine.txt", b"fine\n")
         kind = name[5:]
@@ -145,6 +177,9 @@ def build(out, name):
             L.hardlink("stolen", "../../../../etc/hostname")
         elif kind == "device":
             L.add("sda", tarfile.BLKTYPE, mode=0o600)
+        elif kind == "early":
+            # refused at its first member while most of the blob is still to come
+            L = Layer().file("../early-escape", b"x\n").file("big", os.urandom(32 << 20))
         elif kind == "bomb":
             L.file("zeros", b"\0" * (8 << 20))
         lay.index(lay.image([L.raw()]))

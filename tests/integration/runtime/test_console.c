@@ -67,3 +67,19 @@ Test(rt_console, master_sent_over_socket)
     close(conn);
     close(ls);
 }
+
+Test(rt_console, run_without_socket_proxies_a_pty)
+{
+    json_object_set_new(json_object_get(H.config, "process"), "terminal", json_true());
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("runtty"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "tty=1"), "%s", h_out);
+}
+
+Test(rt_console, detached_terminal_needs_socket)
+{
+    json_object_set_new(json_object_get(H.config, "process"), "terminal", json_true());
+    h_write_config();
+    cr_assert_neq(h_rt("run", "-d", "--bundle", H.bundle, h_id("dtty"), NULL), 0);
+    cr_assert_not_null(strstr(h_err, "console-socket"), "%s", h_err);
+}

@@ -137,3 +137,17 @@ Test(rt_escapes, cve_2021_30465_symlink_mount_target_stays_in_rootfs)
     snprintf(inside, sizeof(inside), " /tmp/rt-core-escape-%d ", (int)getpid());
     cr_assert_not_null(strstr(h_out, inside), "%s", h_out);
 }
+
+Test(rt_escapes, listen_fds_passed_and_announced)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    h_write_config();
+    setenv("LISTEN_FDS", "1", 1);
+    int r = h_rt_fd(fd, NULL, "run", "--bundle", H.bundle, h_id("listen"), NULL);
+    unsetenv("LISTEN_FDS");
+    close(fd);
+    cr_assert_eq(r, 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "fd=3:/dev/null"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "listen_fds=1 listen_pid=1"), "%s", h_out);
+    cr_assert_null(strstr(h_out, "fd=4"), "%s", h_out);
+}

@@ -157,3 +157,19 @@ Test(rt_failures, malformed_config_names_field)
     cr_assert_not_null(strstr(h_err, "process.cwd"), "%s", h_err);
     assert_nothing_left(id);
 }
+
+Test(rt_failures, unenforceable_network_limit)
+{
+    const char *id = h_id("netcls");
+    struct stat st;
+
+    if (stat("/sys/fs/cgroup/net_cls", &st) == 0 ||
+        stat("/sys/fs/cgroup/net_cls,net_prio", &st) == 0)
+        cr_skip_test("this host has net_cls");
+    json_object_set_new(json_object_get(json_object_get(H.config, "linux"), "resources"), "network",
+                        json_pack("{si}", "classID", 1048577));
+    h_write_config();
+    cr_assert_neq(h_rt("create", "--bundle", H.bundle, id, NULL), 0);
+    cr_assert_not_null(strstr(h_err, "linux.resources.network.classID"), "%s", h_err);
+    assert_nothing_left(id);
+}

@@ -48,3 +48,34 @@ Test(rt_hooks, failing_poststart_only_warns)
     h_write_config();
     cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("postfail"), NULL), 0, "%s", h_err);
 }
+
+Test(rt_hooks, create_container_and_start_container)
+{
+    char script[512], out[256];
+    char *buf = NULL;
+    size_t len = 0;
+    json_t *hooks;
+
+    /* createContainer runs in the container's namespaces before pivot_root:
+     * host paths still resolve. */
+    snprintf(out, sizeof(out), "%s/cc.json", H.dir);
+    snprintf(script, sizeof(script), "cat > %s", out);
+    h_add_hook("createContainer", script, 5);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("cc"), NULL), 0, "%s", h_err);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, out, 1 << 16, &buf, &len, NULL), 0);
+    cr_assert_not_null(strstr(buf, "\"status\":\"creating\""), "%s", buf);
+    free(buf);
+
+    /* startContainer resolves in the container: the helper, failing, stops
+     * the user's program from running. */
+    hooks = json_object();
+    json_object_set_new(
+        hooks, "startContainer",
+        json_pack("[{s:s, s:[sss]}]", "path", "/init", "args", "init", "exit", "3"));
+    json_object_set_new(H.config, "hooks", hooks);
+    h_write_config();
+    cr_assert_neq(h_rt("run", "--bundle", H.bundle, h_id("sc"), NULL), 0);
+    cr_assert_not_null(strstr(h_err, "startContainer"), "%s", h_err);
+    cr_assert_null(strstr(h_out, "pid=1"), "the user's program ran: %s", h_out);
+}

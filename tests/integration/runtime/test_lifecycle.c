@@ -155,3 +155,47 @@ Test(rt_lifecycle, exec_in_running_container)
     cr_assert_eq(h_rt("exec", id, "/init", "exit", "3", NULL), 3, "%s", h_err);
     cr_assert_neq(h_rt("exec", id, "/nonexistent", NULL), 0);
 }
+
+Test(rt_lifecycle, user_namespace_with_mappings)
+{
+    json_t *linux_ = json_object_get(H.config, "linux");
+    json_array_append_new(json_object_get(linux_, "namespaces"), json_pack("{ss}", "type", "user"));
+    json_object_set_new(linux_, "uidMappings",
+                        json_pack("[{sisisi}]", "containerID", 0, "hostID", 200000, "size", 65536));
+    json_object_set_new(linux_, "gidMappings",
+                        json_pack("[{sisisi}]", "containerID", 0, "hostID", 200000, "size", 65536));
+    /* The rootfs must be reachable by the mapped root, and its mount points
+     * exist already (the mapped root cannot create them in a host-owned tree). */
+    chmod(H.dir, 0755);
+    const char *dirs[] = {"proc",          "dev",     "sys",     "sys/fs",
+                          "sys/fs/cgroup", "dev/pts", "dev/shm", "dev/mqueue"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char d[512];
+        snprintf(d, sizeof(d), "%s/%s", H.rootfs, dirs[i]);
+        mkdir(d, 0755);
+    }
+    h_args("cat", "/proc/self/uid_map", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("userns"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "200000"), "%s", h_out);
+}
+
+Test(rt_lifecycle, update_resources)
+{
+    const char *id = h_id("update");
+    char path[256];
+    char *buf = NULL;
+    size_t len = 0;
+
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(h_rt("update", "--pids-limit", "77", id, NULL), 0, "%s", h_err);
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/skiff/%s/pids.max", id);
+    if (access(path, F_OK) != 0)
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/skiff/%s/pids.max", id);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 64, &buf, &len, NULL), 0, "%s", path);
+    cr_assert_eq(atoi(buf), 77, "%s", buf);
+    free(buf);
+    cr_assert_neq(h_rt("update", "--memory", "bogus", id, NULL), 0);
+}

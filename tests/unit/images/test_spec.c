@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for image config -> runtime config mapping and USER resolution. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cm/cleanup.h"
+#include "cm/file.h"
 #include "cm/xalloc.h"
 #include "img/spec.h"
 
@@ -124,4 +130,67 @@ Test(img_spec, nothing_to_run)
     struct img_config c = {0};
     cr_assert_null(img_spec_from_config(&c, -1, NULL, &err));
     cr_assert_not_null(strstr(err->msg, "Entrypoint"));
+}
+
+Test(img_spec, user_resolved_inside_the_rootfs)
+{
+    cleanup_error struct cm_error *err = NULL;
+    char root[] = "/tmp/img-spec-XXXXXX";
+    cleanup_free char *p = NULL;
+    cleanup_close int rfd = -1;
+    struct img_config *c = config();
+    json_t *s, *u;
+    FILE *f;
+
+    cr_assert_not_null(mkdtemp(root));
+    cr_assert(asprintf(&p, "%s/alt", root) > 0);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    free(p);
+    cr_assert(asprintf(&p, "%s/alt/passwd", root) > 0);
+    f = fopen(p, "w");
+    fputs("web:x:1234:4321::/:/bin/sh\n", f);
+    fclose(f);
+    free(p);
+    cr_assert(asprintf(&p, "%s/etc", root) > 0);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    free(p);
+    /* An absolute symlink must resolve inside the rootfs, never on the host. */
+    cr_assert(asprintf(&p, "%s/etc/passwd", root) > 0);
+    cr_assert_eq(symlink("/alt/passwd", p), 0);
+    rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(c->user);
+    c->user = xstrdup("web");
+    s = img_spec_from_config(c, rfd, NULL, &err);
+    cr_assert_not_null(s, "%s", err ? err->msg : "");
+    u = json_object_get(json_object_get(s, "process"), "user");
+    cr_assert_eq(json_integer_value(json_object_get(u, "uid")), 1234);
+    cr_assert_eq(json_integer_value(json_object_get(u, "gid")), 4321);
+    json_decref(s);
+    free(c->user);
+    c->user = xstrdup("root"); /* the host has root; this rootfs does not */
+    cr_assert_null(img_spec_from_config(c, rfd, NULL, &err));
+    cr_assert_not_null(strstr(err->msg, "root"));
+    img_config_free(c);
+    cm_rm_rf(root, NULL);
+}
+
+Test(img_spec, default_capabilities)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct img_config *c = config();
+    json_auto_t *s = img_spec_from_config(c, -1, NULL, &err);
+    json_t *caps = json_object_get(json_object_get(s, "process"), "capabilities");
+    json_t *b = json_object_get(caps, "bounding");
+    bool chown = false, sys_admin = false;
+    size_t i;
+    json_t *v;
+
+    json_array_foreach (b, i, v) {
+        chown |= !strcmp(json_string_value(v), "CAP_CHOWN");
+        sys_admin |= !strcmp(json_string_value(v), "CAP_SYS_ADMIN");
+    }
+    cr_assert(chown);
+    cr_assert_not(sys_admin);
+    cr_assert_eq(json_array_size(json_object_get(caps, "effective")), json_array_size(b));
+    img_config_free(c);
 }

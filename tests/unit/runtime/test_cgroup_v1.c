@@ -633,3 +633,168 @@ Test(rt_cgroup_v1, stats_reject_garbage)
     cr_assert_eq(rt_cgroup_stats(cg, &st, &err), -1);
     cr_assert(strstr(err->msg, "pids.current"), "%s", err->msg);
 }
+
+Test(rt_cgroup_v1, network_without_net_cls_is_an_error)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_network = true, .has_class_id = true, .class_id = 255};
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "rel/n", "x", &res, &cg, &err), -1);
+    cr_assert_null(cg);
+    cr_assert_eq(err->code, ENOTSUP);
+    cr_assert(
+        strstr(err->msg, "linux.resources.network.classID: the net_cls controller is not mounted"),
+        "%s", err->msg);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, network_priorities_without_net_prio_are_an_error)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_net_prio prio[] = {{.name = "lo", .priority = 10}};
+    struct rt_resources res = {.has_network = true, .priorities = prio, .n_priorities = 1};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "n", &res, &cg, &err), -1);
+    cr_assert_eq(err->code, ENOTSUP);
+    cr_assert(strstr(err->msg,
+                     "linux.resources.network.priorities: the net_prio controller is not mounted"),
+              "%s", err->msg);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, network_class_zero_asks_for_nothing)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_network = true, .has_class_id = true, .class_id = 0};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "n", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+}
+
+Test(rt_cgroup_v1, network_written_when_mounted)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_net_prio prio[] = {{.name = "lo", .priority = 10}};
+    struct rt_resources res = {.has_network = true,
+                               .has_class_id = true,
+                               .class_id = 255,
+                               .priorities = prio,
+                               .n_priorities = 1};
+
+    fake_v1_tree(root, false);
+    fake_put(root, "net_cls,net_prio/cgroup.procs", "");
+    fake_put(root, "net_cls,net_prio/net_cls.classid", "0\n");
+    fake_put(root, "net_cls,net_prio/net_prio.ifpriomap", "");
+    cr_assert_eq(rt_cgroup_create(root, NULL, "n", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "net_cls,net_prio/skiff/n/net_cls.classid", "255");
+    cr_assert_file(root, "net_cls,net_prio/skiff/n/net_prio.ifpriomap", "lo 10");
+}
+
+Test(rt_cgroup_v1, kmem_kept_reads_the_kernel_answer)
+{
+    cr_assert(cg_kmem_kept(50593792, "50593792"));
+    cr_assert(cg_kmem_kept(50593793, "50593792"), "rounded down to a page");
+    cr_assert(!cg_kmem_kept(50593792, "9223372036854771712"), "a dropped write reads max");
+    cr_assert(!cg_kmem_kept(4096, ""));
+    cr_assert(!cg_kmem_kept(4096, "12x"));
+}
+
+Test(rt_cgroup_v1, kernel_memory_without_kmem_files_is_an_error)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+    res.memory = (struct rt_memory){
+        .has_limit = true, .limit = 1 << 30, .has_kernel = true, .kernel = 64 << 20};
+
+    fake_v1_tree(root, true);
+    fake_rm(root, "memory/memory.kmem.limit_in_bytes");
+    cr_assert_eq(rt_cgroup_create(root, NULL, "k", &res, &cg, &err), -1);
+    cr_assert_eq(err->code, ENOTSUP);
+    cr_assert(strstr(err->msg, "memory.kernel: kernel memory limits are not supported"), "%s",
+              err->msg);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, unlimited_kernel_memory_needs_no_kmem_files)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+    res.memory = (struct rt_memory){
+        .has_kernel = true, .kernel = -1, .has_kernel_tcp = true, .kernel_tcp = -1};
+
+    fake_v1_tree(root, true);
+    fake_rm(root, "memory/memory.kmem.limit_in_bytes");
+    fake_rm(root, "memory/memory.kmem.tcp.limit_in_bytes");
+    cr_assert_eq(rt_cgroup_create(root, NULL, "k", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+}
+
+Test(rt_cgroup_v1, kernel_tcp_memory_is_written)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_memory = true};
+    res.memory = (struct rt_memory){.has_kernel_tcp = true, .kernel_tcp = 16 << 20};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "k", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/skiff/k/memory.kmem.tcp.limit_in_bytes", "16777216");
+}
+
+Test(rt_cgroup_v1, blkio_missing_leaf_weight_is_named)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_blkio = true};
+    res.blkio = (struct rt_blkio){
+        .has_weight = true, .weight = 500, .has_leaf_weight = true, .leaf_weight = 300};
+
+    fake_v1_tree(root, true);
+    fake_put(root, "blkio/blkio.bfq.weight", "100\n");
+    cr_assert_eq(rt_cgroup_create(root, NULL, "b", &res, &cg, &err), -1);
+    cr_assert_eq(err->code, ENOTSUP);
+    cr_assert(strstr(err->msg, "blockIO.leafWeight: this kernel has no blkio.leaf_weight"), "%s",
+              err->msg);
+    assert_nothing_below("skiff");
+}
+
+Test(rt_cgroup_v1, destroy_removes_parents_made_below_skiff)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *a = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *b = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "testdir/cgrouptest/a", "a", NULL, &a, &err), 0);
+    cr_assert_eq(rt_cgroup_create(root, "testdir/other", "b", NULL, &b, &err), 0);
+    /* testdir still holds b: only cgrouptest goes with a */
+    cr_assert_eq(rt_cgroup_destroy(a, false, &err), 0, "%s", err ? err->msg : "");
+    assert_nothing_below("skiff/testdir/cgrouptest");
+    cr_assert(fake_exists(root, "memory/skiff/testdir/other/cgroup.procs"));
+    cr_assert(fake_exists(root, "memory/skiff/testdir/cgroup.procs"));
+    cr_assert_eq(rt_cgroup_destroy(b, false, &err), 0, "%s", err ? err->msg : "");
+    assert_nothing_below("skiff/testdir");
+    /* our own parent stays for the next container */
+    cr_assert(fake_exists(root, "memory/skiff"));
+    cr_assert(fake_exists(root, "unified/skiff"));
+}
+
+Test(rt_cgroup_v1, destroy_leaves_parents_outside_skiff)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, "/outside/x/c", "c", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(!fake_exists(root, "memory/outside/x/c"));
+    cr_assert(fake_exists(root, "memory/outside/x"));
+    cr_assert(fake_exists(root, "pids/outside/x"));
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* skiff-agent: the per-host daemon (agent/daemon.c), and `skiff-agent logs`
+ * to read a container's logs from the state directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/daemon.h"
+#include "agent/logfile.h"
+#include "agent/shim.h"
+#include "cm/cleanup.h"
+#include "cm/log.h"
+#include "cm/xalloc.h"
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: skiff-agent --cluster NAME --endpoint URL --join-token-file F --state DIR\n"
+            "                   [--config FILE] [--runtime PATH] [--bridge NAME] [--subnet CIDR]\n"
+            "                   [--port-range LO-HI] [--attribute K=V]... (see agent/config.c)\n"
+            "       skiff-agent logs --state DIR TASK_ID CONTAINER [--since RFC3339] [--tail N]\n");
+}
+
+static int
+cmd_logs(int argc, char **argv)
+{
+    const char *state = NULL, *task = NULL, *ctr = NULL;
+    struct timespec since = {0};
+    bool has_since = false;
+    size_t tail = 0;
+    struct agent_log_record *r = NULL;
+    size_t n = 0;
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_free char *path = NULL;
+
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
+            state = argv[++i];
+        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc) {
+            if (agent_log_parse_time(argv[++i], &since) < 0) {
+                fprintf(stderr, "skiff-agent logs: --since '%s' is not RFC 3339 UTC\n", argv[i]);
+                return 2;
+            }
+            has_since = true;
+        } else if (strcmp(argv[i], "--tail") == 0 && i + 1 < argc)
+            tail = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (!task)
+            task = argv[i];
+        else if (!ctr)
+            ctr = argv[i];
+        else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!state || !task || !ctr || strchr(task, '/') || strchr(ctr, '/') || task[0] == '.' ||
+        ctr[0] == '.') {
+        usage(stderr);
+        return 2;
+    }
+    path = xasprintf("%s/tasks/%s/c/%s/%s", state, task, ctr, AGENT_SHIM_LOG_NAME);
+    if (agent_log_read(path, AGENT_LOG_MAX_FILES_LIMIT, has_since ? &since : NULL, tail, &r, &n,
+                       &err) < 0) {
+        fprintf(stderr, "skiff-agent logs: %s\n", err->msg);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        fputs(r[i].log, r[i].stream == AGENT_LOG_STDERR ? stderr : stdout);
+    agent_log_records_free(r, n);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct agent_config cfg;
+    cleanup_error struct cm_error *err = NULL;
+    int r;
+
+    cm_log_set_ident("skiff-agent");
+    if (argc > 1 && strcmp(argv[1], "logs") == 0)
+        return cmd_logs(argc, argv);
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    agent_config_init(&cfg, argv[0]);
+    if (agent_config_from_args(argc, argv, &cfg, &err) < 0 ||
+        agent_config_validate(&cfg, &err) < 0) {
+        fprintf(stderr, "skiff-agent: %s\n", err->msg);
+        usage(stderr);
+        agent_config_done(&cfg);
+        return 2;
+    }
+    /* The runtime's state lives with ours unless told otherwise. */
+    if (!cfg.runtime_root)
+        cfg.runtime_root = xasprintf("%s/runtime", cfg.state_dir);
+    cm_log_set_format(CM_LOG_JSON);
+    r = agent_run(&cfg, &err);
+    if (r < 0)
+        cm_log_error("%s", err->msg);
+    agent_config_done(&cfg);
+    return r < 0 ? 1 : 0;
+}

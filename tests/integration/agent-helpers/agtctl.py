@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+# agtctl.py - helpers for tests/integration/agent.sh:
+#   agtctl.py desired DIR VERSION TASKFILE...   write DIR/desired.json from task JSON files
+#   agtctl.py last DIR ARN                      print the latest report of ARN (JSON)
+#   agtctl.py wait DIR ARN STATUS [SECS] [KEY=VALUE...]
+#       wait until the latest report of ARN has lastStatus STATUS and, for each
+#       KEY=VALUE, containers[0].KEY == VALUE (or task-level KEY); print it.
+import json, os, sys, time
+
+
+def last(d, arn):
+    rep = None
+    try:
+        with open(os.path.join(d, "reports.jsonl")) as f:
+            for line in f:
+                t = json.loads(line)
+                if t.get("taskArn") == arn:
+                    rep = t
+    except OSError:
+        pass
+    return rep
+
+
+def matches(rep, status, conds):
+    if not rep or rep.get("lastStatus") != status:
+        return False
+    for c in conds:
+        k, v = c.split("=", 1)
+        c0 = (rep.get("containers") or [{}])[0]
+        got = c0.get(k, rep.get(k))
+        if str(got) != v:
+            return False
+    return True
+
+
+cmd = sys.argv[1]
+if cmd == "desired":
+    d, version, files = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+    tasks = [json.load(open(f)) for f in files]
+    tmp = os.path.join(d, "desired.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"version": version, "tasks": tasks}, f)
+    os.rename(tmp, os.path.join(d, "desired.json"))
+elif cmd == "last":
+    print(json.dumps(last(sys.argv[2], sys.argv[3])))
+elif cmd == "wait":
+    d, arn, status = sys.argv[2:5]
+    secs = float(sys.argv[5]) if len(sys.argv) > 5 else 30
+    conds = sys.argv[6:]
+    end = time.time() + secs
+    while time.time() < end:
+        rep = last(d, arn)
+        if matches(rep, status, conds):
+            print(json.dumps(rep))
+            sys.exit(0)
+        time.sleep(0.1)
+    print("timeout; last report: " + json.dumps(last(d, arn)), file=sys.stderr)
+    sys.exit(1)

@@ -1,0 +1,125 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Soak: skiff-agent is killed with SIGKILL at random moments while N tasks
+# (default 40; AGT_SOAK_TASKS=200 for the full run) are started, exit by
+# themselves with known codes or are stopped by the scheduler. Afterwards
+# every task must have been reported STOPPED with its exact exit code, and no
+# container, shim, mount, netns or cgroup may be left: 0 lost, 0 orphaned.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+agent=$top/${OUT:-build}/bin/skiff-agent
+# The shims' runtime: the runtime library (default) or a binary (AGT_RUNTIME=/usr/sbin/runc).
+AGT_RUNTIME=${AGT_RUNTIME:-builtin}
+if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
+H=$here/agent-helpers
+N=${AGT_SOAK_TASKS:-40}
+[ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
+for t in docker-registry skopeo python3 runc curl ip unshare; do
+    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+done
+[ -x /usr/lib/cni/bridge ] || { echo "SKIP: containernetworking-plugins missing"; exit 77; }
+[ -x "$agent" ] || { echo "FAIL: $agent not built"; exit 1; }
+if [ -z "${AGT_INNER:-}" ]; then
+    exec unshare --net --mount --propagation private env AGT_INNER=1 bash "$0" "$@"
+fi
+ip link set lo up
+CG=/agt-soak-$$
+. "$H/env.sh"
+killer=
+cleanup() {
+    [ -n "$killer" ] && kill "$killer" 2>/dev/null
+    agt_cleanup
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+agt_env_start || { echo "FAIL: environment"; exit 1; }
+ctl() { python3 "$H/agtctl.py" "$@"; }
+start() { agt_start_agent "$agent" --bridge agt-br2 --subnet 10.231.10.0/24 --port-range 41000-41999; }
+
+IMG=127.0.0.1:5000/busybox:latest
+# Task i: odd ones exit by themselves with code i%100+1 after a short while;
+# even ones run until the scheduler stops them and exit 42 on SIGTERM.
+mk() { # I DESIRED
+    local i=$1 cmd
+    if [ $((i % 2)) = 1 ]; then
+        cmd="/bin/busybox sleep 0.$((RANDOM % 9)); exit $((i % 100 + 1))"
+    else
+        cmd="trap 'exit 42' TERM; /bin/busybox sleep 1000 & wait"
+    fi
+    cat >"$W/s$i.json" <<JSON
+{"taskArn": "arn:t/s$i", "taskId": "s$i", "desiredStatus": "$2", "version": 1,
+ "taskDefinition": {"family": "soak", "revision": 1, "networkMode": "$([ $((i % 3)) = 0 ] && echo bridge || echo none)",
+  "containerDefinitions": [{"name": "c", "image": "$IMG", "user": "0", "stopTimeout": 5,
+   "command": ["$cmd"] $([ $((i % 3)) = 0 ] && echo ', "portMappings": [{"containerPort": 80}]')}]}}
+JSON
+}
+
+start
+for _ in $(seq 100); do [ -s "$W/registered.jsonl" ] && break; sleep 0.1; done
+# The killer: SIGKILL the agent every 0-2 s; the main loop starts it again.
+(
+    while :; do
+        sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+        p=$(cat "$W/agent.pid" 2>/dev/null)
+        [ -n "$p" ] && kill -9 "$p" 2>/dev/null && echo kill >>"$W/kills"
+    done
+) &
+killer=$!
+echo "$agent_pid" >"$W/agent.pid"
+
+version=1
+batch=5
+keep_alive() { if ! kill -0 "$agent_pid" 2>/dev/null; then start; echo "$agent_pid" >"$W/agent.pid"; fi; }
+# known I: the task was reported RUNNING or STOPPED (it got as far as starting).
+known() { python3 "$H/agtctl.py" last "$W" arn:t/s$1 | grep -qE '"lastStatus": "(RUNNING|STOPPED)"'; }
+for ((b = 0; b * batch < N; b++)); do
+    # A new batch RUNNING; the even tasks of earlier batches STOPPED.
+    files=()
+    for ((i = 1; i <= (b + 1) * batch && i <= N; i++)); do
+        if [ $i -le $((b * batch)) ]; then mk $i STOPPED; else mk $i RUNNING; fi
+        files+=("$W/s$i.json")
+    done
+    version=$((version + 1))
+    ctl desired "$W" $version "${files[@]}"
+    # Restart the agent whenever the killer got it, until the batch has started.
+    for _ in $(seq 600); do
+        keep_alive
+        all=1
+        for ((i = b * batch + 1; i <= (b + 1) * batch && i <= N; i++)); do known $i || { all=0; break; }; done
+        [ $all = 1 ] && break
+        sleep 0.1
+    done
+done
+# Everything STOPPED, then let the agent finish in peace.
+files=()
+for ((i = 1; i <= N; i++)); do mk $i STOPPED; files+=("$W/s$i.json"); done
+ctl desired "$W" $((version + 1)) "${files[@]}"
+for _ in $(seq 20); do keep_alive; sleep 0.1; done
+kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; killer=
+sleep 0.5
+keep_alive
+
+lost=0 wrong=0
+for ((i = 1; i <= N; i++)); do
+    if [ $((i % 2)) = 1 ]; then want=$((i % 100 + 1)); else want=42; fi
+    rep=$(ctl wait "$W" arn:t/s$i STOPPED 60) || { echo "s$i never reported STOPPED"; lost=$((lost + 1)); continue; }
+    got=$(echo "$rep" | python3 -c 'import json,sys; print(json.load(sys.stdin)["containers"][0].get("exitCode","none"))')
+    if [ "$got" != "$want" ]; then
+        echo "s$i: exit code $got, want $want: $rep"; wrong=$((wrong + 1))
+    fi
+done
+sleep 1
+kills=$(wc -l <"$W/kills" 2>/dev/null || echo 0)
+left_ctr=$(runc --root "$RT" list -q 2>/dev/null | wc -l)
+left_shim=$(pgrep -fc "skiff-shim --id s[0-9]+-c --bundle $S" || true)
+left_mnt=$(grep -c " $S/tasks" /proc/self/mountinfo || true)
+left_ns=$(ls -A "$W/netns" 2>/dev/null | wc -l)
+left_cg=$(find /sys/fs/cgroup/*"$CG" -mindepth 1 -type d 2>/dev/null | wc -l)
+echo "tasks $N, agent kills $kills: lost $lost, wrong exit codes $wrong, left: containers $left_ctr, shims $left_shim, mounts $left_mnt, netns $left_ns, cgroups $left_cg"
+if [ $((lost + wrong + left_ctr + left_shim + left_mnt + left_ns + left_cg)) -ne 0 ]; then
+    tail -n 30 "$W/agent.log"
+    exit 1
+fi
+[ "$kills" -gt 0 ] || { echo "FAIL: the agent was never killed"; exit 1; }
+echo "ok   soak"

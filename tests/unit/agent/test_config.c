@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests for skiff-agent's configuration: defaults, the JSON file
+ * (strict), flags overriding it, validation. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/daemon.h"
+#include "cm/cleanup.h"
+#include "cm/file.h"
+#include "cm/xalloc.h"
+
+static char dir[] = "/tmp/agent-cfg-XXXXXX";
+static struct agent_config cfg;
+
+static void
+setup(void)
+{
+    strcpy(dir, "/tmp/agent-cfg-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    agent_config_init(&cfg, "/usr/bin/skiff-agent");
+}
+
+static void
+teardown(void)
+{
+    agent_config_done(&cfg);
+    cm_rm_rf(dir, NULL);
+}
+
+TestSuite(agent_config, .init = setup, .fini = teardown);
+
+static char *
+write_cfg(const char *text)
+{
+    char *path = xasprintf("%s/agent.json", dir);
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "agent.json", text, strlen(text), 0644, NULL), 0);
+    return path;
+}
+
+Test(agent_config, defaults)
+{
+    cr_assert_eq(cfg.port_lo, 49153);
+    cr_assert_eq(cfg.port_hi, 65535);
+    cr_assert_eq(cfg.reserved_memory_mib, 256);
+    cr_assert_str_eq(cfg.cni_plugin_dir, "/usr/lib/cni");
+    cr_assert_str_eq(cfg.cgroup_root, "/skiff");
+    cr_assert_not_null(strstr(cfg.shim, "skiff-shim"));
+    cr_assert_str_eq(cfg.runtime, "builtin");
+    cr_assert_not_null(strstr(cfg.runtime_cli, "skiff-runtime"));
+    cr_assert_not_null(cfg.hostname);
+}
+
+Test(agent_config, file_then_flags_override)
+{
+    cleanup_free char *path = write_cfg(
+        "{\"cluster\":\"c1\",\"endpoint\":\"http://127.0.0.1:1\",\"joinTokenFile\":\"/t\","
+        "\"state\":\"/var/lib/skiff\",\"portRange\":\"40000-40010\",\"reservedMemory\":512,"
+        "\"attributes\":{\"rack\":\"r1\"},\"insecureRegistries\":[\"a:5000\",\"b:5000\"],"
+        "\"pidsLimit\":-1}");
+    char *argv[] = {"skiff-agent",        "--cluster",   "c2", "--config", path,
+                    "--attribute=zone=z", "--retention", "60", NULL};
+    struct cm_error *err = NULL;
+
+    cr_assert_eq(agent_config_from_args(8, argv, &cfg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(cfg.cluster, "c2", "a flag beats the file wherever it stands");
+    cr_assert_str_eq(cfg.endpoint, "http://127.0.0.1:1");
+    cr_assert_eq(cfg.port_lo, 40000);
+    cr_assert_eq(cfg.port_hi, 40010);
+    cr_assert_eq(cfg.reserved_memory_mib, 512);
+    cr_assert_eq(cfg.retention_s, 60);
+    cr_assert_eq(cfg.pids_limit, -1);
+    cr_assert_str_eq(json_string_value(json_object_get(cfg.attributes, "rack")), "r1");
+    cr_assert_str_eq(json_string_value(json_object_get(cfg.attributes, "zone")), "z");
+    cr_assert_str_eq(cfg.insecure_registries[1], "b:5000");
+    cr_assert_null(cfg.insecure_registries[2]);
+    cr_assert_eq(agent_config_validate(&cfg, &err), 0, "%s", err ? err->msg : "");
+}
+
+Test(agent_config, file_is_strict)
+{
+    const char *bad[] = {
+        "{\"clustr\":\"c\"}",
+        "{\"cluster\":1}",
+        "{\"portRange\":\"10-20\"}",
+        "{\"portRange\":\"50000-40000\"}",
+        "{\"reservedMemory\":\"x\"}",
+        "{\"attributes\":[\"a\"]}",
+        "{\"insecureRegistries\":\"a\"}",
+        "[]",
+        "{\"cluster\":\"a\",\"cluster\":\"b\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cleanup_free char *path = write_cfg(bad[i]);
+        struct cm_error *err = NULL;
+        cr_assert_eq(agent_config_load(path, &cfg, &err), -1, "accepted %s", bad[i]);
+        cr_assert_not_null(err);
+        cm_error_free(&err);
+    }
+}
+
+Test(agent_config, flags_errors)
+{
+    char *unknown[] = {"skiff-agent", "--frob", "1", NULL};
+    char *missing[] = {"skiff-agent", "--state", NULL};
+    char *badattr[] = {"skiff-agent", "--attribute", "novalue", NULL};
+    struct cm_error *err = NULL;
+
+    cr_assert_eq(agent_config_from_args(3, unknown, &cfg, &err), -1);
+    cm_error_free(&err);
+    cr_assert_eq(agent_config_from_args(2, missing, &cfg, &err), -1);
+    cm_error_free(&err);
+    cr_assert_eq(agent_config_from_args(3, badattr, &cfg, &err), -1);
+    cm_error_free(&err);
+}
+
+Test(agent_config, validate)
+{
+    struct cm_error *err = NULL;
+
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1, "no endpoint");
+    cm_error_free(&err);
+    cfg.endpoint = xstrdup("http://x");
+    cfg.join_token_file = xstrdup("/t");
+    cfg.state_dir = xstrdup("relative");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "--state"));
+    cm_error_free(&err);
+    free(cfg.state_dir);
+    cfg.state_dir = xstrdup("/var/lib/skiff");
+    cr_assert_eq(agent_config_validate(&cfg, NULL), 0);
+    free(cfg.bridge);
+    cfg.bridge = xstrdup("a-bridge-name-too-long");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cm_error_free(&err);
+    free(cfg.bridge);
+    cfg.bridge = xstrdup("skiff0");
+    free(cfg.cgroup_root);
+    cfg.cgroup_root = xstrdup("/a/../b");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cm_error_free(&err);
+}
