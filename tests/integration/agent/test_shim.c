@@ -183,3 +183,24 @@ Test(agent_shim, signal_without_shim_is_esrch)
     cr_assert_eq(err->code, ESRCH);
     cm_error_free(&err);
 }
+
+Test(agent_shim, container_handles_sigterm)
+{
+    /* The init must start with no signal blocked: its TERM handler runs. */
+    const char *args[] = {"/bin/busybox", "sh", "-c",
+                          "trap 'exit 42' TERM; echo > /w/ready; /bin/busybox sleep 1000 & wait",
+                          NULL};
+    struct agent_exit_record rec;
+    cleanup_free char *ready = NULL;
+    struct cm_error *err = NULL;
+
+    fixture_setup(&fx, "term", args, 0);
+    spawn_ok();
+    ready = xasprintf("%s/ready", fx.work);
+    for (int i = 0; i < 500 && access(ready, F_OK) != 0; i++)
+        usleep(10000);
+    cr_assert_eq(access(ready, F_OK), 0, "container did not start");
+    cr_assert_eq(agent_shim_signal(fx.shimdir, SIGTERM, &err), 0, "%s", err ? err->msg : "");
+    fixture_wait_exit(&fx, &rec);
+    cr_assert_eq(rec.exit_code, 42, "SIGTERM handler did not run (exit %d)", rec.exit_code);
+}
