@@ -106,6 +106,7 @@ agents(struct sched_daemon *d, json_t *lost)
 static void
 pass(struct sched_daemon *d, json_t *lost)
 {
+    agents(d, lost);
     sched_agent_check(d);
     sched_service_pass(d);
     flush(d);
@@ -115,7 +116,7 @@ pass(struct sched_daemon *d, json_t *lost)
 
 /* Every service: desired live tasks, all RUNNING, one deployment, on td. */
 static bool
-settled(struct sched_daemon *d, const char *td_arn, bool need_running)
+settled(struct sched_daemon *d, json_t *lost, const char *td_arn, bool need_running)
 {
     const char *k;
     json_t *svc;
@@ -129,6 +130,9 @@ settled(struct sched_daemon *d, const char *td_arn, bool need_running)
             json_t *t = sched_get(d, SCHED_K_TASK, tk);
             if (strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING"))
                 continue;
+            /* A task on a silent host does not count: it has to be replaced. */
+            if (json_object_get(lost, json_string_value(json_object_get(t, "_instance"))))
+                return false;
             if (need_running &&
                 strcmp(json_string_value(json_object_get(t, "lastStatus")), "RUNNING"))
                 return false;
@@ -149,7 +153,7 @@ static void
 run_until(struct sched_daemon *d, json_t *lost, const char *td, bool running, const char *what)
 {
     double t0 = now_s();
-    while (!settled(d, td, running)) {
+    while (!settled(d, lost, td, running)) {
         if (now_s() - t0 > arg_timeout) {
             fprintf(stderr, "sched-sim: %s did not finish in %.0f s\n", what, arg_timeout);
             exit(1);
@@ -288,10 +292,11 @@ main(int argc, char **argv)
     if (!d)
         die("start", err);
 
-    /* Capacity: each task takes 64 CPU units and 64 MiB; hosts get 30% slack
-     * so that 10% of them can be lost. */
+    /* Capacity: each task takes 64 CPU units and 64 MiB; hosts get 2.4x the
+     * even share, so that with 10% of them lost a 200% rolling deployment
+     * still has room. */
     uint64_t per_host = ((uint64_t)arg_services * arg_tasks + arg_hosts - 1) / arg_hosts;
-    int64_t cap = (int64_t)(per_host * 64 * 13 / 10 + 64);
+    int64_t cap = (int64_t)(per_host * 64 * 24 / 10 + 64);
     call(d, sched_op_create_cluster, json_pack("{s:s}", "clusterName", "default"));
     for (int v = 1; v <= 2; v++)
         call(d, sched_op_register_task_definition,
@@ -321,7 +326,7 @@ main(int argc, char **argv)
             return 2;
     }
     flush(d);
-    while (!settled(d, NULL, false)) {
+    while (!settled(d, NULL, NULL, false)) {
         sched_service_pass(d);
         flush(d);
         if (now_s() - t0 > arg_timeout)

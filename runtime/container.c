@@ -196,41 +196,6 @@ recv_fd(int sock)
     return fd;
 }
 
-/* Limits this host would silently drop are errors naming the field: a
- * container must not run believing it is limited. Only looked at when such
- * limits are asked for. */
-static int
-check_enforced(const struct rt_resources *res, struct rt_cgroup *cg, struct cm_error **err)
-{
-    struct rt_cgroup_mount *m = NULL;
-    size_t n = 0;
-    bool net_cls = false, net_prio = false;
-    int r = 0;
-    bool want_net = res->has_network && (res->has_class_id || res->n_priorities);
-
-    /* Kernel memory limits are not checked: recent kernels ignore them, and
-     * refusing them would fail every container that carries one. */
-    if (!want_net)
-        return 0;
-    if (rt_cgroup_mounts(cg, &m, &n, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char *copy = xstrdup(m[i].name), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            net_cls |= !strcmp(t, "net_cls");
-            net_prio |= !strcmp(t, "net_prio");
-        }
-        free(copy);
-    }
-    if (want_net && res->has_class_id && !net_cls)
-        r = cm_error_set(err, 0, "linux.resources.network.classID: no net_cls cgroup on this host");
-    else if (want_net && res->n_priorities && !net_prio)
-        r = cm_error_set(err, 0,
-                         "linux.resources.network.priorities: no net_prio cgroup on this host");
-    rt_cgroup_mounts_free(m, n);
-    return r;
-}
-
 /* poststart and poststop: a failing hook is a warning, the others still run. */
 static void
 run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt_state *s,
@@ -264,6 +229,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     cleanup_close int fifo_fd = -1;
     cleanup_close int console_fd = -1;
     cleanup_close int console_peer = -1;
+    cleanup_close int saved_cwd = -1;
     cleanup_close int self_exe = -1;
     cleanup_close int host_pidns = -1;
     int sp[2] = {-1, -1};
@@ -299,12 +265,14 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     }
     if (cfg->process.terminal && !o->console_socket && use_fifo)
         return cm_error_set(err, 0, "process.terminal requires --console-socket");
-    /* Bind-mount sources are relative to the bundle. */
+    /* Bind-mount sources are relative to the bundle: the init works from
+     * there; the caller (a library user such as the shim) gets its cwd back. */
+    saved_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (chdir(bundle) < 0)
         return cm_error_errno(err, "chdir '%s'", bundle);
 
     if (rt_state_dir_create(o->root, o->id, err) < 0)
-        return -1;
+        goto fail;
     c.state_dir = true;
     dir = xasprintf("%s/%s", o->root, o->id);
 
@@ -354,6 +322,11 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         }
     }
 
+    /* Record the cgroup before creating it: after a crash from here on,
+     * `delete` still finds and removes it (the init dies with us: PDEATHSIG). */
+    if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0 ||
+        rt_state_save(o->root, &st, err) < 0)
+        goto fail;
     {
         struct rt_resources res = cfg->linux_.resources;
         cleanup_free struct rt_device_rule *rules = NULL;
@@ -364,9 +337,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         if (rt_cgroup_create(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
                              cfg->linux_.has_resources ? &res : NULL, &c.cg, err) < 0)
             goto fail;
-        if (cfg->linux_.has_resources && check_enforced(&res, c.cg, err) < 0)
-            goto fail;
     }
+    free(st.cgroup_path);
     st.cgroup_path = xstrdup(rt_cgroup_path(c.cg));
 
     if (cfg->process.terminal && o->console_socket) {
@@ -451,6 +423,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     close(sp[1]);
     sp[1] = -1;
     close_fds(ctx.join_fds, RT_NS_COUNT);
+    if (saved_cwd >= 0 && fchdir(saved_cwd) < 0)
+        cm_log_debug("restore the working directory: %s, ignoring", strerror(errno));
     if (host_pidns >= 0 && setns(host_pidns, CLONE_NEWPID) < 0)
         cm_log_warn("restore pid namespace: %s, ignoring", strerror(errno));
 
@@ -515,6 +489,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     return 0;
 
 fail:
+    if (saved_cwd >= 0 && fchdir(saved_cwd) < 0)
+        cm_log_debug("restore the working directory: %s, ignoring", strerror(errno));
     /* The init may have failed first: its message explains our failure better
      * (a broken pipe or a vanished pid). */
     if (sp[0] >= 0 && c.pid > 0) {
@@ -615,9 +591,11 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
         return -1;
     }
     r = release_fifo(root, id, err);
-    if (r == 0 && cfg->hooks.n_hooks[RT_HOOK_POSTSTART]) {
-        /* poststart hooks follow the user's program: give it its first
-         * slice (until it sleeps or exits, at most 10 ms) before they run. */
+    if (r == 0) {
+        /* start returns once the user's program has had its first slice
+         * (until it sleeps or exits, at most 10 ms): poststart hooks and
+         * signals sent right after start then meet a program that has set
+         * itself up (signal handlers), not one still being loaded. */
         for (int i = 0; i < 50; i++) {
             char path[64], buf[512], *p;
             cleanup_close int fd = -1;
@@ -629,7 +607,7 @@ rt_container_start(const char *root, const char *id, struct cm_error **err)
                 break;
             buf[n] = 0;
             p = strrchr(buf, ')');
-            if (!p || p[1] != ' ' || p[2] != 'R')
+            if (!p || p[1] != ' ' || (p[2] != 'R' && p[2] != 'D'))
                 break;
             usleep(200);
         }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -432,6 +433,12 @@ rt_init_main(struct rt_init_ctx *ctx)
         init_fail(ctx, e, "seccomp");
     if (rt_rlimits_apply(p->rlimits, p->n_rlimits, &e) < 0)
         init_fail(ctx, e, "rlimits");
+    if (cfg->linux_.has_personality && cfg->linux_.personality_domain &&
+        personality(!strcmp(cfg->linux_.personality_domain, "LINUX32") ? PER_LINUX32 : PER_LINUX) <
+            0) {
+        cm_error_errno(&e, "personality '%s'", cfg->linux_.personality_domain);
+        init_fail(ctx, e, "linux.personality");
+    }
     if (rt_oom_score_adj_apply(p, &e) < 0)
         init_fail(ctx, e, "oomScoreAdj");
     if (!wait_cgroup(ctx))

@@ -289,6 +289,16 @@ do_mount(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, st
             return cm_error_errno(err, "mount %s '%s' on '%s'", type ? type : "",
                                   m->source ? m->source : "", m->destination);
     }
+    if (m->rec_attr_set || m->rec_attr_clr) {
+        /* "rro", "rnosuid", ...: the whole subtree, in one call. */
+        struct mount_attr attr = {.attr_set = m->rec_attr_set, .attr_clr = m->rec_attr_clr};
+        cleanup_close int again = rt_open_in_root(rootfd, m->destination, false, false, err);
+        if (again < 0)
+            return -1;
+        if (syscall(SYS_mount_setattr, again, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+                    sizeof(attr)) < 0)
+            return cm_error_errno(err, "recursive attributes of '%s'", m->destination);
+    }
     if (m->propagation) {
         cleanup_close int again = rt_open_in_root(rootfd, m->destination, false, false, err);
         char ap[64];

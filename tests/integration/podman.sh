@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # podman drives skiff-runtime as its OCI runtime: `run --rm` of an image built
 # locally (podman import of a busybox-static tarball, no network), exit status,
-# and an interactive terminal (-t / -it under script(1)). Private --root and
+# an interactive terminal (-t / -it under script(1)), exec and exec -it. Private --root and
 # --runroot; everything is removed on exit. Exit 77 (skip) without root/podman.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,3 +51,12 @@ rc=$?
 echo "$out" | grep -q interactive-42 || fail "-it: $out"
 [ $rc = 3 ] || fail "-it exit status $rc"
 echo "ok -it"
+
+"${P[@]}" run -d --name rt-core-ex "${U[@]}" localhost/rt-core-bb:latest /bin/busybox sleep 60 >/dev/null ||
+    fail "run -d"
+out=$(timeout 120 "${P[@]}" exec rt-core-ex sh -c 'echo exec-ok' 2>&1)
+[ "$out" = exec-ok ] || fail "exec: '$out'"
+out=$(echo 'tty; exit 0' | timeout 120 script -qec "${P[*]} exec -it rt-core-ex sh" /dev/null 2>&1)
+echo "$out" | grep -q '^/dev/pts/' || fail "exec -it: $out"
+"${P[@]}" rm -f -t 0 rt-core-ex >/dev/null 2>&1
+echo "ok exec, exec -it"

@@ -173,3 +173,31 @@ Test(rt_failures, unenforceable_network_limit)
     cr_assert_not_null(strstr(h_err, "linux.resources.network.classID"), "%s", h_err);
     assert_nothing_left(id);
 }
+
+Test(rt_failures, runtime_killed_mid_create_is_recoverable)
+{
+    const char *id = h_id("crash");
+
+    /* The createRuntime hook's parent is the runtime: SIGKILL it mid-create. */
+    h_add_hook("createRuntime", "kill -9 $PPID; sleep 5", 10);
+    h_write_config();
+    cr_assert_eq(h_rt("create", "--bundle", H.bundle, id, NULL), 128 + 9, "%s", h_err);
+    /* The init (still in its cgroup, before pivot_root) dies with the runtime. */
+    char procs[256];
+    snprintf(procs, sizeof(procs), "/sys/fs/cgroup/pids/skiff/%s/cgroup.procs", id);
+    bool empty = false;
+    for (int i = 0; i < 200 && !empty; i++) {
+        FILE *f = fopen(procs, "r");
+        int c = f ? fgetc(f) : EOF;
+        if (f)
+            fclose(f);
+        empty = c == EOF;
+        if (!empty)
+            usleep(10000);
+    }
+    cr_assert(empty, "the init outlived the runtime");
+    cr_assert(h_cgroup_exists(id), "cgroup should still be there before delete");
+    cr_assert_str_eq(h_status(id), "stopped");
+    cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
+    assert_nothing_left(id);
+}

@@ -199,3 +199,21 @@ Test(rt_lifecycle, update_resources)
     free(buf);
     cr_assert_neq(h_rt("update", "--memory", "bogus", id, NULL), 0);
 }
+
+Test(rt_lifecycle, recursive_readonly_bind_and_personality)
+{
+    char src[256];
+
+    snprintf(src, sizeof(src), "%s/data", H.dir);
+    cr_assert_eq(mkdir(src, 0755), 0);
+    strcat(src, "/x");
+    close(open(src, O_CREAT | O_WRONLY, 0644));
+    src[strlen(src) - 2] = 0;
+    h_add_mount("/data", "bind", src, "rbind", "rro", NULL);
+    json_object_set_new(json_object_get(H.config, "linux"), "personality",
+                        json_pack("{ss}", "domain", "LINUX32"));
+    h_args("write", "/data/x", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("rro"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+}
