@@ -406,6 +406,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.state = &st;
     ctx.self_exe_fd = self_exe;
     ctx.cg = c.cg;
+    ctx.sig_ignored = rt_signals_ignored();
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];

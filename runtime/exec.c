@@ -46,7 +46,7 @@ child_fail(int errfd, struct cm_error *e, const char *what)
 
 static _Noreturn void
 exec_process(const struct rt_exec_opts *o, const struct rt_config *cfg, int console_fd, int errfd,
-             int self_exe)
+             int self_exe, uint64_t sig_ignored)
 {
     const struct rt_process *p = o->process;
     struct cm_error *e = NULL;
@@ -80,6 +80,8 @@ exec_process(const struct rt_exec_opts *o, const struct rt_config *cfg, int cons
         child_fail(errfd, e, "rlimits");
     if (rt_oom_score_adj_apply(p, &e) < 0)
         child_fail(errfd, e, "oomScoreAdj");
+    /* Before the filter, which may not allow rt_sigaction. */
+    rt_signals_reset(sig_ignored);
     int nfd = -1;
     /* Without noNewPrivileges the filter needs CAP_SYS_ADMIN: load it first. */
     if (filter && !p->no_new_privileges && rt_seccomp_load(filter, &nfd, &e) < 0)
@@ -115,6 +117,7 @@ rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct cm_error
     char buf[1024];
     ssize_t n;
     int target = 0;
+    uint64_t sig_ignored;
 
     for (int i = 0; i < RT_NS_COUNT; i++)
         nsfd[i] = -1;
@@ -155,6 +158,8 @@ rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct cm_error
         }
     }
     self_exe = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+    /* Here, with the host's /proc: the child joins the container's. */
+    sig_ignored = rt_signals_ignored();
     if (pipe2(errp, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0) {
         cm_error_errno(err, "pipe");
         goto out;
@@ -187,7 +192,7 @@ rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct cm_error
             child_fail(errp[1], NULL, "fork");
         if (gc == 0) {
             close(pidp[1]);
-            exec_process(o, cfg, console_fd, errp[1], self_exe);
+            exec_process(o, cfg, console_fd, errp[1], self_exe, sig_ignored);
         }
         /* Report the process's pid (host view), then wait for it unless detached. */
         if (write(pidp[1], &gc, sizeof(gc)) != sizeof(gc))

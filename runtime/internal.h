@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cm/error.h"
@@ -54,7 +55,16 @@ struct rt_init_ctx {
     int self_exe_fd;        /* O_PATH to our own binary (CVE-2019-5736 check) */
     struct rt_cgroup *cg;   /* the container's cgroup (cgroup mounts) */
     bool in_cgroup;         /* RT_SYNC_CGROUP received */
+    uint64_t sig_ignored;   /* the parent's ignored signals (bit sig-1), reset before execve */
 };
+
+/* signals.c: the set of signals this process ignores (bit sig-1); all ones
+ * when /proc cannot tell. Read in the parent, where the host's /proc is. */
+uint64_t rt_signals_ignored(void);
+/* Resets the ignored signals to SIG_DFL and unblocks every signal. Called last
+ * before execve (and the seccomp filter): the runtime relies on neither from
+ * there on. */
+void rt_signals_reset(uint64_t ignored);
 
 /* linux.c: the body of the init process; never returns. */
 _Noreturn void rt_init_main(struct rt_init_ctx *ctx);

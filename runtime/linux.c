@@ -484,6 +484,9 @@ rt_init_main(struct rt_init_ctx *ctx)
         fprintf(stderr, "skiff-runtime: %s\n", e->msg);
         _exit(1);
     }
+    /* Hooks and the fifo are behind us (hooks needed our SIGPIPE ignored);
+     * before the filter, which may not allow rt_sigaction. */
+    rt_signals_reset(ctx->sig_ignored);
     /* Privileges drop after the fifo so that start-time hooks and the fifo
      * itself are unaffected; without noNewPrivileges the filter must be
      * loaded while CAP_SYS_ADMIN is still held (runc's order). */

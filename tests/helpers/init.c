@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The container process of the runtime's integration tests (static, no libc
  * needed in the rootfs): reports what it sees, one "key=value" per line.
- *   init report        pid, uid, gid, cwd, hostname, fds >= 3, CapEff, tty
+ *   init report        pid, uid, gid, cwd, hostname, fds >= 3, CapEff, SigBlk, SigIgn, tty
  *   init exit N        exits with N
  *   init sleep N       sleeps N seconds
  *   init signal SIG    kills itself with SIG
@@ -51,7 +51,8 @@ report(void)
     }
     f = fopen("/proc/self/status", "r");
     while (f && fgets(buf, sizeof(buf), f))
-        if (!strncmp(buf, "CapEff:", 7) || !strncmp(buf, "NoNewPrivs:", 11))
+        if (!strncmp(buf, "CapEff:", 7) || !strncmp(buf, "NoNewPrivs:", 11) ||
+            !strncmp(buf, "SigBlk:", 7) || !strncmp(buf, "SigIgn:", 7))
             printf("%s", buf);
     if (f)
         fclose(f);
