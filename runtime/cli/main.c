@@ -115,6 +115,9 @@ main(int argc, char **argv)
     cm_log_set_ident("skiff-runtime");
     /* A hook or console peer closing early must not kill us. */
     signal(SIGPIPE, SIG_IGN);
+    /* A caller that ignores SIGCHLD would make the kernel reap our children
+     * and waitpid() fail, losing the container's exit status. */
+    signal(SIGCHLD, SIG_DFL);
     for (;;) {
         const char *arg = NULL;
         struct cm_error *e = NULL;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cm/file.h"
@@ -124,4 +125,28 @@ Test(rt_signals, exec_resets_callers_mask_and_ignored)
     restore_signals(&s);
     cr_assert_eq(r, 0, "%s", h_err);
     assert_clean_signals();
+}
+
+/* A caller that ignores SIGCHLD must still get the container's exit status
+ * from `run` (with SIGCHLD ignored the kernel reaps children itself). Only the
+ * runtime's process ignores it: the harness must still reap the runtime. */
+Test(rt_signals, run_exit_status_with_sigchld_ignored)
+{
+    const char *id = h_id("sigchld");
+    int st = 0;
+    pid_t pid;
+
+    h_args("exit", "7", NULL);
+    h_write_config();
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        signal(SIGCHLD, SIG_IGN);
+        execl(h_runtime(), "skiff-runtime", "--root", H.root, "run", "--bundle", H.bundle, id,
+              (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st));
+    cr_assert_eq(WEXITSTATUS(st), 7, "run exited %d", WEXITSTATUS(st));
 }
