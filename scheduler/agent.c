@@ -273,6 +273,17 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
                 json_object_set_new(tc, "lastStatus", json_string(cst));
         }
     }
+    /* The task's health is derived here, from the containers' (the agent's own task-level
+     * value is not trusted); a change wants a pass so that UNHEALTHY tasks get replaced. */
+    const char *tdarn = json_string_value(json_object_get(t, "taskDefinitionArn"));
+    const char *tail = tdarn ? strstr(tdarn, ":task-definition/") : NULL;
+    json_t *td = tail ? sched_get(d, SCHED_K_TASKDEF, tail + strlen(":task-definition/")) : NULL;
+    const char *health = sched_task_health(td, json_object_get(t, "containers"));
+    const char *old_health = json_string_value(json_object_get(t, "healthStatus"));
+    if (!old_health || strcmp(old_health, health) != 0) {
+        json_object_set_new(t, "healthStatus", json_string(health));
+        d->kick = true;
+    }
     sched_touch(d, SCHED_K_TASK, id);
     if (sched_status_rank(st) <= sched_status_rank(cur))
         return;
@@ -331,9 +342,6 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
             sched_touch(d, SCHED_K_SERVICE, skey);
         }
     }
-    json_t *hs = json_object_get(r, "healthStatus");
-    if (json_is_string(hs))
-        json_object_set(t, "healthStatus", hs);
     d->kick = true;
 }
 

@@ -40,8 +40,10 @@ td_has_health_check(json_t *td)
 {
     size_t i;
     json_t *cd;
+    /* Only essential containers' checks make the task's health (sched_task_health). */
     json_array_foreach (json_object_get(td, "containerDefinitions"), i, cd)
-        if (json_object_get(cd, "healthCheck"))
+        if (json_object_get(cd, "healthCheck") &&
+            (!json_object_get(cd, "essential") || json_is_true(json_object_get(cd, "essential"))))
             return true;
     return false;
 }

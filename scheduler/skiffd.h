@@ -189,6 +189,11 @@ void sched_task_stop(struct sched_daemon *d, const char *id, const char *stop_co
 /* Sets lastStatus STOPPED with the given code and reason (terminal). */
 void sched_task_set_stopped(struct sched_daemon *d, const char *id, const char *stop_code,
                             const char *reason);
+/* ECS's task-level healthStatus derived from the task definition TD and the task's
+ * CONTAINERS (their reported healthStatus): "UNHEALTHY" as soon as an essential container
+ * is UNHEALTHY, "HEALTHY" when every essential container with a healthCheck is HEALTHY
+ * (and there is at least one), else "UNKNOWN". Non-essential containers do not count. */
+const char *sched_task_health(json_t *td, json_t *containers);
 /* Public view of a task (containers etc.); tags only when with_tags. */
 json_t *sched_task_view(json_t *task, bool with_tags);
 /* Bumps the desired-state version of an instance (agents long-poll on it). */

@@ -166,6 +166,46 @@ sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec)
     return t;
 }
 
+/* The reported healthStatus of the task container named NAME, or NULL. */
+static const char *
+container_health(json_t *containers, const char *name)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach (containers, i, c) {
+        const char *n = json_string_value(json_object_get(c, "name"));
+        if (n && name && !strcmp(n, name))
+            return json_string_value(json_object_get(c, "healthStatus"));
+    }
+    return NULL;
+}
+
+const char *
+sched_task_health(json_t *td, json_t *containers)
+{
+    size_t i;
+    json_t *cd;
+    bool checked = false, unknown = false;
+    json_array_foreach (json_object_get(td, "containerDefinitions"), i, cd) {
+        /* Stored task definitions always carry "essential"; absent means essential in ECS. */
+        json_t *ess = json_object_get(cd, "essential");
+        if (ess && !json_is_true(ess))
+            continue;
+        const char *hs =
+            container_health(containers, json_string_value(json_object_get(cd, "name")));
+        /* An UNHEALTHY essential container fails the task even if it has no
+         * healthCheck on record (agents only report health for checked ones). */
+        if (hs && !strcmp(hs, "UNHEALTHY"))
+            return "UNHEALTHY";
+        if (!json_object_get(cd, "healthCheck"))
+            continue;
+        checked = true;
+        if (!hs || strcmp(hs, "HEALTHY") != 0)
+            unknown = true;
+    }
+    return checked && !unknown ? "HEALTHY" : "UNKNOWN";
+}
+
 static void
 task_version_bump(json_t *t)
 {

@@ -130,7 +130,7 @@ answers_all() {
 check "all 4 answer on their host ports" wait_for 30 answers_all 4
 spread() { [ "$(tasks_json | jq '[.tasks[].containerInstanceArn] | unique | length')" = 2 ]; }
 check "tasks on both hosts" spread
-# skiffd keeps the containers' healthStatus (the task-level one stays UNKNOWN there).
+# skiffd keeps the containers' healthStatus (and derives the task-level one from them).
 healthy() { [ "$(tasks_json | jq -r '[.tasks[].containers[0].healthStatus] | unique | join(",")')" = HEALTHY ]; }
 check "health checks report HEALTHY" wait_for 30 healthy
 

@@ -3,7 +3,8 @@
 # skiffd services with simulated agents and the real aws CLI: container
 # instances, services reaching RUNNING (aws ecs wait services-stable), scaling,
 # rolling deployment, circuit breaker rollback, RunTask/StopTask, placement
-# failures, draining, agent loss and return, tags, delete, kill -9 restart.
+# failures, draining, agent loss and return, tags, delete, kill -9 restart,
+# task-level health from container health checks (UNHEALTHY tasks replaced).
 . "$(dirname "$0")/skiffd-api/lib.sh"
 set -e
 start_skiffd 8104 --heartbeat-grace 2000 --task-grace 1000 --poll-timeout 500 --tick 300
@@ -146,6 +147,34 @@ sleep 2
 [ "$(ecs list-tasks --service-name web | jqr '.taskArns | length')" = 5 ] || fail "tasks after restart"
 ecs update-service --service web --desired-count 2 >/dev/null
 wait_for 20 stable 2 || fail "scale in after restart: $(svc)"
+
+# Task-level health derives from the essential containers' health checks: a task whose
+# essential container is UNHEALTHY is UNHEALTHY and replaced; a non-essential one does not count.
+ecs register-task-definition --family hc --container-definitions \
+    '[{"name":"app","image":"nginx:1","cpu":64,"memory":64,"healthCheck":{"command":["CMD","true"]}},
+      {"name":"side","image":"unhealthy:1","cpu":64,"memory":64,"essential":false,"healthCheck":{"command":["CMD","true"]}}]' >/dev/null
+t_hc=$(ecs run-task --task-definition hc | jqr '.tasks[0].taskArn')
+hc_healthy() { [ "$(ecs describe-tasks --tasks "$t_hc" | jqr '.tasks[0].healthStatus')" = HEALTHY ]; }
+wait_for 10 hc_healthy || fail "healthy task: $(ecs describe-tasks --tasks "$t_hc")"
+out=$(ecs describe-tasks --tasks "$t_hc")
+[ "$(jqr '.tasks[0].containers[] | select(.name=="side") | .healthStatus' <<<"$out")" = UNHEALTHY ] ||
+    fail "side container health: $out"
+ecs stop-task --task "$t_hc" >/dev/null
+[ "$(ecs describe-tasks --tasks $(ecs list-tasks --service-name web | jqr '.taskArns[0]') | jqr '.tasks[0].healthStatus')" = UNKNOWN ] ||
+    fail "task without health checks is not UNKNOWN"
+ecs register-task-definition --family sick --container-definitions \
+    '[{"name":"app","image":"unhealthy:1","cpu":64,"memory":64,"healthCheck":{"command":["CMD","true"]}}]' >/dev/null
+ecs create-service --service-name sick --task-definition sick --desired-count 1 >/dev/null
+sick_stopped() { ecs list-tasks --service-name sick --desired-status STOPPED | jqr '.taskArns[0] // empty'; }
+replaced() { [ -n "$(sick_stopped)" ]; }
+wait_for 20 replaced || fail "unhealthy task not replaced: $(ecs describe-services --services sick)"
+out=$(ecs describe-tasks --tasks "$(sick_stopped)")
+[ "$(jqr '.tasks[0].healthStatus' <<<"$out")" = UNHEALTHY ] || fail "task health: $out"
+[ "$(jqr '.tasks[0].stoppedReason' <<<"$out")" = "Task failed container health checks" ] ||
+    fail "unhealthy stop reason: $out"
+[ "$(jqr '.tasks[0].stopCode' <<<"$out")" = ServiceSchedulerInitiated ] || fail "unhealthy stop code: $out"
+ecs delete-service --service sick --force >/dev/null
+ecs wait services-inactive --services sick || fail "sick services-inactive"
 
 # Delete: refused while scaled up, then DRAINING -> INACTIVE.
 expect_error InvalidParameterException ecs delete-service --service web

@@ -4,6 +4,8 @@
 # long-polls its desired state and "runs" tasks instantly by reporting
 # PENDING -> RUNNING, and STOPPED (exit code 0) for tasks it must not run.
 # Images whose name contains "fail" exit 1 right after starting (never RUNNING).
+# Containers with a healthCheck report healthStatus HEALTHY once RUNNING, or UNHEALTHY
+# when their image name contains "unhealthy".
 import json
 import sys
 import time
@@ -71,11 +73,20 @@ def main():
                                                        for n in containers]})
                         continue
                     running[tid] = t
+                    checked = {cd.get("name") for cd in
+                               (t.get("taskDefinition") or {}).get("containerDefinitions", [])
+                               if cd.get("healthCheck")}
+                    cs = []
+                    for c in t.get("containers", []):
+                        rc = {"name": c["name"], "lastStatus": "RUNNING",
+                              "runtimeId": tid[:12] + c["name"]}
+                        if c["name"] in checked:
+                            rc["healthStatus"] = ("UNHEALTHY" if "unhealthy" in c.get("image", "")
+                                                  else "HEALTHY")
+                        cs.append(rc)
                     reports.append({"taskArn": t["taskArn"], "lastStatus": "PENDING"})
                     reports.append({"taskArn": t["taskArn"], "lastStatus": "RUNNING",
-                                    "containers": [{"name": n, "lastStatus": "RUNNING",
-                                                    "runtimeId": tid[:12] + n}
-                                                   for n in containers]})
+                                    "containers": cs})
             # The desired state is complete: anything else must stop.
             for tid in list(running):
                 if tid not in wanted:
