@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 uint64_t
@@ -35,17 +36,26 @@ rt_signals_ignored(void)
     return strtoull(line + 9, NULL, 16);
 }
 
+/* The kernel's struct sigaction (asm-generic layout): glibc's sigaction()
+ * refuses its two internal signals (32, 33), but a caller may have left them
+ * ignored too, and the container must not inherit that. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 void
 rt_signals_reset(uint64_t ignored)
 {
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    struct kernel_sigaction dfl = {.handler = SIG_DFL};
     sigset_t none;
 
-    for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+    for (int sig = 1; sig <= 64; sig++) {
         if (!(ignored & (UINT64_C(1) << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
             continue;
-        /* Fails (EINVAL) only for the C library's own internal signals. */
-        sigaction(sig, &dfl, NULL);
+        syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
     }
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
