@@ -1026,26 +1026,39 @@ sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* rmdir of dfd/name and the cgroups nested in it, deepest first. */
+/* rmdir of dfd/name and the cgroups nested in it, deepest first. The rmdir
+ * is tried first: a container's cgroup seldom has children, and the kernel
+ * refuses (EBUSY; a plain directory: ENOTEMPTY) one that does, so the listing
+ * is only paid for when it is needed. */
 static int
 remove_tree(int dfd, const char *name, int depth)
 {
-    if (depth < NEST_MAX) {
-        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-            return errno == ENOENT ? 0 : -1;
-        cleanup_dir DIR *d = fdopendir(fd);
-        if (!d) {
-            close(fd);
+    if (remove_dir_at(dfd, name) == 0 || errno == ENOENT)
+        return 0;
+    if ((errno != EBUSY && errno != ENOTEMPTY) || depth >= NEST_MAX)
+        return -1;
+    int saved = errno;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    bool nested = false;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+            continue;
+        nested = true;
+        if (remove_tree(dirfd(d), de->d_name, depth + 1) < 0)
             return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                continue;
-            if (remove_tree(dirfd(d), de->d_name, depth + 1) < 0)
-                return -1;
-        }
+    }
+    if (!nested) {
+        /* busy with processes: the caller's retry loop waits for them */
+        errno = saved;
+        return -1;
     }
     if (remove_dir_at(dfd, name) < 0)
         return errno == ENOENT ? 0 : -1;
@@ -1157,17 +1170,11 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
             continue;
         close(h->fd);
         h->fd = -1;
-        cleanup_close int mfd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (mfd < 0) {
-            if (result == 0)
-                result = cm_error_errno(err, "open '%s'", h->mountpoint);
-            continue;
-        }
         /* Killed processes leave their cgroups asynchronously: retry on
          * EBUSY, for 1 s in all after a kill, 0.2 s otherwise. */
         int r = -1;
         for (unsigned attempt = 0;; attempt++) {
-            r = remove_tree(mfd, cg->path + 1, 0);
+            r = remove_tree(AT_FDCWD, h->dir, 0);
             if (r == 0 || errno != EBUSY)
                 break;
             struct timespec now;
