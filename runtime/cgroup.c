@@ -1010,10 +1010,24 @@ cg_effective_device_rules(const struct rt_resources *res, size_t *ret_n)
 {
     size_t nd = sizeof(default_device_rules) / sizeof(default_device_rules[0]);
     struct rt_device_rule *v = xcalloc(res->n_devices + nd, sizeof(*v));
-    if (res->n_devices)
-        memcpy(v, res->devices, res->n_devices * sizeof(*v));
-    memcpy(v + res->n_devices, default_device_rules, sizeof(default_device_rules));
-    *ret_n = res->n_devices + nd;
+    size_t n = res->n_devices, last_deny = 0;
+    if (n)
+        memcpy(v, res->devices, n * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].allow)
+            last_deny = i + 1;
+    /* A default the caller already allows after its last deny (the container
+     * passes runc's list itself) would only be written a second time. */
+    for (size_t k = 0; k < nd; k++) {
+        const struct rt_device_rule *d = &default_device_rules[k];
+        bool dup = false;
+        for (size_t i = last_deny; i < res->n_devices && !dup; i++)
+            dup = v[i].allow && v[i].type == d->type && v[i].major == d->major &&
+                  v[i].minor == d->minor && !strcmp(v[i].access, d->access);
+        if (!dup)
+            v[n++] = *d;
+    }
+    *ret_n = n;
     return v;
 }
 
