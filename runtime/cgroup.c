@@ -703,40 +703,48 @@ rollback_hier(struct cg_hier *h, const char *path)
     h->created = -1;
 }
 
-/* mkdir -p of path below the hierarchy, remembering what was new. */
+/* mkdir -p of path below the hierarchy, remembering what was new. The first
+ * level is reached by its full path: the mount point itself is opened only
+ * when something needs it (the fake kernel; init_dir opens it on its own). */
 static int
 make_path_once(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
 {
-    cleanup_close int fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int fd = -1;
     cleanup_free char *p = xstrdup(cg->path);
     int depth = 0;
 
-    if (fd < 0)
+    if (cg_fake_kernel && (fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return cm_error_errno(err, "open '%s'", h->mountpoint);
     char *save = NULL;
     for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save), depth++) {
         bool is_new = false;
-        if (mkdirat(fd, c, 0755) == 0) {
+        cleanup_free char *first = fd < 0 ? xasprintf("%s/%s", h->mountpoint, c) : NULL;
+        int at = fd < 0 ? AT_FDCWD : fd;
+        const char *name = first ? first : c;
+        if (mkdirat(at, name, 0755) == 0) {
             is_new = true;
             if (h->created < 0)
                 h->created = depth;
         } else if (errno != EEXIST) {
             return cm_error_errno(err, "mkdir '%s%s'", h->mountpoint, cg->path);
         }
-        int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        int nfd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (nfd < 0)
             return cm_error_errno(err, "open '%s%s'", h->mountpoint, cg->path);
         if (is_new && cg_fake_kernel)
             cg_fake_kernel->populate(fd, nfd);
         /* existing levels too: a cpuset left empty by someone else would
          * make the later join fail with ENOSPC */
-        if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, h->dir, err) < 0) {
+        if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, is_new, h->dir, err) < 0) {
             close(nfd);
             return -1;
         }
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         fd = nfd;
     }
+    if (fd < 0 && (fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return cm_error_errno(err, "open '%s'", h->mountpoint); /* path "/" */
     h->fd = TAKE_FD(fd);
     return 0;
 }
