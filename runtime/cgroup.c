@@ -913,6 +913,12 @@ collect_pids(int dfd, const char *dir, int depth, struct pidset *s, struct cm_er
     }
     if (depth >= NEST_MAX)
         return 0;
+    /* cgroupfs (kernfs), like tmpfs and ext4, counts subdirectories in a
+     * directory's link count: 2 means no nested cgroup, so no listing.
+     * Filesystems that do not (btrfs, overlay: 1) are listed. */
+    struct stat st;
+    if (fstat(dfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2)
+        return 0;
     int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dup_fd < 0)
         return cm_error_errno(err, "open '%s'", dir);
