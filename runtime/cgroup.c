@@ -703,40 +703,48 @@ rollback_hier(struct cg_hier *h, const char *path)
     h->created = -1;
 }
 
-/* mkdir -p of path below the hierarchy, remembering what was new. */
+/* mkdir -p of path below the hierarchy, remembering what was new. The first
+ * level is reached by its full path: the mount point itself is opened only
+ * when something needs it (the fake kernel; init_dir opens it on its own). */
 static int
 make_path_once(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
 {
-    cleanup_close int fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int fd = -1;
     cleanup_free char *p = xstrdup(cg->path);
     int depth = 0;
 
-    if (fd < 0)
+    if (cg_fake_kernel && (fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return cm_error_errno(err, "open '%s'", h->mountpoint);
     char *save = NULL;
     for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save), depth++) {
         bool is_new = false;
-        if (mkdirat(fd, c, 0755) == 0) {
+        cleanup_free char *first = fd < 0 ? xasprintf("%s/%s", h->mountpoint, c) : NULL;
+        int at = fd < 0 ? AT_FDCWD : fd;
+        const char *name = first ? first : c;
+        if (mkdirat(at, name, 0755) == 0) {
             is_new = true;
             if (h->created < 0)
                 h->created = depth;
         } else if (errno != EEXIST) {
             return cm_error_errno(err, "mkdir '%s%s'", h->mountpoint, cg->path);
         }
-        int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        int nfd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (nfd < 0)
             return cm_error_errno(err, "open '%s%s'", h->mountpoint, cg->path);
         if (is_new && cg_fake_kernel)
             cg_fake_kernel->populate(fd, nfd);
         /* existing levels too: a cpuset left empty by someone else would
          * make the later join fail with ENOSPC */
-        if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, h->dir, err) < 0) {
+        if (cg->ops->init_dir && cg->ops->init_dir(cg, h, fd, nfd, is_new, h->dir, err) < 0) {
             close(nfd);
             return -1;
         }
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         fd = nfd;
     }
+    if (fd < 0 && (fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return cm_error_errno(err, "open '%s'", h->mountpoint); /* path "/" */
     h->fd = TAKE_FD(fd);
     return 0;
 }
@@ -905,6 +913,12 @@ collect_pids(int dfd, const char *dir, int depth, struct pidset *s, struct cm_er
     }
     if (depth >= NEST_MAX)
         return 0;
+    /* cgroupfs (kernfs), like tmpfs and ext4, counts subdirectories in a
+     * directory's link count: 2 means no nested cgroup, so no listing.
+     * Filesystems that do not (btrfs, overlay: 1) are listed. */
+    struct stat st;
+    if (fstat(dfd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2)
+        return 0;
     int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dup_fd < 0)
         return cm_error_errno(err, "open '%s'", dir);
@@ -1010,10 +1024,24 @@ cg_effective_device_rules(const struct rt_resources *res, size_t *ret_n)
 {
     size_t nd = sizeof(default_device_rules) / sizeof(default_device_rules[0]);
     struct rt_device_rule *v = xcalloc(res->n_devices + nd, sizeof(*v));
-    if (res->n_devices)
-        memcpy(v, res->devices, res->n_devices * sizeof(*v));
-    memcpy(v + res->n_devices, default_device_rules, sizeof(default_device_rules));
-    *ret_n = res->n_devices + nd;
+    size_t n = res->n_devices, last_deny = 0;
+    if (n)
+        memcpy(v, res->devices, n * sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].allow)
+            last_deny = i + 1;
+    /* A default the caller already allows after its last deny (the container
+     * passes runc's list itself) would only be written a second time. */
+    for (size_t k = 0; k < nd; k++) {
+        const struct rt_device_rule *d = &default_device_rules[k];
+        bool dup = false;
+        for (size_t i = last_deny; i < res->n_devices && !dup; i++)
+            dup = v[i].allow && v[i].type == d->type && v[i].major == d->major &&
+                  v[i].minor == d->minor && !strcmp(v[i].access, d->access);
+        if (!dup)
+            v[n++] = *d;
+    }
+    *ret_n = n;
     return v;
 }
 
@@ -1026,26 +1054,39 @@ sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* rmdir of dfd/name and the cgroups nested in it, deepest first. */
+/* rmdir of dfd/name and the cgroups nested in it, deepest first. The rmdir
+ * is tried first: a container's cgroup seldom has children, and the kernel
+ * refuses (EBUSY; a plain directory: ENOTEMPTY) one that does, so the listing
+ * is only paid for when it is needed. */
 static int
 remove_tree(int dfd, const char *name, int depth)
 {
-    if (depth < NEST_MAX) {
-        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-            return errno == ENOENT ? 0 : -1;
-        cleanup_dir DIR *d = fdopendir(fd);
-        if (!d) {
-            close(fd);
+    if (remove_dir_at(dfd, name) == 0 || errno == ENOENT)
+        return 0;
+    if ((errno != EBUSY && errno != ENOTEMPTY) || depth >= NEST_MAX)
+        return -1;
+    int saved = errno;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    cleanup_dir DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    bool nested = false;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_type != DT_DIR || de->d_name[0] == '.')
+            continue;
+        nested = true;
+        if (remove_tree(dirfd(d), de->d_name, depth + 1) < 0)
             return -1;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_type != DT_DIR || de->d_name[0] == '.')
-                continue;
-            if (remove_tree(dirfd(d), de->d_name, depth + 1) < 0)
-                return -1;
-        }
+    }
+    if (!nested) {
+        /* busy with processes: the caller's retry loop waits for them */
+        errno = saved;
+        return -1;
     }
     if (remove_dir_at(dfd, name) < 0)
         return errno == ENOENT ? 0 : -1;
@@ -1157,17 +1198,11 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
             continue;
         close(h->fd);
         h->fd = -1;
-        cleanup_close int mfd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (mfd < 0) {
-            if (result == 0)
-                result = cm_error_errno(err, "open '%s'", h->mountpoint);
-            continue;
-        }
         /* Killed processes leave their cgroups asynchronously: retry on
          * EBUSY, for 1 s in all after a kill, 0.2 s otherwise. */
         int r = -1;
         for (unsigned attempt = 0;; attempt++) {
-            r = remove_tree(mfd, cg->path + 1, 0);
+            r = remove_tree(AT_FDCWD, h->dir, 0);
             if (r == 0 || errno != EBUSY)
                 break;
             struct timespec now;

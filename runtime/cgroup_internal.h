@@ -57,10 +57,11 @@ struct rt_cgroup;
 struct cg_ops {
     const char *name;
     /* Called for each directory level of the path, new or existing
-     * (parent_fd is the level above, dir names the leaf for messages), e.g.
-     * v1 cpuset inheritance where cpus/mems are empty. */
-    int (*init_dir)(struct rt_cgroup *cg, struct cg_hier *h, int parent_fd, int fd, const char *dir,
-                    struct cm_error **err);
+     * (parent_fd is the level above, or -1 for the mount point, which is
+     * opened only if needed; is_new: this call made it; dir names the leaf
+     * for messages), e.g. v1 cpuset inheritance where cpus/mems are empty. */
+    int (*init_dir)(struct rt_cgroup *cg, struct cg_hier *h, int parent_fd, int fd, bool is_new,
+                    const char *dir, struct cm_error **err);
     /* Called once per hierarchy when the leaf exists, before resources are
      * applied (v2: enabling controllers down the path). */
     int (*prepare)(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err);

@@ -20,19 +20,30 @@
 /* A cpuset cgroup starts with empty cpus and mems, and a task cannot join it
  * until both are set: inherit them from the parent. */
 static int
-v1_init_dir(struct rt_cgroup *cg, struct cg_hier *h, int parent_fd, int fd, const char *dir,
-            struct cm_error **err)
+v1_init_dir(struct rt_cgroup *cg, struct cg_hier *h, int parent_fd, int fd, bool is_new,
+            const char *dir, struct cm_error **err)
 {
     static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+    cleanup_close int mount_fd = -1;
     (void)cg;
     if (h->v2 || !(h->mask & CG_CPUSET))
         return 0;
     for (size_t i = 0; i < 2; i++) {
         char cur[4096], parent[4096];
-        if (cg_read_at(fd, dir, files[i], cur, sizeof(cur), err) < 0)
-            return -1;
-        if (cur[0])
-            continue;
+        /* a cpuset we just made is empty (or, with clone_children, already
+         * the parent's): only an existing one needs reading */
+        if (!is_new) {
+            if (cg_read_at(fd, dir, files[i], cur, sizeof(cur), err) < 0)
+                return -1;
+            if (cur[0])
+                continue;
+        }
+        if (parent_fd < 0) {
+            mount_fd = open(h->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (mount_fd < 0)
+                return cm_error_errno(err, "open '%s'", h->mountpoint);
+            parent_fd = mount_fd;
+        }
         if (cg_read_at(parent_fd, h->mountpoint, files[i], parent, sizeof(parent), err) < 0)
             return -1;
         if (parent[0] && cg_write_raw(fd, files[i], parent) < 0)

@@ -436,6 +436,16 @@ rt_state_remove(const char *root, const char *id, struct cm_error **err)
 
     if (!dir)
         return -1;
+    /* The usual directory holds just these two: unlink them and rmdir; the
+     * full walk is for anything else left there (or a dir that is gone). */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)unlinkat(dfd, "state.json", 0);
+        (void)unlinkat(dfd, "config.json", 0);
+        close(dfd);
+        if (rmdir(dir) == 0)
+            return 0;
+    }
     return cm_rm_rf(dir, err);
 }
 

@@ -310,6 +310,37 @@ Test(rt_cgroup_v1, device_rules)
     cr_assert_file(root, "devices/d/devices.allow", "c 5:2 rwm");
 }
 
+/* The container passes runc's defaults itself: they are not written twice,
+ * but one allowed only before a deny still follows it. */
+Test(rt_cgroup_v1, effective_device_rules_skip_allowed_defaults)
+{
+    struct rt_device_rule rules[] = {
+        {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
+        {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+        {.allow = true, .type = 'c', .major = 1, .minor = 8, .access = "rw"},
+    };
+    struct rt_resources res = {.devices = rules, .n_devices = 4};
+    size_t n = 0, n_null = 0, n_zero = 0, n_random = 0;
+    cleanup_free struct rt_device_rule *eff = cg_effective_device_rules(&res, &n);
+
+    cr_assert_gt(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        if (eff[i].type != 'c' || eff[i].major != 1)
+            continue;
+        n_null += eff[i].minor == 3;
+        n_zero += eff[i].minor == 5;
+        n_random += eff[i].minor == 8;
+    }
+    cr_assert_eq(n_null, 1, "c 1:3 rwm is allowed after the deny already");
+    cr_assert_eq(n_zero, 2, "c 1:5 before the deny does not count");
+    cr_assert_eq(n_random, 2, "c 1:8 rw differs from the default's rwm");
+    struct rt_resources none = {0};
+    size_t nd = 0;
+    cleanup_free struct rt_device_rule *defs = cg_effective_device_rules(&none, &nd);
+    cr_assert_eq(n, 4 + nd - 1);
+}
+
 Test(rt_cgroup_v1, effective_device_rules_append_defaults)
 {
     struct rt_device_rule rules[] = {
