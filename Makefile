@@ -141,12 +141,19 @@ check-integration: tests-build $(IT_BINS)
 	OUT=$(OUT) scripts/run-tests integration $(IT_BINS) $(IT_SCRIPTS)
 
 check-asan:
-	$(MAKE) MODE=asan check check-integration
+	$(MAKE) MODE=asan check
+	$(MAKE) MODE=asan check-integration
 
 check-conformance: release
 	scripts/oci-validation $(CURDIR)/build/release/bin/skiff-runtime
 
-test: format-check check check-integration check-asan
+# One suite after another even under -j: integration suites share loopback
+# ports, cgroups and bridges and must not overlap (builds stay parallel).
+test:
+	$(MAKE) format-check
+	$(MAKE) check
+	$(MAKE) check-integration
+	$(MAKE) check-asan
 
 bench: release
 	bench/run-all
