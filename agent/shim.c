@@ -437,8 +437,6 @@ lib_create(const struct agent_shim_opts *o, const char *pidfile, int out_w, int 
         .root = lib_root(o), .id = o->id, .bundle = o->bundle, .pid_file = pidfile};
     int saved[3] = {dup(0), dup(1), dup(2)};
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    sigset_t none, old_mask;
-    struct sigaction dfl = {.sa_handler = SIG_DFL}, old_pipe;
     int r;
 
     if (saved[0] < 0 || saved[1] < 0 || saved[2] < 0 || null < 0) {
@@ -452,17 +450,9 @@ lib_create(const struct agent_shim_opts *o, const char *pidfile, int out_w, int 
     dup2(null, 0);
     dup2(out_w, 1);
     dup2(err_w, 2);
-    /* The init is cloned from us and keeps our signal mask and ignored
-     * signals across exec: a container must not start with SIGTERM blocked
-     * (its handlers would never run) or SIGPIPE ignored. Signals that reach
-     * us meanwhile: SIGCHLD is picked up by reap() later, a SIGTERM to the
-     * shim itself is not something the agent sends. */
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, &old_mask);
-    sigaction(SIGPIPE, &dfl, &old_pipe);
+    /* Our blocked SIGTERM/SIGCHLD and ignored SIGPIPE do not reach the
+     * container: the runtime's init resets the mask and ignored signals. */
     r = rt_container_create(&co, err);
-    sigaction(SIGPIPE, &old_pipe, NULL);
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     for (int i = 0; i < 3; i++) {
         dup2(saved[i], i);
         close(saved[i]);

@@ -153,8 +153,8 @@ static const struct cli_opt o_quickstart[] = {
     {"subnet", CLI_VALUE, "CIDR", "the bridge's subnet (default: the agent's, 10.213.0.0/16)",
      false},
     {"agent-runtime", CLI_VALUE, "PATH",
-     "OCI runtime the agent uses (default: skiff-runtime; runc while skiff-runtime cannot "
-     "run containers yet)",
+     "OCI runtime binary the agent uses (default: the skiff-runtime library built into the "
+     "agent)",
      false},
     {"timeout", CLI_VALUE, "SECONDS", "how long to wait for the service (default 300)", false},
     END,

@@ -418,20 +418,6 @@ start_agent(struct qs *q)
     cleanup_free char *reg = xasprintf("127.0.0.1:%lld", q->reg_port);
 
     step(q, "skiff-agent on this host");
-    cleanup_free char *fallback = NULL;
-    if (!q->no_agent && !q->runtime && bin) {
-        /* The agent defaults to skiff-runtime next to it. Until that one
-         * answers `list` (the runtime CLI is still being written), run the
-         * tasks with runc, which handles this host's cgroup layout. */
-        cleanup_free char *dir = xstrdup(bin);
-        cleanup_free char *rt = xasprintf("%s/skiff-runtime", dirname(dir));
-        cleanup_free char *log = xasprintf("%s/quickstart.log", q->logs);
-        char *probe[] = {rt, "list", NULL};
-        if (run(log, probe) != 0 && (fallback = sibling("runc"))) {
-            printf("(skiff-runtime not usable yet, the agent uses %s) ", fallback);
-            q->runtime = fallback;
-        }
-    }
     if (q->no_agent) {
         done("skipped (--no-agent)");
         return 0;
