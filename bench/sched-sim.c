@@ -86,18 +86,16 @@ agents(struct sched_daemon *d, json_t *lost)
             json_object_set_new(inst, "agentConnected", json_true());
             sched_touch(d, SCHED_K_INSTANCE, k);
         }
-        json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(d, k));
-        const char *tk;
-        json_t *one;
-        json_object_foreach (live, tk, one) {
-            json_t *t = sched_get(d, SCHED_K_TASK, tk);
-            const char *ds = json_string_value(json_object_get(t, "desiredStatus"));
-            const char *ls = json_string_value(json_object_get(t, "lastStatus"));
-            const char *st = !strcmp(ds, "STOPPED") ? "STOPPED" : "RUNNING";
-            if (!strcmp(ls, st))
+        size_t n = 0;
+        cleanup_free uint32_t *hs = sched_tasks_of_instance(d, sched_intern_find(d, k), &n);
+        for (size_t i = 0; i < n; i++) {
+            struct sched_task_rec *t = sched_task_at(d, hs[i]);
+            uint8_t want = (t->flags & SCHED_TF_DESIRED_STOP) ? 7 /* STOPPED */ : 3 /* RUNNING */;
+            if (t->last_status == want)
                 continue;
-            json_auto_t *r =
-                json_pack("{s:O,s:s}", "taskArn", json_object_get(t, "taskArn"), "lastStatus", st);
+            cleanup_free char *arn = sched_task_arn(d, t);
+            json_auto_t *r = json_pack("{s:s,s:s}", "taskArn", arn, "lastStatus",
+                                       want == 7 ? "STOPPED" : "RUNNING");
             sched_agent_report_task(d, k, r);
         }
     }
@@ -120,24 +118,24 @@ settled(struct sched_daemon *d, json_t *lost, const char *td_arn, bool need_runn
 {
     const char *k;
     json_t *svc;
+    const char *tail = td_arn ? strstr(td_arn, ":task-definition/") : NULL;
+    uint32_t td = tail ? sched_intern_find(d, tail + strlen(":task-definition/")) : 0;
+    if (td_arn && !td)
+        return false;
     json_object_foreach (d->tables[SCHED_K_SERVICE], k, svc) {
         json_int_t want = json_integer_value(json_object_get(svc, "desiredCount"));
-        json_t *live = sched_live_tasks_of_service(d, k);
-        size_t n = 0;
-        const char *tk;
-        json_t *one;
-        json_object_foreach (live, tk, one) {
-            json_t *t = sched_get(d, SCHED_K_TASK, tk);
-            if (strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING"))
+        size_t nl = 0, n = 0;
+        cleanup_free uint32_t *hs = sched_tasks_of_service(d, sched_intern_find(d, k), &nl);
+        for (size_t i = 0; i < nl; i++) {
+            const struct sched_task_rec *t = sched_task_at(d, hs[i]);
+            if (t->flags & SCHED_TF_DESIRED_STOP)
                 continue;
             /* A task on a silent host does not count: it has to be replaced. */
-            if (json_object_get(lost, json_string_value(json_object_get(t, "_instance"))))
+            if (lost && json_object_get(lost, sched_str(d, t->instance)))
                 return false;
-            if (need_running &&
-                strcmp(json_string_value(json_object_get(t, "lastStatus")), "RUNNING"))
+            if (need_running && t->last_status != 3 /* RUNNING */)
                 return false;
-            if (td_arn &&
-                strcmp(json_string_value(json_object_get(t, "taskDefinitionArn")), td_arn))
+            if (td && t->td != td)
                 return false;
             n++;
         }
@@ -168,33 +166,41 @@ consistency(struct sched_daemon *d, json_t *lost, char *msg, size_t len)
 {
     const char *k;
     json_t *v;
-    json_auto_t *used_cpu = json_object(), *used_mem = json_object();
-    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
-        if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
+    cleanup_free int64_t *used_cpu = xcalloc(d->strings.n + 1, sizeof(int64_t));
+    cleanup_free int64_t *used_mem = xcalloc(d->strings.n + 1, sizeof(int64_t));
+    json_auto_t *seen = json_object();
+    for (uint32_t h = 0; h < d->tasks.n; h++) {
+        const struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED))
             continue;
-        const char *iid = json_string_value(json_object_get(v, "_instance"));
-        if (json_object_get(lost, iid)) {
-            snprintf(msg, len, "task %s still live on lost host %s", k, iid);
+        char hex[33];
+        sched_task_hex(t, hex);
+        if (sched_task_find(d, hex) != h) {
+            snprintf(msg, len, "task %s is not found by its id (duplicate id?)", hex);
             return -1;
         }
-        json_object_set_new(used_cpu, iid,
-                            json_integer(json_integer_value(json_object_get(used_cpu, iid)) +
-                                         json_integer_value(json_object_get(v, "_cpu"))));
-        json_object_set_new(used_mem, iid,
-                            json_integer(json_integer_value(json_object_get(used_mem, iid)) +
-                                         json_integer_value(json_object_get(v, "_memory"))));
+        if (!sched_task_live(t))
+            continue;
+        const char *iid = sched_str(d, t->instance);
+        if (!iid || json_object_get(lost, iid)) {
+            snprintf(msg, len, "task %s still live on lost host %s", hex, iid ? iid : "?");
+            return -1;
+        }
+        used_cpu[t->instance] += t->cpu;
+        used_mem[t->instance] += t->memory;
     }
-    json_object_foreach (used_cpu, k, v) {
-        json_t *inst = sched_get(d, SCHED_K_INSTANCE, k);
-        if (json_integer_value(v) > json_integer_value(json_object_get(inst, "_cpu")) ||
-            json_integer_value(json_object_get(used_mem, k)) >
-                json_integer_value(json_object_get(inst, "_memory"))) {
+    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
+        uint32_t i = sched_intern_find(d, k);
+        if (!i)
+            continue;
+        if (used_cpu[i] > json_integer_value(json_object_get(v, "_cpu")) ||
+            used_mem[i] > json_integer_value(json_object_get(v, "_memory"))) {
             snprintf(msg, len, "host %s over capacity", k);
             return -1;
         }
     }
     json_object_foreach (d->tables[SCHED_K_SERVICE], k, v) {
-        size_t n = json_object_size(sched_live_tasks_of_service(d, k));
+        size_t n = sched_n_tasks_of_service(d, sched_intern_find(d, k));
         if ((json_int_t)n != json_integer_value(json_object_get(v, "desiredCount"))) {
             snprintf(msg, len, "service %s has %zu live tasks, wants %lld", k, n,
                      (long long)json_integer_value(json_object_get(v, "desiredCount")));
@@ -202,6 +208,30 @@ consistency(struct sched_daemon *d, json_t *lost, char *msg, size_t len)
         }
     }
     return 0;
+}
+
+/* An order-independent digest of every task's identity and state, to show that
+ * a restart brings back exactly what was there. */
+static uint64_t
+digest(struct sched_daemon *d)
+{
+    uint64_t sum = 0;
+    for (uint32_t h = 0; h < d->tasks.n; h++) {
+        const struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED))
+            continue;
+        uint64_t x;
+        memcpy(&x, t->id, 8);
+        x ^= (uint64_t)t->last_status << 56 ^ (uint64_t)(t->flags & SCHED_TF_DESIRED_STOP) << 48 ^
+             (uint64_t)t->version << 20;
+        const char *iid = sched_str(d, t->instance);
+        for (; iid && *iid; iid++)
+            x = (x ^ (unsigned char)*iid) * 1099511628211ULL;
+        x ^= x >> 31;
+        x *= 0x9e3779b97f4a7c15ULL;
+        sum += x ^ (x >> 29);
+    }
+    return sum;
 }
 
 /* The daemon does not serve here, but it listens: when the port is taken
@@ -390,7 +420,8 @@ main(int argc, char **argv)
     printf("deploy_s: %.2f s\n", now_s() - t0);
 
     /* Restart as after kill -9: drop the process state, reload the store. */
-    size_t tasks_before = json_object_size(d->tables[SCHED_K_TASK]);
+    size_t tasks_before = d->tasks.count;
+    uint64_t digest_before = digest(d);
     char msg[512] = "";
     int bad = consistency(d, lost, msg, sizeof(msg));
     json_auto_t *lost_ids = json_deep_copy(lost);
@@ -402,9 +433,13 @@ main(int argc, char **argv)
     sched_service_pass(d);
     flush(d);
     printf("restart_s: %.2f s\n", now_s() - t0);
-    if (!bad && json_object_size(d->tables[SCHED_K_TASK]) != tasks_before) {
+    if (!bad && d->tasks.count != tasks_before) {
         snprintf(msg, sizeof(msg), "%zu tasks before the restart, %zu after", tasks_before,
-                 json_object_size(d->tables[SCHED_K_TASK]));
+                 d->tasks.count);
+        bad = -1;
+    }
+    if (!bad && digest(d) != digest_before) {
+        snprintf(msg, sizeof(msg), "the tasks after the restart differ from those before");
         bad = -1;
     }
     if (!bad)

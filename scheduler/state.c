@@ -54,6 +54,8 @@ sched_del(struct sched_daemon *d, enum sched_kind k, const char *key)
 bool
 sched_has_dirty(const struct sched_daemon *d)
 {
+    if (d->tasks.n_dirty > 0 || d->tasks.n_deleted > 0)
+        return true;
     for (int k = 0; k < SCHED_K_MAX; k++)
         if (json_object_size(d->dirty[k]) > 0)
             return true;
@@ -85,12 +87,43 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
             }
         }
     }
+    struct sched_tasktab *tt = &d->tasks;
+    for (size_t i = 0; i < tt->n_dirty; i++) {
+        const struct sched_task_rec *t = sched_task_at(d, tt->dirty[i]);
+        if (!(t->flags & SCHED_TF_USED) || !(t->flags & SCHED_TF_DIRTY))
+            continue; /* forgotten since: its row is on the deleted list */
+        size_t len = 0;
+        cleanup_free void *row = sched_task_encode(d, t, &len);
+        if (sched_store_task_put(d->store, t->seq, row, len, err) < 0) {
+            sched_store_rollback(d->store);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < tt->n_deleted; i++) {
+        if (sched_store_task_del(d->store, tt->deleted[i], err) < 0) {
+            sched_store_rollback(d->store);
+            return -1;
+        }
+    }
     if (sched_store_commit(d->store, err) < 0) {
         sched_store_rollback(d->store);
         return -1;
     }
     for (int k = 0; k < SCHED_K_MAX; k++)
         json_object_clear(d->dirty[k]);
+    for (size_t i = 0; i < tt->n_dirty; i++) {
+        struct sched_task_rec *t = sched_task_at(d, tt->dirty[i]);
+        t->flags &= (uint16_t)~SCHED_TF_DIRTY;
+    }
+    tt->n_dirty = 0;
+    tt->n_deleted = 0;
+    /* Forgotten slots may be reused now that no list refers to them. */
+    for (size_t i = 0; i < tt->n_limbo; i++) {
+        tt->free_list = xreallocarray_grow(tt->free_list, &tt->cap_free, tt->n_free + 1,
+                                           sizeof(*tt->free_list));
+        tt->free_list[tt->n_free++] = tt->limbo[i];
+    }
+    tt->n_limbo = 0;
     return 0;
 }
 
@@ -100,7 +133,7 @@ load_one(void *userdata, const char *kind, const char *key, const char *value,
 {
     struct sched_daemon *d = userdata;
     for (int k = 0; k < SCHED_K_MAX; k++) {
-        if (strcmp(kind_names[k], kind) != 0)
+        if (k == SCHED_K_TASK || strcmp(kind_names[k], kind) != 0)
             continue;
         json_error_t jerr;
         json_t *doc = json_loads(value, JSON_DECODE_ANY, &jerr);
@@ -113,10 +146,18 @@ load_one(void *userdata, const char *kind, const char *key, const char *value,
     return 0;
 }
 
+static int
+load_task(void *userdata, int64_t seq, const void *data, size_t len, struct cm_error **err)
+{
+    return sched_task_decode(userdata, seq, data, len, err);
+}
+
 int
 sched_load(struct sched_daemon *d, struct cm_error **err)
 {
-    return sched_store_load(d->store, load_one, d, err);
+    if (sched_store_load(d->store, load_one, d, err) < 0)
+        return -1;
+    return sched_store_load_tasks(d->store, load_task, d, err);
 }
 
 double
@@ -202,8 +243,6 @@ sched_state_init(struct sched_daemon *d)
     }
     d->creds = json_object();
     d->last_seen = json_object();
-    d->idx_service = json_object();
-    d->idx_instance = json_object();
     d->idx_cluster = json_object();
     d->idx_token = json_object();
 }
@@ -217,10 +256,9 @@ sched_state_done(struct sched_daemon *d)
     }
     json_decref(d->creds);
     json_decref(d->last_seen);
-    json_decref(d->idx_service);
-    json_decref(d->idx_instance);
     json_decref(d->idx_cluster);
     json_decref(d->idx_token);
+    sched_tasktab_done(d);
 }
 
 static void
@@ -241,19 +279,6 @@ set_member(json_t *idx, const char *key, const char *id, bool present)
 }
 
 void
-sched_index_task(struct sched_daemon *d, const char *id, json_t *t)
-{
-    const char *last = json_string_value(json_object_get(t, "lastStatus"));
-    bool live = last && strcmp(last, "STOPPED") != 0;
-    const char *svc = json_string_value(json_object_get(t, "_service"));
-    const char *inst = json_string_value(json_object_get(t, "_instance"));
-    if (svc)
-        set_member(d->idx_service, svc, id, live);
-    if (inst)
-        set_member(d->idx_instance, inst, id, live);
-}
-
-void
 sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst)
 {
     const char *cl = json_string_value(json_object_get(inst, "_cluster"));
@@ -266,36 +291,25 @@ sched_index_rebuild(struct sched_daemon *d)
 {
     const char *k;
     json_t *v;
-    json_object_clear(d->idx_service);
-    json_object_clear(d->idx_instance);
     json_object_clear(d->idx_cluster);
     json_object_clear(d->idx_token);
     json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v)
         sched_index_instance(d, k, v);
-    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
-        sched_index_task(d, k, v);
-        const char *tok = json_string_value(json_object_get(v, "_clientToken"));
-        if (tok) {
-            json_t *arr = json_object_get(d->idx_token, tok);
-            if (!arr) {
-                arr = json_array();
-                json_object_set_new(d->idx_token, tok, arr);
-            }
-            json_array_append_new(arr, json_string(k));
+    for (uint32_t h = 0; h < d->tasks.n; h++) {
+        struct sched_task_rec *t = sched_task_at(d, h);
+        const char *tok =
+            t->extra ? json_string_value(json_object_get(t->extra, "_clientToken")) : NULL;
+        if (!(t->flags & SCHED_TF_USED) || !tok)
+            continue;
+        char hex[33];
+        sched_task_hex(t, hex);
+        json_t *arr = json_object_get(d->idx_token, tok);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(d->idx_token, tok, arr);
         }
+        json_array_append_new(arr, json_string(hex));
     }
-}
-
-json_t *
-sched_live_tasks_of_service(struct sched_daemon *d, const char *key)
-{
-    return json_object_get(d->idx_service, key);
-}
-
-json_t *
-sched_live_tasks_of_instance(struct sched_daemon *d, const char *id)
-{
-    return json_object_get(d->idx_instance, id);
 }
 
 json_t *

@@ -13,7 +13,7 @@
 struct sqlite_store {
     struct sched_store base;
     sqlite3 *db;
-    sqlite3_stmt *put, *del, *begin, *commit, *rollback;
+    sqlite3_stmt *put, *del, *begin, *commit, *rollback, *tput, *tdel;
     bool in_txn;
 };
 
@@ -64,6 +64,45 @@ sq_del(struct sched_store *b, const char *kind, const char *key, struct cm_error
     sqlite3_bind_text(s->del, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->del, 2, key, -1, SQLITE_STATIC);
     return step_reset(s, s->del, "delete", err);
+}
+
+static int
+sq_task_put(struct sched_store *b, int64_t seq, const void *data, size_t len, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_bind_int64(s->tput, 1, seq);
+    sqlite3_bind_blob(s->tput, 2, data, (int)len, SQLITE_STATIC);
+    return step_reset(s, s->tput, "task put", err);
+}
+
+static int
+sq_task_del(struct sched_store *b, int64_t seq, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_bind_int64(s->tdel, 1, seq);
+    return step_reset(s, s->tdel, "task delete", err);
+}
+
+static int
+sq_load_tasks(struct sched_store *b, sched_store_task_fn fn, void *userdata, struct cm_error **err)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT seq, data FROM tasks ORDER BY seq", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_error(s, err, "prepare task load");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const void *data = sqlite3_column_blob(st, 1);
+        int len = sqlite3_column_bytes(st, 1);
+        if (fn(userdata, sqlite3_column_int64(st, 0), data, (size_t)(len > 0 ? len : 0), err) < 0) {
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_error(s, err, "task load");
+    return 0;
 }
 
 static int
@@ -122,6 +161,8 @@ sq_free(struct sched_store *b)
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
     sqlite3_finalize(s->rollback);
+    sqlite3_finalize(s->tput);
+    sqlite3_finalize(s->tdel);
     sqlite3_close(s->db);
     free(s);
 }
@@ -134,6 +175,9 @@ static const struct sched_store_ops sqlite_ops = {
     .commit = sq_commit,
     .rollback = sq_rollback,
     .load = sq_load,
+    .task_put = sq_task_put,
+    .task_del = sq_task_del,
+    .load_tasks = sq_load_tasks,
     .free = sq_free,
 };
 
@@ -148,6 +192,7 @@ sched_store_sqlite_open(const char *path, struct cm_error **err)
         "PRAGMA busy_timeout=5000",
         ("CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, "
          "value TEXT NOT NULL, PRIMARY KEY (kind, key))"),
+        "CREATE TABLE IF NOT EXISTS tasks (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)",
     };
 
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -174,7 +219,11 @@ sched_store_sqlite_open(const char *path, struct cm_error **err)
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "BEGIN IMMEDIATE", -1, &s->begin, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) != SQLITE_OK) {
+        sqlite3_prepare_v2(s->db, "ROLLBACK", -1, &s->rollback, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO tasks (seq, data) VALUES (?1, ?2)", -1,
+                           &s->tput, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "DELETE FROM tasks WHERE seq = ?1", -1, &s->tdel, NULL) !=
+            SQLITE_OK) {
         db_error(s, err, "prepare");
         sq_free(&s->base);
         return NULL;
@@ -226,4 +275,24 @@ sched_store_load(struct sched_store *s, sched_store_load_fn fn, void *userdata,
                  struct cm_error **err)
 {
     return s->ops->load(s, fn, userdata, err);
+}
+
+int
+sched_store_task_put(struct sched_store *s, int64_t seq, const void *data, size_t len,
+                     struct cm_error **err)
+{
+    return s->ops->task_put(s, seq, data, len, err);
+}
+
+int
+sched_store_task_del(struct sched_store *s, int64_t seq, struct cm_error **err)
+{
+    return s->ops->task_del(s, seq, err);
+}
+
+int
+sched_store_load_tasks(struct sched_store *s, sched_store_task_fn fn, void *userdata,
+                       struct cm_error **err)
+{
+    return s->ops->load_tasks(s, fn, userdata, err);
 }

@@ -4,9 +4,16 @@
  * later) only has to provide atomic batches and a full load. */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "cm/error.h"
 
 struct sched_store;
+
+/* Called once per stored task row by load_tasks; a negative return aborts the load. */
+typedef int (*sched_store_task_fn)(void *userdata, int64_t seq, const void *data, size_t len,
+                                   struct cm_error **err);
 
 /* Called once per stored record by load; a negative return aborts the load. */
 typedef int (*sched_store_load_fn)(void *userdata, const char *kind, const char *key,
@@ -23,6 +30,13 @@ struct sched_store_ops {
     void (*rollback)(struct sched_store *s);
     int (*load)(struct sched_store *s, sched_store_load_fn fn, void *userdata,
                 struct cm_error **err);
+    /* Tasks have their own rows (there are a million of them): a sequence number and a
+     * small opaque encoding, written in the same batch as the records. */
+    int (*task_put)(struct sched_store *s, int64_t seq, const void *data, size_t len,
+                    struct cm_error **err);
+    int (*task_del)(struct sched_store *s, int64_t seq, struct cm_error **err);
+    int (*load_tasks)(struct sched_store *s, sched_store_task_fn fn, void *userdata,
+                      struct cm_error **err);
     void (*free)(struct sched_store *s);
 };
 
@@ -44,3 +58,8 @@ int sched_store_commit(struct sched_store *s, struct cm_error **err);
 void sched_store_rollback(struct sched_store *s);
 int sched_store_load(struct sched_store *s, sched_store_load_fn fn, void *userdata,
                      struct cm_error **err);
+int sched_store_task_put(struct sched_store *s, int64_t seq, const void *data, size_t len,
+                         struct cm_error **err);
+int sched_store_task_del(struct sched_store *s, int64_t seq, struct cm_error **err);
+int sched_store_load_tasks(struct sched_store *s, sched_store_task_fn fn, void *userdata,
+                           struct cm_error **err);

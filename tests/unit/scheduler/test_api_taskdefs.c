@@ -303,18 +303,24 @@ Test(sched_api, stop_on_a_lost_host_is_immediate)
         .instance_id = "i1",
         .group = "family:w",
     };
-    json_t *t = sched_task_create(d, &spec);
+    uint32_t h = sched_task_create(d, &spec);
+    json_auto_t *t = sched_task_view(d, h, false);
     cr_assert_str_eq(json_string_value(json_object_get(t, "lastStatus")), "PROVISIONING");
     cr_assert_eq(json_integer_value(json_object_get(inst, "_version")), 2,
                  "a new task bumps the host's desired-state version");
     const char *id = sched_arn_tail(json_string_value(json_object_get(t, "taskArn")));
     cr_assert_eq(strlen(id), 32);
-    sched_task_stop(d, id, "UserInitiated", "why");
+    cr_assert_eq(sched_task_find(d, id), h);
+    sched_task_stop(d, h, "UserInitiated", "why");
+    json_decref(t);
+    t = sched_task_view(d, h, false);
     cr_assert_str_eq(json_string_value(json_object_get(t, "lastStatus")), "STOPPED");
     cr_assert_str_eq(json_string_value(json_object_get(t, "stopCode")), "UserInitiated");
     cr_assert_not_null(json_object_get(t, "stoppedAt"));
     json_int_t v = json_integer_value(json_object_get(t, "version"));
-    sched_task_stop(d, id, "UserInitiated", "again");
+    sched_task_stop(d, h, "UserInitiated", "again");
+    json_decref(t);
+    t = sched_task_view(d, h, false);
     cr_assert_eq(json_integer_value(json_object_get(t, "version")), v, "stopping twice is a no-op");
     cr_assert_str_eq(json_string_value(json_object_get(t, "stoppedReason")), "why");
 }
