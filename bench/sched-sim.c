@@ -327,6 +327,7 @@ main(int argc, char **argv)
      * still has room. */
     uint64_t per_host = ((uint64_t)arg_services * arg_tasks + arg_hosts - 1) / arg_hosts;
     int64_t cap = (int64_t)(per_host * 64 * 24 / 10 + 64);
+    double setup0 = now_s();
     call(d, sched_op_create_cluster, json_pack("{s:s}", "clusterName", "default"));
     for (int v = 1; v <= 2; v++)
         call(d, sched_op_register_task_definition,
@@ -346,6 +347,7 @@ main(int argc, char **argv)
     }
     flush(d);
 
+    printf("setup_s: %.2f s\n", now_s() - setup0);
     double t0 = now_s();
     for (unsigned s = 0; s < arg_services; s++) {
         char name[32];
@@ -356,15 +358,23 @@ main(int argc, char **argv)
             return 2;
     }
     flush(d);
+    double in_pass = 0, in_store = 0;
     while (!settled(d, NULL, NULL, false)) {
+        double p0 = now_s();
         sched_service_pass(d);
+        double p1 = now_s();
         flush(d);
+        in_pass += p1 - p0;
+        in_store += now_s() - p1;
         if (now_s() - t0 > arg_timeout)
             die("placements timed out", NULL);
     }
     double placed = now_s() - t0;
     printf("placements: %llu\n", (unsigned long long)arg_services * arg_tasks);
     printf("placements_durable_s: %.2f s\n", placed);
+    /* Where the time went: scheduling passes vs. the store's transactions. */
+    printf("placements_pass_s: %.2f s\n", in_pass);
+    printf("placements_store_s: %.2f s\n", in_store);
     printf("placements_per_s: %.0f\n", (double)arg_services * arg_tasks / placed);
     run_until(d, NULL, NULL, true, "start");
 

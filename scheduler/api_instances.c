@@ -137,15 +137,13 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
     if (existing)
         inst = sched_instance_get(d, cluster, existing, &id);
     if (!inst && hostname) {
-        json_t *one;
-        json_object_foreach (sched_instances_of_cluster(d, cluster), k, one) {
-            v = sched_get(d, SCHED_K_INSTANCE, k);
-            if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0 &&
-                json_is_string(json_object_get(v, "ec2InstanceId")) &&
-                !strcmp(json_string_value(json_object_get(v, "ec2InstanceId")), hostname)) {
-                inst = v;
-                id = k;
-            }
+        k = sched_instance_by_hostname(d, cluster, hostname);
+        v = k ? sched_get(d, SCHED_K_INSTANCE, k) : NULL;
+        if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0 &&
+            json_is_string(json_object_get(v, "ec2InstanceId")) &&
+            !strcmp(json_string_value(json_object_get(v, "ec2InstanceId")), hostname)) {
+            inst = v;
+            id = json_string_value(json_object_get(v, "_id"));
         }
     }
     json_t *attributes = json_array();

@@ -127,8 +127,9 @@ struct sched_daemon {
     struct sched_tasktab tasks;
     struct sched_td_info *td_info; /* by interned td key */
     size_t n_td_info;
-    json_t *idx_cluster; /* cluster -> {instance id: true} */
-    json_t *idx_token;   /* RunTask clientToken -> [task id] */
+    json_t *idx_cluster;  /* cluster -> {instance id: true} */
+    json_t *idx_hostname; /* "cluster\nhostname" -> instance id (not INACTIVE when filed) */
+    json_t *idx_token;    /* RunTask clientToken -> [task id] */
     struct sched_waiter *waiters;
     struct cm_loop_source *tick;
     bool kick; /* a scheduling pass is wanted before sleeping */
@@ -205,6 +206,9 @@ void sched_state_init(struct sched_daemon *d);
 void sched_state_done(struct sched_daemon *d);
 void sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst);
 void sched_index_rebuild(struct sched_daemon *d);
+/* The instance id last registered with this host name in the cluster, or NULL. */
+const char *sched_instance_by_hostname(struct sched_daemon *d, const char *cluster,
+                                       const char *host);
 /* Borrowed {id: true} object; NULL when empty. */
 json_t *sched_instances_of_cluster(struct sched_daemon *d, const char *cluster);
 /* Writes every dirty record in one transaction; durable on return. */

@@ -62,6 +62,21 @@ sched_has_dirty(const struct sched_daemon *d)
     return false;
 }
 
+static int
+by_seq(const void *a, const void *b, void *ctx)
+{
+    int64_t x = sched_task_at(ctx, *(const uint32_t *)a)->seq;
+    int64_t y = sched_task_at(ctx, *(const uint32_t *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 int
 sched_flush(struct sched_daemon *d, struct cm_error **err)
 {
@@ -88,6 +103,10 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
         }
     }
     struct sched_tasktab *tt = &d->tasks;
+    /* Rows in key order: each B-tree page is then read and written once per
+     * batch instead of once per row (a pass touches rows all over the table). */
+    qsort_r(tt->dirty, tt->n_dirty, sizeof(*tt->dirty), by_seq, d);
+    qsort(tt->deleted, tt->n_deleted, sizeof(*tt->deleted), cmp_i64);
     for (size_t i = 0; i < tt->n_dirty; i++) {
         const struct sched_task_rec *t = sched_task_at(d, tt->dirty[i]);
         if (!(t->flags & SCHED_TF_USED) || !(t->flags & SCHED_TF_DIRTY))
@@ -244,6 +263,7 @@ sched_state_init(struct sched_daemon *d)
     d->creds = json_object();
     d->last_seen = json_object();
     d->idx_cluster = json_object();
+    d->idx_hostname = json_object();
     d->idx_token = json_object();
 }
 
@@ -257,6 +277,7 @@ sched_state_done(struct sched_daemon *d)
     json_decref(d->creds);
     json_decref(d->last_seen);
     json_decref(d->idx_cluster);
+    json_decref(d->idx_hostname);
     json_decref(d->idx_token);
     sched_tasktab_done(d);
 }
@@ -282,8 +303,21 @@ void
 sched_index_instance(struct sched_daemon *d, const char *id, json_t *inst)
 {
     const char *cl = json_string_value(json_object_get(inst, "_cluster"));
+    const char *host = json_string_value(json_object_get(inst, "ec2InstanceId"));
+    const char *st = json_string_value(json_object_get(inst, "status"));
     if (cl)
         set_member(d->idx_cluster, cl, id, true);
+    if (cl && host && (!st || strcmp(st, "INACTIVE") != 0)) {
+        cleanup_free char *hk = xasprintf("%s\n%s", cl, host);
+        json_object_set_new(d->idx_hostname, hk, json_string(id));
+    }
+}
+
+const char *
+sched_instance_by_hostname(struct sched_daemon *d, const char *cluster, const char *host)
+{
+    cleanup_free char *hk = xasprintf("%s\n%s", cluster, host);
+    return json_string_value(json_object_get(d->idx_hostname, hk));
 }
 
 void
@@ -292,6 +326,7 @@ sched_index_rebuild(struct sched_daemon *d)
     const char *k;
     json_t *v;
     json_object_clear(d->idx_cluster);
+    json_object_clear(d->idx_hostname);
     json_object_clear(d->idx_token);
     json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v)
         sched_index_instance(d, k, v);

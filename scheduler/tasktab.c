@@ -328,14 +328,24 @@ slot_new(struct sched_daemon *d, const uint8_t id[16], int64_t seq)
 uint32_t
 sched_task_alloc(struct sched_daemon *d)
 {
+    /* Ids come from the kernel's CSPRNG, fetched a few hundred at a time: one
+     * syscall per task is a noticeable share of a million placements. */
+    static uint8_t pool[4096];
+    static size_t left;
     uint8_t id[16];
-    size_t got = 0;
-    while (got < sizeof(id)) {
-        ssize_t r = getrandom(id + got, sizeof(id) - got, 0);
-        if (r < 0)
-            abort();
-        got += (size_t)r;
+    if (left < sizeof(id)) {
+        size_t got = 0;
+        while (got < sizeof(pool)) {
+            ssize_t r = getrandom(pool + got, sizeof(pool) - got, 0);
+            if (r < 0)
+                abort();
+            got += (size_t)r;
+        }
+        left = sizeof(pool);
     }
+    memcpy(id, pool + sizeof(pool) - left, sizeof(id));
+    memset(pool + sizeof(pool) - left, 0, sizeof(id));
+    left -= sizeof(id);
     if (d->tasks.next_seq < 1)
         d->tasks.next_seq = 1;
     uint32_t h = slot_new(d, id, d->tasks.next_seq);
