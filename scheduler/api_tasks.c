@@ -52,9 +52,12 @@ sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *given,
         ret->reason = xasprintf("unable to place a task: %s", err->msg);
     } else {
         sched_plan_apply(&snap->cluster, &plan, &pres);
+        struct sched_task_ids ids;
+        sched_task_spec_intern(d, tmpl, &ids);
         for (size_t i = 0; i < pres.n_accepted; i++) {
             const struct sched_placement *pl = &plan.placements[pres.accepted[i]];
             struct sched_task_spec spec = *tmpl;
+            spec.ids = &ids;
             spec.instance_id = snap->cluster.instances[pl->instance].id;
             sched_handles_add(created, sched_task_create(d, &spec));
             made++;

@@ -126,6 +126,11 @@ struct sched_daemon {
     struct sched_intern strings;
     struct sched_tasktab tasks;
     struct sched_td_info *td_info; /* by interned td key */
+    /* Agents only ever see versions after a flush, so one bump per instance per batch is
+     * enough: flush_epoch counts flushes, bumped[interned id] the epoch of the last bump. */
+    uint64_t flush_epoch;
+    uint64_t *bumped;
+    size_t n_bumped;
     size_t n_td_info;
     json_t *idx_cluster;  /* cluster -> {instance id: true} */
     json_t *idx_hostname; /* "cluster\nhostname" -> instance id (not INACTIVE when filed) */
@@ -307,7 +312,16 @@ struct sched_task_spec {
     const char *service;     /* service key "cluster/name" or NULL */
     const char *deployment;  /* ecs-svc/... or NULL */
     const char *client_token;
+    /* The above interned (sched_task_spec_intern), or NULL: a batch of tasks from one spec
+     * looks its strings up once. */
+    const struct sched_task_ids *ids;
 };
+struct sched_task_ids {
+    uint32_t cluster, service, td, deployment, group, started_by, launch_type;
+    int32_t cpu, memory;
+};
+void sched_task_spec_intern(struct sched_daemon *d, const struct sched_task_spec *spec,
+                            struct sched_task_ids *ret);
 /* Creates a task (PROVISIONING -> the agent takes it from there); returns its handle. */
 uint32_t sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec);
 /* Marks a task to stop; when its agent is gone it is STOPPED at once. */

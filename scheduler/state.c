@@ -105,7 +105,11 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
     struct sched_tasktab *tt = &d->tasks;
     /* Rows in key order: each B-tree page is then read and written once per
      * batch instead of once per row (a pass touches rows all over the table). */
-    qsort_r(tt->dirty, tt->n_dirty, sizeof(*tt->dirty), by_seq, d);
+    bool sorted = true;
+    for (size_t i = 1; i < tt->n_dirty && sorted; i++)
+        sorted = sched_task_at(d, tt->dirty[i - 1])->seq < sched_task_at(d, tt->dirty[i])->seq;
+    if (!sorted)
+        qsort_r(tt->dirty, tt->n_dirty, sizeof(*tt->dirty), by_seq, d);
     qsort(tt->deleted, tt->n_deleted, sizeof(*tt->deleted), cmp_i64);
     for (size_t i = 0; i < tt->n_dirty; i++) {
         const struct sched_task_rec *t = sched_task_at(d, tt->dirty[i]);
@@ -136,6 +140,7 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
     }
     tt->n_dirty = 0;
     tt->n_deleted = 0;
+    d->flush_epoch++;
     /* Forgotten slots may be reused now that no list refers to them. */
     for (size_t i = 0; i < tt->n_limbo; i++) {
         tt->free_list = xreallocarray_grow(tt->free_list, &tt->cap_free, tt->n_free + 1,
@@ -262,6 +267,7 @@ sched_state_init(struct sched_daemon *d)
     }
     d->creds = json_object();
     d->last_seen = json_object();
+    d->flush_epoch = 1;
     d->idx_cluster = json_object();
     d->idx_hostname = json_object();
     d->idx_token = json_object();
@@ -276,6 +282,7 @@ sched_state_done(struct sched_daemon *d)
     }
     json_decref(d->creds);
     json_decref(d->last_seen);
+    free(d->bumped);
     json_decref(d->idx_cluster);
     json_decref(d->idx_hostname);
     json_decref(d->idx_token);

@@ -38,9 +38,24 @@ sched_region_of(struct sched_daemon *d, const char *arn)
 void
 sched_instance_bump(struct sched_daemon *d, const char *instance_id)
 {
+    uint32_t i = sched_intern_find(d, instance_id);
+    if (i) {
+        if (i >= d->n_bumped) {
+            size_t n = d->n_bumped ? d->n_bumped : 1024;
+            while (n <= i)
+                n *= 2;
+            d->bumped = xrealloc(d->bumped, n * sizeof(*d->bumped));
+            memset(d->bumped + d->n_bumped, 0, (n - d->n_bumped) * sizeof(*d->bumped));
+            d->n_bumped = n;
+        }
+        if (d->bumped[i] == d->flush_epoch)
+            return; /* already moved in this batch; nobody has seen that version yet */
+    }
     json_t *inst = instance_id ? sched_get(d, SCHED_K_INSTANCE, instance_id) : NULL;
     if (!inst)
         return;
+    if (i)
+        d->bumped[i] = d->flush_epoch;
     json_int_t v = json_integer_value(json_object_get(inst, "_version"));
     json_object_set_new(inst, "_version", json_integer(v + 1));
     sched_touch(d, SCHED_K_INSTANCE, instance_id);
@@ -78,25 +93,46 @@ sched_td_host_ports(json_t *td)
     return ports;
 }
 
-uint32_t
-sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec)
+void
+sched_task_spec_intern(struct sched_daemon *d, const struct sched_task_spec *spec,
+                       struct sched_task_ids *ret)
 {
-    uint32_t h = sched_task_alloc(d);
-    struct sched_task_rec *t = sched_task_at(d, h);
     const char *family = json_string_value(json_object_get(spec->td, "family"));
     char tdkey[320];
     snprintf(tdkey, sizeof(tdkey), "%s:%lld", family ? family : "",
              (long long)json_integer_value(json_object_get(spec->td, "revision")));
-    t->cluster = sched_intern(d, spec->cluster);
-    t->service = sched_intern(d, spec->service);
+    ret->cluster = sched_intern(d, spec->cluster);
+    ret->service = sched_intern(d, spec->service);
+    ret->td = sched_intern(d, tdkey);
+    ret->deployment = sched_intern(d, spec->deployment);
+    ret->group = sched_intern(d, spec->group);
+    ret->started_by = sched_intern(d, spec->started_by);
+    ret->launch_type = sched_intern(d, spec->launch_type ? spec->launch_type : "EC2");
+    ret->cpu = (int32_t)json_integer_value(json_object_get(spec->td, "_cpu"));
+    ret->memory = (int32_t)json_integer_value(json_object_get(spec->td, "_memory"));
+}
+
+uint32_t
+sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec)
+{
+    struct sched_task_ids own;
+    const struct sched_task_ids *ids = spec->ids;
+    if (!ids) {
+        sched_task_spec_intern(d, spec, &own);
+        ids = &own;
+    }
+    uint32_t h = sched_task_alloc(d);
+    struct sched_task_rec *t = sched_task_at(d, h);
+    t->cluster = ids->cluster;
+    t->service = ids->service;
     t->instance = sched_intern(d, spec->instance_id);
-    t->td = sched_intern(d, tdkey);
-    t->deployment = sched_intern(d, spec->deployment);
-    t->group = sched_intern(d, spec->group);
-    t->started_by = sched_intern(d, spec->started_by);
-    t->launch_type = sched_intern(d, spec->launch_type ? spec->launch_type : "EC2");
-    t->cpu = (int32_t)json_integer_value(json_object_get(spec->td, "_cpu"));
-    t->memory = (int32_t)json_integer_value(json_object_get(spec->td, "_memory"));
+    t->td = ids->td;
+    t->deployment = ids->deployment;
+    t->group = ids->group;
+    t->started_by = ids->started_by;
+    t->launch_type = ids->launch_type;
+    t->cpu = ids->cpu;
+    t->memory = ids->memory;
     t->version = 1;
     t->last_status = 0; /* PROVISIONING */
     t->created_ms = sched_now_ms();
