@@ -101,14 +101,14 @@ agents(struct sched_daemon *d, json_t *lost)
     }
 }
 
+/* What the daemon's pass does (scheduler/daemon.c run_pass), after the agents' messages. */
 static void
 pass(struct sched_daemon *d, json_t *lost)
 {
     agents(d, lost);
     sched_agent_check(d);
-    sched_service_pass(d);
     flush(d);
-    agents(d, lost);
+    sched_service_pass(d);
     flush(d);
 }
 
@@ -147,6 +147,8 @@ settled(struct sched_daemon *d, json_t *lost, const char *td_arn, bool need_runn
     return true;
 }
 
+/* Passes until settled; the check follows each pass's commit (the agents' reports of the
+ * new tasks come after it). */
 static void
 run_until(struct sched_daemon *d, json_t *lost, const char *td, bool running, const char *what)
 {
@@ -157,6 +159,10 @@ run_until(struct sched_daemon *d, json_t *lost, const char *td, bool running, co
             exit(1);
         }
         pass(d, lost);
+        if (settled(d, lost, td, running))
+            break;
+        agents(d, lost);
+        flush(d);
     }
 }
 
@@ -391,14 +397,19 @@ main(int argc, char **argv)
                                 json_integer((json_int_t)(now - d->heartbeat_grace_ms - 1)));
         }
     }
+    /* Detected: the DISCONNECTED states are durable (the first half of the daemon's pass). */
     t0 = now_s();
     for (;;) {
+        agents(d, lost);
+        sched_agent_check(d);
+        flush(d);
         bool all = true;
         json_object_foreach (lost, k, inst)
             all &= !sched_instance_connected(sched_get(d, SCHED_K_INSTANCE, k));
         if (all)
             break;
-        pass(d, lost);
+        sched_service_pass(d);
+        flush(d);
     }
     printf("detect_s: %.2f s\n", now_s() - t0);
     /* The task grace runs out: replace everything that ran there. */

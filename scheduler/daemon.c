@@ -60,6 +60,12 @@ run_pass(struct sched_daemon *d)
     d->kick = false;
     gc_stopped(d);
     sched_agent_check(d);
+    /* A detected failure is made durable (and visible) before the pass re-plans
+     * around it, so detection does not wait for the replacements. */
+    if (sched_has_dirty(d) && sched_flush(d, &err) < 0) {
+        cm_log_error("scheduling pass: store write failed: %s", err->msg);
+        cm_error_free(&err);
+    }
     sched_service_pass(d);
     /* One batch per pass: every placement of the pass becomes durable together. */
     if (sched_flush(d, &err) < 0)

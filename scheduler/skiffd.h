@@ -64,9 +64,9 @@ enum sched_task_health_v { SCHED_TH_UNKNOWN = 0, SCHED_TH_HEALTHY, SCHED_TH_UNHE
 /* One task, compact: the ECS JSON of a task is rendered from this on demand
  * (sched_task_view). Timestamps are epoch milliseconds, 0 = unset. */
 struct sched_task_rec {
-    uint8_t id[16]; /* the task id is these bytes in lower-case hex */
-    int64_t seq;    /* its row in the store */
-    uint32_t svc_prev, svc_next, inst_prev, inst_next; /* live lists (handles) */
+    uint8_t id[16];             /* the task id is these bytes in lower-case hex */
+    int64_t seq;                /* its row in the store */
+    uint32_t svc_pos, inst_pos; /* where it is in its live lists */
     /* Interned strings (sched_str), 0 = none. */
     uint32_t cluster, service, instance, td, deployment, group, started_by, launch_type, stop_code,
         stopped_reason;
@@ -83,6 +83,14 @@ struct sched_task_rec {
 };
 
 #define SCHED_TASK_PAGE 4096
+
+/* The live tasks of one service or instance: handles in no particular order. Arrays rather
+ * than linked lists, so that walking them does not chase pointers through a million
+ * records. */
+struct sched_hvec {
+    uint32_t *v;
+    uint32_t n, cap;
+};
 
 /* Every task, by handle (an index into pages), with the hash by id, the live
  * lists per service and per instance, and what the next flush writes. */
@@ -101,8 +109,9 @@ struct sched_tasktab {
     size_t n_deleted, cap_deleted;
     int64_t next_seq;
     /* Indexed by interned service key / instance id. */
-    uint32_t *svc_head, *inst_head, *svc_n, *inst_n;
-    size_t n_heads;
+    struct sched_hvec *svc_lists, *inst_lists;
+    size_t n_lists;
+    uint32_t decode_last[10]; /* the strings of the last row loaded */
 };
 
 /* What placement needs of a task definition, cached per interned td key. */

@@ -226,23 +226,30 @@ sched_task_hex(const struct sched_task_rec *t, char out[33])
 }
 
 static void
-heads_grow(struct sched_daemon *d, uint32_t idx)
+lists_grow(struct sched_daemon *d, uint32_t idx)
 {
     struct sched_tasktab *tt = &d->tasks;
-    if (idx < tt->n_heads)
+    if (idx < tt->n_lists)
         return;
-    size_t n = tt->n_heads ? tt->n_heads : 1024;
+    size_t n = tt->n_lists ? tt->n_lists : 1024;
     while (n <= idx)
         n *= 2;
-    tt->svc_head = xrealloc(tt->svc_head, (n) * sizeof(uint32_t));
-    tt->inst_head = xrealloc(tt->inst_head, (n) * sizeof(uint32_t));
-    tt->svc_n = xrealloc(tt->svc_n, (n) * sizeof(uint32_t));
-    tt->inst_n = xrealloc(tt->inst_n, (n) * sizeof(uint32_t));
-    for (size_t i = tt->n_heads; i < n; i++) {
-        tt->svc_head[i] = tt->inst_head[i] = SCHED_NO_TASK;
-        tt->svc_n[i] = tt->inst_n[i] = 0;
+    tt->svc_lists = xrealloc(tt->svc_lists, n * sizeof(*tt->svc_lists));
+    tt->inst_lists = xrealloc(tt->inst_lists, n * sizeof(*tt->inst_lists));
+    memset(tt->svc_lists + tt->n_lists, 0, (n - tt->n_lists) * sizeof(*tt->svc_lists));
+    memset(tt->inst_lists + tt->n_lists, 0, (n - tt->n_lists) * sizeof(*tt->inst_lists));
+    tt->n_lists = n;
+}
+
+static uint32_t
+hvec_push(struct sched_hvec *hv, uint32_t h)
+{
+    if (hv->n == hv->cap) {
+        hv->cap = hv->cap ? hv->cap * 2 : 8;
+        hv->v = xrealloc(hv->v, hv->cap * sizeof(*hv->v));
     }
-    tt->n_heads = n;
+    hv->v[hv->n] = h;
+    return hv->n++;
 }
 
 static void
@@ -250,22 +257,11 @@ link_task(struct sched_daemon *d, uint32_t h)
 {
     struct sched_tasktab *tt = &d->tasks;
     struct sched_task_rec *t = sched_task_at(d, h);
-    heads_grow(d, t->service > t->instance ? t->service : t->instance);
-    t->svc_prev = t->svc_next = t->inst_prev = t->inst_next = SCHED_NO_TASK;
-    if (t->service) {
-        t->svc_next = tt->svc_head[t->service];
-        if (t->svc_next != SCHED_NO_TASK)
-            sched_task_at(d, t->svc_next)->svc_prev = h;
-        tt->svc_head[t->service] = h;
-        tt->svc_n[t->service]++;
-    }
-    if (t->instance) {
-        t->inst_next = tt->inst_head[t->instance];
-        if (t->inst_next != SCHED_NO_TASK)
-            sched_task_at(d, t->inst_next)->inst_prev = h;
-        tt->inst_head[t->instance] = h;
-        tt->inst_n[t->instance]++;
-    }
+    lists_grow(d, t->service > t->instance ? t->service : t->instance);
+    if (t->service)
+        t->svc_pos = hvec_push(&tt->svc_lists[t->service], h);
+    if (t->instance)
+        t->inst_pos = hvec_push(&tt->inst_lists[t->instance], h);
     t->flags |= SCHED_TF_LINKED;
 }
 
@@ -274,23 +270,22 @@ unlink_task(struct sched_daemon *d, uint32_t h)
 {
     struct sched_tasktab *tt = &d->tasks;
     struct sched_task_rec *t = sched_task_at(d, h);
+    /* Swap-remove: the last handle takes the hole. */
     if (t->service) {
-        if (t->svc_prev != SCHED_NO_TASK)
-            sched_task_at(d, t->svc_prev)->svc_next = t->svc_next;
-        else
-            tt->svc_head[t->service] = t->svc_next;
-        if (t->svc_next != SCHED_NO_TASK)
-            sched_task_at(d, t->svc_next)->svc_prev = t->svc_prev;
-        tt->svc_n[t->service]--;
+        struct sched_hvec *hv = &tt->svc_lists[t->service];
+        uint32_t last = hv->v[--hv->n];
+        if (last != h) {
+            hv->v[t->svc_pos] = last;
+            sched_task_at(d, last)->svc_pos = t->svc_pos;
+        }
     }
     if (t->instance) {
-        if (t->inst_prev != SCHED_NO_TASK)
-            sched_task_at(d, t->inst_prev)->inst_next = t->inst_next;
-        else
-            tt->inst_head[t->instance] = t->inst_next;
-        if (t->inst_next != SCHED_NO_TASK)
-            sched_task_at(d, t->inst_next)->inst_prev = t->inst_prev;
-        tt->inst_n[t->instance]--;
+        struct sched_hvec *hv = &tt->inst_lists[t->instance];
+        uint32_t last = hv->v[--hv->n];
+        if (last != h) {
+            hv->v[t->inst_pos] = last;
+            sched_task_at(d, last)->inst_pos = t->inst_pos;
+        }
     }
     t->flags &= (uint16_t)~SCHED_TF_LINKED;
 }
@@ -315,7 +310,6 @@ slot_new(struct sched_daemon *d, const uint8_t id[16], int64_t seq)
     memcpy(t->id, id, 16);
     t->seq = seq;
     t->flags = SCHED_TF_USED;
-    t->svc_prev = t->svc_next = t->inst_prev = t->inst_next = SCHED_NO_TASK;
     if ((tt->count + 1) * 2 > tt->n_hash)
         hash_grow(d);
     hash_insert(tt, d, h);
@@ -393,16 +387,13 @@ sched_task_forget(struct sched_daemon *d, uint32_t h)
 }
 
 static uint32_t *
-collect(struct sched_daemon *d, uint32_t head, uint32_t n, bool svc, size_t *ret_n)
+collect(const struct sched_hvec *hv, size_t *ret_n)
 {
+    size_t n = hv ? hv->n : 0;
     uint32_t *out = xmalloc((n + 1) * sizeof(*out));
-    size_t m = 0;
-    for (uint32_t h = head; h != SCHED_NO_TASK && m < n;) {
-        out[m++] = h;
-        const struct sched_task_rec *t = sched_task_at(d, h);
-        h = svc ? t->svc_next : t->inst_next;
-    }
-    *ret_n = m;
+    if (n)
+        memcpy(out, hv->v, n * sizeof(*out));
+    *ret_n = n;
     return out;
 }
 
@@ -410,24 +401,20 @@ uint32_t *
 sched_tasks_of_service(struct sched_daemon *d, uint32_t svc, size_t *ret_n)
 {
     struct sched_tasktab *tt = &d->tasks;
-    if (!svc || svc >= tt->n_heads)
-        return collect(d, SCHED_NO_TASK, 0, true, ret_n);
-    return collect(d, tt->svc_head[svc], tt->svc_n[svc], true, ret_n);
+    return collect(svc && svc < tt->n_lists ? &tt->svc_lists[svc] : NULL, ret_n);
 }
 
 uint32_t *
 sched_tasks_of_instance(struct sched_daemon *d, uint32_t inst, size_t *ret_n)
 {
     struct sched_tasktab *tt = &d->tasks;
-    if (!inst || inst >= tt->n_heads)
-        return collect(d, SCHED_NO_TASK, 0, false, ret_n);
-    return collect(d, tt->inst_head[inst], tt->inst_n[inst], false, ret_n);
+    return collect(inst && inst < tt->n_lists ? &tt->inst_lists[inst] : NULL, ret_n);
 }
 
 size_t
 sched_n_tasks_of_service(struct sched_daemon *d, uint32_t svc)
 {
-    return svc && svc < d->tasks.n_heads ? d->tasks.svc_n[svc] : 0;
+    return svc && svc < d->tasks.n_lists ? d->tasks.svc_lists[svc].n : 0;
 }
 
 void
@@ -444,10 +431,12 @@ sched_tasktab_done(struct sched_daemon *d)
     free(tt->hash);
     free(tt->dirty);
     free(tt->deleted);
-    free(tt->svc_head);
-    free(tt->inst_head);
-    free(tt->svc_n);
-    free(tt->inst_n);
+    for (size_t i = 0; i < tt->n_lists; i++) {
+        free(tt->svc_lists[i].v);
+        free(tt->inst_lists[i].v);
+    }
+    free(tt->svc_lists);
+    free(tt->inst_lists);
     memset(tt, 0, sizeof(*tt));
     for (size_t i = 1; i < d->strings.n; i++)
         free(d->strings.strs[i]);
@@ -809,7 +798,7 @@ get_sv(struct rd *r)
 }
 
 static uint32_t
-get_str(struct sched_daemon *d, struct rd *r)
+get_str(struct sched_daemon *d, struct rd *r, uint32_t *last)
 {
     uint64_t n = get_uv(r);
     if (r->bad || n == 0)
@@ -818,6 +807,12 @@ get_str(struct sched_daemon *d, struct rd *r)
     if (n > 65536 || n > r->n - r->off) {
         r->bad = true;
         return 0;
+    }
+    /* Rows come in creation order, and neighbours mostly share their strings. */
+    const char *prev = sched_str(d, *last);
+    if (prev && strlen(prev) == n && !memcmp(prev, r->p + r->off, n)) {
+        r->off += n;
+        return *last;
     }
     char small[256];
     char *s = n < sizeof(small) ? small : xmalloc(n + 1);
@@ -829,6 +824,7 @@ get_str(struct sched_daemon *d, struct rd *r)
         free(s);
     if (!i)
         r->bad = true;
+    *last = i;
     return i;
 }
 
@@ -859,7 +855,7 @@ sched_task_decode(struct sched_daemon *d, int64_t seq, const void *data, size_t 
                         &tmp.deployment, &tmp.group,         &tmp.started_by, &tmp.launch_type,
                         &tmp.stop_code,  &tmp.stopped_reason};
     for (size_t i = 0; i < 10; i++)
-        *strs[i] = get_str(d, &r);
+        *strs[i] = get_str(d, &r, &d->tasks.decode_last[i]);
     if (r.bad || tmp.last_status > 7 || tmp.health > 2 || !tmp.cluster)
         return cm_error_set(err, EINVAL, "stored task row %lld: corrupt", (long long)seq);
     json_t *extra = NULL;
