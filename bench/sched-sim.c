@@ -62,12 +62,16 @@ call(struct sched_daemon *d, sched_op_fn fn, json_t *in)
     return r;
 }
 
+static double store_s; /* time spent in store transactions, for the per-phase split */
+
 static void
 flush(struct sched_daemon *d)
 {
     cleanup_error struct cm_error *err = NULL;
+    double t0 = now_s();
     if (sched_flush(d, &err) < 0)
         die("store", err);
+    store_s += now_s() - t0;
 }
 
 /* The simulated agents: every live host heartbeats, and reports RUNNING for
@@ -419,8 +423,10 @@ main(int argc, char **argv)
             d->last_seen, k,
             json_integer((json_int_t)(now - d->heartbeat_grace_ms - d->task_grace_ms - 1)));
     t0 = now_s();
+    double st0 = store_s;
     run_until(d, lost, NULL, false, "replacement");
     printf("replace_s: %.2f s\n", now_s() - t0);
+    printf("replace_store_s: %.2f s\n", store_s - st0);
     run_until(d, lost, NULL, true, "replacement running");
 
     /* A rolling deployment of every service. */

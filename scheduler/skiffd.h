@@ -45,6 +45,7 @@ struct sched_intern {
     size_t n, cap;
     uint32_t *slots; /* open addressing over strs indexes, 0 = empty */
     size_t n_slots;
+    size_t n_stored; /* strs[1 .. n_stored) are in the store (task rows refer to them) */
 };
 
 /* No task (a handle value). */
@@ -111,7 +112,6 @@ struct sched_tasktab {
     /* Indexed by interned service key / instance id. */
     struct sched_hvec *svc_lists, *inst_lists;
     size_t n_lists;
-    uint32_t decode_last[10]; /* the strings of the last row loaded */
 };
 
 /* What placement needs of a task definition, cached per interned td key. */
@@ -205,6 +205,8 @@ void *sched_task_encode(struct sched_daemon *d, const struct sched_task_rec *t, 
 int sched_task_decode(struct sched_daemon *d, int64_t seq, const void *data, size_t len,
                       struct cm_error **err);
 void sched_tasktab_done(struct sched_daemon *d);
+/* Loading: the stored strings, in id order, must get the same ids again. */
+int sched_intern_load(struct sched_daemon *d, int64_t id, const char *text, struct cm_error **err);
 int64_t sched_now_ms(void);
 
 /* --- state.c: tables with write-through ---------------------------------- */

@@ -54,6 +54,8 @@ sched_del(struct sched_daemon *d, enum sched_kind k, const char *key)
 bool
 sched_has_dirty(const struct sched_daemon *d)
 {
+    if (d->strings.n > 1 && d->strings.n_stored < d->strings.n)
+        return true;
     if (d->tasks.n_dirty > 0 || d->tasks.n_deleted > 0)
         return true;
     for (int k = 0; k < SCHED_K_MAX; k++)
@@ -102,6 +104,13 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
             }
         }
     }
+    /* New strings first: task rows refer to them by number. */
+    for (size_t i = d->strings.n_stored ? d->strings.n_stored : 1; i < d->strings.n; i++) {
+        if (sched_store_string_put(d->store, (int64_t)i, d->strings.strs[i], err) < 0) {
+            sched_store_rollback(d->store);
+            return -1;
+        }
+    }
     struct sched_tasktab *tt = &d->tasks;
     /* Rows in key order: each B-tree page is then read and written once per
      * batch instead of once per row (a pass touches rows all over the table). */
@@ -140,6 +149,7 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
     }
     tt->n_dirty = 0;
     tt->n_deleted = 0;
+    d->strings.n_stored = d->strings.n;
     d->flush_epoch++;
     /* Forgotten slots may be reused now that no list refers to them. */
     for (size_t i = 0; i < tt->n_limbo; i++) {
@@ -176,10 +186,17 @@ load_task(void *userdata, int64_t seq, const void *data, size_t len, struct cm_e
     return sched_task_decode(userdata, seq, data, len, err);
 }
 
+static int
+load_string(void *userdata, int64_t id, const char *text, struct cm_error **err)
+{
+    return sched_intern_load(userdata, id, text, err);
+}
+
 int
 sched_load(struct sched_daemon *d, struct cm_error **err)
 {
-    if (sched_store_load(d->store, load_one, d, err) < 0)
+    if (sched_store_load(d->store, load_one, d, err) < 0 ||
+        sched_store_load_strings(d->store, load_string, d, err) < 0)
         return -1;
     return sched_store_load_tasks(d->store, load_task, d, err);
 }

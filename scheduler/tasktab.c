@@ -80,6 +80,17 @@ sched_intern(struct sched_daemon *d, const char *s)
     return i;
 }
 
+int
+sched_intern_load(struct sched_daemon *d, int64_t id, const char *text, struct cm_error **err)
+{
+    uint32_t got = sched_intern(d, text);
+    if ((int64_t)got != id)
+        return cm_error_set(err, EINVAL, "stored string %lld: expected id %lld, got %u",
+                            (long long)id, (long long)id, got);
+    d->strings.n_stored = d->strings.n;
+    return 0;
+}
+
 const char *
 sched_str(const struct sched_daemon *d, uint32_t i)
 {
@@ -685,9 +696,12 @@ sched_task_view(struct sched_daemon *d, uint32_t h, bool with_tags)
 
 /* ---- the store row --------------------------------------------------------------- */
 
-/* Row format 1: a format byte, the id, then LEB128 varints (signed ones zig-zag) and
- * length-prefixed strings (length + 1, 0 = none), then the extra JSON text (may be empty). */
-#define ROW_FORMAT 1
+/* Row format 2: a format byte, the id, then LEB128 varints: statuses, version, cpu and
+ * memory (zig-zag), createdAt in ms (zig-zag), the other timestamps as 0 (unset) or 1 + the
+ * zig-zag delta to createdAt, the ten strings as interned ids (0 = none; the store keeps the
+ * string table), then the extra JSON text (may be empty). About 60 bytes a task: a pass that
+ * touches tasks all over the table rewrites every page of it, so its size is the cost. */
+#define ROW_FORMAT 2
 
 struct buf {
     uint8_t *p;
@@ -717,27 +731,16 @@ put_uv(struct buf *b, uint64_t v)
     put_bytes(b, tmp, n);
 }
 
-static void
-put_sv(struct buf *b, int64_t v)
+static uint64_t
+zigzag(int64_t v)
 {
-    put_uv(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static void
-put_str(struct buf *b, const char *s)
-{
-    if (!s) {
-        put_uv(b, 0);
-        return;
-    }
-    size_t n = strlen(s);
-    put_uv(b, n + 1);
-    put_bytes(b, s, n);
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
 
 void *
 sched_task_encode(struct sched_daemon *d, const struct sched_task_rec *t, size_t *len)
 {
+    (void)d;
     struct buf b = {0};
     uint8_t fmt = ROW_FORMAT;
     put_bytes(&b, &fmt, 1);
@@ -746,18 +749,19 @@ sched_task_encode(struct sched_daemon *d, const struct sched_task_rec *t, size_t
     put_uv(&b, t->health);
     put_uv(&b, t->flags & (SCHED_TF_EVER_RUNNING | SCHED_TF_DESIRED_STOP | SCHED_TF_CONNECTIVITY));
     put_uv(&b, t->version);
-    put_sv(&b, t->cpu);
-    put_sv(&b, t->memory);
-    const int64_t times[] = {t->created_ms,           t->pull_started_ms, t->pull_stopped_ms,
-                             t->started_ms,           t->connectivity_ms, t->stopping_ms,
-                             t->execution_stopped_ms, t->stopped_ms};
-    for (size_t i = 0; i < 8; i++)
-        put_sv(&b, times[i]);
+    put_uv(&b, zigzag(t->cpu));
+    put_uv(&b, zigzag(t->memory));
+    put_uv(&b, zigzag(t->created_ms));
+    const int64_t times[] = {t->pull_started_ms, t->pull_stopped_ms, t->started_ms,
+                             t->connectivity_ms, t->stopping_ms,     t->execution_stopped_ms,
+                             t->stopped_ms};
+    for (size_t i = 0; i < 7; i++)
+        put_uv(&b, times[i] ? zigzag(times[i] - t->created_ms) + 1 : 0);
     const uint32_t strs[] = {t->cluster,    t->service,       t->instance,   t->td,
                              t->deployment, t->group,         t->started_by, t->launch_type,
                              t->stop_code,  t->stopped_reason};
     for (size_t i = 0; i < 10; i++)
-        put_str(&b, sched_str(d, strs[i]));
+        put_uv(&b, strs[i]);
     if (t->extra && json_object_size(t->extra) > 0) {
         cleanup_free char *text = json_dumps(t->extra, JSON_COMPACT);
         put_bytes(&b, text, strlen(text));
@@ -791,41 +795,18 @@ get_uv(struct rd *r)
 }
 
 static int64_t
-get_sv(struct rd *r)
+unzigzag(uint64_t u)
 {
-    uint64_t u = get_uv(r);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
 static uint32_t
-get_str(struct sched_daemon *d, struct rd *r, uint32_t *last)
+get_str(struct sched_daemon *d, struct rd *r)
 {
-    uint64_t n = get_uv(r);
-    if (r->bad || n == 0)
-        return 0;
-    n--;
-    if (n > 65536 || n > r->n - r->off) {
+    uint64_t i = get_uv(r);
+    if (i >= d->strings.n && i != 0)
         r->bad = true;
-        return 0;
-    }
-    /* Rows come in creation order, and neighbours mostly share their strings. */
-    const char *prev = sched_str(d, *last);
-    if (prev && strlen(prev) == n && !memcmp(prev, r->p + r->off, n)) {
-        r->off += n;
-        return *last;
-    }
-    char small[256];
-    char *s = n < sizeof(small) ? small : xmalloc(n + 1);
-    memcpy(s, r->p + r->off, n);
-    s[n] = 0;
-    r->off += n;
-    uint32_t i = memchr(s, 0, n) ? 0 : sched_intern(d, s);
-    if (s != small)
-        free(s);
-    if (!i)
-        r->bad = true;
-    *last = i;
-    return i;
+    return r->bad ? 0 : (uint32_t)i;
 }
 
 int
@@ -844,18 +825,21 @@ sched_task_decode(struct sched_daemon *d, int64_t seq, const void *data, size_t 
     tmp.flags = (uint16_t)(get_uv(&r) &
                            (SCHED_TF_EVER_RUNNING | SCHED_TF_DESIRED_STOP | SCHED_TF_CONNECTIVITY));
     tmp.version = (uint32_t)get_uv(&r);
-    tmp.cpu = (int32_t)get_sv(&r);
-    tmp.memory = (int32_t)get_sv(&r);
-    int64_t *times[] = {&tmp.created_ms,           &tmp.pull_started_ms, &tmp.pull_stopped_ms,
-                        &tmp.started_ms,           &tmp.connectivity_ms, &tmp.stopping_ms,
-                        &tmp.execution_stopped_ms, &tmp.stopped_ms};
-    for (size_t i = 0; i < 8; i++)
-        *times[i] = get_sv(&r);
+    tmp.cpu = (int32_t)unzigzag(get_uv(&r));
+    tmp.memory = (int32_t)unzigzag(get_uv(&r));
+    tmp.created_ms = unzigzag(get_uv(&r));
+    int64_t *times[] = {&tmp.pull_started_ms, &tmp.pull_stopped_ms, &tmp.started_ms,
+                        &tmp.connectivity_ms, &tmp.stopping_ms,     &tmp.execution_stopped_ms,
+                        &tmp.stopped_ms};
+    for (size_t i = 0; i < 7; i++) {
+        uint64_t v = get_uv(&r);
+        *times[i] = v ? tmp.created_ms + unzigzag(v - 1) : 0;
+    }
     uint32_t *strs[] = {&tmp.cluster,    &tmp.service,       &tmp.instance,   &tmp.td,
                         &tmp.deployment, &tmp.group,         &tmp.started_by, &tmp.launch_type,
                         &tmp.stop_code,  &tmp.stopped_reason};
     for (size_t i = 0; i < 10; i++)
-        *strs[i] = get_str(d, &r, &d->tasks.decode_last[i]);
+        *strs[i] = get_str(d, &r);
     if (r.bad || tmp.last_status > 7 || tmp.health > 2 || !tmp.cluster)
         return cm_error_set(err, EINVAL, "stored task row %lld: corrupt", (long long)seq);
     json_t *extra = NULL;

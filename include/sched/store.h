@@ -15,6 +15,10 @@ struct sched_store;
 typedef int (*sched_store_task_fn)(void *userdata, int64_t seq, const void *data, size_t len,
                                    struct cm_error **err);
 
+/* Called once per stored string by load_strings, in id order. */
+typedef int (*sched_store_string_fn)(void *userdata, int64_t id, const char *text,
+                                     struct cm_error **err);
+
 /* Called once per stored record by load; a negative return aborts the load. */
 typedef int (*sched_store_load_fn)(void *userdata, const char *kind, const char *key,
                                    const char *value, struct cm_error **err);
@@ -37,6 +41,10 @@ struct sched_store_ops {
     int (*task_del)(struct sched_store *s, int64_t seq, struct cm_error **err);
     int (*load_tasks)(struct sched_store *s, sched_store_task_fn fn, void *userdata,
                       struct cm_error **err);
+    /* The strings task rows refer to by number (never deleted, ids from 1 up). */
+    int (*string_put)(struct sched_store *s, int64_t id, const char *text, struct cm_error **err);
+    int (*load_strings)(struct sched_store *s, sched_store_string_fn fn, void *userdata,
+                        struct cm_error **err);
     void (*free)(struct sched_store *s);
 };
 
@@ -63,3 +71,7 @@ int sched_store_task_put(struct sched_store *s, int64_t seq, const void *data, s
 int sched_store_task_del(struct sched_store *s, int64_t seq, struct cm_error **err);
 int sched_store_load_tasks(struct sched_store *s, sched_store_task_fn fn, void *userdata,
                            struct cm_error **err);
+int sched_store_string_put(struct sched_store *s, int64_t id, const char *text,
+                           struct cm_error **err);
+int sched_store_load_strings(struct sched_store *s, sched_store_string_fn fn, void *userdata,
+                             struct cm_error **err);
