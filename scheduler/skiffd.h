@@ -418,7 +418,8 @@ void sched_snapshot_done(struct sched_snapshot *s);
 uint32_t sched_snapshot_find(const struct sched_snapshot *s, const char *id);
 /* The same by interned instance id. */
 uint32_t sched_snapshot_find_idx(const struct sched_snapshot *s, uint32_t id);
-/* The needs of a task definition; ports points into the returned storage (free it). */
+/* The needs of a task definition, its requiresAttributes among them; ports and
+ * required_attrs point into the returned storage (free it) and into td. */
 uint32_t *sched_needs_from_td(json_t *td, struct sched_task_needs *needs);
 
 /* Constraints and strategies of a RunTask / service, converted for sched_place. */

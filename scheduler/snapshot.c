@@ -13,10 +13,26 @@ sched_needs_from_td(json_t *td, struct sched_task_needs *needs)
 {
     json_t *ports = sched_td_host_ports(td);
     size_t n = json_array_size(ports);
-    uint32_t *keys = xcalloc(n + 1, sizeof(uint32_t));
+    json_t *req = json_object_get(td, "requiresAttributes");
+    size_t na = json_array_size(req);
+    /* One block the caller frees: the port keys, then the required attribute names
+     * (borrowed from td, which outlives the placement). */
+    size_t off =
+        ((n + 1) * sizeof(uint32_t) + sizeof(char *) - 1) / sizeof(char *) * sizeof(char *);
+    char *block = xcalloc(1, off + (na + 1) * sizeof(char *));
+    uint32_t *keys = (uint32_t *)(void *)block;
+    const char **names = (const char **)(void *)(block + off);
     for (size_t i = 0; i < n; i++)
         keys[i] = (uint32_t)json_integer_value(json_array_get(ports, i));
     json_decref(ports);
+    size_t m = 0;
+    json_t *ra;
+    size_t i;
+    json_array_foreach (req, i, ra) {
+        const char *name = json_string_value(json_object_get(ra, "name"));
+        if (name && *name)
+            names[m++] = name;
+    }
     const char *net = json_string_value(json_object_get(td, "networkMode"));
     memset(needs, 0, sizeof(*needs));
     needs->res.cpu = (int32_t)json_integer_value(json_object_get(td, "_cpu"));
@@ -27,6 +43,8 @@ sched_needs_from_td(json_t *td, struct sched_task_needs *needs)
                                                          : SCHED_NET_NONE;
     needs->ports = keys;
     needs->n_ports = n;
+    needs->required_attrs = names;
+    needs->n_required_attrs = m;
     return keys;
 }
 
