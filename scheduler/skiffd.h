@@ -146,7 +146,8 @@ struct sched_daemon {
     json_t *idx_token;    /* RunTask clientToken -> [task id] */
     struct sched_waiter *waiters;
     struct cm_loop_source *tick;
-    bool kick; /* a scheduling pass is wanted before sleeping */
+    bool kick;        /* a scheduling pass is wanted before sleeping */
+    bool state_stale; /* a failed batch could not be undone yet (reload failed) */
     uint64_t heartbeat_grace_ms;
     uint64_t task_grace_ms;
     uint64_t poll_timeout_ms;
@@ -227,8 +228,11 @@ const char *sched_instance_by_hostname(struct sched_daemon *d, const char *clust
                                        const char *host);
 /* Borrowed {id: true} object; NULL when empty. */
 json_t *sched_instances_of_cluster(struct sched_daemon *d, const char *cluster);
-/* Writes every dirty record in one transaction; durable on return. */
+/* Writes every dirty record in one transaction; durable on return. On failure the
+ * in-memory state goes back to the last committed one (sched_state_reload). */
 int sched_flush(struct sched_daemon *d, struct cm_error **err);
+/* Drops what the store backs (tables, tasks, strings, indexes) and loads it again. */
+int sched_state_reload(struct sched_daemon *d, struct cm_error **err);
 int sched_load(struct sched_daemon *d, struct cm_error **err);
 bool sched_has_dirty(const struct sched_daemon *d);
 

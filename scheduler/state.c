@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cm/cleanup.h"
+#include "cm/log.h"
 #include "cm/xalloc.h"
 #include "sched/store.h"
 #include "skiffd.h"
@@ -79,13 +80,49 @@ cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A batch that did not become durable must not stay applied: drop everything the
+ * store backs and load the last committed state again. */
+static int
+flush_failed(struct sched_daemon *d)
+{
+    sched_store_rollback(d->store);
+    cleanup_error struct cm_error *e = NULL;
+    if (sched_state_reload(d, &e) < 0) {
+        cm_log_error("store: reloading the committed state failed: %s", e->msg);
+        d->state_stale = true;
+    }
+    return -1;
+}
+
+int
+sched_state_reload(struct sched_daemon *d, struct cm_error **err)
+{
+    for (int k = 0; k < SCHED_K_MAX; k++) {
+        json_object_clear(d->tables[k]);
+        json_object_clear(d->dirty[k]);
+    }
+    sched_tasktab_done(d);
+    free(d->bumped);
+    d->bumped = NULL;
+    d->n_bumped = 0;
+    d->flush_epoch++;
+    if (sched_load(d, err) < 0)
+        return -1;
+    sched_index_rebuild(d);
+    d->state_stale = false;
+    d->kick = true;
+    return 0;
+}
+
 int
 sched_flush(struct sched_daemon *d, struct cm_error **err)
 {
+    if (d->state_stale && sched_state_reload(d, err) < 0)
+        return cm_error_wrap(err, "the in-memory state is not the committed one");
     if (!sched_has_dirty(d))
         return 0;
     if (sched_store_begin(d->store, err) < 0)
-        return -1;
+        return flush_failed(d);
     for (int k = 0; k < SCHED_K_MAX; k++) {
         const char *key;
         json_t *v;
@@ -99,16 +136,14 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
                 r = sched_store_del(d->store, kind_names[k], key, err);
             }
             if (r < 0) {
-                sched_store_rollback(d->store);
-                return -1;
+                return flush_failed(d);
             }
         }
     }
     /* New strings first: task rows refer to them by number. */
     for (size_t i = d->strings.n_stored ? d->strings.n_stored : 1; i < d->strings.n; i++) {
         if (sched_store_string_put(d->store, (int64_t)i, d->strings.strs[i], err) < 0) {
-            sched_store_rollback(d->store);
-            return -1;
+            return flush_failed(d);
         }
     }
     struct sched_tasktab *tt = &d->tasks;
@@ -127,20 +162,16 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
         size_t len = 0;
         cleanup_free void *row = sched_task_encode(d, t, &len);
         if (sched_store_task_put(d->store, t->seq, row, len, err) < 0) {
-            sched_store_rollback(d->store);
-            return -1;
+            return flush_failed(d);
         }
     }
     for (size_t i = 0; i < tt->n_deleted; i++) {
         if (sched_store_task_del(d->store, tt->deleted[i], err) < 0) {
-            sched_store_rollback(d->store);
-            return -1;
+            return flush_failed(d);
         }
     }
-    if (sched_store_commit(d->store, err) < 0) {
-        sched_store_rollback(d->store);
-        return -1;
-    }
+    if (sched_store_commit(d->store, err) < 0)
+        return flush_failed(d);
     for (int k = 0; k < SCHED_K_MAX; k++)
         json_object_clear(d->dirty[k]);
     for (size_t i = 0; i < tt->n_dirty; i++) {
