@@ -154,7 +154,8 @@ sched_flush(struct sched_daemon *d, struct cm_error **err)
         sorted = sched_task_at(d, tt->dirty[i - 1])->seq < sched_task_at(d, tt->dirty[i])->seq;
     if (!sorted)
         qsort_r(tt->dirty, tt->n_dirty, sizeof(*tt->dirty), by_seq, d);
-    qsort(tt->deleted, tt->n_deleted, sizeof(*tt->deleted), cmp_i64);
+    if (tt->n_deleted > 1)
+        qsort(tt->deleted, tt->n_deleted, sizeof(*tt->deleted), cmp_i64);
     for (size_t i = 0; i < tt->n_dirty; i++) {
         const struct sched_task_rec *t = sched_task_at(d, tt->dirty[i]);
         if (!(t->flags & SCHED_TF_USED) || !(t->flags & SCHED_TF_DIRTY))
