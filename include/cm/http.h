@@ -25,6 +25,12 @@ struct cm_http_config {
     unsigned conn_timeout_s;
     cm_http_handler_fn handler;
     void *userdata;
+    /* Both NULL: plain HTTP. Both set: HTTPS (GnuTLS through libmicrohttpd)
+     * with this PEM certificate (chain, leaf first) and PEM private key; the
+     * server keeps copies. Check them first (sched_tls_load()): MHD only logs
+     * why it refuses them. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 };
 
 struct cm_http_server *cm_http_server_new(struct cm_loop *loop, const struct cm_http_config *cfg,
