@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -195,6 +197,21 @@ before_sleep(struct cm_loop *loop, void *userdata)
         rearm_timer(srv);
 }
 
+/* MHD's own messages (a client's broken TLS handshake, say) go to our log
+ * in its format, not raw to stderr; they are about one connection. */
+__attribute__((format(printf, 2, 0))) static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    cleanup_free char *msg = NULL;
+    (void)cls;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        return;
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    cm_log_warn("http: %s", msg);
+}
+
 static int
 parse_listen(const char *listen, struct sockaddr_in *sa, struct cm_error **err)
 {
@@ -248,13 +265,18 @@ cm_http_server_new(struct cm_loop *loop, const struct cm_http_config *cfg, struc
     srv->tls_key = tls ? xstrdup(cfg->tls_key_pem) : NULL;
     srv->cfg.tls_cert_pem = srv->tls_cert;
     srv->cfg.tls_key_pem = srv->tls_key;
-    /* MHD_OPTION_END in place of the TLS options when serving plain HTTP. */
+    /* TLS 1.2 and 1.3 only: GnuTLS's NORMAL still allows 1.0 and 1.1. */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)CM_HTTP_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
     srv->d = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0), 0,
         NULL, NULL, access_cb, srv, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
         completed_cb, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
-        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
-        srv->tls_key, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!srv->d) {
         if (tls)
             cm_error_set(err, EINVAL, "start HTTPS server on '%s': certificate or key refused",

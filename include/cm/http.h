@@ -11,6 +11,9 @@
 
 #include "cm/error.h"
 
+/* GnuTLS priorities of an HTTPS server: TLS 1.2 and 1.3, GnuTLS's default ciphers. */
+#define CM_HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 struct cm_loop;
 struct cm_http_server;
 struct cm_http_request;
