@@ -105,7 +105,7 @@ ok "bad certificate/key files stop skiffd, naming the file"
 # --- skiffd over HTTPS, from the shipped example (flags override its paths).
 "$BIN/skiffd" --config "$ROOT/dist/config/skiffd-tls.json" --listen 127.0.0.1:"$P" \
     --state "$TMP/state" --tls-cert "$K/server.pem" --tls-key "$K/server.key" \
-    >"$TMP/skiffd.log" 2>&1 &
+    --poll-timeout 1000 --heartbeat-grace 3000 >"$TMP/skiffd.log" 2>&1 &
 SKIFFD_PID=$!
 wait_for 10 grep -q "listening on 127.0.0.1:$P " "$TMP/skiffd.log" || fail "skiffd did not start"
 grep -q "serving HTTPS with certificate '$K/server.pem' (CN=127.0.0.1" "$TMP/skiffd.log" ||
@@ -116,6 +116,16 @@ ok "skiffd serves HTTPS on $P"
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$P/" -d '{}')
 [ "$code" = 000 ] || fail "plain HTTP answered $code on the HTTPS port"
 ok "no plain HTTP on the HTTPS port"
+
+# TLS 1.2 and 1.3 only (the client is told to allow anything).
+hello() { # openssl s_client's protocol flag -> the negotiated "New, ..." line
+    echo | timeout 10 openssl s_client -connect 127.0.0.1:"$P" "$1" -cipher 'DEFAULT@SECLEVEL=0' \
+        -CAfile "$CA" 2>&1 | grep '^New,'
+}
+hello -tls1_3 | grep -q 'New, TLSv1.3' || fail "no TLS 1.3: $(hello -tls1_3)"
+hello -tls1_2 | grep -q 'New, TLSv1.2' || fail "no TLS 1.2: $(hello -tls1_2)"
+hello -tls1_1 | grep -q 'Cipher is (NONE)' || fail "TLS 1.1 accepted: $(hello -tls1_1)"
+ok "TLS 1.2 and 1.3 offered, 1.1 refused"
 
 # --- The aws CLI.
 ecs() { aws ecs "$@" --endpoint-url "$URL" --output json; }
@@ -179,4 +189,15 @@ out=$("$BIN/skiff-agent" --endpoint "http://127.0.0.1:$P" --ca-file "$CA" \
     fail "agent started with --ca-file and an http endpoint"
 grep -q "https://" <<<"$out" || fail "agent --ca-file with http: $out"
 ok "agent refuses --ca-file with an http:// endpoint"
+
+# The long poll (suspended and resumed requests) works over TLS: with 1 s polls
+# and a 3 s heartbeat grace, the good agent stays connected through several
+# polls without a single poll error.
+connected() { ecs describe-container-instances --ca-bundle "$CA" --container-instances \
+    "$(ecs list-container-instances --ca-bundle "$CA" | jq -r '.containerInstanceArns[0]')" |
+    jq -e '.containerInstances[0].agentConnected == true' >/dev/null; }
+sleep 5
+connected || fail "the agent over TLS lost its connection (heartbeats)"
+! grep -q '"poll: ' "$TMP/agent-good.log" || fail "poll errors over TLS: $(grep poll: "$TMP/agent-good.log")"
+ok "agent stays connected over TLS long polls"
 echo "skiffd-tls: ok"
