@@ -23,6 +23,8 @@ struct agent_client {
     char *auth;
     char *ca_file; /* NULL: the system's CAs */
     bool https;
+    CURL *call; /* kept for its connection: no TLS handshake per report */
+    char call_errbuf[CURL_ERROR_SIZE];
     CURLM *multi;
     CURL *poll;
     struct curl_slist *poll_hdrs;
@@ -90,6 +92,8 @@ agent_client_free(struct agent_client *c)
     if (!c)
         return NULL;
     poll_reset(c);
+    if (c->call)
+        curl_easy_cleanup(c->call);
     curl_multi_cleanup(c->multi);
     free(c->endpoint);
     free(c->auth);
@@ -98,11 +102,15 @@ agent_client_free(struct agent_client *c)
     return NULL;
 }
 
+/* Sets up e (a new handle if NULL) for one POST. */
 static CURL *
-make_easy(struct agent_client *c, const char *path, const char *req, long timeout_ms,
+make_easy(struct agent_client *c, CURL *e, const char *path, const char *req, long timeout_ms,
           struct curl_slist **hdrs, struct body *b, char *errbuf)
 {
-    CURL *e = curl_easy_init();
+    if (!e)
+        e = curl_easy_init();
+    if (!e)
+        abort(); /* out of memory */
     cleanup_free char *url = xasprintf("%s/agent/v1/%s", c->endpoint, path);
 
     *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
@@ -195,12 +203,13 @@ agent_client_call(struct agent_client *c, const char *path, json_t *body, long t
     cleanup_free char *req = json_dumps(body, JSON_COMPACT);
     struct curl_slist *hdrs = NULL;
     struct body b = {0};
-    char errbuf[CURL_ERROR_SIZE];
-    CURL *e = make_easy(c, path, req, timeout_ms, &hdrs, &b, errbuf);
+    CURL *e = c->call = make_easy(c, c->call, path, req, timeout_ms, &hdrs, &b, c->call_errbuf);
     CURLcode rc = curl_easy_perform(e);
-    int r = finish(c, e, rc, &b, errbuf, path, ret, ret_status, err);
+    int r = finish(c, e, rc, &b, c->call_errbuf, path, ret, ret_status, err);
 
-    curl_easy_cleanup(e);
+    /* Forget this call's options (they point at freed memory), keep the
+     * handle's connection for the next call. */
+    curl_easy_reset(e);
     curl_slist_free_all(hdrs);
     free(b.data);
     return r;
@@ -213,8 +222,8 @@ agent_client_poll_start(struct agent_client *c, json_t *body, long timeout_ms,
     if (c->poll)
         return cm_error_set(err, EBUSY, "a poll is already running");
     c->poll_req = json_dumps(body, JSON_COMPACT);
-    c->poll =
-        make_easy(c, "poll", c->poll_req, timeout_ms, &c->poll_hdrs, &c->poll_body, c->poll_errbuf);
+    c->poll = make_easy(c, NULL, "poll", c->poll_req, timeout_ms, &c->poll_hdrs, &c->poll_body,
+                        c->poll_errbuf);
     if (curl_multi_add_handle(c->multi, c->poll) != CURLM_OK) {
         poll_reset(c);
         return cm_error_set(err, EIO, "cannot start the poll");
