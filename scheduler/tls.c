@@ -134,7 +134,9 @@ sched_tls_load(const char *cert_path, const char *key_path, struct cm_error **er
     int r;
 
     if (!cert_path || !key_path || !*cert_path || !*key_path) {
-        cm_error_set(err, 0, "HTTPS needs both a certificate (--tls-cert) and a key (--tls-key)");
+        cm_error_set(
+            err, 0,
+            "HTTPS needs both a certificate (--tls-cert, tlsCert) and a key (--tls-key, tlsKey)");
         return NULL;
     }
     t = xcalloc(1, sizeof(*t));

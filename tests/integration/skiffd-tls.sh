@@ -100,6 +100,8 @@ refused "'$K/other-ca.key' does not belong to the certificate in '$K/server.pem'
 refused "certificate file '$K/server.key': no PEM certificate" \
     --tls-cert "$K/server.key" --tls-key "$K/server.key"
 refused "--tls-key" --tls-cert "$K/server.pem"
+printf '{"tlsKey": "%s"}\n' "$K/server.key" >"$TMP/key-only.json"
+refused "--tls-cert, tlsCert" --config "$TMP/key-only.json"
 ok "bad certificate/key files stop skiffd, naming the file"
 
 # --- skiffd over HTTPS, from the shipped example (flags override its paths).
