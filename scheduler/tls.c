@@ -8,6 +8,7 @@
 #include <gnutls/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cm/cleanup.h"
@@ -143,6 +144,10 @@ sched_tls_load(const char *cert_path, const char *key_path, struct cm_error **er
     if (!(t->cert_pem = read_pem("certificate", cert_path, err)) ||
         !(t->key_pem = read_pem("key", key_path, err)))
         return sched_tls_free(t);
+    struct stat st;
+    if (stat(key_path, &st) == 0)
+        t->key_mode = st.st_mode & 07777;
+    t->key_path = xstrdup(key_path);
     if (check_cert(t, cert_path, &crts, &n, err) < 0)
         return sched_tls_free(t);
     if (gnutls_x509_privkey_init(&key) < 0)
@@ -178,12 +183,11 @@ sched_tls_free(struct sched_tls *t)
     free(t->key_pem);
     free(t->cert_pem);
     free(t->subject);
+    free(t->key_path);
     free(t);
     return NULL;
 }
 
-/* Says what is served; an expired certificate does not stop skiffd (clients
- * will say so), but the log should. */
 void
 sched_tls_log(const struct sched_tls *tls, const char *path)
 {
@@ -199,4 +203,7 @@ sched_tls_log(const struct sched_tls *tls, const char *path)
         cm_log_warn("certificate '%s' expired at %s: clients will refuse it", path, until);
     else if (tls->not_before != (time_t)-1 && tls->not_before > now)
         cm_log_warn("certificate '%s' is not valid yet: clients will refuse it", path);
+    if (tls->key_mode & 0077)
+        cm_log_warn("key file '%s' can be read by others than its owner (mode %04o): chmod 600 it",
+                    tls->key_path, tls->key_mode);
 }

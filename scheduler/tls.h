@@ -17,7 +17,9 @@ struct sched_tls {
     char *key_pem;  /* the private key file as read (wiped on free) */
     char *subject;  /* the leaf's subject DN, for the log */
     time_t not_before, not_after;
-    unsigned n_certs; /* certificates in the chain */
+    unsigned n_certs;  /* certificates in the chain */
+    char *key_path;    /* for the log */
+    unsigned key_mode; /* the key file's permission bits */
 };
 
 /* Reads cert_path and key_path, checks that the first holds PEM certificates,
@@ -31,6 +33,7 @@ CM_DEFINE_CLEANUP(struct sched_tls *, sched_tls_free)
 #define cleanup_sched_tls __attribute__((cleanup(sched_tls_freep)))
 
 /* Logs what is served (subject, chain length, expiry) and warns about a
- * certificate outside its validity: skiffd still starts (a restart must not
- * take the control plane down), clients will refuse it and say so. */
+ * certificate outside its validity (skiffd still starts: a restart must not
+ * take the control plane down; clients will refuse it and say so) and about a
+ * key file that others than its owner may read. */
 void sched_tls_log(const struct sched_tls *t, const char *cert_path);

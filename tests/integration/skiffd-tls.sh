@@ -141,6 +141,24 @@ out=$(AWS_CA_BUNDLE=$CA ecs list-clusters 2>&1) || fail "AWS_CA_BUNDLE: $out"
 jq -e '.clusterArns | length == 1' <<<"$out" >/dev/null || fail "list-clusters: $out"
 ok "aws ecs --ca-bundle / AWS_CA_BUNDLE over HTTPS; verification error without the CA"
 
+# boto3 (verify=CA), when installed.
+if python3 -c 'import boto3' 2>/dev/null; then
+    b3() { python3 - "$URL" "$1" <<'PY'
+import sys, boto3, botocore.exceptions
+url, verify = sys.argv[1], sys.argv[2]
+ecs = boto3.client("ecs", endpoint_url=url, region_name="us-east-1",
+                   verify=verify if verify != "-" else None)
+try:
+    print(len(ecs.list_clusters()["clusterArns"]))
+except botocore.exceptions.SSLError as e:
+    print("SSLError", e)
+PY
+    }
+    out=$(b3 "$CA" 2>&1); [ "$out" = 1 ] || fail "boto3 verify=CA: $out"
+    out=$(b3 - 2>&1); grep -q "SSLError.*CERTIFICATE_VERIFY_FAILED" <<<"$out" || fail "boto3 without CA: $out"
+    ok "boto3 with verify=CA over HTTPS; SSLError without"
+fi
+
 # --- skiff.
 skiff() { "$BIN/skiff" "$@" --endpoint "$URL" --output json; }
 for how in "--ca-file $CA" "--ca-bundle $CA" "env SKIFF_CA_FILE=$CA" "env AWS_CA_BUNDLE=$CA"; do

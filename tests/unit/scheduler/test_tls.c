@@ -166,6 +166,7 @@ Test(sched_tls, good_pair_loads)
     cr_assert(t->not_after > time(NULL) && t->not_before < time(NULL));
     cr_assert_not_null(strstr(t->cert_pem, "BEGIN CERTIFICATE"));
     cr_assert_not_null(strstr(t->key_pem, "PRIVATE KEY"));
+    cr_assert_eq(t->key_mode, 0600);
     pki_done(&p);
 }
 
