@@ -158,6 +158,10 @@ transport_error(const struct agent_client *c, CURLcode rc, const char *errbuf, c
     if (rc == CURLE_SSL_CONNECT_ERROR)
         return cm_error_set(err, EPROTO, "skiffd %s: TLS handshake with '%s' failed: %s", path,
                             c->endpoint, why);
+    if (rc == CURLE_GOT_NOTHING && !c->https)
+        return cm_error_set(err, EHOSTUNREACH,
+                            "skiffd %s: %s (if skiffd serves HTTPS, use an https:// endpoint)",
+                            path, why);
     return cm_error_set(err, EHOSTUNREACH, "skiffd %s: %s", path, why);
 }
 

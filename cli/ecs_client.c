@@ -270,6 +270,7 @@ cli_error_hint(const char *t)
         {"tls",
          "skiffd's certificate is not trusted: pass the CA that signed it with --ca-file FILE "
          "(or set SKIFF_CA_FILE / AWS_CA_BUNDLE, or ca_bundle in the profile)"},
+        {"tls-plain", "if skiffd serves HTTPS there, use an https:// endpoint (with --ca-file)"},
         {"transport",
          "is skiffd running there? start it (skiffd --listen HOST:PORT --state DIR, or 'skiff "
          "quickstart'), or point --endpoint / SKIFF_ENDPOINT at it"},
@@ -422,6 +423,11 @@ cli_ecs_call(struct cli_ctx *ctx, const char *op, json_t *in, json_t **ret, stru
             ctx->endpoint, *errbuf ? errbuf : curl_easy_strerror(cr),
             ctx->ca_file ? ctx->ca_file : "the system's CA certificates",
             ctx->ca_file ? " from " : "", ctx->ca_file ? ctx->ca_source : "");
+    }
+    if (cr == CURLE_GOT_NOTHING && !https) {
+        ctx->err_type = xstrdup("tls-plain");
+        return cm_error_set(err, EIO, "%s: '%s' closed the connection without an answer", op,
+                            ctx->endpoint);
     }
     if (cr != CURLE_OK) {
         ctx->err_type = xstrdup("transport");

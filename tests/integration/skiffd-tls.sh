@@ -175,11 +175,17 @@ grep -q "TLS certificate verification failed" <<<"$out" || fail "skiff without t
 out=$(skiff list-clusters --ca-file "$OTHER" 2>&1) && fail "skiff with another CA succeeded: $out"
 grep -q "TLS certificate verification failed" <<<"$out" || fail "skiff with another CA: $out"
 ok "skiff --ca-file/--ca-bundle/SKIFF_CA_FILE/AWS_CA_BUNDLE over HTTPS; verification error without"
+out=$("$BIN/skiff" list-clusters --endpoint "http://127.0.0.1:$P" 2>&1) && fail "skiff over http succeeded: $out"
+grep -q "use an https:// endpoint" <<<"$out" || fail "skiff http to the HTTPS port: $out"
+ok "skiff with http:// on the HTTPS port says to use https://"
 
-# --- Agents: one trusting our CA registers; one trusting another CA does not.
-start_agent() { # NAME CA-FILE
-    "$BIN/skiff-agent" --config "$ROOT/dist/config/agent-tls.json" --endpoint "$URL" \
-        --ca-file "$2" --join-token-file "$TMP/state/join-token" --state "$TMP/agent-$1" \
+# --- Agents: one trusting our CA registers; one trusting another CA does not,
+# nor does one speaking plain HTTP to the HTTPS port.
+start_agent() { # NAME CA-FILE|-
+    # The plain one without the example (it names a CA file).
+    local opts=(--config "$ROOT/dist/config/agent-tls.json" --endpoint "$URL" --ca-file "$2")
+    [ "$2" = - ] && opts=(--endpoint "http://127.0.0.1:$P")
+    "$BIN/skiff-agent" "${opts[@]}" --join-token-file "$TMP/state/join-token" --state "$TMP/agent-$1" \
         --hostname "tls-it-$1" --cgroup-root "/tls-it-$$-$1" --netns-dir "$TMP/agent-$1/netns" \
         --bridge "tlsit$1" --subnet "10.239.$((RANDOM % 200 + 20)).0/24" \
         --port-range 42600-42699 >>"$TMP/agent-$1.log" 2>&1 &
@@ -187,6 +193,7 @@ start_agent() { # NAME CA-FILE
 }
 start_agent good "$CA"
 start_agent bad "$OTHER"
+start_agent plain -
 hosts() { ecs list-container-instances --ca-bundle "$CA" | jq -r '.containerInstanceArns[]' |
     xargs -r aws ecs describe-container-instances --endpoint-url "$URL" --ca-bundle "$CA" \
         --output json --container-instances | jq -r '.containerInstances[].ec2InstanceId'; }
@@ -200,8 +207,12 @@ grep -q "give the CA that signed skiffd's certificate with --ca-file" "$TMP/agen
     fail "the bad agent's error does not say what to do"
 ! grep -q "registered as" "$TMP/agent-bad.log" || fail "the agent with another CA registered"
 [ "$(hosts)" = tls-it-good ] || fail "instances: $(hosts)"
-kill -0 "${AGENT_PIDS##* }" 2>/dev/null || fail "the agent with another CA gave up (exited)"
+set -- $AGENT_PIDS
+kill -0 "$2" 2>/dev/null || fail "the agent with another CA gave up (exited)"
 ok "agent with another CA logs the verification failure, keeps retrying, does not register"
+grep -q "use an https:// endpoint" "$TMP/agent-plain.log" || fail "the plain-HTTP agent's log lacks the hint"
+! grep -q "registered as" "$TMP/agent-plain.log" || fail "an agent registered over plain HTTP"
+ok "agent with http:// on the HTTPS port does not register, says to use https://"
 
 # An agent told to use a CA with a plain-HTTP endpoint refuses to start.
 out=$("$BIN/skiff-agent" --endpoint "http://127.0.0.1:$P" --ca-file "$CA" \
