@@ -73,15 +73,17 @@ agent_config_init(struct agent_config *c, const char *argv0)
 void
 agent_config_done(struct agent_config *c)
 {
-    char **strs[] = {&c->ca_file,        &c->cluster,  &c->endpoint,    &c->join_token_file,
-                     &c->state_dir,      &c->hostname, &c->runtime,     &c->runtime_cli,
-                     &c->runtime_root,   &c->shim,     &c->image_store, &c->default_registry,
-                     &c->cni_plugin_dir, &c->bridge,   &c->subnet,      &c->netns_dir,
-                     &c->cgroup_root,    &c->init_path};
+    char **strs[] = {&c->cluster,  &c->endpoint,    &c->join_token_file,  &c->state_dir,
+                     &c->hostname, &c->runtime,     &c->runtime_cli,      &c->runtime_root,
+                     &c->shim,     &c->image_store, &c->default_registry, &c->cni_plugin_dir,
+                     &c->bridge,   &c->subnet,      &c->netns_dir,        &c->cgroup_root,
+                     &c->init_path};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    free(c->ca_file);
+    c->ca_file = NULL;
     cm_strv_free(c->insecure_registries);
     c->insecure_registries = NULL;
     json_decref(c->attributes);
