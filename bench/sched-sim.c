@@ -22,8 +22,9 @@
 #include "sched/daemon.h"
 
 static unsigned arg_services = 1000, arg_tasks = 1000, arg_hosts = 10000;
-static const char *arg_listen = "127.0.0.1:8130";
+static const char *arg_listen = "127.0.0.1:8200";
 static double arg_timeout = 600;
+static bool arg_keep; /* leave the state directory behind (to time or inspect a load) */
 
 static double
 now_s(void)
@@ -279,16 +280,13 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"services", required_argument, NULL, 's'},
-        {"tasks", required_argument, NULL, 't'},
-        {"hosts", required_argument, NULL, 'H'},
-        {"listen", required_argument, NULL, 'l'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"services", required_argument, NULL, 's'}, {"tasks", required_argument, NULL, 't'},
+        {"hosts", required_argument, NULL, 'H'},    {"listen", required_argument, NULL, 'l'},
+        {"timeout", required_argument, NULL, 'T'},  {"keep-state", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "s:t:H:l:T:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:t:H:l:T:kh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             arg_services = (unsigned)strtoul(optarg, NULL, 10);
@@ -305,9 +303,12 @@ main(int argc, char **argv)
         case 'T':
             arg_timeout = strtod(optarg, NULL);
             break;
+        case 'k':
+            arg_keep = true;
+            break;
         case 'h':
             printf("usage: sched-sim [--services M] [--tasks K] [--hosts N] [--listen ADDR] "
-                   "[--timeout S]\n"
+                   "[--timeout S] [--keep-state]\n"
                    "  M services x K tasks on N simulated hosts (default 1000 x 1000 on 10000),\n"
                    "  in process behind the agent-protocol functions; prints one figure a line\n"
                    "  and exits 1 when the consistency check fails.\n");
@@ -457,9 +458,11 @@ main(int argc, char **argv)
     d = start(dir, &err);
     if (!d)
         die("restart", err);
+    double loaded = now_s() - t0;
     sched_service_pass(d);
     flush(d);
     printf("restart_s: %.2f s\n", now_s() - t0);
+    printf("restart_load_s: %.2f s\n", loaded);
     if (!bad && d->tasks.count != tasks_before) {
         snprintf(msg, sizeof(msg), "%zu tasks before the restart, %zu after", tasks_before,
                  d->tasks.count);
@@ -474,6 +477,9 @@ main(int argc, char **argv)
     printf("rss_max_mib: %.0f MiB\n", rss_mib());
     printf("consistency: %s\n", bad ? msg : "ok");
     sched_daemon_free(d);
-    cm_rm_rf(dir, NULL);
+    if (arg_keep)
+        fprintf(stderr, "sched-sim: state kept in %s\n", dir);
+    else
+        cm_rm_rf(dir, NULL);
     return bad ? 1 : 0;
 }

@@ -102,7 +102,10 @@ struct sched_tasktab {
     size_t count;
     uint32_t *free_list, *limbo; /* limbo: forgotten since the last flush */
     size_t n_free, cap_free, n_limbo, cap_limbo;
-    uint32_t *hash; /* handles, SCHED_NO_TASK = empty; linear probing */
+    /* Linear probing; h = SCHED_NO_TASK: empty; tag: the high half of the entry's hash. */
+    struct {
+        uint32_t h, tag;
+    } * hash;
     size_t n_hash;
     uint32_t *dirty;
     size_t n_dirty, cap_dirty;
@@ -206,6 +209,8 @@ void *sched_task_encode(struct sched_daemon *d, const struct sched_task_rec *t, 
 int sched_task_decode(struct sched_daemon *d, int64_t seq, const void *data, size_t len,
                       struct cm_error **err);
 void sched_tasktab_done(struct sched_daemon *d);
+/* Sizes the id hash for COUNT tasks at once (a load knows how many are coming). */
+void sched_tasktab_reserve(struct sched_daemon *d, size_t count);
 /* Loading: the stored strings, in id order, must get the same ids again. */
 int sched_intern_load(struct sched_daemon *d, int64_t id, const char *text, struct cm_error **err);
 int64_t sched_now_ms(void);

@@ -230,6 +230,9 @@ sched_load(struct sched_daemon *d, struct cm_error **err)
     if (sched_store_load(d->store, load_one, d, err) < 0 ||
         sched_store_load_strings(d->store, load_string, d, err) < 0)
         return -1;
+    int64_t n = sched_store_task_count(d->store);
+    if (n > 0)
+        sched_tasktab_reserve(d, (size_t)n);
     return sched_store_load_tasks(d->store, load_task, d, err);
 }
 

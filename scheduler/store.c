@@ -96,6 +96,19 @@ sq_task_del(struct sched_store *b, int64_t seq, struct cm_error **err)
     return step_reset(s, s->tdel, "task delete", err);
 }
 
+static int64_t
+sq_task_count(struct sched_store *b)
+{
+    struct sqlite_store *s = (struct sqlite_store *)b;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM tasks", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 static int
 sq_load_tasks(struct sched_store *b, sched_store_task_fn fn, void *userdata, struct cm_error **err)
 {
@@ -294,6 +307,7 @@ static const struct sched_store_ops sqlite_ops = {
     .task_put = sq_task_put,
     .task_del = sq_task_del,
     .load_tasks = sq_load_tasks,
+    .task_count = sq_task_count,
     .string_put = sq_string_put,
     .load_strings = sq_load_strings,
     .free = sq_free,
@@ -314,8 +328,10 @@ sched_store_sqlite_open(const char *path, struct cm_error **err)
         "CREATE TABLE IF NOT EXISTS strings (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
     };
 
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
+    /* One thread uses this connection (the checkpointer has its own): no mutexes. */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         cm_error_set(err, EIO, "sqlite open '%s': %s", path,
                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sq_free(&s->base);
@@ -432,4 +448,10 @@ sched_store_load_strings(struct sched_store *s, sched_store_string_fn fn, void *
                          struct cm_error **err)
 {
     return s->ops->load_strings(s, fn, userdata, err);
+}
+
+int64_t
+sched_store_task_count(struct sched_store *s)
+{
+    return s->ops->task_count ? s->ops->task_count(s) : -1;
 }

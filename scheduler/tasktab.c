@@ -137,19 +137,20 @@ static void
 hash_insert(struct sched_tasktab *tt, struct sched_daemon *d, uint32_t h)
 {
     size_t mask = tt->n_hash - 1;
-    for (size_t j = id_hash(sched_task_at(d, h)->id) & mask;; j = (j + 1) & mask) {
-        if (tt->hash[j] == SCHED_NO_TASK) {
-            tt->hash[j] = h;
+    uint64_t hv = id_hash(sched_task_at(d, h)->id);
+    for (size_t j = hv & mask;; j = (j + 1) & mask) {
+        if (tt->hash[j].h == SCHED_NO_TASK) {
+            tt->hash[j].h = h;
+            tt->hash[j].tag = (uint32_t)(hv >> 32);
             return;
         }
     }
 }
 
 static void
-hash_grow(struct sched_daemon *d)
+hash_resize(struct sched_daemon *d, size_t n)
 {
     struct sched_tasktab *tt = &d->tasks;
-    size_t n = tt->n_hash ? tt->n_hash * 2 : 4096;
     free(tt->hash);
     tt->hash = xmalloc(n * sizeof(*tt->hash));
     memset(tt->hash, 0xff, n * sizeof(*tt->hash));
@@ -159,6 +160,22 @@ hash_grow(struct sched_daemon *d)
             hash_insert(tt, d, h);
 }
 
+static void
+hash_grow(struct sched_daemon *d)
+{
+    hash_resize(d, d->tasks.n_hash ? d->tasks.n_hash * 2 : 4096);
+}
+
+void
+sched_tasktab_reserve(struct sched_daemon *d, size_t count)
+{
+    size_t n = 4096;
+    while (n < count * 2 + 2)
+        n *= 2;
+    if (n > d->tasks.n_hash)
+        hash_resize(d, n);
+}
+
 /* Backward-shift deletion keeps linear probing free of tombstones. */
 static void
 hash_remove(struct sched_daemon *d, uint32_t h)
@@ -166,19 +183,19 @@ hash_remove(struct sched_daemon *d, uint32_t h)
     struct sched_tasktab *tt = &d->tasks;
     size_t mask = tt->n_hash - 1;
     size_t j = id_hash(sched_task_at(d, h)->id) & mask;
-    while (tt->hash[j] != h) {
-        if (tt->hash[j] == SCHED_NO_TASK)
+    while (tt->hash[j].h != h) {
+        if (tt->hash[j].h == SCHED_NO_TASK)
             return;
         j = (j + 1) & mask;
     }
-    tt->hash[j] = SCHED_NO_TASK;
-    for (size_t k = (j + 1) & mask; tt->hash[k] != SCHED_NO_TASK; k = (k + 1) & mask) {
-        size_t home = id_hash(sched_task_at(d, tt->hash[k])->id) & mask;
+    tt->hash[j].h = SCHED_NO_TASK;
+    for (size_t k = (j + 1) & mask; tt->hash[k].h != SCHED_NO_TASK; k = (k + 1) & mask) {
+        size_t home = id_hash(sched_task_at(d, tt->hash[k].h)->id) & mask;
         /* Move k into the hole j unless its home lies cyclically in (j, k]. */
         bool stays = j <= k ? (home > j && home <= k) : (home > j || home <= k);
         if (!stays) {
             tt->hash[j] = tt->hash[k];
-            tt->hash[k] = SCHED_NO_TASK;
+            tt->hash[k].h = SCHED_NO_TASK;
             j = k;
         }
     }
@@ -201,11 +218,14 @@ sched_task_find_id(struct sched_daemon *d, const uint8_t id[16])
     if (!tt->n_hash)
         return SCHED_NO_TASK;
     size_t mask = tt->n_hash - 1;
-    for (size_t j = id_hash(id) & mask;; j = (j + 1) & mask) {
-        uint32_t h = tt->hash[j];
+    uint64_t hv = id_hash(id);
+    uint32_t tag = (uint32_t)(hv >> 32);
+    for (size_t j = hv & mask;; j = (j + 1) & mask) {
+        uint32_t h = tt->hash[j].h;
         if (h == SCHED_NO_TASK)
             return SCHED_NO_TASK;
-        if (!memcmp(sched_task_at(d, h)->id, id, 16))
+        /* The tag spares fetching the records of the other tasks on the probe path. */
+        if (tt->hash[j].tag == tag && !memcmp(sched_task_at(d, h)->id, id, 16))
             return h;
     }
 }

@@ -41,6 +41,8 @@ struct sched_store_ops {
     int (*task_del)(struct sched_store *s, int64_t seq, struct cm_error **err);
     int (*load_tasks)(struct sched_store *s, sched_store_task_fn fn, void *userdata,
                       struct cm_error **err);
+    /* How many task rows there are (so that a load can size its tables once); -1: unknown. */
+    int64_t (*task_count)(struct sched_store *s);
     /* The strings task rows refer to by number (never deleted, ids from 1 up). */
     int (*string_put)(struct sched_store *s, int64_t id, const char *text, struct cm_error **err);
     int (*load_strings)(struct sched_store *s, sched_store_string_fn fn, void *userdata,
@@ -69,6 +71,8 @@ int sched_store_load(struct sched_store *s, sched_store_load_fn fn, void *userda
 int sched_store_task_put(struct sched_store *s, int64_t seq, const void *data, size_t len,
                          struct cm_error **err);
 int sched_store_task_del(struct sched_store *s, int64_t seq, struct cm_error **err);
+/* -1 when the backend cannot tell. */
+int64_t sched_store_task_count(struct sched_store *s);
 int sched_store_load_tasks(struct sched_store *s, sched_store_task_fn fn, void *userdata,
                            struct cm_error **err);
 int sched_store_string_put(struct sched_store *s, int64_t id, const char *text,
