@@ -209,6 +209,9 @@ void *sched_task_encode(struct sched_daemon *d, const struct sched_task_rec *t, 
 int sched_task_decode(struct sched_daemon *d, int64_t seq, const void *data, size_t len,
                       struct cm_error **err);
 void sched_tasktab_done(struct sched_daemon *d);
+/* Makes a record of a task stored as a JSON document (the format before the tasks table). */
+int sched_task_from_document(struct sched_daemon *d, const char *id, json_t *doc,
+                             struct cm_error **err);
 /* Sizes the id hash for COUNT tasks at once (a load knows how many are coming). */
 void sched_tasktab_reserve(struct sched_daemon *d, size_t count);
 /* Loading: the stored strings, in id order, must get the same ids again. */

@@ -199,7 +199,9 @@ load_one(void *userdata, const char *kind, const char *key, const char *value,
 {
     struct sched_daemon *d = userdata;
     for (int k = 0; k < SCHED_K_MAX; k++) {
-        if (k == SCHED_K_TASK || strcmp(kind_names[k], kind) != 0)
+        /* Tasks stored as documents (before the tasks table) wait in tables[TASK]
+         * until the strings and task rows are in; sched_load converts them. */
+        if (strcmp(kind_names[k], kind) != 0)
             continue;
         json_error_t jerr;
         json_t *doc = json_loads(value, JSON_DECODE_ANY, &jerr);
@@ -233,7 +235,21 @@ sched_load(struct sched_daemon *d, struct cm_error **err)
     int64_t n = sched_store_task_count(d->store);
     if (n > 0)
         sched_tasktab_reserve(d, (size_t)n);
-    return sched_store_load_tasks(d->store, load_task, d, err);
+    if (sched_store_load_tasks(d->store, load_task, d, err) < 0)
+        return -1;
+    /* Each legacy document becomes a record (written as a row at the next flush) and its
+     * old row is deleted in the same batch. */
+    const char *key;
+    json_t *doc;
+    void *tmp;
+    json_object_foreach_safe(d->tables[SCHED_K_TASK], tmp, key, doc)
+    {
+        if (sched_task_from_document(d, key, doc, err) < 0)
+            return cm_error_wrap(err, "stored task document '%s'", key);
+        sched_touch(d, SCHED_K_TASK, key);
+        json_object_del(d->tables[SCHED_K_TASK], key);
+    }
+    return 0;
 }
 
 double

@@ -652,8 +652,8 @@ sched_task_view(struct sched_daemon *d, uint32_t h, bool with_tags)
     json_t *td = sched_task_td(d, t);
     json_t *inst = sched_get(d, SCHED_K_INSTANCE, sched_str(d, t->instance));
     const char *lt = sched_str(d, t->launch_type) ? sched_str(d, t->launch_type) : "EC2";
-    json_t *v = json_pack("{s:s,s:O,s:O,s:O,s:s,s:s,s:o,s:o,s:i,s:s,s:s,s:[],s:s}", "taskArn", arn,
-                          "clusterArn", json_object_get(cl, "clusterArn"), "taskDefinitionArn",
+    json_t *v = json_pack("{s:s,s:O?,s:O?,s:O?,s:s,s:s,s:o,s:o,s:i,s:s,s:s,s:[],s:s}", "taskArn",
+                          arn, "clusterArn", json_object_get(cl, "clusterArn"), "taskDefinitionArn",
                           json_object_get(td, "taskDefinitionArn"), "containerInstanceArn",
                           json_object_get(inst, "containerInstanceArn"), "lastStatus",
                           status_names[t->last_status < 8 ? t->last_status : 0], "desiredStatus",
@@ -885,5 +885,115 @@ sched_task_decode(struct sched_daemon *d, int64_t seq, const void *data, size_t 
     t->extra = extra;
     if (sched_task_live(t))
         link_task(d, h);
+    return 0;
+}
+
+/* ---- documents of the earlier format ------------------------------------------------ */
+
+static int64_t
+doc_ms(json_t *doc, const char *key)
+{
+    json_t *v = json_object_get(doc, key);
+    return json_is_number(v) ? (int64_t)(json_number_value(v) * 1000.0 + 0.5) : 0;
+}
+
+static uint32_t
+doc_str(struct sched_daemon *d, json_t *doc, const char *key)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+    return v ? sched_intern(d, v) : 0;
+}
+
+int
+sched_task_from_document(struct sched_daemon *d, const char *id, json_t *doc, struct cm_error **err)
+{
+    uint8_t bin[16];
+    if (!id || strlen(id) != 32 || !json_is_object(doc))
+        return cm_error_set(err, EINVAL, "not a task id or document");
+    for (int i = 0; i < 16; i++) {
+        int hi = hexval(id[2 * i]), lo = hexval(id[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return cm_error_set(err, EINVAL, "not a task id");
+        bin[i] = (uint8_t)(hi << 4 | lo);
+    }
+    if (sched_task_find_id(d, bin) != SCHED_NO_TASK)
+        return 0; /* already a row: the row is newer */
+    const char *cluster = json_string_value(json_object_get(doc, "_cluster"));
+    int last = sched_status_rank(json_string_value(json_object_get(doc, "lastStatus")));
+    if (!cluster || last < 0)
+        return cm_error_set(err, EINVAL, "no cluster or lastStatus");
+    if (d->tasks.next_seq < 1)
+        d->tasks.next_seq = 1;
+    uint32_t h = slot_new(d, bin, d->tasks.next_seq);
+    struct sched_task_rec *t = sched_task_at(d, h);
+    t->cluster = sched_intern(d, cluster);
+    t->service = doc_str(d, doc, "_service");
+    t->instance = doc_str(d, doc, "_instance");
+    const char *tdarn = json_string_value(json_object_get(doc, "taskDefinitionArn"));
+    const char *tail = tdarn ? strstr(tdarn, ":task-definition/") : NULL;
+    t->td = tail ? sched_intern(d, tail + strlen(":task-definition/")) : 0;
+    t->deployment = doc_str(d, doc, "_deployment");
+    t->group = doc_str(d, doc, "group");
+    t->started_by = doc_str(d, doc, "startedBy");
+    t->launch_type = doc_str(d, doc, "launchType");
+    t->stop_code = doc_str(d, doc, "stopCode");
+    t->cpu = (int32_t)json_integer_value(json_object_get(doc, "_cpu"));
+    t->memory = (int32_t)json_integer_value(json_object_get(doc, "_memory"));
+    t->version = (uint32_t)json_integer_value(json_object_get(doc, "version"));
+    t->last_status = (uint8_t)last;
+    const char *hs = json_string_value(json_object_get(doc, "healthStatus"));
+    t->health = hs && !strcmp(hs, "HEALTHY")     ? SCHED_TH_HEALTHY
+                : hs && !strcmp(hs, "UNHEALTHY") ? SCHED_TH_UNHEALTHY
+                                                 : SCHED_TH_UNKNOWN;
+    const char *ds = json_string_value(json_object_get(doc, "desiredStatus"));
+    if (ds && !strcmp(ds, "STOPPED"))
+        t->flags |= SCHED_TF_DESIRED_STOP;
+    if (json_is_true(json_object_get(doc, "_everRunning")))
+        t->flags |= SCHED_TF_EVER_RUNNING;
+    if (json_object_get(doc, "connectivity"))
+        t->flags |= SCHED_TF_CONNECTIVITY;
+    t->created_ms = doc_ms(doc, "createdAt");
+    t->pull_started_ms = doc_ms(doc, "pullStartedAt");
+    t->pull_stopped_ms = doc_ms(doc, "pullStoppedAt");
+    t->started_ms = doc_ms(doc, "startedAt");
+    t->connectivity_ms = doc_ms(doc, "connectivityAt");
+    t->stopping_ms = doc_ms(doc, "stoppingAt");
+    t->execution_stopped_ms = doc_ms(doc, "executionStoppedAt");
+    t->stopped_ms = doc_ms(doc, "stoppedAt");
+    json_t *extra = json_object();
+    const char *reason = json_string_value(json_object_get(doc, "stoppedReason"));
+    if (reason)
+        json_object_set_new(extra, "stoppedReason", json_string(reason));
+    json_t *ov = json_object_get(doc, "overrides");
+    if (json_is_object(ov))
+        json_object_set(extra, "overrides", ov);
+    json_t *tags = json_object_get(doc, "tags");
+    if (json_array_size(tags) > 0)
+        json_object_set(extra, "tags", tags);
+    json_t *tok = json_object_get(doc, "_clientToken");
+    if (json_is_string(tok))
+        json_object_set(extra, "_clientToken", tok);
+    /* What agents reported per container, as the report handler keeps it now. */
+    static const char *const keys[] = {
+        "exitCode",     "reason",      "runtimeId",  "networkBindings",
+        "healthStatus", "imageDigest", "lastStatus", NULL};
+    json_t *reported = json_object();
+    size_t i;
+    json_t *c;
+    json_array_foreach (json_object_get(doc, "containers"), i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!name)
+            continue;
+        json_t *r = json_object();
+        for (int k = 0; keys[k]; k++) {
+            json_t *v = json_object_get(c, keys[k]);
+            if (v && !(json_is_array(v) && json_array_size(v) == 0))
+                json_object_set(r, keys[k], v);
+        }
+        json_object_set_new(reported, name, r);
+    }
+    json_object_set_new(extra, "_containers", reported);
+    t->extra = extra;
+    sched_task_changed(d, h);
     return 0;
 }

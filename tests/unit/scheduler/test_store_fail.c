@@ -245,3 +245,61 @@ Test(sched_store_fail, failed_batch_is_not_applied)
     json_auto_t *view = sched_task_view(d, sched_task_find(d, fresh), false);
     cr_assert_str_eq(json_string_value(json_object_get(view, "startedBy")), "a-new-string");
 }
+
+/* A task stored as a JSON document by an earlier skiffd (objects table, kind "task") is
+ * loaded as a record, keeps its identity and state, and moves to the tasks table at the
+ * next flush. */
+Test(sched_store_fail, task_documents_of_the_earlier_format_are_converted)
+{
+    static const char id[] = "0123456789abcdef0123456789abcdef";
+    static const char doc[] =
+        "{\"taskArn\":\"arn:aws:ecs:us-east-1:000000000000:task/default/"
+        "0123456789abcdef0123456789abcdef\",\"taskDefinitionArn\":\"arn:aws:ecs:us-east-1:"
+        "000000000000:task-definition/w:1\",\"lastStatus\":\"RUNNING\",\"desiredStatus\":"
+        "\"RUNNING\",\"version\":3,\"group\":\"family:w\",\"launchType\":\"EC2\","
+        "\"createdAt\":1700000000.5,\"startedAt\":1700000001.25,\"healthStatus\":\"HEALTHY\","
+        "\"containers\":[{\"name\":\"a\",\"lastStatus\":\"RUNNING\",\"exitCode\":0}],"
+        "\"tags\":[{\"key\":\"k\",\"value\":\"v\"}],\"_cluster\":\"default\",\"_instance\":"
+        "\"i1\",\"_cpu\":128,\"_memory\":64,\"_everRunning\":true}";
+    op(sched_op_create_cluster, "{}");
+    op(sched_op_register_task_definition,
+       "{\"family\":\"w\",\"containerDefinitions\":[{\"name\":\"a\",\"image\":\"i\","
+       "\"memory\":64}]}");
+    cr_assert_eq(sched_flush(d, NULL), 0);
+    cr_assert_eq(sched_store_begin(d->store, NULL), 0);
+    cr_assert_eq(sched_store_put(d->store, "task", id, doc, NULL), 0);
+    cr_assert_eq(sched_store_commit(d->store, NULL), 0);
+
+    cr_assert_eq(sched_state_reload(d, NULL), 0);
+    uint32_t h = sched_task_find(d, id);
+    cr_assert_neq(h, SCHED_NO_TASK);
+    const struct sched_task_rec *t = sched_task_at(d, h);
+    cr_assert_eq(t->last_status, 3);
+    cr_assert_eq(t->version, 3);
+    cr_assert_eq(t->cpu, 128);
+    cr_assert_eq(t->created_ms, 1700000000500);
+    cr_assert_eq(t->started_ms, 1700000001250);
+    cr_assert(t->flags & SCHED_TF_EVER_RUNNING);
+    cr_assert_eq(t->health, SCHED_TH_HEALTHY);
+    json_auto_t *v = sched_task_view(d, h, true);
+    cr_assert_str_eq(json_string_value(json_object_get(v, "taskArn")),
+                     "arn:aws:ecs:us-east-1:000000000000:task/default/"
+                     "0123456789abcdef0123456789abcdef");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "group")), "family:w");
+    cr_assert_str_eq(json_string_value(json_object_get(v, "taskDefinitionArn")),
+                     "arn:aws:ecs:us-east-1:000000000000:task-definition/w:1");
+    cr_assert(json_is_null(json_object_get(v, "containerInstanceArn")), "i1 is not registered");
+    json_t *c0 = json_array_get(json_object_get(v, "containers"), 0);
+    cr_assert_eq(json_integer_value(json_object_get(c0, "exitCode")), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(c0, "lastStatus")), "RUNNING");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(v, "tags"), 0), "key")),
+        "k");
+
+    /* The flush moves it: after another reload it comes from the tasks table alone. */
+    cr_assert_eq(sched_flush(d, NULL), 0);
+    cr_assert_eq(sched_state_reload(d, NULL), 0);
+    cr_assert_eq(d->tasks.count, 1);
+    cr_assert_eq(sched_task_at(d, sched_task_find(d, id))->version, 3);
+    cr_assert_not(sched_has_dirty(d), "nothing left to convert");
+}
