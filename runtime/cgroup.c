@@ -89,6 +89,8 @@ cg_hiers_free(struct cg_hier *h, size_t n)
         free(h[i].dir);
         if (h[i].fd >= 0)
             close(h[i].fd);
+        if (h[i].join_fd >= 0)
+            close(h[i].join_fd);
     }
     free(h);
 }
@@ -245,6 +247,7 @@ add_hier(struct cg_hier **v, size_t *n, size_t *cap, const char *mountpoint, con
         .mask = mask,
         .fd = -1,
         .created = -1,
+        .join_fd = -1,
     };
     (*n)++;
 }
@@ -833,10 +836,81 @@ rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err)
     char buf[32];
     snprintf(buf, sizeof(buf), "%d", (int)pid);
     for (size_t i = 0; i < cg->n; i++) {
-        if (cg->h[i].fd < 0)
+        if (cg->h[i].fd < 0 || cg->h[i].joined)
             continue;
         if (cg_write(&cg->h[i], "cgroup.procs", buf, err) < 0)
             return cm_error_wrap(err, "move pid %d into cgroup '%s'", (int)pid, cg->path);
+    }
+    return 0;
+}
+
+/* Why the init joins by itself: a cgroup v1 migration of another process
+ * (or of a whole thread group through cgroup.procs) write-locks the kernel's
+ * cgroup_threadgroup_rwsem, which waits for an RCU grace period when it was
+ * idle: 5-20 ms here. A single thread moving itself ("0" to `tasks`) takes no
+ * such lock (kernel >= 5.19). The files are opened here, by the parent: the
+ * kernel checks the opener's credentials, so the write also works from a new
+ * user namespace. */
+int
+rt_cgroup_join_prepare(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->v2 || h->fd < 0 || h->join_fd >= 0)
+            continue;
+        h->join_fd = openat(h->fd, "tasks", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (h->join_fd < 0 && errno != ENOENT)
+            return cm_error_errno(err, "open '%s/tasks'", h->dir);
+        /* ENOENT (a fake tree): the parent moves the pid as before */
+    }
+    return 0;
+}
+
+int
+rt_cgroup_join_self(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->join_fd < 0)
+            continue;
+        ssize_t r;
+        do
+            r = write(h->join_fd, "0", 1);
+        while (r < 0 && errno == EINTR);
+        if (r != 1)
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
+        close(h->join_fd);
+        h->join_fd = -1;
+    }
+    return 0;
+}
+
+void
+rt_cgroup_join_done(struct rt_cgroup *cg, bool v2_joined)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->join_fd >= 0) {
+            close(h->join_fd);
+            h->join_fd = -1;
+            h->joined = true;
+        } else if (h->v2 && h->fd >= 0 && v2_joined) {
+            h->joined = true;
+        }
+    }
+}
+
+int
+rt_cgroup_enter_self(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->fd < 0)
+            continue;
+        /* v2 has no per-thread move across domains: cgroup.procs */
+        if (cg_write_raw(h->fd, h->v2 ? "cgroup.procs" : "tasks", "0") < 0 &&
+            (h->v2 || errno != ENOENT || cg_write_raw(h->fd, "cgroup.procs", "0") < 0))
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
     }
     return 0;
 }

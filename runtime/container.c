@@ -9,7 +9,9 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,32 @@ run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
     }
 }
 
+/* clone() of the init with every new namespace. With a cgroup2 directory
+ * (pure v2, or the hybrid host's unified mount) clone3 starts it there
+ * (CLONE_INTO_CGROUP): moving it afterwards through cgroup.procs would wait
+ * for an RCU grace period. *ret_into says whether that happened; any clone3
+ * failure (an old kernel, a caller's seccomp filter, a refusal that the
+ * later cgroup.procs write reports better) falls back to plain clone. */
+static pid_t
+clone_init(unsigned long flags, int cgroup_fd, bool *ret_into)
+{
+    *ret_into = false;
+    if (cgroup_fd >= 0) {
+        struct clone_args a = {
+            .flags = flags | CLONE_INTO_CGROUP,
+            .exit_signal = SIGCHLD,
+            .cgroup = (uint64_t)cgroup_fd,
+        };
+        pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+        if (pid >= 0) {
+            *ret_into = true;
+            return pid;
+        }
+        cm_log_debug("clone3 into cgroup: %s, using clone", strerror(errno));
+    }
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 /* The body of create and run. On success *ret_pid is the init's pid and the
  * container is in "created" (fifo) or about to exec (run, fifo_wait false). */
 static int
@@ -238,6 +266,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     struct rt_state st = {0};
     struct rt_init_ctx ctx = {0};
     unsigned long flags = 0;
+    bool into_cgroup = false;
     struct rt_sync_msg m;
     int r = -1;
     char pathbuf[PATH_MAX];
@@ -411,7 +440,9 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];
 
-    c.pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (rt_cgroup_join_prepare(c.cg, err) < 0)
+        goto fail;
+    c.pid = clone_init(flags, rt_cgroup_v2_fd(c.cg), &into_cgroup);
     if (c.pid < 0) {
         c.pid = 0;
         cm_error_errno(err, "clone");
@@ -423,6 +454,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     }
     close(sp[1]);
     sp[1] = -1;
+    rt_cgroup_join_done(c.cg, into_cgroup);
     close_fds(ctx.join_fds, RT_NS_COUNT);
     if (saved_cwd >= 0 && fchdir(saved_cwd) < 0)
         cm_log_debug("restore the working directory: %s, ignoring", strerror(errno));
@@ -431,8 +463,8 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
 
     if ((flags & CLONE_NEWUSER) && rt_write_id_maps(c.pid, cfg, err) < 0)
         goto fail;
-    /* The init builds its rootfs while we move it into the cgroup: on cgroup
-     * v1 a migration waits for an RCU grace period (milliseconds). */
+    /* The init joined the v1 hierarchies itself and clone3 placed it in the
+     * v2 one: this moves it only where that was not possible. */
     if (rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
         cm_error_errno(err, "signal the container init");
         goto fail;

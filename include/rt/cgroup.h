@@ -41,8 +41,19 @@ int rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret,
                    struct cm_error **err);
 /* The resolved path ("/skiff/ID" or the absolute cgroupsPath), borrowed. */
 const char *rt_cgroup_path(const struct rt_cgroup *cg);
-/* Moves pid into the cgroup in every hierarchy. */
+/* Moves pid into the cgroup in every hierarchy (but those the process joined
+ * by itself: rt_cgroup_join_done). */
 int rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err);
+/* A new process joins the v1 hierarchies by itself (no RCU grace period):
+ * prepare (parent, before fork/clone) opens each hierarchy's `tasks`;
+ * join_self (the child) writes "0" to them and closes its copies; join_done
+ * (parent, after the fork) closes the parent's copies and marks them joined,
+ * and the v2 hierarchy too when v2_joined (clone3 CLONE_INTO_CGROUP). */
+int rt_cgroup_join_prepare(struct rt_cgroup *cg, struct cm_error **err);
+int rt_cgroup_join_self(struct rt_cgroup *cg, struct cm_error **err);
+void rt_cgroup_join_done(struct rt_cgroup *cg, bool v2_joined);
+/* The calling (single-threaded) process joins the cgroup in every hierarchy. */
+int rt_cgroup_enter_self(struct rt_cgroup *cg, struct cm_error **err);
 /* Applies (new) resource limits: create and `update`. Mapping tables in
  * docs/cgroups.md. When res->devices is not empty, runc's default device
  * rules (null, zero, full, random, urandom, tty, console, ptmx, ptys, mknod)

@@ -258,6 +258,81 @@ Test(rt_cgroup_host, enter_pids_freeze_kill_destroy)
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
 }
 
+/* Whether every v1 line of /proc/PID/cgroup ("N:ctrls:PATH", ctrls not
+ * empty) ends in path (and there is at least one). */
+static bool
+proc_in_v1(pid_t pid, const char *path)
+{
+    cleanup_free char *p = xasprintf("/proc/%d/cgroup", (int)pid);
+    cleanup_free char *buf = NULL;
+    if (cm_read_file_at(AT_FDCWD, p, 1 << 16, &buf, NULL, NULL) < 0)
+        return false;
+    int lines = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        char *c = strrchr(line, ':');
+        if (!c || strstr(line, "::") == strchr(line, ':'))
+            continue; /* the cgroup2 line "0::PATH" */
+        if (strcmp(c + 1, path) != 0)
+            return false;
+        lines++;
+    }
+    return lines > 0;
+}
+
+/* The init's way in (rt_cgroup_join_prepare/join_self/join_done, "0" to
+ * each v1 `tasks`) and exec's (enter_self) place the process in every
+ * hierarchy, like enter does from outside; enter then skips what was joined. */
+Test(rt_cgroup_host, join_self_and_enter_self)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    int status = 0;
+
+    require_layout();
+    cr_assert_eq(rt_cgroup_create(ROOT, name, "x", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(rt_cgroup_join_prepare(cg, &err), 0, "%s", err ? err->msg : "");
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0) {
+        cleanup_error struct cm_error *e = NULL;
+        if (rt_cgroup_join_self(cg, &e) < 0)
+            _exit(3);
+        /* the v2 hierarchy (hybrid's unified) is enter's or clone3's */
+        for (;;)
+            pause();
+    }
+    children[n_children++] = child;
+    rt_cgroup_join_done(cg, false);
+    for (int i = 0; i < 200 && !proc_in_v1(child, name); i++)
+        usleep(5000);
+    cr_assert(proc_in_v1(child, name), "child did not join the v1 hierarchies by itself");
+    cr_assert_eq(rt_cgroup_enter(cg, child, &err), 0, "%s", err ? err->msg : "");
+    for (int i = 0; i < 200 && !proc_in(child, name); i++)
+        usleep(5000);
+    cr_assert(proc_in(child, name), "joined child is not in %s everywhere", name);
+
+    pid_t c2 = fork();
+    cr_assert(c2 >= 0);
+    if (c2 == 0) {
+        cleanup_error struct cm_error *e = NULL;
+        if (rt_cgroup_enter_self(cg, &e) < 0)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    children[n_children++] = c2;
+    for (int i = 0; i < 200 && !proc_in(c2, name); i++)
+        usleep(5000);
+    cr_assert(proc_in(c2, name), "exec-style child is not in %s everywhere", name);
+
+    cr_assert_eq(rt_cgroup_destroy(cg, true, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFSIGNALED(status), "join_self failed: status %d", status);
+    cr_assert_eq(waitpid(c2, &status, 0), c2);
+    cr_assert(WIFSIGNALED(status), "enter_self failed: status %d", status);
+    n_children = 0;
+}
+
 Test(rt_cgroup_host, force_destroy_kills_forked_stragglers)
 {
     cleanup_error struct cm_error *err = NULL;
