@@ -153,22 +153,58 @@ require_layout(void)
     }
 }
 
+/* The directory a /proc/PID/cgroup line's hierarchy is mounted at here:
+ * "cpu" -> cpu, "name=systemd" -> systemd, "" (cgroup2) -> unified. */
+static char *
+line_hier_dir(const char *ctrls, size_t len)
+{
+    if (len == 0)
+        return xstrdup(ROOT "/unified");
+    if (len > 5 && !strncmp(ctrls, "name=", 5))
+        return xasprintf(ROOT "/%.*s", (int)len - 5, ctrls + 5);
+    return xasprintf(ROOT "/%.*s", (int)len, ctrls);
+}
+
+/* Whether pid is in path in every hierarchy where path exists (the
+ * container's cgroup is made only in the hierarchies it uses), and in at
+ * least one. */
 static bool
-proc_in(pid_t pid, const char *path)
+proc_in_hiers(pid_t pid, const char *path, bool v1_only)
 {
     cleanup_free char *p = xasprintf("/proc/%d/cgroup", (int)pid);
     cleanup_free char *buf = NULL;
     if (cm_read_file_at(AT_FDCWD, p, 1 << 16, &buf, NULL, NULL) < 0)
         return false;
-    /* every line "N:ctrls:PATH" must end in our path */
+    /* lines "N:ctrls:PATH" */
     int lines = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        char *c = strrchr(line, ':');
-        if (!c || strcmp(c + 1, path) != 0)
+        char *a = strchr(line, ':');
+        char *c = a ? strchr(a + 1, ':') : NULL;
+        if (!c)
+            return false;
+        if (v1_only && c == a + 1)
+            continue; /* the cgroup2 line "0::PATH" */
+        cleanup_free char *hier = line_hier_dir(a + 1, (size_t)(c - a - 1));
+        cleanup_free char *dir = xasprintf("%s%s", hier, path);
+        if (access(dir, F_OK) < 0)
+            continue;
+        if (strcmp(c + 1, path) != 0)
             return false;
         lines++;
     }
     return lines > 0;
+}
+
+static bool
+proc_in(pid_t pid, const char *path)
+{
+    return proc_in_hiers(pid, path, false);
+}
+
+static bool
+proc_in_v1(pid_t pid, const char *path)
+{
+    return proc_in_hiers(pid, path, true);
 }
 
 Test(rt_cgroup_host, applies_memory_cpu_pids_cpuset)
@@ -256,27 +292,6 @@ Test(rt_cgroup_host, enter_pids_freeze_kill_destroy)
     n_children = 0;
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
-}
-
-/* Whether every v1 line of /proc/PID/cgroup ("N:ctrls:PATH", ctrls not
- * empty) ends in path (and there is at least one). */
-static bool
-proc_in_v1(pid_t pid, const char *path)
-{
-    cleanup_free char *p = xasprintf("/proc/%d/cgroup", (int)pid);
-    cleanup_free char *buf = NULL;
-    if (cm_read_file_at(AT_FDCWD, p, 1 << 16, &buf, NULL, NULL) < 0)
-        return false;
-    int lines = 0;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        char *c = strrchr(line, ':');
-        if (!c || strstr(line, "::") == strchr(line, ':'))
-            continue; /* the cgroup2 line "0::PATH" */
-        if (strcmp(c + 1, path) != 0)
-            return false;
-        lines++;
-    }
-    return lines > 0;
 }
 
 /* The init's way in (rt_cgroup_join_prepare/join_self/join_done, "0" to
@@ -464,8 +479,13 @@ Test(rt_cgroup_host, v2_device_program_on_unified)
         {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
     };
 
+    /* a hugepage limit: on hybrid the container is in the cgroup2 mount too */
+    struct rt_hugepage_limit hl[] = {{.page_size = "2MB", .limit = 4 << 21}};
+    struct rt_resources res = {.hugepage_limits = hl, .n_hugepage_limits = 1};
+
     require_layout();
-    cr_assert_eq(rt_cgroup_create(ROOT, name, "x", NULL, &cg, &err), 0);
+    if (rt_cgroup_create(ROOT, name, "x", &res, &cg, &err) < 0)
+        cr_skip_test("no hugetlb controller: %s", err->msg);
     int fd = rt_cgroup_v2_fd(cg);
     if (fd < 0)
         cr_skip_test("no cgroup2 hierarchy on this host");

@@ -200,6 +200,34 @@ Test(rt_lifecycle, update_resources)
     cr_assert_neq(h_rt("update", "--memory", "bogus", id, NULL), 0);
 }
 
+/* On v1 the container is made only in the hierarchies it uses (no cpuset
+ * here): update of a cpuset makes its directory and moves the processes in. */
+Test(rt_lifecycle, update_adds_the_cpuset_hierarchy)
+{
+    const char *id = h_id("upcpuset");
+    char dir[256], path[320];
+    char *buf = NULL, *procs = NULL;
+
+    if (access("/sys/fs/cgroup/cpuset/cgroup.procs", F_OK) != 0)
+        cr_skip_test("no v1 cpuset hierarchy");
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/cpuset/skiff/%s", id);
+    cr_assert_neq(access(dir, F_OK), 0, "%s made without a cpuset in the config", dir);
+    cr_assert_eq(h_rt("update", "--cpuset-cpus", "0", id, NULL), 0, "%s", h_err);
+    snprintf(path, sizeof(path), "%s/cpuset.cpus", dir);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 64, &buf, NULL, NULL), 0, "%s", path);
+    cr_assert_eq(strcmp(buf, "0\n"), 0, "%s", buf);
+    snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 4096, &procs, NULL, NULL), 0, "%s", path);
+    cr_assert_gt(atoi(procs), 0, "no process moved into %s", dir);
+    free(buf);
+    free(procs);
+    cr_assert_eq(h_rt("delete", "-f", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(dir, F_OK), 0, "%s left behind", dir);
+}
+
 Test(rt_lifecycle, recursive_readonly_bind_and_personality)
 {
     char src[256];
