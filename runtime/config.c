@@ -1585,6 +1585,10 @@ check_cross_fields(const struct rt_config *c, struct cm_error **err)
     if ((c->linux_.time_monotonic.present || c->linux_.time_boottime.present) &&
         !rt_config_namespace(c, RT_NS_TIME))
         return cm_error_set(err, 0, "linux.timeOffsets: given without a time namespace");
+    if ((c->linux_.time_monotonic.present || c->linux_.time_boottime.present) &&
+        rt_config_namespace(c, RT_NS_TIME)->path)
+        return cm_error_set(err, 0,
+                            "linux.timeOffsets: a joined time namespace (path) keeps its offsets");
     return 0;
 }
 

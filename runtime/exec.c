@@ -80,6 +80,10 @@ exec_process(const struct rt_exec_opts *o, const struct rt_config *cfg, int cons
         child_fail(errfd, e, "rlimits");
     if (rt_oom_score_adj_apply(p, &e) < 0)
         child_fail(errfd, e, "oomScoreAdj");
+    if (rt_ioprio_apply(p, &e) < 0)
+        child_fail(errfd, e, "ioPriority");
+    if (rt_sched_apply(p, &e) < 0)
+        child_fail(errfd, e, "scheduler");
     /* Before the filter, which may not allow rt_sigaction. */
     rt_signals_reset(sig_ignored);
     int nfd = -1;

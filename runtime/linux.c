@@ -376,6 +376,9 @@ rt_init_main(struct rt_init_ctx *ctx)
         cm_error_errno(&e, "unshare");
         init_fail(ctx, e, "namespaces");
     }
+    /* Before any hook: the first process to enter the namespace fixes them. */
+    if ((ctx->late_ns_flags & CLONE_NEWTIME) && rt_time_offsets_apply(&cfg->linux_, &e) < 0)
+        init_fail(ctx, e, "time namespace");
 
     if (rt_rootfs_prepare(ctx, &e) < 0)
         init_fail(ctx, e, "rootfs");
@@ -444,6 +447,10 @@ rt_init_main(struct rt_init_ctx *ctx)
     }
     if (rt_oom_score_adj_apply(p, &e) < 0)
         init_fail(ctx, e, "oomScoreAdj");
+    if (rt_ioprio_apply(p, &e) < 0)
+        init_fail(ctx, e, "ioPriority");
+    if (rt_sched_apply(p, &e) < 0)
+        init_fail(ctx, e, "scheduler");
     if (!wait_cgroup(ctx))
         _exit(1);
     /* create's process exits after READY: the init must outlive it. */
