@@ -211,6 +211,37 @@ parse_caps(json_t *o, const char *path, struct rt_capabilities *caps, struct cm_
     return 0;
 }
 
+/* Element i of an array of objects told apart by a required "type" that
+ * by_name knows (an id below 64) and that appears once: the id, or -1 with
+ * "unknown WHAT" / "duplicate WHAT" naming PATH[i].type. p receives the
+ * element's path, *ret_type the name. */
+static int
+typed_element(json_t *v, char *p, const char *path, size_t i, int (*by_name)(const char *),
+              const char *what, uint64_t *seen, const char **ret_type, struct cm_error **err)
+{
+    const char *type = NULL;
+    subi(p, path, "", i);
+    if (!json_is_object(v))
+        return cm_json_error(err, p, NULL, "expected an object");
+    if (cm_json_get_string_max(v, p, "type", true, 64, &type, err) < 0)
+        return -1;
+    int id = by_name(type);
+    if (id < 0 || id > 63)
+        return cm_json_error(err, p, "type", "unknown %s '%s'", what, type);
+    if (*seen & (UINT64_C(1) << id))
+        return cm_json_error(err, p, "type", "duplicate %s '%s'", what, type);
+    *seen |= UINT64_C(1) << id;
+    *ret_type = type;
+    return id;
+}
+
+/* An array's elements, at least one slot (calloc of 0 may return NULL). */
+static void *
+alloc_for(json_t *arr, size_t size)
+{
+    return xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, size);
+}
+
 static int
 parse_rlimits(json_t *arr, const char *path, struct rt_process *proc, struct cm_error **err)
 {
@@ -219,22 +250,13 @@ parse_rlimits(json_t *arr, const char *path, struct rt_process *proc, struct cm_
     json_t *v;
     size_t i;
 
-    proc->rlimits =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*proc->rlimits));
+    proc->rlimits = alloc_for(arr, sizeof(*proc->rlimits));
     json_array_foreach (arr, i, v) {
         struct rt_rlimit *r = &proc->rlimits[i];
         const char *type = NULL;
-        subi(p, path, "", i);
-        if (!json_is_object(v))
-            return cm_json_error(err, p, NULL, "expected an object");
-        if (cm_json_get_string_max(v, p, "type", true, 64, &type, err) < 0)
-            return -1;
-        int res = rt_rlimit_from_name(type);
+        int res = typed_element(v, p, path, i, rt_rlimit_from_name, "rlimit", &seen, &type, err);
         if (res < 0)
-            return cm_json_error(err, p, "type", "unknown rlimit '%s'", type);
-        if (seen & (UINT64_C(1) << res))
-            return cm_json_error(err, p, "type", "duplicate rlimit '%s'", type);
-        seen |= UINT64_C(1) << res;
+            return -1;
         r->resource = res;
         r->type = xstrdup(type);
         proc->n_rlimits = i + 1;
@@ -429,7 +451,7 @@ parse_id_mappings(json_t *arr, const char *path, struct rt_id_mapping **ret, siz
     json_t *v;
     size_t i;
 
-    *ret = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(**ret));
+    *ret = alloc_for(arr, sizeof(**ret));
     json_array_foreach (arr, i, v) {
         struct rt_id_mapping *m = &(*ret)[i];
         subi(p, path, "", i);
@@ -561,8 +583,7 @@ parse_hooks(json_t *o, const char *path, struct rt_hooks *h, struct cm_error **e
             return -1;
         if (!arr)
             continue;
-        h->hooks[k] =
-            xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(struct rt_hook));
+        h->hooks[k] = alloc_for(arr, sizeof(struct rt_hook));
         json_array_foreach (arr, i, v) {
             struct rt_hook *hk = &h->hooks[k][i];
             int64_t t = 0;
@@ -636,26 +657,18 @@ static int
 parse_namespaces(json_t *arr, const char *path, struct rt_linux *l, struct cm_error **err)
 {
     char p[PATH_BUF];
-    unsigned seen = 0;
+    uint64_t seen = 0;
     json_t *v;
     size_t i;
 
-    l->namespaces =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*l->namespaces));
+    l->namespaces = alloc_for(arr, sizeof(*l->namespaces));
     json_array_foreach (arr, i, v) {
         struct rt_namespace *ns = &l->namespaces[i];
         const char *type = NULL;
-        subi(p, path, "", i);
-        if (!json_is_object(v))
-            return cm_json_error(err, p, NULL, "expected an object");
-        if (cm_json_get_string_max(v, p, "type", true, 64, &type, err) < 0)
-            return -1;
-        int t = rt_ns_type_from_name(type);
+        int t =
+            typed_element(v, p, path, i, rt_ns_type_from_name, "namespace type", &seen, &type, err);
         if (t < 0)
-            return cm_json_error(err, p, "type", "unknown namespace type '%s'", type);
-        if (seen & (1u << t))
-            return cm_json_error(err, p, "type", "duplicate namespace type '%s'", type);
-        seen |= 1u << t;
+            return -1;
         ns->type = (enum rt_ns_type)t;
         l->n_namespaces = i + 1;
         if (dup_path(v, p, "path", false, true, &ns->path, err) < 0)
@@ -671,7 +684,7 @@ parse_devices(json_t *arr, const char *path, struct rt_linux *l, struct cm_error
     json_t *v;
     size_t i;
 
-    l->devices = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*l->devices));
+    l->devices = alloc_for(arr, sizeof(*l->devices));
     json_array_foreach (arr, i, v) {
         struct rt_device *d = &l->devices[i];
         const char *type = NULL;
@@ -713,7 +726,7 @@ parse_device_rules(json_t *arr, const char *path, struct rt_resources *r, struct
     json_t *v;
     size_t i;
 
-    r->devices = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->devices));
+    r->devices = alloc_for(arr, sizeof(*r->devices));
     json_array_foreach (arr, i, v) {
         struct rt_device_rule *d = &r->devices[i];
         const char *type = NULL, *access = NULL;
@@ -825,8 +838,7 @@ parse_weight_devices(json_t *arr, const char *path, struct rt_blkio *b, struct c
     json_t *v;
     size_t i;
 
-    b->weight_device =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*b->weight_device));
+    b->weight_device = alloc_for(arr, sizeof(*b->weight_device));
     json_array_foreach (arr, i, v) {
         struct rt_blkio_device *d = &b->weight_device[i];
         uint64_t u = 0;
@@ -863,7 +875,7 @@ parse_throttle(json_t *o, const char *path, const char *key, struct rt_blkio_thr
         return -1;
     if (!arr)
         return 0;
-    *ret = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(**ret));
+    *ret = alloc_for(arr, sizeof(**ret));
     json_array_foreach (arr, i, v) {
         struct rt_blkio_throttle *t = &(*ret)[i];
         subi(p, path, key, i);
@@ -927,8 +939,7 @@ parse_hugepages(json_t *arr, const char *path, struct rt_resources *r, struct cm
     json_t *v;
     size_t i;
 
-    r->hugepage_limits =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->hugepage_limits));
+    r->hugepage_limits = alloc_for(arr, sizeof(*r->hugepage_limits));
     json_array_foreach (arr, i, v) {
         struct rt_hugepage_limit *h = &r->hugepage_limits[i];
         const char *ps = NULL;
@@ -961,8 +972,7 @@ parse_network(json_t *o, const char *path, struct rt_resources *r, struct cm_err
         return -1;
     if (!arr)
         return 0;
-    r->priorities =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->priorities));
+    r->priorities = alloc_for(arr, sizeof(*r->priorities));
     json_array_foreach (arr, i, v) {
         struct rt_net_prio *np = &r->priorities[i];
         subi(p, path, "priorities", i);
@@ -1086,7 +1096,7 @@ parse_seccomp_args(json_t *arr, const char *path, struct rt_seccomp_syscall *sc,
     json_t *v;
     size_t i;
 
-    sc->args = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*sc->args));
+    sc->args = alloc_for(arr, sizeof(*sc->args));
     json_array_foreach (arr, i, v) {
         struct rt_seccomp_arg *a = &sc->args[i];
         const char *op = NULL;
@@ -1191,8 +1201,7 @@ parse_seccomp(json_t *o, const char *path, struct rt_seccomp *s, struct cm_error
     if (get_array(o, path, "syscalls", false, &arr, err) < 0)
         return -1;
     if (arr) {
-        s->syscalls =
-            xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*s->syscalls));
+        s->syscalls = alloc_for(arr, sizeof(*s->syscalls));
         json_array_foreach (arr, i, v) {
             struct rt_seccomp_syscall *sc = &s->syscalls[i];
             json_t *args;
@@ -1481,7 +1490,7 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
     if (get_array(root, "", "mounts", false, &arr, err) < 0)
         return -1;
     if (arr) {
-        c->mounts = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*c->mounts));
+        c->mounts = alloc_for(arr, sizeof(*c->mounts));
         json_array_foreach (arr, i, v) {
             c->n_mounts = i + 1;
             if (parse_mount(v, subi(p, "", "mounts", i), &c->mounts[i], err) < 0)
