@@ -21,6 +21,7 @@
 #include "cm/json.h"
 #include "cm/xalloc.h"
 #include "config_names.h"
+#include "rt/security.h"
 
 /* The typed getters are common/json.c's (cm_json_*); the wrappers below add
  * this parser's limits (RT_MAX_ARRAY elements or entries). */
@@ -1627,23 +1628,6 @@ rt_process_done(struct rt_process *p)
     *p = (struct rt_process){0};
 }
 
-static void
-seccomp_free(struct rt_seccomp *s)
-{
-    if (!s)
-        return;
-    cm_strv_free(s->architectures);
-    cm_strv_free(s->flags);
-    free(s->listener_path);
-    free(s->listener_metadata);
-    for (size_t i = 0; i < s->n_syscalls; i++) {
-        cm_strv_free(s->syscalls[i].names);
-        free(s->syscalls[i].args);
-    }
-    free(s->syscalls);
-    free(s);
-}
-
 void
 rt_resources_done(struct rt_resources *r)
 {
@@ -1687,7 +1671,7 @@ linux_done(struct rt_linux *l)
     free(l->devices);
     free(l->cgroups_path);
     rt_resources_done(&l->resources);
-    seccomp_free(l->seccomp);
+    rt_seccomp_profile_free(l->seccomp); /* frees what the parser built too */
     for (size_t i = 0; i < l->n_sysctl; i++) {
         free(l->sysctl[i].key);
         free(l->sysctl[i].value);
