@@ -811,20 +811,39 @@ hier_wanted(const struct rt_cgroup *cg, const struct cg_hier *h, unsigned want,
 }
 
 int
-rt_cgroup_create(const char *root, const char *path, const char *id, const struct rt_resources *res,
-                 struct rt_cgroup **ret, struct cm_error **err)
+rt_cgroup_plan(const char *root, const char *path, const char *id, const struct rt_resources *res,
+               struct rt_cgroup **ret, struct cm_error **err)
 {
     cleanup_free char *resolved = NULL;
-    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
-    int r = 0;
+    struct rt_cgroup *cg = NULL;
 
     if (cg_resolve_path(path, id, &resolved, err) < 0)
         return -1;
     if (new_handle(root, resolved, &cg, err) < 0)
         return -1;
     unsigned want = wanted_controllers(res);
+    for (size_t i = 0; i < cg->n; i++)
+        cg->h[i].wanted = hier_wanted(cg, &cg->h[i], want, res);
+    *ret = cg;
+    return 0;
+}
+
+bool
+rt_cgroup_plan_needs_v2(const struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].v2 && cg->h[i].wanted)
+            return true;
+    return false;
+}
+
+int
+rt_cgroup_realize(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
+{
+    int r = 0;
+
     for (size_t i = 0; i < cg->n && r == 0; i++)
-        if (hier_wanted(cg, &cg->h[i], want, res))
+        if (cg->h[i].wanted)
             r = make_path(cg, &cg->h[i], err);
     for (size_t i = 0; i < cg->n && r == 0; i++)
         if (cg->ops->prepare && cg->h[i].fd >= 0)
@@ -834,10 +853,21 @@ rt_cgroup_create(const char *root, const char *path, const char *id, const struc
     if (r < 0) {
         for (size_t i = 0; i < cg->n; i++)
             rollback_hier(&cg->h[i], cg->path);
-        return cm_error_wrap(err, "cgroup '%s'", resolved);
+        return cm_error_wrap(err, "cgroup '%s'", cg->path);
     }
     for (size_t i = 0; i < cg->n; i++)
         cg->h[i].created = -1; /* from now on destroy owns the removal */
+    return 0;
+}
+
+int
+rt_cgroup_create(const char *root, const char *path, const char *id, const struct rt_resources *res,
+                 struct rt_cgroup **ret, struct cm_error **err)
+{
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    if (rt_cgroup_plan(root, path, id, res, &cg, err) < 0 || rt_cgroup_realize(cg, res, err) < 0)
+        return -1;
     *ret = TAKE_PTR(cg);
     return 0;
 }
@@ -865,6 +895,7 @@ rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret, struc
             return cm_error_errno(err, "open '%s'", h->dir);
         if (h->fd >= 0)
             found++;
+        h->wanted = h->fd >= 0;
     }
     if (found == 0)
         return cm_error_set(err, ENOENT, "cgroup '%s' does not exist below '%s'", cg->path,
@@ -928,6 +959,28 @@ rt_cgroup_join_self(struct rt_cgroup *cg, struct cm_error **err)
     return 0;
 }
 
+int
+rt_cgroup_join_planned(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (!h->wanted || h->v2)
+            continue;
+        cleanup_free char *tasks = xasprintf("%s/tasks", h->dir);
+        if (cg_write_raw(AT_FDCWD, tasks, "0") < 0)
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
+    }
+    return 0;
+}
+
+void
+rt_cgroup_mark_joined(struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].wanted && !cg->h[i].v2)
+            cg->h[i].joined = true;
+}
+
 void
 rt_cgroup_join_done(struct rt_cgroup *cg, bool v2_joined)
 {
@@ -989,6 +1042,7 @@ extend(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **e
         if (h->fd >= 0 || !hier_wanted(cg, h, want, res))
             continue;
         r = make_path(cg, h, err);
+        h->wanted = r == 0;
         if (r == 0 && cg->ops->prepare)
             r = cg->ops->prepare(cg, h, err);
         for (size_t k = 0; k < n && r == 0; k++) {
@@ -1406,7 +1460,7 @@ rt_cgroup_mounts(const struct rt_cgroup *cg, struct rt_cgroup_mount **ret, size_
     size_t n = 0;
     for (size_t i = 0; i < cg->n; i++) {
         const struct cg_hier *h = &cg->h[i];
-        if (h->fd < 0)
+        if (!h->wanted)
             continue; /* a hierarchy the container is not in (hier_wanted) */
         struct rt_cgroup_mount *m = &out[n++];
         m->name = xstrdup(h->name);

@@ -51,6 +51,7 @@ struct cg_hier {
     int join_fd;   /* v1: the container's `tasks` opened for writing, for the init to join
                     * itself (rt_cgroup_join_prepare); -1 otherwise */
     bool joined;   /* the init joined by itself (v1 tasks, v2 CLONE_INTO_CGROUP): enter skips it */
+    bool wanted;   /* the container has (or gets, rt_cgroup_plan) a directory here */
 };
 
 struct rt_cgroup;

@@ -267,6 +267,9 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     struct rt_init_ctx ctx = {0};
     unsigned long flags = 0;
     bool into_cgroup = false;
+    bool late_cgroup = false;
+    struct rt_resources cg_res = {0};
+    cleanup_free struct rt_device_rule *cg_rules = NULL;
     struct rt_sync_msg m;
     int r = -1;
     char pathbuf[PATH_MAX];
@@ -356,17 +359,22 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0 ||
         rt_state_save(o->root, &st, err) < 0)
         goto fail;
-    {
-        struct rt_resources res = cfg->linux_.resources;
-        cleanup_free struct rt_device_rule *rules = NULL;
-        if (cfg->linux_.has_resources) {
-            rules = device_rules(cfg, &res.n_devices);
-            res.devices = rules;
-        }
-        if (rt_cgroup_create(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
-                             cfg->linux_.has_resources ? &res : NULL, &c.cg, err) < 0)
-            goto fail;
+    cg_res = cfg->linux_.resources;
+    if (cfg->linux_.has_resources) {
+        cg_rules = device_rules(cfg, &cg_res.n_devices);
+        cg_res.devices = cg_rules;
     }
+    if (rt_cgroup_plan(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
+                       cfg->linux_.has_resources ? &cg_res : NULL, &c.cg, err) < 0)
+        goto fail;
+    /* The directories are made after the clone, while the init builds its
+     * rootfs (it joins them by path when told, before its cgroup mount),
+     * unless the init must be born in them (clone3 into cgroup2) or cannot
+     * open their files itself (a user namespace). */
+    late_cgroup = !rt_cgroup_plan_needs_v2(c.cg) && !rt_config_namespace(cfg, RT_NS_USER);
+    if (!late_cgroup &&
+        rt_cgroup_realize(c.cg, cfg->linux_.has_resources ? &cg_res : NULL, err) < 0)
+        goto fail;
     free(st.cgroup_path);
     st.cgroup_path = xstrdup(rt_cgroup_path(c.cg));
 
@@ -435,6 +443,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.state = &st;
     ctx.self_exe_fd = self_exe;
     ctx.cg = c.cg;
+    ctx.join_planned = late_cgroup;
     ctx.sig_ignored = rt_signals_ignored();
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
@@ -468,6 +477,11 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
         cm_error_errno(err, "signal the container init");
         goto fail;
+    }
+    if (late_cgroup) {
+        rt_cgroup_mark_joined(c.cg); /* the init joins when told (RT_SYNC_CGROUP) */
+        if (rt_cgroup_realize(c.cg, cfg->linux_.has_resources ? &cg_res : NULL, err) < 0)
+            goto fail;
     }
     if (rt_cgroup_enter(c.cg, c.pid, err) < 0)
         goto fail;

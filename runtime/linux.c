@@ -310,17 +310,25 @@ hooks_in_init(struct rt_init_ctx *ctx, enum rt_hook_kind kind, const char *statu
     return rt_hooks_run(h->hooks[kind], h->n_hooks[kind], json, err);
 }
 
-/* Waits (once) until the parent has moved us into the cgroup. */
-static bool
-wait_cgroup(struct rt_init_ctx *ctx)
+bool
+rt_init_wait_cgroup(struct rt_init_ctx *ctx)
 {
     struct rt_sync_msg m;
+    struct cm_error *e = NULL;
     if (ctx->in_cgroup)
         return true;
     if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_CGROUP)
         return false;
+    if (ctx->join_planned && rt_cgroup_join_planned(ctx->cg, &e) < 0)
+        init_fail(ctx, e, "cgroup");
     ctx->in_cgroup = true;
     return true;
+}
+
+static bool
+wait_cgroup(struct rt_init_ctx *ctx)
+{
+    return rt_init_wait_cgroup(ctx);
 }
 
 static _Noreturn void
@@ -394,6 +402,9 @@ rt_init_main(struct rt_init_ctx *ctx)
             init_fail(ctx, e, "createContainer hook");
     }
 
+    /* Joining by path needs the host's /sys/fs/cgroup: before the pivot. */
+    if (ctx->join_planned && !wait_cgroup(ctx))
+        _exit(1);
     if (rt_rootfs_pivot(ctx, &e) < 0)
         init_fail(ctx, e, "pivot_root");
     if (rt_config_namespace(cfg, RT_NS_UTS) && set_hostname(cfg, &e) < 0)

@@ -36,6 +36,22 @@ void rt_cgroup_hierarchies_free(struct rt_cgroup_hierarchy *h, size_t n);
  * returns a handle. On failure nothing it created is left behind. */
 int rt_cgroup_create(const char *root, const char *path, const char *id,
                      const struct rt_resources *res, struct rt_cgroup **ret, struct cm_error **err);
+/* rt_cgroup_create in two steps, so that create can make the directories
+ * while the init builds its rootfs: plan resolves the path and picks the
+ * hierarchies (nothing on the host changes); realize makes, prepares and
+ * configures them (on failure it removes what it made). */
+int rt_cgroup_plan(const char *root, const char *path, const char *id,
+                   const struct rt_resources *res, struct rt_cgroup **ret, struct cm_error **err);
+int rt_cgroup_realize(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
+/* Whether the plan uses a cgroup2 hierarchy (joined through clone3
+ * CLONE_INTO_CGROUP, so realized before the clone). */
+bool rt_cgroup_plan_needs_v2(const struct rt_cgroup *cg);
+/* The init's way in after the parent realized the plan: "0" to each planned
+ * v1 hierarchy's `tasks`, by path (host root, no user namespace: the files'
+ * permissions apply). mark_joined tells the parent's handle that enter has
+ * nothing left to do there. */
+int rt_cgroup_join_planned(struct rt_cgroup *cg, struct cm_error **err);
+void rt_cgroup_mark_joined(struct rt_cgroup *cg);
 /* Re-opens an existing container cgroup from the path recorded in the state. */
 int rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret,
                    struct cm_error **err);

@@ -228,6 +228,46 @@ Test(rt_lifecycle, update_adds_the_cpuset_hierarchy)
     cr_assert_neq(access(dir, F_OK), 0, "%s left behind", dir);
 }
 
+/* The cgroup is made while the init builds its rootfs and the init joins it
+ * by path before pivot_root, also when no `cgroup` mount asks for it. */
+Test(rt_lifecycle, cgroup_joined_without_a_cgroup_mount)
+{
+    const char *id = h_id("nocgmnt");
+    json_t *mounts = json_object_get(H.config, "mounts");
+    char want[128];
+    size_t i;
+    json_t *m;
+
+    json_array_foreach (mounts, i, m) {
+        if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "cgroup")) {
+            json_array_remove(mounts, i);
+            break;
+        }
+    }
+    /* without a cgroup namespace /proc/self/cgroup shows the host paths */
+    json_t *nss = json_object_get(json_object_get(H.config, "linux"), "namespaces");
+    json_array_foreach (nss, i, m) {
+        if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "cgroup")) {
+            json_array_remove(nss, i);
+            break;
+        }
+    }
+    h_args("cat", "/proc/self/cgroup", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    snprintf(want, sizeof(want), ":/skiff/%s\n", id);
+    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+        cr_assert_not_null(strstr(h_out, want), "%s", h_out);
+        return;
+    }
+    static const char *const hiers[] = {"memory", "pids", "freezer", "devices"};
+    for (size_t k = 0; k < sizeof(hiers) / sizeof(hiers[0]); k++) {
+        char line[160];
+        snprintf(line, sizeof(line), ":%s:/skiff/%s\n", hiers[k], id);
+        cr_assert_not_null(strstr(h_out, line), "no %s in\n%s", line, h_out);
+    }
+}
+
 /* process.ioPriority and process.scheduler reach the container process,
  * and an exec'd one (its own process.json). */
 Test(rt_lifecycle, io_priority_and_scheduler)
