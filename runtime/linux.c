@@ -363,7 +363,8 @@ rt_init_main(struct rt_init_ctx *ctx)
     /* Until execve nothing in the container may open /proc/<us>/exe. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    /* First: what the init does from here on is charged to the container. */
+    /* First, when the cgroup exists already (a user namespace, cgroup2): what the
+     * init does from here on is charged to the container. */
     if (ctx->cg && rt_cgroup_join_self(ctx->cg, &e) < 0)
         init_fail(ctx, e, "cgroup");
 
