@@ -305,8 +305,6 @@ sched_op_get_task_logs(struct sched_call *c, json_t *in, json_t *out)
         sched_in_int(c, in, "tail", false, 0, 1000000, &tail) < 0 ||
         sched_in_int(c, in, "waitMs", false, 0, SCHED_LOGS_MAX_WAIT_MS, &wait) < 0)
         return -1;
-    if (!c->req)
-        return sched_fail(c, "ServerException", "GetTaskLogs needs an HTTP request");
     const char *id = sched_arn_tail(ref);
     json_t *t = sched_get(c->d, SCHED_K_TASK, id);
     if (!t || strcmp(json_string_value(json_object_get(t, "_cluster")), cname) != 0)
@@ -347,6 +345,8 @@ sched_op_get_task_logs(struct sched_call *c, json_t *in, json_t *out)
         json_object_set_new(body, "tail", json_integer(tail));
     if (wait)
         json_object_set_new(body, "waitMs", json_integer(wait));
+    if (!c->req)
+        return sched_fail(c, "ServerException", "SkiffGetTaskLogs answers HTTP requests only.");
     cleanup_free char *where = xasprintf("container instance '%s' at %s", iid, addr);
     return relay_start(c, where, &sa, secret, body, (uint64_t)wait);
 }

@@ -305,6 +305,8 @@ else
         kill -9 $fpid 2>/dev/null
     fi
     wait $fpid 2>/dev/null
+    # A stopped task has nothing more to say: --follow ends by itself.
+    check "skiff logs --follow of a stopped task ends by itself" timeout 15 "$B/skiff" logs --task "$hog" --follow
 fi
 
 # Scale to 0: nothing left on either host.
