@@ -126,7 +126,7 @@ static const struct cli_opt o_drain[] = {
 };
 static const struct cli_opt o_logs[] = {
     CLUSTER,
-    {"task", CLI_VALUE, "ID|ARN", "task whose logs to print", true},
+    {"task", CLI_ARG, "ID|ARN", "task whose logs to print (the word alone will do)", true},
     {"container", CLI_VALUE, "NAME", "container (default: every container of the task)", false},
     {"tail", CLI_VALUE, "N", "only the last N lines", false},
     {"since", CLI_VALUE, "TIME|DURATION",

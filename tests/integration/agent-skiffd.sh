@@ -278,7 +278,7 @@ btask=$(tasks_json | jq -r --arg b "$(for k in "${!host_of[@]}"; do [ "${host_of
 if [ -z "$btask" ]; then
     fail "a task on host b for the logs"
 else
-    logs_b() { SK logs --task "$btask" | grep -qx started-v2; }
+    logs_b() { SK logs "$btask" | grep -qx started-v2; }
     check "skiff logs reads a task on host b through skiffd" logs_b
     logs_ctr() { SK logs --task "$btask" --container web 2>&1 >/dev/null | grep -qx warn-v2; }
     check "skiff logs --container web: stderr lines on stderr" logs_ctr
