@@ -234,8 +234,8 @@ page(const struct agent_logs_query *q, char **names, struct ev *evs, size_t tota
         struct timespec zero = {0};
         token = agent_logs_token_format(&zero, 0);
     }
-    return json_pack("{s:o,s:s,s:b}", "events", events, "nextToken", token, "stopped",
-                     stopped && end == total);
+    return json_pack("{s:o,s:s,s:b,s:b}", "events", events, "nextToken", token, "stopped",
+                     stopped && end == total, "more", end < total);
 }
 
 int

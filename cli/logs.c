@@ -136,10 +136,13 @@ cli_cmd_logs(struct cli_ctx *ctx, const struct cli_args *a)
             free(token);
             token = xstrdup(next);
         }
-        if (n > 0)
+        /* A page cut by a limit: the rest at once, follow or not. */
+        if (json_is_true(json_object_get(out, "more")))
             continue;
         if (!follow || json_is_true(json_object_get(out, "stopped")))
             return 0;
+        if (n > 0)
+            continue;
         /* Nothing new within the wait: a task that stopped without its containers'
          * exit records (a lost host) has nothing more to say either. */
         if (!first && task_stopped(ctx, a, task))

@@ -188,9 +188,10 @@ relay_finish(struct relay *r)
         return relay_fail(r, "answer without events and nextToken");
     r->done = true;
     relay_close(r);
-    json_auto_t *out =
-        json_pack("{s:O,s:O,s:b}", "events", events, "nextToken", json_object_get(ans, "nextToken"),
-                  "stopped", json_is_true(json_object_get(ans, "stopped")));
+    json_auto_t *out = json_pack("{s:O,s:O,s:b,s:b}", "events", events, "nextToken",
+                                 json_object_get(ans, "nextToken"), "stopped",
+                                 json_is_true(json_object_get(ans, "stopped")), "more",
+                                 json_is_true(json_object_get(ans, "more")));
     respond(r->req, 200, out);
 }
 

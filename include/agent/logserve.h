@@ -48,7 +48,8 @@ struct agent_logs_query {
 /* Reads the logs of a task below STATE/tasks. *ret (new reference):
  * {"events": [{"container","stream","time","log"}...], "nextToken": cursor
  * after the last event (or the one given), "stopped": every selected
- * container has exited}. ENOENT when the host has no such task or container. */
+ * container has exited and all was returned, "more": a limit cut the page}.
+ * ENOENT when the host has no such task or container. */
 int agent_logs_query_run(const char *state_dir, unsigned max_files,
                          const struct agent_logs_query *q, json_t **ret, struct cm_error **err);
 /* Cursors: "SECONDS.NANOSECONDS:SKIP". */

@@ -143,6 +143,11 @@ Test(agent_logserve, byte_limit_and_missing)
     struct agent_logs_query q = {.task_id = "t3", .max_bytes = 4};
     json_auto_t *res = run(&q);
     cr_assert_eq(json_array_size(json_object_get(res, "events")), 1);
+    cr_assert(json_is_true(json_object_get(res, "more")));
+    struct agent_logs_query q2 = {.task_id = "t3"};
+    json_auto_t *res2 = run(&q2);
+    cr_assert_eq(json_array_size(json_object_get(res2, "events")), 3);
+    cr_assert(json_is_false(json_object_get(res2, "more")));
 
     json_t *r2 = NULL;
     cleanup_error struct cm_error *err = NULL;
