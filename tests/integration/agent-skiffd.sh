@@ -326,6 +326,9 @@ nothing_left() {
 }
 check "nothing left on either host (processes, mounts, cgroups, netns)" wait_for 30 nothing_left
 
+# Under MODE=asan: no memory error in the agents or skiffd so far.
+sanitizer_clean() { ! grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/agent-*.log "$W/skiffd.log"; }
+check "no sanitizer report from the agents or skiffd" sanitizer_clean
 if [ $fails -ne 0 ]; then
     for f in "$W"/agent-*.log "$W/skiffd.log"; do echo "---- $f"; tail -n 15 "$f"; done
     echo "---- service"; svc | jq -c '.events[:5]'

@@ -124,4 +124,6 @@ if [ $((lost + wrong + left_ctr + left_shim + left_mnt + left_ns + left_cg)) -ne
     exit 1
 fi
 [ "$kills" -gt 0 ] || { echo "FAIL: the agent was never killed"; exit 1; }
+# Under MODE=asan: a memory error of any agent run fails the soak.
+if grep -E "ERROR: AddressSanitizer|runtime error:" "$W/agent.log"; then echo "FAIL: sanitizer"; exit 1; fi
 echo "ok   soak"
