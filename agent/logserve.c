@@ -381,7 +381,7 @@ secret_ok(const char *given, const char *secret)
 
 /* Parses the request body into q (strings borrowed from body); a message on error. */
 static const char *
-parse_query(json_t *body, struct agent_logs_query *q, int64_t *ret_wait)
+parse_query(json_t *body, struct agent_logs_query *q, int64_t *ret_wait, char *buf, size_t size)
 {
     const char *k;
     json_t *v;
@@ -394,8 +394,10 @@ parse_query(json_t *body, struct agent_logs_query *q, int64_t *ret_wait)
         size_t i;
         for (i = 0; known[i] && strcmp(known[i], k); i++)
             ;
-        if (!known[i])
-            return "unknown member in the request";
+        if (!known[i]) {
+            snprintf(buf, size, "unknown member '%.64s' in the request", k);
+            return buf;
+        }
     }
     q->task_id = json_string_value(json_object_get(body, "taskId"));
     if (!plain_name(q->task_id, ID_MAX))
@@ -454,6 +456,7 @@ handle(struct cm_http_request *req, void *userdata)
     json_auto_t *in = NULL, *res = NULL;
     cleanup_error struct cm_error *err = NULL;
     const char *msg;
+    char mbuf[128];
 
     if (strcmp(cm_http_request_path(req), AGENT_LOGS_PATH) != 0) {
         respond_err(req, 404, "NotFound", "unknown path");
@@ -476,7 +479,7 @@ handle(struct cm_http_request *req, void *userdata)
         respond_err(req, 400, "BadRequest", jerr.text);
         return;
     }
-    if ((msg = parse_query(in, &q, &wait_ms)) != NULL) {
+    if ((msg = parse_query(in, &q, &wait_ms, mbuf, sizeof mbuf)) != NULL) {
         respond_err(req, 400, "BadRequest", msg);
         return;
     }

@@ -231,6 +231,7 @@ Test(agent_logserve, endpoint_over_http)
     cr_assert_eq(post(addr, NULL, "{\"taskId\":\"t4\"}", &b1), 401);
     cr_assert_eq(post(addr, "wrong!", "{\"taskId\":\"t4\"}", &b2), 401);
     cr_assert_eq(post(addr, "s3cr3t", "{\"taskId\":\"t4\",\"bogus\":1}", &b3), 400);
+    cr_assert(strstr(b3, "'bogus'"), "%s", b3);
     cr_assert_eq(post(addr, "s3cr3t", "{\"taskId\":\"t9\"}", &b4), 404);
     cr_assert_eq(
         post(addr, "s3cr3t", "{\"taskId\":\"t4\",\"container\":\"c\",\"waitMs\":100}", &b5), 200);
