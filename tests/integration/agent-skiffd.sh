@@ -192,7 +192,9 @@ check "health checks report HEALTHY" wait_for 30 healthy
 victim=$(ls -d "$W"/[ab]/tasks/*/c/web 2>/dev/null | head -1)
 [ -n "$victim" ] || die "no container to kill"
 victim_task=$(basename "$(dirname "$(dirname "$victim")")")
-echo "kill 9" >"$victim/ctl"
+# From the host, like an operator or the kernel would: SIGKILL to the container's init.
+vpid=$(jq -r .pid "$victim/shim.json")
+[ "${vpid:-0}" -gt 1 ] && kill -9 "$vpid" || die "no pid to kill in $victim/shim.json"
 stopped_137() {
     sk describe-tasks --tasks "$(sk list-tasks --desired-status STOPPED | jq -r '.taskArns[]' | grep "$victim_task")" |
         jq -e '.tasks[0].lastStatus == "STOPPED" and .tasks[0].containers[0].exitCode == 137' >/dev/null
@@ -220,6 +222,8 @@ rolled() {
         [ "$(tasks_json | jq -r '[.tasks[].taskDefinitionArn | endswith(":2")] | all')" = true ]
 }
 check "rolling deployment to revision 2" wait_for 150 rolled
+placement() { tasks_json | jq -r '.tasks[].containerInstanceArn' | while read -r a; do echo "${host_of[$a]:-?}"; done | sort | uniq -c | tr -s ' \n' ' '; }
+echo "revision 2 placed: $(placement)"
 check "revision 2 answers on all host ports" wait_for 30 answers_all v2 4
 quota_ok() {
     local t
@@ -273,10 +277,14 @@ ecs stop-task --task "$spin" >/dev/null
 
 # Logs through skiffd: a task on host b, read through skiffd (which asks b's agent).
 SK() { "$B/skiff" "$@"; }
-btask=$(tasks_json | jq -r --arg b "$(for k in "${!host_of[@]}"; do [ "${host_of[$k]}" = b ] && echo "$k"; done)" \
-    '[.tasks[] | select(.containerInstanceArn == $b)][0].taskArn // empty')
+# A task on host b if there is one (placement decides), else on a: either way the
+# logs come from an agent in another network namespace, through skiffd.
+barn=$(for k in "${!host_of[@]}"; do [ "${host_of[$k]}" = b ] && echo "$k"; done)
+btask=$(tasks_json | jq -r --arg b "$barn" \
+    '([.tasks[] | select(.containerInstanceArn == $b)] + .tasks)[0].taskArn // empty')
+echo "logs of task ${btask##*/}, on host ${host_of[$(sk describe-tasks --tasks "$btask" | jq -r '.tasks[0].containerInstanceArn')]:-?}"
 if [ -z "$btask" ]; then
-    fail "a task on host b for the logs"
+    fail "a task for the logs"
 else
     logs_b() { SK logs "$btask" | grep -qx started-v2; }
     check "skiff logs reads a task on host b through skiffd" logs_b
