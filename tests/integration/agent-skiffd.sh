@@ -203,7 +203,15 @@ check "killed container reported STOPPED with exit code 137" wait_for 30 stopped
 check "replacement brings the service back to 4" wait_for 60 running 4
 
 # kill -9 of agent b: its tasks are re-placed on a; b returns and stops its surplus.
+b_inst=$(for k in "${!host_of[@]}"; do [ "${host_of[$k]}" = b ] && echo "$k"; done)
+old_b=$(tasks_json | jq -r --arg b "$b_inst" '[.tasks[] | select(.containerInstanceArn == $b)][0].taskArn // empty')
 kill -9 "${apid[b]}"
+# Its logs cannot be read meanwhile: skiffd says whose agent it could not reach.
+logs_b_down() {
+    local msg
+    ! msg=$("$B/skiff" logs "$old_b" 2>&1) && grep -q "agent of container instance '${b_inst##*/}' at ${addr[b]}:8250" <<<"$msg"
+}
+[ -n "$old_b" ] && check "skiff logs of a task on the dead agent's host: a clear error" logs_b_down
 all_on_a() {
     running 4 && [ "$(tasks_json | jq -r '[.tasks[].containerInstanceArn] | unique | length')" = 1 ]
 }
