@@ -116,8 +116,9 @@ python3 "$here/images-helpers/mkoci.py" "$W/oci" busybox >/dev/null &&
         docker://127.0.0.1:5210/busybox:latest || die "image"
 IMG=$REG/busybox:latest
 
-# skiffd with short failure-detection graces, on the bridge.
-"$B/skiffd" --listen $GW:8240 --state "$W/skiffd" --heartbeat-grace 2000 --task-grace 2000 \
+# skiffd with short failure-detection graces (a host that prepares several tasks at
+# once can be busy for a second or two), on the bridge.
+"$B/skiffd" --listen $GW:8240 --state "$W/skiffd" --heartbeat-grace 3000 --task-grace 2000 \
     --poll-timeout 1000 --tick 200 >"$W/skiffd.log" 2>&1 &
 skiffd_pid=$!
 wait_for 10 grep -q "listening on $GW:8240" "$W/skiffd.log" || die "skiffd"
