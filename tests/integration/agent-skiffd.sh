@@ -46,8 +46,11 @@ kill_shims() { # STATE
     for f in "$1"/tasks/*/c/*/shim.json; do
         [ -f "$f" ] || continue
         jq -r '"\(.shimPid) \(.pid)"' "$f" | while read -r sp cp; do
-            kill -9 "$sp" 2>/dev/null
-            [ "$cp" != 0 ] && kill -9 "$cp" 2>/dev/null
+            # Recorded pids may have been reused by anyone since: only a shim of ours
+            # and a process in our cgroups are killed.
+            { tr '\0' ' ' <"/proc/$sp/cmdline"; } 2>/dev/null | grep -q "skiff-shim .*$1/" &&
+                kill -9 "$sp" 2>/dev/null
+            [ "$cp" != 0 ] && grep -qF "$CG" "/proc/$cp/cgroup" 2>/dev/null && kill -9 "$cp" 2>/dev/null
         done
     done
 }

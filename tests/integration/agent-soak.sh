@@ -85,7 +85,7 @@ for ((b = 0; b * batch < N; b++)); do
         files+=("$W/s$i.json")
     done
     version=$((version + 1))
-    ctl desired "$W" $version "${files[@]}"
+    ctl desired-live "$W" $version "${files[@]}"
     # Restart the agent whenever the killer got it, until the batch has started.
     arns=()
     for ((i = b * batch + 1; i <= (b + 1) * batch && i <= N; i++)); do arns+=(arn:t/s$i); done
@@ -98,7 +98,7 @@ done
 # Everything STOPPED, then let the agent finish in peace.
 files=()
 for ((i = 1; i <= N; i++)); do mk $i STOPPED; files+=("$W/s$i.json"); done
-ctl desired "$W" $((version + 1)) "${files[@]}"
+ctl desired-live "$W" $((version + 1)) "${files[@]}"
 for _ in $(seq 20); do keep_alive; sleep 0.1; done
 kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; killer=
 sleep 0.5

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # agtctl.py - helpers for tests/integration/agent.sh:
 #   agtctl.py desired DIR VERSION TASKFILE...   write DIR/desired.json from task JSON files
+#   agtctl.py desired-live DIR VERSION TASKFILE...  the same without tasks reported STOPPED
 #   agtctl.py last DIR ARN                      print the latest report of ARN (JSON)
 #   agtctl.py wait DIR ARN STATUS [SECS] [KEY=VALUE...]
 #       wait until the latest report of ARN has lastStatus STATUS and, for each
@@ -54,9 +55,13 @@ def latest_all(d):
 
 
 cmd = sys.argv[1]
-if cmd == "desired":
+if cmd in ("desired", "desired-live"):
     d, version, files = sys.argv[2], int(sys.argv[3]), sys.argv[4:]
     tasks = [json.load(open(f)) for f in files]
+    if cmd == "desired-live":
+        # Like skiffd: a task reported STOPPED leaves the host's desired state.
+        reps = latest_all(d)
+        tasks = [t for t in tasks if (reps.get(t["taskArn"]) or {}).get("lastStatus") != "STOPPED"]
     tmp = os.path.join(d, "desired.json.tmp")
     with open(tmp, "w") as f:
         json.dump({"version": version, "tasks": tasks}, f)
