@@ -401,6 +401,8 @@ write_at(int fd, const char *p, size_t len, la_int64_t off, la_int64_t *written)
     return 0;
 }
 
+/* Creates base below pfd with the member's data and metadata; returns 1
+ * (without error) when the name already exists. */
 static int
 write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int pfd,
            const char *base, struct cm_error **err)
@@ -414,6 +416,8 @@ write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int 
 
     (void)x;
     fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return 1; /* the caller clears the slot and calls again */
     if (fd < 0)
         return cm_error_errno(err, "create");
     while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
@@ -665,14 +669,25 @@ extract_entry(struct extractor *x, struct archive *a, struct archive_entry *e, c
     pfd = open_parent(x, dir, true, err);
     if (pfd < 0)
         return -1;
+    /* Files, nearly every member, try O_EXCL first: a name seen before in this
+     * layer is the exception, and this saves a stat per file. */
+    if (type == AE_IFREG) {
+        int r = write_file(x, a, e, pfd, base, err);
+        if (r <= 0)
+            return r;
+    }
     if (clear_slot(x, pfd, base, type == AE_IFDIR, &keep, err) < 0)
         return -1;
     pfd = open_parent(x, dir, true, err); /* clear_slot may have dropped it */
     if (pfd < 0)
         return -1;
     switch (type) {
-    case AE_IFREG:
-        return write_file(x, a, e, pfd, base, err);
+    case AE_IFREG: {
+        int r = write_file(x, a, e, pfd, base, err);
+        if (r == 1)
+            return cm_error_set(err, EEXIST, "create: the name exists after clearing it");
+        return r;
+    }
     case AE_IFDIR:
         return make_dir(x, e, path, pfd, base, keep, err);
     case AE_IFLNK:
