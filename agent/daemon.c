@@ -1261,7 +1261,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
                                       .ipam_dir = a.cni_ipam,
                                       .cache_dir = a.cni_cache};
     agent_port_pool_init(&a.ports, cfg->port_lo, cfg->port_hi, true);
-    a.client = agent_client_new(cfg->endpoint, token);
+    a.client = agent_client_new(cfg->endpoint, token, cfg->ca_file);
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);

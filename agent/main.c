@@ -18,8 +18,10 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: skiff-agent --cluster NAME --endpoint URL --join-token-file F --state DIR\n"
-            "                   [--config FILE] [--runtime PATH] [--bridge NAME] [--subnet CIDR]\n"
-            "                   [--port-range LO-HI] [--attribute K=V]... (see agent/config.c)\n"
+            "                   [--config FILE] [--ca-file PEM] [--runtime PATH] [--bridge NAME]\n"
+            "                   [--subnet CIDR] [--port-range LO-HI] [--attribute K=V]...\n"
+            "                   (see agent/config.c; --endpoint https://... verifies skiffd's\n"
+            "                   certificate against --ca-file or the system's CAs)\n"
             "       skiff-agent logs --state DIR TASK_ID CONTAINER [--since RFC3339] [--tail N]\n");
 }
 

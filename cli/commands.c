@@ -21,6 +21,11 @@ const struct cli_opt cli_global_opts[] = {
     {"endpoint", CLI_VALUE, "URL",
      "skiffd endpoint (default: $SKIFF_ENDPOINT, $AWS_ENDPOINT_URL_ECS, " CLI_DEFAULT_ENDPOINT ")",
      false},
+    {"ca-file", CLI_VALUE, "FILE",
+     "PEM CA certificates to verify an https endpoint with (default: $SKIFF_CA_FILE, "
+     "$AWS_CA_BUNDLE, the profile's ca_bundle, else the system's CAs)",
+     false},
+    {"ca-bundle", CLI_VALUE, "FILE", "the same as --ca-file (the aws CLI's name)", false},
     {"profile", CLI_VALUE, "NAME",
      "profile in the aws CLI's credentials/config files ($AWS_PROFILE)", false},
     {"region", CLI_VALUE, "REGION",

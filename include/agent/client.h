@@ -14,8 +14,12 @@
 
 struct agent_client;
 
-/* endpoint: "http://127.0.0.1:8080" (no trailing path); token: the join token. */
-struct agent_client *agent_client_new(const char *endpoint, const char *token);
+/* endpoint: "http://127.0.0.1:8080" or "https://..." (no trailing path);
+ * token: the join token; ca_file: PEM CA certificates to verify an https
+ * endpoint with (NULL: the system's). Only the endpoint's scheme is spoken and
+ * certificates are always verified: a failure is an error saying so (code
+ * EKEYREJECTED), never a fallback. */
+struct agent_client *agent_client_new(const char *endpoint, const char *token, const char *ca_file);
 struct agent_client *agent_client_free(struct agent_client *c);
 
 /* POSTs body to ENDPOINT/agent/v1/PATH and waits (at most timeout_ms). A

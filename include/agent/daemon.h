@@ -15,6 +15,7 @@
 struct agent_config {
     char *cluster;
     char *endpoint;
+    char *ca_file; /* PEM CAs for an https endpoint (default: the system's) */
     char *join_token_file;
     char *state_dir;
     char *hostname;     /* default: uname nodename */
@@ -48,7 +49,7 @@ struct agent_config {
 void agent_config_init(struct agent_config *c, const char *argv0);
 void agent_config_done(struct agent_config *c);
 /* Reads a JSON config file (strict: unknown keys are errors) over c. Keys are
- * the long option names in camelCase: cluster, endpoint, joinTokenFile, state,
+ * the long option names in camelCase: cluster, endpoint, caFile, joinTokenFile, state,
  * hostname, runtime, runtimeRoot, shim, imageStore, insecureRegistries,
  * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
  * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
