@@ -69,13 +69,21 @@ in_read(struct img_layer_stream *s, struct cm_error **err)
 static char *
 slot_get(struct img_layer_stream *s)
 {
-    char *p = NULL;
+    char *p;
+    bool cancel;
+
     pthread_mutex_lock(&s->mu);
     while (s->count == SLOTS && !s->cancel)
         pthread_cond_wait(&s->can_put, &s->mu);
-    if (!s->cancel)
-        p = s->slot[s->head];
+    cancel = s->cancel;
+    p = s->slot[s->head];
     pthread_mutex_unlock(&s->mu);
+    if (cancel)
+        return NULL;
+    /* Slots are allocated on first use: most layers are small. Only this
+     * thread touches a slot before slot_put() publishes it. */
+    if (!p)
+        p = s->slot[s->head] = xmalloc(CHUNK);
     return p;
 }
 
@@ -325,8 +333,6 @@ img_layer_stream_start(int in_fd, uint64_t max_bytes, struct cm_error **err)
     s->in_fd = in_fd;
     s->max = max_bytes ? max_bytes : IMG_LAYER_MAX_DEFAULT;
     s->in = xmalloc(IN_BUF);
-    for (size_t i = 0; i < SLOTS; i++)
-        s->slot[i] = xmalloc(CHUNK);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->can_put, NULL);
     pthread_cond_init(&s->can_get, NULL);
