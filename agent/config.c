@@ -14,6 +14,7 @@
 
 #include "agent/cni.h"
 #include "agent/logfile.h"
+#include "agent/logserve.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/json.h"
@@ -68,16 +69,18 @@ agent_config_init(struct agent_config *c, const char *argv0)
     c->retention_s = 3600;
     c->pids_limit = 4096;
     c->image_gc_percent = 85;
+    /* skiffd reads logs through this endpoint; loopback suits a single host. */
+    c->log_listen = xstrdup("127.0.0.1:0");
 }
 
 void
 agent_config_done(struct agent_config *c)
 {
-    char **strs[] = {&c->cluster,  &c->endpoint,    &c->join_token_file,  &c->state_dir,
-                     &c->hostname, &c->runtime,     &c->runtime_cli,      &c->runtime_root,
-                     &c->shim,     &c->image_store, &c->default_registry, &c->cni_plugin_dir,
-                     &c->bridge,   &c->subnet,      &c->netns_dir,        &c->cgroup_root,
-                     &c->init_path};
+    char **strs[] = {&c->cluster,   &c->endpoint,    &c->join_token_file,  &c->state_dir,
+                     &c->hostname,  &c->runtime,     &c->runtime_cli,      &c->runtime_root,
+                     &c->shim,      &c->image_store, &c->default_registry, &c->cni_plugin_dir,
+                     &c->bridge,    &c->subnet,      &c->netns_dir,        &c->cgroup_root,
+                     &c->init_path, &c->log_listen,  &c->log_advertise};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -128,6 +131,8 @@ static const struct opt opts[] = {
     {"retention", "--retention", O_UINT, OFF(retention_s)},
     {"pidsLimit", "--pids-limit", O_I64, OFF(pids_limit)},
     {"imageGcPercent", "--image-gc-percent", O_UINT, OFF(image_gc_percent)},
+    {"logListen", "--log-listen", O_STR, OFF(log_listen)},
+    {"logAdvertise", "--log-advertise", O_STR, OFF(log_advertise)},
 };
 
 static int
@@ -367,6 +372,12 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
         return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)
         return cm_error_set(err, 0, "--log-max-files: at most %d", AGENT_LOG_MAX_FILES_LIMIT);
+    if (c->log_listen && *c->log_listen && strcmp(c->log_listen, "off") != 0 &&
+        agent_logserve_check_address("--log-listen", c->log_listen, true, err) < 0)
+        return -1;
+    if (c->log_advertise &&
+        agent_logserve_check_address("--log-advertise", c->log_advertise, false, err) < 0)
+        return -1;
     if (c->attributes) {
         const char *k;
         json_t *v;

@@ -23,6 +23,7 @@
 #include "agent/bundle.h"
 #include "agent/client.h"
 #include "agent/cni.h"
+#include "agent/logserve.h"
 #include "agent/shim.h"
 #include "agent/state.h"
 #include "agent/taskdef.h"
@@ -91,6 +92,8 @@ struct agent {
     int64_t next_register_ms, next_poll_ms, next_report_ms;
     unsigned report_failures;
     bool quit;
+    struct agent_logserve *logs; /* the log endpoint skiffd reads (agent/logserve.c) */
+    char *log_secret;
 };
 
 static int64_t
@@ -930,6 +933,12 @@ do_register(struct agent *a, struct cm_error **err)
         json_object_set_new(body, "cluster", json_string(a->cfg->cluster));
     if (a->instance_arn)
         json_object_set_new(body, "containerInstanceArn", json_string(a->instance_arn));
+    if (a->logs)
+        json_object_set_new(body, "logEndpoint",
+                            json_pack("{s:s,s:s}", "address",
+                                      a->cfg->log_advertise ? a->cfg->log_advertise
+                                                            : agent_logserve_address(a->logs),
+                                      "secret", a->log_secret));
     if (agent_client_call(a->client, "register", body, REPORT_TIMEOUT_MS, &ans, NULL, err) < 0)
         return -1;
     arn = json_string_value(json_object_get(ans, "containerInstanceArn"));
@@ -1225,6 +1234,31 @@ image_gc(struct agent *a)
 
 /* ---- the loop ---- */
 
+/* The log endpoint, after the signals are blocked (its thread inherits the mask).
+ * Without it the agent still runs tasks; `skiff logs` then says so. */
+static void
+logs_start(struct agent *a)
+{
+    const char *listen = a->cfg->log_listen;
+    cleanup_error struct cm_error *e = NULL;
+
+    if (!listen || !*listen || !strcmp(listen, "off"))
+        return;
+    if (!strncmp(listen, "0.0.0.0:", 8) && !a->cfg->log_advertise) {
+        cm_log_warn("log endpoint on '%s' needs --log-advertise ADDRESS:PORT for skiffd, "
+                    "not serving logs",
+                    listen);
+        return;
+    }
+    if (agent_logserve_secret(a->cfg->state_dir, &a->log_secret, &e) < 0 ||
+        !(a->logs = agent_logserve_start(listen, a->cfg->state_dir, a->cfg->log_max_files,
+                                         a->log_secret, &e))) {
+        cm_log_warn("%s, not serving logs", e->msg);
+        return;
+    }
+    cm_log_info("log endpoint on '%s'", agent_logserve_address(a->logs));
+}
+
 int
 agent_run(const struct agent_config *cfg, struct cm_error **err)
 {
@@ -1269,6 +1303,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     a.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    logs_start(&a);
 
     adopt(&a);
     cm_log_info("agent up: %zu task(s) adopted, endpoint '%s'", a.n_tasks, cfg->endpoint);
@@ -1306,6 +1341,8 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
             }
         task_free(a.tasks[i]);
     }
+    agent_logserve_stop(a.logs);
+    free(a.log_secret);
     free(a.tasks);
     free(a.instance_arn);
     free(a.cni_ipam);

@@ -131,11 +131,14 @@ static const struct cli_opt o_drain[] = {
 };
 static const struct cli_opt o_logs[] = {
     CLUSTER,
-    {"task", CLI_VALUE, "ID|ARN", "task whose logs to print", true},
+    {"task", CLI_ARG, "ID|ARN", "task whose logs to print (the word alone will do)", true},
     {"container", CLI_VALUE, "NAME", "container (default: every container of the task)", false},
     {"tail", CLI_VALUE, "N", "only the last N lines", false},
-    {"agent-state", CLI_VALUE, "DIR",
-     "the agent's state directory on this host (default " CLI_DEFAULT_STATE "/agent)", false},
+    {"since", CLI_VALUE, "TIME|DURATION",
+     "only lines from then on: RFC 3339 UTC (2026-01-02T15:04:05Z) or back from now (90s, 10m, 2h, "
+     "1d)",
+     false},
+    {"follow", CLI_FLAG, NULL, "keep printing new lines until the task stops (or Ctrl-C)", false},
     END,
 };
 static const struct cli_opt o_wait_stable[] = {
@@ -211,9 +214,11 @@ const struct cli_cmd cli_cmds[] = {
     {"drain", "UpdateContainerInstancesState",
      "drain hosts: their service tasks move elsewhere, no new tasks start there", NULL, o_drain,
      cli_cmd_drain, false},
-    {"logs", "DescribeTasks", "print a task's container logs (from the agent's state on this host)",
-     "skiffd has no log endpoint yet: the logs are read through `skiff-agent logs` from the "
-     "state directory of the agent on this host, so run it on the host the task ran on.",
+    {"logs", "DescribeTasks, SkiffGetTaskLogs",
+     "print a task's container logs (stdout on stdout, stderr on stderr)",
+     "skiffd asks the agent of the task's host for them (its log endpoint, see skiff-agent "
+     "--log-listen), so this works from any host that reaches skiffd. Lines of several containers "
+     "are merged by time and prefixed with the container name.",
      o_logs, cli_cmd_logs, false},
     {"wait services-stable", "DescribeServices",
      "wait until services have one deployment and run their desired count",

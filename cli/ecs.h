@@ -18,6 +18,7 @@ enum cli_opt_kind {
     CLI_FLAG = 0, /* --force */
     CLI_VALUE,    /* --cluster NAME */
     CLI_LIST,     /* --services A B C (every following word until the next --option) */
+    CLI_ARG,      /* --task ID, or ID alone as the command's one bare word (skiff logs TASK) */
 };
 
 struct cli_opt {

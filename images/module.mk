@@ -3,6 +3,6 @@
 MODULES += images
 images_DIR := images
 images_SRCS := $(wildcard images/*.c)
-images_PKGS := jansson libcurl libarchive libcrypto
+images_PKGS := jansson libcurl libarchive libcrypto libisal
 images_DEPS := common
 images_LDLIBS := -lpthread

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct pull {
     const struct img_config *cfg;
     pthread_mutex_t lock;
     size_t next;
+    size_t *order;          /* layer indexes, largest blob first */
     struct cm_error **errs; /* one per layer */
 };
 
@@ -322,9 +324,9 @@ worker(void *ud)
     for (;;) {
         size_t i;
         pthread_mutex_lock(&p->lock);
-        i = p->next++;
+        i = p->next < p->m->n_layers ? p->order[p->next++] : SIZE_MAX;
         pthread_mutex_unlock(&p->lock);
-        if (i >= p->m->n_layers)
+        if (i == SIZE_MAX)
             return NULL;
         pull_layer(p, i, &p->errs[i]);
     }
@@ -463,6 +465,15 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
         pthread_t *th = xcalloc((size_t)jobs, sizeof(*th));
         int started = 0;
         p.errs = xcalloc(m->n_layers + 1, sizeof(*p.errs));
+        p.order = xcalloc(m->n_layers + 1, sizeof(*p.order));
+        /* Largest first: the big layers start together and the small ones fill
+         * the gaps at the end, so no core idles while one big layer finishes. */
+        for (size_t i = 0; i < m->n_layers; i++) {
+            size_t k = i;
+            for (; k > 0 && m->layers[p.order[k - 1]].size < m->layers[i].size; k--)
+                p.order[k] = p.order[k - 1];
+            p.order[k] = i;
+        }
         pthread_mutex_init(&p.lock, NULL);
         if ((size_t)jobs > m->n_layers)
             jobs = (int)m->n_layers;
@@ -475,6 +486,7 @@ img_pull(struct img_store *s, const char *refstr, const struct img_pull_opts *o,
             pthread_join(th[i], NULL);
         pthread_mutex_destroy(&p.lock);
         free(th);
+        free(p.order);
         r = 0;
         for (size_t i = 0; i < m->n_layers; i++) {
             if (p.errs[i] && r == 0) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,27 @@ struct inomap {
     char *path; /* relative to dest */
 };
 
+#define COPY_QUEUE 64
+
+/* A file whose data and metadata a worker copies while the tree walk goes on. */
+struct copy_job {
+    int in, out;
+    struct stat st;
+    char *path;
+};
+
 struct merge {
     struct inomap *links;
     size_t n_links, cap_links;
+    /* One copy worker: the walk creates the files (so hard links to them work
+     * at once), the worker fills them; both cores are busy. */
+    pthread_t worker;
+    bool has_worker, done;
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_get;
+    struct copy_job q[COPY_QUEUE];
+    size_t head, count;
+    struct cm_error *copy_err; /* the worker's first error */
     char buf[256 * 1024];
 };
 
@@ -73,17 +92,8 @@ copy_meta_fd(int src, int dst, const struct stat *st, struct cm_error **err)
 }
 
 static int
-copy_file(struct merge *mg, int sdir, int ddir, const char *name, const struct stat *st,
-          struct cm_error **err)
+copy_data(struct merge *mg, int in, int out, const struct stat *st, struct cm_error **err)
 {
-    cleanup_close int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    cleanup_close int out = -1;
-
-    if (in < 0)
-        return cm_error_errno(err, "open");
-    out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (out < 0)
-        return cm_error_errno(err, "create");
     for (;;) {
         ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
         if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
@@ -106,6 +116,65 @@ copy_file(struct merge *mg, int sdir, int ddir, const char *name, const struct s
             break;
     }
     return copy_meta_fd(in, out, st, err);
+}
+
+static void *
+copy_worker(void *ud)
+{
+    struct merge *mg = ud;
+    for (;;) {
+        struct copy_job j;
+        struct cm_error *e = NULL;
+        bool skip;
+        pthread_mutex_lock(&mg->mu);
+        while (mg->count == 0 && !mg->done)
+            pthread_cond_wait(&mg->can_get, &mg->mu);
+        if (mg->count == 0) {
+            pthread_mutex_unlock(&mg->mu);
+            return NULL;
+        }
+        j = mg->q[(mg->head + COPY_QUEUE - mg->count) % COPY_QUEUE];
+        mg->count--;
+        skip = mg->copy_err != NULL;
+        pthread_cond_signal(&mg->can_put);
+        pthread_mutex_unlock(&mg->mu);
+        if (!skip && copy_data(mg, j.in, j.out, &j.st, &e) < 0) {
+            cm_error_wrap(&e, "'%s'", j.path);
+            pthread_mutex_lock(&mg->mu);
+            if (!mg->copy_err)
+                mg->copy_err = TAKE_PTR(e);
+            pthread_mutex_unlock(&mg->mu);
+            cm_error_free(&e);
+        }
+        close(j.in);
+        close(j.out);
+        free(j.path);
+    }
+}
+
+static int
+copy_file(struct merge *mg, int sdir, int ddir, const char *name, const char *path,
+          const struct stat *st, struct cm_error **err)
+{
+    cleanup_close int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int out = -1;
+
+    if (in < 0)
+        return cm_error_errno(err, "open");
+    out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+        return cm_error_errno(err, "create");
+    if (!mg->has_worker)
+        return copy_data(mg, in, out, st, err);
+    pthread_mutex_lock(&mg->mu);
+    while (mg->count == COPY_QUEUE)
+        pthread_cond_wait(&mg->can_put, &mg->mu);
+    mg->q[mg->head] = (struct copy_job){TAKE_FD(in), TAKE_FD(out), *st, xstrdup(path)};
+    mg->head = (mg->head + 1) % COPY_QUEUE;
+    mg->count++;
+    pthread_cond_signal(&mg->can_get);
+    pthread_mutex_unlock(&mg->mu);
+    return 0;
 }
 
 static int apply_dir(struct merge *mg, int sdir, int ddir, const char *rel, struct cm_error **err);
@@ -161,7 +230,7 @@ apply_entry(struct merge *mg, int sdir, int ddir, const char *rel, const char *n
             }
     }
     if (S_ISREG(st.st_mode)) {
-        if (copy_file(mg, sdir, ddir, name, &st, err) < 0)
+        if (copy_file(mg, sdir, ddir, name, path, &st, err) < 0)
             return cm_error_wrap(err, "'%s'", path);
         if (st.st_nlink > 1) {
             char fdpath[64];
@@ -230,6 +299,11 @@ img_snapshot_apply(int snap_fd, int dest_fd, struct cm_error **err)
     char v[4];
     int r;
 
+    pthread_mutex_init(&mg->mu, NULL);
+    pthread_cond_init(&mg->can_put, NULL);
+    pthread_cond_init(&mg->can_get, NULL);
+    mg->has_worker = pthread_create(&mg->worker, NULL, copy_worker, mg) == 0;
+
     /* An opaque root hides everything below. */
     if (fgetxattr(snap_fd, OPAQUE_XATTR, v, sizeof(v)) == 1 && v[0] == 'y') {
         int fd = fcntl(dest_fd, F_DUPFD_CLOEXEC, 0);
@@ -242,6 +316,22 @@ img_snapshot_apply(int snap_fd, int dest_fd, struct cm_error **err)
             closedir(d);
     }
     r = apply_dir(mg, snap_fd, dest_fd, "", err);
+    /* Every file of this layer is complete before the next layer applies. */
+    if (mg->has_worker) {
+        pthread_mutex_lock(&mg->mu);
+        mg->done = true;
+        pthread_cond_broadcast(&mg->can_get);
+        pthread_mutex_unlock(&mg->mu);
+        pthread_join(mg->worker, NULL);
+    }
+    if (r == 0 && mg->copy_err) {
+        *err = TAKE_PTR(mg->copy_err);
+        r = -1;
+    }
+    cm_error_free(&mg->copy_err);
+    pthread_cond_destroy(&mg->can_get);
+    pthread_cond_destroy(&mg->can_put);
+    pthread_mutex_destroy(&mg->mu);
     for (size_t i = 0; i < mg->n_links; i++)
         free(mg->links[i].path);
     free(mg->links);

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,27 @@
 #include "store_private.h"
 
 #define INDEX_MAX (64u << 20)
+
+/* Snapshots are built in tmp/. Marked as a top of directory hierarchies
+ * (FS_TOPDIR_FL), each snapshot directory made there is placed by ext4's Orlov
+ * allocator in a block group with room to spare, its files next to it, rather
+ * than beside the store, where the inodes of recently deleted trees (a prune,
+ * other programs' temp files) lie: ext4 without a journal skips inodes freed in
+ * the last minutes one buffer lookup at a time, which cost seconds of system
+ * time per big image. Filesystems without the flag ignore it. */
+static void
+mark_topdir(int root_fd, const char *name)
+{
+    cleanup_close int fd = openat(root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int flags;
+
+    if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+        flags |= FS_TOPDIR_FL;
+        if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0) {
+            /* Only a placement hint. */
+        }
+    }
+}
 
 int
 img_store_open(const char *root, struct img_store **ret, struct cm_error **err)
@@ -47,6 +70,7 @@ img_store_open(const char *root, struct img_store **ret, struct cm_error **err)
         img_store_free(s);
         return cm_error_errno(err, "open image store '%s'", root);
     }
+    mark_topdir(s->root_fd, "tmp");
     *ret = s;
     return 0;
 }
@@ -471,6 +495,7 @@ img_store_prune(struct img_store *s, char *const *keep_diff_ids, uint64_t *ret_r
             cm_error_errno(err, "recreate tmp");
         goto out;
     }
+    mark_topdir(s->root_fd, "tmp");
     if (ret_removed)
         *ret_removed = removed;
     r = 0;

@@ -23,7 +23,6 @@
 #include "cm/log.h"
 #include "cm/xalloc.h"
 
-#define READ_BLOCK (256 * 1024)
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 #define DCACHE_SIZE 64
 #define SPARSE_BLOCK 4096
@@ -148,12 +147,8 @@ struct dirtime {
 struct extractor {
     int root_fd;
     const struct img_unpack_opts *o;
-    struct archive *dec; /* raw reader: decompresses the blob */
-    struct img_hasher diff;
-    uint64_t total, max;
-    bool limit_hit;
-    char *dec_error;
-    char buf[READ_BLOCK];
+    struct img_layer_stream *in; /* the uncompressed stream (decompression thread) */
+    struct cm_error *in_err;
     /* Recently opened parent directories (tar streams visit a few at a time). */
     struct dcache_ent {
         char *path;
@@ -165,29 +160,18 @@ struct extractor {
     size_t n_dirtimes, cap_dirtimes;
 };
 
-static ssize_t
+static la_ssize_t
 tar_read_cb(struct archive *a, void *ud, const void **buf)
 {
     struct extractor *x = ud;
-    la_ssize_t n;
+    ssize_t n;
 
-    (void)a;
-    n = archive_read_data(x->dec, x->buf, sizeof(x->buf));
+    cm_error_free(&x->in_err);
+    n = img_layer_stream_read(x->in, buf, &x->in_err);
     if (n < 0) {
-        free(x->dec_error);
-        x->dec_error = xstrdup(archive_error_string(x->dec) ? archive_error_string(x->dec)
-                                                            : "decompression failed");
-        archive_set_error(a, EIO, "%s", x->dec_error);
+        archive_set_error(a, EIO, "%s", x->in_err->msg);
         return -1;
     }
-    x->total += (uint64_t)n;
-    if (x->total > x->max) {
-        x->limit_hit = true;
-        archive_set_error(a, EFBIG, "uncompressed size exceeds the limit");
-        return -1;
-    }
-    img_hasher_update(&x->diff, x->buf, (size_t)n);
-    *buf = x->buf;
     return n;
 }
 
@@ -401,6 +385,25 @@ is_zero(const char *p, size_t n)
 }
 
 static int
+write_at(int fd, const char *p, size_t len, la_int64_t off, la_int64_t *written)
+{
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+        off += w;
+    }
+    *written = off;
+    return 0;
+}
+
+/* Creates base below pfd with the member's data and metadata; returns 1
+ * (without error) when the name already exists. */
+static int
 write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int pfd,
            const char *base, struct cm_error **err)
 {
@@ -413,32 +416,33 @@ write_file(struct extractor *x, struct archive *a, struct archive_entry *e, int 
 
     (void)x;
     fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return 1; /* the caller clears the slot and calls again */
     if (fd < 0)
         return cm_error_errno(err, "create");
     while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK) {
-        const char *p = buf;
+        const char *p = buf, *run = buf;
+        la_int64_t run_off = off;
         end = off + (la_int64_t)size;
-        /* Whole zero pages become holes: same content for readers, and the
-         * filesystem allocates and writes nothing for them. */
+        /* Whole zero blocks (aligned in the file) become holes: same content for
+         * readers, nothing allocated or written. The rest goes out in as few
+         * writes as the holes allow. */
         while (size > 0) {
-            size_t chunk = size < SPARSE_BLOCK ? size : SPARSE_BLOCK;
+            size_t chunk = SPARSE_BLOCK - (size_t)(off % SPARSE_BLOCK);
+            if (chunk > size)
+                chunk = size;
             if (chunk == SPARSE_BLOCK && is_zero(p, chunk)) {
-                p += chunk;
-                size -= chunk;
-                off += (la_int64_t)chunk;
-                continue;
+                if (p > run && write_at(fd, run, (size_t)(p - run), run_off, &written) < 0)
+                    return cm_error_errno(err, "write");
+                run = p + chunk;
+                run_off = off + (la_int64_t)chunk;
             }
-            ssize_t w = pwrite(fd, p, chunk, off);
-            if (w < 0) {
-                if (errno == EINTR)
-                    continue;
-                return cm_error_errno(err, "write");
-            }
-            p += w;
-            size -= (size_t)w;
-            off += w;
-            written = off;
+            p += chunk;
+            size -= chunk;
+            off += (la_int64_t)chunk;
         }
+        if (p > run && write_at(fd, run, (size_t)(p - run), run_off, &written) < 0)
+            return cm_error_errno(err, "write");
     }
     if (r != ARCHIVE_EOF)
         return cm_error_set(err, EIO, "read data: %s",
@@ -665,14 +669,25 @@ extract_entry(struct extractor *x, struct archive *a, struct archive_entry *e, c
     pfd = open_parent(x, dir, true, err);
     if (pfd < 0)
         return -1;
+    /* Files, nearly every member, try O_EXCL first: a name seen before in this
+     * layer is the exception, and this saves a stat per file. */
+    if (type == AE_IFREG) {
+        int r = write_file(x, a, e, pfd, base, err);
+        if (r <= 0)
+            return r;
+    }
     if (clear_slot(x, pfd, base, type == AE_IFDIR, &keep, err) < 0)
         return -1;
     pfd = open_parent(x, dir, true, err); /* clear_slot may have dropped it */
     if (pfd < 0)
         return -1;
     switch (type) {
-    case AE_IFREG:
-        return write_file(x, a, e, pfd, base, err);
+    case AE_IFREG: {
+        int r = write_file(x, a, e, pfd, base, err);
+        if (r == 1)
+            return cm_error_set(err, EEXIST, "create: the name exists after clearing it");
+        return r;
+    }
     case AE_IFDIR:
         return make_dir(x, e, path, pfd, base, keep, err);
     case AE_IFLNK:
@@ -705,44 +720,19 @@ extractor_done(struct extractor *x)
     for (size_t i = 0; i < x->n_dirtimes; i++)
         free(x->dirtimes[i].path);
     free(x->dirtimes);
-    free(x->dec_error);
-    img_hasher_done(&x->diff);
+    cm_error_free(&x->in_err);
 }
 
 static int
-drain(int fd)
+run(struct extractor *x, char ret_diff_id[IMG_DIGEST_MAX], struct cm_error **err)
 {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return (int)n;
-    }
-}
-
-static int
-run(struct extractor *x, int in_fd, struct cm_error **err)
-{
-    cleanup_archive struct archive *dec = archive_read_new();
     cleanup_archive struct archive *tar = archive_read_new();
     struct archive_entry *e;
     uint64_t entries = 0;
     int r;
 
-    if (!dec || !tar)
+    if (!tar)
         return cm_error_set(err, ENOMEM, "libarchive");
-    /* Only the filters images use: filter_all would also run external programs. */
-    archive_read_support_filter_gzip(dec);
-    archive_read_support_filter_zstd(dec);
-    archive_read_support_format_raw(dec);
-    if (archive_read_open_fd(dec, in_fd, READ_BLOCK) != ARCHIVE_OK ||
-        archive_read_next_header(dec, &e) != ARCHIVE_OK)
-        return cm_error_set(err, EIO, "layer: %s",
-                            archive_error_string(dec) ? archive_error_string(dec)
-                                                      : "cannot read the compressed stream");
-    x->dec = dec;
     archive_read_support_format_tar(tar);
     if (archive_read_open(tar, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
         goto tar_error;
@@ -756,37 +746,29 @@ run(struct extractor *x, int in_fd, struct cm_error **err)
                                 (unsigned long long)entries);
         if (++entries > IMG_LAYER_ENTRIES_MAX)
             return cm_error_set(err, EFBIG, "layer: more than %d members", IMG_LAYER_ENTRIES_MAX);
-        if (img_member_path_clean(name, &path, err) < 0 || extract_entry(x, tar, e, path, err) < 0)
+        if (img_member_path_clean(name, &path, err) < 0 ||
+            extract_entry(x, tar, e, path, err) < 0) {
+            if (x->in_err) {
+                /* The stream broke under the member: that is the cause. */
+                cm_error_free(err);
+                *err = TAKE_PTR(x->in_err);
+                return cm_error_wrap(err, "layer");
+            }
             return cm_error_wrap(err, "layer: member '%s'", name);
+        }
     }
     if (r != ARCHIVE_EOF)
         goto tar_error;
-    /* The diff_id covers the whole uncompressed stream, padding after the
-     * end-of-archive blocks included. */
-    for (;;) {
-        la_ssize_t n = archive_read_data(dec, x->buf, sizeof(x->buf));
-        if (n < 0)
-            return cm_error_set(err, EIO, "layer: %s", archive_error_string(dec));
-        if (n == 0)
-            break;
-        x->total += (uint64_t)n;
-        if (x->total > x->max) {
-            x->limit_hit = true;
-            goto tar_error;
-        }
-        img_hasher_update(&x->diff, x->buf, (size_t)n);
-    }
+    if (img_layer_stream_finish(x->in, ret_diff_id, err) < 0)
+        return cm_error_wrap(err, "layer");
     apply_dirtimes(x);
     return 0;
 
 tar_error:
-    if (x->limit_hit)
-        return cm_error_set(err, EFBIG,
-                            "layer: uncompressed size exceeds the limit of %llu bytes (possible "
-                            "decompression bomb)",
-                            (unsigned long long)x->max);
-    if (x->dec_error)
-        return cm_error_set(err, EIO, "layer: decompression: %s", x->dec_error);
+    if (x->in_err) {
+        *err = TAKE_PTR(x->in_err);
+        return cm_error_wrap(err, "layer");
+    }
     return cm_error_set(err, EIO, "layer: %s",
                         archive_error_string(tar) ? archive_error_string(tar) : "bad tar stream");
 }
@@ -803,16 +785,18 @@ img_layer_extract(int in_fd, int root_fd, const struct img_unpack_opts *o,
     x->root_fd = root_fd;
     for (size_t i = 0; i < DCACHE_SIZE; i++)
         x->dcache[i].fd = -1;
-    x->max = x->o->max_bytes ? x->o->max_bytes : IMG_LAYER_MAX_DEFAULT;
-    if (img_hasher_init(&x->diff, "sha256", err) < 0) {
+    x->in = img_layer_stream_start(in_fd, x->o->max_bytes, err);
+    if (!x->in) {
+        /* Whoever feeds in_fd (a download thread) must never block on a full pipe. */
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(in_fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+        }
         free(x);
         return -1;
     }
-    r = run(x, in_fd, err);
-    if (r == 0)
-        img_hasher_final(&x->diff, ret_diff_id);
-    /* Whoever feeds in_fd (a download thread) must never block on a full pipe. */
-    drain(in_fd);
+    r = run(x, ret_diff_id, err);
+    img_layer_stream_free(x->in);
     extractor_done(x);
     free(x);
     return r;

@@ -43,6 +43,9 @@ struct agent_config {
     int64_t pids_limit;           /* per container, default 4096 */
     unsigned image_gc_percent;    /* disk use of the image store's filesystem above
                                      which unused images are removed (default 85) */
+    char *log_listen;             /* "IPv4:PORT" of the log endpoint skiffd reads
+                                     (agent/logserve.c); default "127.0.0.1:0", "off" = none */
+    char *log_advertise;          /* "IPv4:PORT" skiffd should use, when not the listen address */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */
@@ -53,7 +56,7 @@ void agent_config_done(struct agent_config *c);
  * hostname, runtime, runtimeRoot, shim, imageStore, insecureRegistries,
  * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
  * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
- * logMaxFiles, retention, pidsLimit, imageGcPercent. */
+ * logMaxFiles, retention, pidsLimit, imageGcPercent, logListen, logAdvertise. */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cm/error.h"
 #include "img/digest.h"
@@ -26,6 +27,22 @@ struct img_unpack_opts {
  * Errors name the offending member. */
 int img_layer_extract(int in_fd, int root_fd, const struct img_unpack_opts *o,
                       char ret_diff_id[IMG_DIGEST_MAX], struct cm_error **err);
+
+/* The uncompressed stream of a layer, produced by a thread of its own that
+ * reads in_fd to EOF (also after an error or img_layer_stream_free, so a
+ * writer never blocks), detects gzip/zstd/plain from the first bytes, enforces
+ * max_bytes (0 = IMG_LAYER_MAX_DEFAULT) and hashes what it produces. */
+struct img_layer_stream;
+struct img_layer_stream *img_layer_stream_start(int in_fd, uint64_t max_bytes,
+                                                struct cm_error **err);
+/* Next chunk (*buf valid until the next call): its length, 0 at the end, -1 on
+ * a decompression error or the size limit. */
+ssize_t img_layer_stream_read(struct img_layer_stream *s, const void **buf, struct cm_error **err);
+/* Consumes the rest of the stream and writes its digest ("sha256:..."). */
+int img_layer_stream_finish(struct img_layer_stream *s, char ret_diff_id[IMG_DIGEST_MAX],
+                            struct cm_error **err);
+/* Stops the thread (it drains in_fd first) and frees; accepts NULL. */
+void img_layer_stream_free(struct img_layer_stream *s);
 
 /* Normalises a tar member name to a relative path without "." components or
  * duplicate slashes ("" for the root). Refuses absolute names, ".." components,

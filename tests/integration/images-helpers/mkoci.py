@@ -59,11 +59,15 @@ class Layout:
         desc.update(extra)
         return desc
 
-    def image(self, layers, compression="gzip", config=None, arch="amd64"):
+    def image(self, layers, compression="gzip", config=None, arch="amd64", fast=False):
         descs, diff_ids = [], []
         for raw in layers:
             diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-            if compression == "gzip":
+            if compression == "gzip" and fast:
+                # Large layers: level 6, as registries' images usually are.
+                data = gzip.compress(raw, compresslevel=6, mtime=0)
+                mt = "application/vnd.oci.image.layer.v1.tar+gzip"
+            elif compression == "gzip":
                 data = gzip.compress(raw, mtime=0)
                 mt = "application/vnd.oci.image.layer.v1.tar+gzip"
             elif compression == "zstd":
@@ -139,31 +143,53 @@ def build(out, name):
             for n in range(3)]
         lay.index(lay.image(layers, config=BUSYBOX_CONFIG))
     elif name == "big":
-        # Benchmark image shaped like the testbed's big:latest: busybox plus
-        # data layers of incompressible assets, half-zero binaries and many
-        # small text files. BIG_SCALE (default 1.0) scales the sizes.
+        # Benchmark image shaped like the testbed's big:latest (6 layers, ~268 MB
+        # of gzip, ~620 MB of tar, ~18,000 entries): busybox plus five data
+        # layers, each with incompressible assets, "binaries" whose bytes are
+        # half zeros (no zero pages: no holes to skip) and many small text files
+        # of lognormal size in 256 directories. BIG_SCALE (default 1.0) scales it.
         import random
         scale = float(os.environ.get("BIG_SCALE", "1"))
         rng = random.Random(7)
-        words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
-                 for _ in range(500)]
+        letters = b"etaoinshrdlucmfwypvbgkjqxz"
+        words = [bytes(rng.choice(letters) for _ in range(rng.randint(2, 11))) + b" "
+                 for _ in range(254)] + [b"\n", b"\n"]
+        pool = b"".join(words[b] for b in rng.randbytes(6 << 20))
+        zero_low = bytes(0 if b < 128 else b for b in range(256))
         layers = [busybox_layer()]
-        for n, mb in enumerate((30, 26, 22, 18, 13), 1):
-            L = Layer().dir("data").dir("data/layer%d" % n)
-            L.dir("data/layer%d/assets" % n).dir("data/layer%d/bin" % n)
-            for i in range(max(1, int(mb * scale / 4))):
-                L.file("data/layer%d/assets/asset-%03d.bin" % (n, i), rng.randbytes(4 << 20))
-            for i in range(max(1, int(4 * scale))):
-                half = rng.randbytes(1 << 20)
-                L.file("data/layer%d/bin/tool-%02d" % (n, i), half + bytes(1 << 20), 0o755)
-            for i in range(int(3200 * scale)):
-                d = "data/layer%d/text/%02x" % (n, i % 64)
-                if i < 64:
-                    L.dir(d)
-                text = b" ".join(rng.choice(words) for _ in range(rng.randint(20, 600)))
-                L.file("%s/file-%05d.txt" % (d, i), text + b"\n")
+        for n, k in enumerate((1.4, 1.2, 1.0, 0.8, 0.6), 1):
+            k *= scale
+            base = "data/layer%d" % n
+            L = Layer()
+            if n == 1:
+                L.dir("data")
+            L.dir(base).dir(base + "/assets").dir(base + "/lib").dir(base + "/text")
+            budget, i = int(12e6 * k), 0
+            while budget > 0:
+                size = min(budget, rng.randint(1 << 20, 5 << 20))
+                L.file("%s/assets/asset-%03d.bin" % (base, i), rng.randbytes(size))
+                budget, i = budget - size, i + 1
+            budget, i = int(28e6 * k), 0
+            while budget > 0:
+                size = min(budget, int(rng.lognormvariate(12.5, 1.2)))
+                L.file("%s/lib/lib%03d.so" % (base, i), rng.randbytes(size).translate(zero_low),
+                       0o755)
+                budget, i = budget - size, i + 1
+            budget, i, made = int(80e6 * k), 0, set()
+            while budget > 0:
+                size = min(budget, int(rng.lognormvariate(9.0, 1.5)), 4 << 20, len(pool) - 1)
+                d = "%s/text/%x/%x" % (base, rng.randrange(16), rng.randrange(16))
+                for dd in (d.rsplit("/", 1)[0], d):
+                    if dd not in made:
+                        L.dir(dd)
+                        made.add(dd)
+                off = rng.randrange(len(pool) - size)
+                L.file("%s/file-%05d.txt" % (d, i), pool[off:off + size])
+                budget, i = budget - size, i + 1
+            if n > 1:
+                L.file("data/layer1/assets/asset-000.bin", rng.randbytes(1 << 20))
             layers.append(L.raw())
-        lay.index(lay.image(layers, config=BUSYBOX_CONFIG))
+        lay.index(lay.image(layers, config=BUSYBOX_CONFIG, fast=True))
     elif name.startswith("trav-"):
         L = Layer().file("fine.txt", b"fine\n")
         kind = name[5:]

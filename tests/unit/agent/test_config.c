@@ -147,6 +147,22 @@ Test(agent_config, validate)
     cfg.cgroup_root = xstrdup("/a/../b");
     cr_assert_eq(agent_config_validate(&cfg, &err), -1);
     cm_error_free(&err);
+    free(cfg.cgroup_root);
+    cfg.cgroup_root = xstrdup("/skiff");
+    /* The log endpoint: loopback with a free port by default, IPv4:PORT or "off". */
+    cr_assert_str_eq(cfg.log_listen, "127.0.0.1:0");
+    free(cfg.log_listen);
+    cfg.log_listen = xstrdup("localhost:80");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "--log-listen"));
+    cm_error_free(&err);
+    free(cfg.log_listen);
+    cfg.log_listen = xstrdup("off");
+    cr_assert_eq(agent_config_validate(&cfg, NULL), 0);
+    cfg.log_advertise = xstrdup("10.0.0.1:0");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "--log-advertise"));
+    cm_error_free(&err);
 }
 
 /* --ca-file: only with https, must exist and hold a PEM certificate; the
