@@ -22,8 +22,9 @@
 #include "sched/daemon.h"
 
 static unsigned arg_services = 1000, arg_tasks = 1000, arg_hosts = 10000;
-static const char *arg_listen = "127.0.0.1:8130";
+static const char *arg_listen = "127.0.0.1:8200";
 static double arg_timeout = 600;
+static bool arg_keep; /* leave the state directory behind (to time or inspect a load) */
 
 static double
 now_s(void)
@@ -62,12 +63,16 @@ call(struct sched_daemon *d, sched_op_fn fn, json_t *in)
     return r;
 }
 
+static double store_s; /* time spent in store transactions, for the per-phase split */
+
 static void
 flush(struct sched_daemon *d)
 {
     cleanup_error struct cm_error *err = NULL;
+    double t0 = now_s();
     if (sched_flush(d, &err) < 0)
         die("store", err);
+    store_s += now_s() - t0;
 }
 
 /* The simulated agents: every live host heartbeats, and reports RUNNING for
@@ -86,31 +91,29 @@ agents(struct sched_daemon *d, json_t *lost)
             json_object_set_new(inst, "agentConnected", json_true());
             sched_touch(d, SCHED_K_INSTANCE, k);
         }
-        json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(d, k));
-        const char *tk;
-        json_t *one;
-        json_object_foreach (live, tk, one) {
-            json_t *t = sched_get(d, SCHED_K_TASK, tk);
-            const char *ds = json_string_value(json_object_get(t, "desiredStatus"));
-            const char *ls = json_string_value(json_object_get(t, "lastStatus"));
-            const char *st = !strcmp(ds, "STOPPED") ? "STOPPED" : "RUNNING";
-            if (!strcmp(ls, st))
+        size_t n = 0;
+        cleanup_free uint32_t *hs = sched_tasks_of_instance(d, sched_intern_find(d, k), &n);
+        for (size_t i = 0; i < n; i++) {
+            struct sched_task_rec *t = sched_task_at(d, hs[i]);
+            uint8_t want = (t->flags & SCHED_TF_DESIRED_STOP) ? 7 /* STOPPED */ : 3 /* RUNNING */;
+            if (t->last_status == want)
                 continue;
-            json_auto_t *r =
-                json_pack("{s:O,s:s}", "taskArn", json_object_get(t, "taskArn"), "lastStatus", st);
+            cleanup_free char *arn = sched_task_arn(d, t);
+            json_auto_t *r = json_pack("{s:s,s:s}", "taskArn", arn, "lastStatus",
+                                       want == 7 ? "STOPPED" : "RUNNING");
             sched_agent_report_task(d, k, r);
         }
     }
 }
 
+/* What the daemon's pass does (scheduler/daemon.c run_pass), after the agents' messages. */
 static void
 pass(struct sched_daemon *d, json_t *lost)
 {
     agents(d, lost);
     sched_agent_check(d);
-    sched_service_pass(d);
     flush(d);
-    agents(d, lost);
+    sched_service_pass(d);
     flush(d);
 }
 
@@ -120,24 +123,24 @@ settled(struct sched_daemon *d, json_t *lost, const char *td_arn, bool need_runn
 {
     const char *k;
     json_t *svc;
+    const char *tail = td_arn ? strstr(td_arn, ":task-definition/") : NULL;
+    uint32_t td = tail ? sched_intern_find(d, tail + strlen(":task-definition/")) : 0;
+    if (td_arn && !td)
+        return false;
     json_object_foreach (d->tables[SCHED_K_SERVICE], k, svc) {
         json_int_t want = json_integer_value(json_object_get(svc, "desiredCount"));
-        json_t *live = sched_live_tasks_of_service(d, k);
-        size_t n = 0;
-        const char *tk;
-        json_t *one;
-        json_object_foreach (live, tk, one) {
-            json_t *t = sched_get(d, SCHED_K_TASK, tk);
-            if (strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING"))
+        size_t nl = 0, n = 0;
+        cleanup_free uint32_t *hs = sched_tasks_of_service(d, sched_intern_find(d, k), &nl);
+        for (size_t i = 0; i < nl; i++) {
+            const struct sched_task_rec *t = sched_task_at(d, hs[i]);
+            if (t->flags & SCHED_TF_DESIRED_STOP)
                 continue;
             /* A task on a silent host does not count: it has to be replaced. */
-            if (json_object_get(lost, json_string_value(json_object_get(t, "_instance"))))
+            if (lost && json_object_get(lost, sched_str(d, t->instance)))
                 return false;
-            if (need_running &&
-                strcmp(json_string_value(json_object_get(t, "lastStatus")), "RUNNING"))
+            if (need_running && t->last_status != 3 /* RUNNING */)
                 return false;
-            if (td_arn &&
-                strcmp(json_string_value(json_object_get(t, "taskDefinitionArn")), td_arn))
+            if (td && t->td != td)
                 return false;
             n++;
         }
@@ -149,6 +152,8 @@ settled(struct sched_daemon *d, json_t *lost, const char *td_arn, bool need_runn
     return true;
 }
 
+/* Passes until settled; the check follows each pass's commit (the agents' reports of the
+ * new tasks come after it). */
 static void
 run_until(struct sched_daemon *d, json_t *lost, const char *td, bool running, const char *what)
 {
@@ -159,6 +164,10 @@ run_until(struct sched_daemon *d, json_t *lost, const char *td, bool running, co
             exit(1);
         }
         pass(d, lost);
+        if (settled(d, lost, td, running))
+            break;
+        agents(d, lost);
+        flush(d);
     }
 }
 
@@ -168,33 +177,41 @@ consistency(struct sched_daemon *d, json_t *lost, char *msg, size_t len)
 {
     const char *k;
     json_t *v;
-    json_auto_t *used_cpu = json_object(), *used_mem = json_object();
-    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
-        if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
+    cleanup_free int64_t *used_cpu = xcalloc(d->strings.n + 1, sizeof(int64_t));
+    cleanup_free int64_t *used_mem = xcalloc(d->strings.n + 1, sizeof(int64_t));
+    json_auto_t *seen = json_object();
+    for (uint32_t h = 0; h < d->tasks.n; h++) {
+        const struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED))
             continue;
-        const char *iid = json_string_value(json_object_get(v, "_instance"));
-        if (json_object_get(lost, iid)) {
-            snprintf(msg, len, "task %s still live on lost host %s", k, iid);
+        char hex[33];
+        sched_task_hex(t, hex);
+        if (sched_task_find(d, hex) != h) {
+            snprintf(msg, len, "task %s is not found by its id (duplicate id?)", hex);
             return -1;
         }
-        json_object_set_new(used_cpu, iid,
-                            json_integer(json_integer_value(json_object_get(used_cpu, iid)) +
-                                         json_integer_value(json_object_get(v, "_cpu"))));
-        json_object_set_new(used_mem, iid,
-                            json_integer(json_integer_value(json_object_get(used_mem, iid)) +
-                                         json_integer_value(json_object_get(v, "_memory"))));
+        if (!sched_task_live(t))
+            continue;
+        const char *iid = sched_str(d, t->instance);
+        if (!iid || json_object_get(lost, iid)) {
+            snprintf(msg, len, "task %s still live on lost host %s", hex, iid ? iid : "?");
+            return -1;
+        }
+        used_cpu[t->instance] += t->cpu;
+        used_mem[t->instance] += t->memory;
     }
-    json_object_foreach (used_cpu, k, v) {
-        json_t *inst = sched_get(d, SCHED_K_INSTANCE, k);
-        if (json_integer_value(v) > json_integer_value(json_object_get(inst, "_cpu")) ||
-            json_integer_value(json_object_get(used_mem, k)) >
-                json_integer_value(json_object_get(inst, "_memory"))) {
+    json_object_foreach (d->tables[SCHED_K_INSTANCE], k, v) {
+        uint32_t i = sched_intern_find(d, k);
+        if (!i)
+            continue;
+        if (used_cpu[i] > json_integer_value(json_object_get(v, "_cpu")) ||
+            used_mem[i] > json_integer_value(json_object_get(v, "_memory"))) {
             snprintf(msg, len, "host %s over capacity", k);
             return -1;
         }
     }
     json_object_foreach (d->tables[SCHED_K_SERVICE], k, v) {
-        size_t n = json_object_size(sched_live_tasks_of_service(d, k));
+        size_t n = sched_n_tasks_of_service(d, sched_intern_find(d, k));
         if ((json_int_t)n != json_integer_value(json_object_get(v, "desiredCount"))) {
             snprintf(msg, len, "service %s has %zu live tasks, wants %lld", k, n,
                      (long long)json_integer_value(json_object_get(v, "desiredCount")));
@@ -202,6 +219,30 @@ consistency(struct sched_daemon *d, json_t *lost, char *msg, size_t len)
         }
     }
     return 0;
+}
+
+/* An order-independent digest of every task's identity and state, to show that
+ * a restart brings back exactly what was there. */
+static uint64_t
+digest(struct sched_daemon *d)
+{
+    uint64_t sum = 0;
+    for (uint32_t h = 0; h < d->tasks.n; h++) {
+        const struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED))
+            continue;
+        uint64_t x;
+        memcpy(&x, t->id, 8);
+        x ^= (uint64_t)t->last_status << 56 ^ (uint64_t)(t->flags & SCHED_TF_DESIRED_STOP) << 48 ^
+             (uint64_t)t->version << 20;
+        const char *iid = sched_str(d, t->instance);
+        for (; iid && *iid; iid++)
+            x = (x ^ (unsigned char)*iid) * 1099511628211ULL;
+        x ^= x >> 31;
+        x *= 0x9e3779b97f4a7c15ULL;
+        sum += x ^ (x >> 29);
+    }
+    return sum;
 }
 
 /* The daemon does not serve here, but it listens: when the port is taken
@@ -239,16 +280,13 @@ int
 main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"services", required_argument, NULL, 's'},
-        {"tasks", required_argument, NULL, 't'},
-        {"hosts", required_argument, NULL, 'H'},
-        {"listen", required_argument, NULL, 'l'},
-        {"timeout", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"services", required_argument, NULL, 's'}, {"tasks", required_argument, NULL, 't'},
+        {"hosts", required_argument, NULL, 'H'},    {"listen", required_argument, NULL, 'l'},
+        {"timeout", required_argument, NULL, 'T'},  {"keep-state", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "s:t:H:l:T:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:t:H:l:T:kh", opts, NULL)) != -1) {
         switch (c) {
         case 's':
             arg_services = (unsigned)strtoul(optarg, NULL, 10);
@@ -265,9 +303,12 @@ main(int argc, char **argv)
         case 'T':
             arg_timeout = strtod(optarg, NULL);
             break;
+        case 'k':
+            arg_keep = true;
+            break;
         case 'h':
             printf("usage: sched-sim [--services M] [--tasks K] [--hosts N] [--listen ADDR] "
-                   "[--timeout S]\n"
+                   "[--timeout S] [--keep-state]\n"
                    "  M services x K tasks on N simulated hosts (default 1000 x 1000 on 10000),\n"
                    "  in process behind the agent-protocol functions; prints one figure a line\n"
                    "  and exits 1 when the consistency check fails.\n");
@@ -297,6 +338,7 @@ main(int argc, char **argv)
      * still has room. */
     uint64_t per_host = ((uint64_t)arg_services * arg_tasks + arg_hosts - 1) / arg_hosts;
     int64_t cap = (int64_t)(per_host * 64 * 24 / 10 + 64);
+    double setup0 = now_s();
     call(d, sched_op_create_cluster, json_pack("{s:s}", "clusterName", "default"));
     for (int v = 1; v <= 2; v++)
         call(d, sched_op_register_task_definition,
@@ -316,6 +358,7 @@ main(int argc, char **argv)
     }
     flush(d);
 
+    printf("setup_s: %.2f s\n", now_s() - setup0);
     double t0 = now_s();
     for (unsigned s = 0; s < arg_services; s++) {
         char name[32];
@@ -326,15 +369,23 @@ main(int argc, char **argv)
             return 2;
     }
     flush(d);
+    double in_pass = 0, in_store = 0;
     while (!settled(d, NULL, NULL, false)) {
+        double p0 = now_s();
         sched_service_pass(d);
+        double p1 = now_s();
         flush(d);
+        in_pass += p1 - p0;
+        in_store += now_s() - p1;
         if (now_s() - t0 > arg_timeout)
             die("placements timed out", NULL);
     }
     double placed = now_s() - t0;
     printf("placements: %llu\n", (unsigned long long)arg_services * arg_tasks);
     printf("placements_durable_s: %.2f s\n", placed);
+    /* Where the time went: scheduling passes vs. the store's transactions. */
+    printf("placements_pass_s: %.2f s\n", in_pass);
+    printf("placements_store_s: %.2f s\n", in_store);
     printf("placements_per_s: %.0f\n", (double)arg_services * arg_tasks / placed);
     run_until(d, NULL, NULL, true, "start");
 
@@ -351,14 +402,19 @@ main(int argc, char **argv)
                                 json_integer((json_int_t)(now - d->heartbeat_grace_ms - 1)));
         }
     }
+    /* Detected: the DISCONNECTED states are durable (the first half of the daemon's pass). */
     t0 = now_s();
     for (;;) {
+        agents(d, lost);
+        sched_agent_check(d);
+        flush(d);
         bool all = true;
         json_object_foreach (lost, k, inst)
             all &= !sched_instance_connected(sched_get(d, SCHED_K_INSTANCE, k));
         if (all)
             break;
-        pass(d, lost);
+        sched_service_pass(d);
+        flush(d);
     }
     printf("detect_s: %.2f s\n", now_s() - t0);
     /* The task grace runs out: replace everything that ran there. */
@@ -368,8 +424,10 @@ main(int argc, char **argv)
             d->last_seen, k,
             json_integer((json_int_t)(now - d->heartbeat_grace_ms - d->task_grace_ms - 1)));
     t0 = now_s();
+    double st0 = store_s;
     run_until(d, lost, NULL, false, "replacement");
     printf("replace_s: %.2f s\n", now_s() - t0);
+    printf("replace_store_s: %.2f s\n", store_s - st0);
     run_until(d, lost, NULL, true, "replacement running");
 
     /* A rolling deployment of every service. */
@@ -390,7 +448,8 @@ main(int argc, char **argv)
     printf("deploy_s: %.2f s\n", now_s() - t0);
 
     /* Restart as after kill -9: drop the process state, reload the store. */
-    size_t tasks_before = json_object_size(d->tables[SCHED_K_TASK]);
+    size_t tasks_before = d->tasks.count;
+    uint64_t digest_before = digest(d);
     char msg[512] = "";
     int bad = consistency(d, lost, msg, sizeof(msg));
     json_auto_t *lost_ids = json_deep_copy(lost);
@@ -399,12 +458,18 @@ main(int argc, char **argv)
     d = start(dir, &err);
     if (!d)
         die("restart", err);
+    double loaded = now_s() - t0;
     sched_service_pass(d);
     flush(d);
     printf("restart_s: %.2f s\n", now_s() - t0);
-    if (!bad && json_object_size(d->tables[SCHED_K_TASK]) != tasks_before) {
+    printf("restart_load_s: %.2f s\n", loaded);
+    if (!bad && d->tasks.count != tasks_before) {
         snprintf(msg, sizeof(msg), "%zu tasks before the restart, %zu after", tasks_before,
-                 json_object_size(d->tables[SCHED_K_TASK]));
+                 d->tasks.count);
+        bad = -1;
+    }
+    if (!bad && digest(d) != digest_before) {
+        snprintf(msg, sizeof(msg), "the tasks after the restart differ from those before");
         bad = -1;
     }
     if (!bad)
@@ -412,6 +477,9 @@ main(int argc, char **argv)
     printf("rss_max_mib: %.0f MiB\n", rss_mib());
     printf("consistency: %s\n", bad ? msg : "ok");
     sched_daemon_free(d);
-    cm_rm_rf(dir, NULL);
+    if (arg_keep)
+        fprintf(stderr, "sched-sim: state kept in %s\n", dir);
+    else
+        cm_rm_rf(dir, NULL);
     return bad ? 1 : 0;
 }

@@ -66,22 +66,19 @@ static json_t *
 desired_state(struct sched_daemon *d, const char *id, json_t *inst)
 {
     json_t *tasks = json_array();
-    const char *k;
-    json_t *t;
-    json_t *one;
-    json_object_foreach (sched_live_tasks_of_instance(d, id), k, one) {
-        t = sched_get(d, SCHED_K_TASK, k);
-        if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
-            continue;
-        const char *tdarn = json_string_value(json_object_get(t, "taskDefinitionArn"));
-        const char *tail = strstr(tdarn, ":task-definition/");
-        json_t *td =
-            tail ? sched_get(d, SCHED_K_TASKDEF, tail + strlen(":task-definition/")) : NULL;
+    size_t n = 0;
+    cleanup_free uint32_t *hs = sched_tasks_of_instance(d, sched_intern_find(d, id), &n);
+    for (size_t i = 0; i < n; i++) {
+        json_auto_t *view = sched_task_view(d, hs[i], false);
+        json_t *td = sched_task_td(d, sched_task_at(d, hs[i]));
+        char hex[33];
+        sched_task_hex(sched_task_at(d, hs[i]), hex);
         json_t *e = json_pack(
-            "{s:O,s:s,s:O,s:O,s:O,s:O,s:O}", "taskArn", json_object_get(t, "taskArn"), "taskId", k,
-            "desiredStatus", json_object_get(t, "desiredStatus"), "lastStatus",
-            json_object_get(t, "lastStatus"), "version", json_object_get(t, "version"), "overrides",
-            json_object_get(t, "overrides"), "containers", json_object_get(t, "containers"));
+            "{s:O,s:s,s:O,s:O,s:O,s:O,s:O}", "taskArn", json_object_get(view, "taskArn"), "taskId",
+            hex, "desiredStatus", json_object_get(view, "desiredStatus"), "lastStatus",
+            json_object_get(view, "lastStatus"), "version", json_object_get(view, "version"),
+            "overrides", json_object_get(view, "overrides"), "containers",
+            json_object_get(view, "containers"));
         json_object_set_new(e, "taskDefinition", td ? sched_public(td) : json_null());
         json_array_append_new(tasks, e);
     }
@@ -243,62 +240,79 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
 {
     const char *arn = json_string_value(json_object_get(r, "taskArn"));
     const char *st = json_string_value(json_object_get(r, "lastStatus"));
-    if (!arn || !st || sched_status_rank(st) < 0)
+    int rank = sched_status_rank(st);
+    if (!arn || !st || rank < 0)
         return;
-    const char *id = sched_arn_tail(arn);
-    json_t *t = sched_get(d, SCHED_K_TASK, id);
-    if (!t || strcmp(json_string_value(json_object_get(t, "_instance")), iid) != 0)
+    uint32_t h = sched_task_find(d, sched_arn_tail(arn));
+    if (h == SCHED_NO_TASK)
         return;
-    const char *cur = json_string_value(json_object_get(t, "lastStatus"));
-    if (!strcmp(cur, "STOPPED"))
+    struct sched_task_rec *t = sched_task_at(d, h);
+    const char *inst = sched_str(d, t->instance);
+    if (!inst || strcmp(inst, iid) != 0 || !sched_task_live(t))
         return;
-    double now = sched_now();
+    int64_t now = sched_now_ms();
+    bool changed = false;
     /* Container details (exit codes, bindings) from any report of a live task. */
-    size_t i, j;
-    json_t *rc, *tc;
+    size_t i;
+    json_t *rc;
+    json_t *td = sched_task_td(d, t);
     json_array_foreach (json_object_get(r, "containers"), i, rc) {
         const char *name = json_string_value(json_object_get(rc, "name"));
-        json_array_foreach (json_object_get(t, "containers"), j, tc) {
-            if (!name || strcmp(name, json_string_value(json_object_get(tc, "name"))) != 0)
-                continue;
-            static const char *const keys[] = {
-                "exitCode",     "reason",      "runtimeId", "networkBindings",
-                "healthStatus", "imageDigest", NULL};
-            for (int x = 0; keys[x]; x++) {
-                json_t *val = json_object_get(rc, keys[x]);
-                if (val)
-                    json_object_set(tc, keys[x], val);
-            }
-            const char *cst = json_string_value(json_object_get(rc, "lastStatus"));
-            if (cst &&
-                (!strcmp(cst, "PENDING") || !strcmp(cst, "RUNNING") || !strcmp(cst, "STOPPED")))
-                json_object_set_new(tc, "lastStatus", json_string(cst));
+        size_t j;
+        json_t *cd;
+        bool known = false;
+        json_array_foreach (json_object_get(td, "containerDefinitions"), j, cd)
+            known |= name && !strcmp(name, json_string_value(json_object_get(cd, "name")));
+        if (!known)
+            continue;
+        json_t *all = json_object_get(sched_task_extra(t), "_containers");
+        if (!all) {
+            all = json_object();
+            json_object_set_new(t->extra, "_containers", all);
         }
+        json_t *tc = json_object_get(all, name);
+        if (!tc) {
+            tc = json_object();
+            json_object_set_new(all, name, tc);
+        }
+        static const char *const keys[] = {
+            "exitCode",     "reason",      "runtimeId", "networkBindings",
+            "healthStatus", "imageDigest", NULL};
+        for (int x = 0; keys[x]; x++) {
+            json_t *val = json_object_get(rc, keys[x]);
+            if (val)
+                json_object_set(tc, keys[x], val);
+        }
+        const char *cst = json_string_value(json_object_get(rc, "lastStatus"));
+        if (cst && (!strcmp(cst, "PENDING") || !strcmp(cst, "RUNNING") || !strcmp(cst, "STOPPED")))
+            json_object_set_new(tc, "lastStatus", json_string(cst));
+        changed = true;
     }
     /* The task's health is derived here, from the containers' (the agent's own task-level
      * value is not trusted); a change wants a pass so that UNHEALTHY tasks get replaced. */
-    const char *tdarn = json_string_value(json_object_get(t, "taskDefinitionArn"));
-    const char *tail = tdarn ? strstr(tdarn, ":task-definition/") : NULL;
-    json_t *td = tail ? sched_get(d, SCHED_K_TASKDEF, tail + strlen(":task-definition/")) : NULL;
-    const char *health = sched_task_health(td, json_object_get(t, "containers"));
-    const char *old_health = json_string_value(json_object_get(t, "healthStatus"));
-    if (!old_health || strcmp(old_health, health) != 0) {
-        json_object_set_new(t, "healthStatus", json_string(health));
-        d->kick = true;
+    if (changed) {
+        json_auto_t *reported = sched_task_reported_containers(t);
+        const char *health = sched_task_health(td, reported);
+        uint8_t hv = !strcmp(health, "HEALTHY")     ? SCHED_TH_HEALTHY
+                     : !strcmp(health, "UNHEALTHY") ? SCHED_TH_UNHEALTHY
+                                                    : SCHED_TH_UNKNOWN;
+        if (hv != t->health) {
+            t->health = hv;
+            d->kick = true;
+        }
+        sched_task_changed(d, h);
     }
-    sched_touch(d, SCHED_K_TASK, id);
-    if (sched_status_rank(st) <= sched_status_rank(cur))
+    if (rank <= t->last_status)
         return;
-    if (!strcmp(st, "STOPPED")) {
-        bool was_desired =
-            !strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING");
-        bool ever = json_is_true(json_object_get(t, "_everRunning"));
+    if (rank == 7) { /* STOPPED */
+        bool was_desired = !(t->flags & SCHED_TF_DESIRED_STOP);
+        bool ever = t->flags & SCHED_TF_EVER_RUNNING;
         const char *reason = json_string_value(json_object_get(r, "stoppedReason"));
         if (was_desired && !ever) {
             /* Failed to start: feeds the circuit breaker and the launch back-off. */
-            const char *skey = json_string_value(json_object_get(t, "_service"));
+            const char *skey = sched_str(d, t->service);
             json_t *svc = skey ? sched_get(d, SCHED_K_SERVICE, skey) : NULL;
-            const char *dep = json_string_value(json_object_get(t, "_deployment"));
+            const char *dep = sched_str(d, t->deployment);
             json_t *dd;
             json_array_foreach (json_object_get(svc, "deployments"), i, dd) {
                 if (dep && !strcmp(json_string_value(json_object_get(dd, "id")), dep))
@@ -310,12 +324,11 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
                 json_object_set_new(
                     svc, "_startFailures",
                     json_integer(json_integer_value(json_object_get(svc, "_startFailures")) + 1));
-                json_object_set_new(svc, "_lastStartFailureAt",
-                                    json_integer((json_int_t)(now * 1000)));
+                json_object_set_new(svc, "_lastStartFailureAt", json_integer((json_int_t)now));
                 sched_touch(d, SCHED_K_SERVICE, skey);
             }
         }
-        sched_task_set_stopped(d, id,
+        sched_task_set_stopped(d, h,
                                !was_desired ? NULL
                                : ever       ? "EssentialContainerExited"
                                             : "TaskFailedToStart",
@@ -324,26 +337,24 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
                                              : NULL);
         return;
     }
-    json_object_set_new(t, "lastStatus", json_string(st));
-    json_object_set_new(t, "version",
-                        json_integer(json_integer_value(json_object_get(t, "version")) + 1));
-    if (sched_status_rank(st) >= sched_status_rank("PENDING") &&
-        !json_object_get(t, "pullStartedAt"))
-        json_object_set_new(t, "pullStartedAt", json_real(now));
-    if (!strcmp(st, "RUNNING")) {
-        if (!json_object_get(t, "pullStoppedAt"))
-            json_object_set_new(t, "pullStoppedAt", json_real(now));
-        json_object_set_new(t, "startedAt", json_real(now));
-        json_object_set_new(t, "connectivity", json_string("CONNECTED"));
-        json_object_set_new(t, "connectivityAt", json_real(now));
-        json_object_set_new(t, "_everRunning", json_true());
-        const char *skey = json_string_value(json_object_get(t, "_service"));
+    t->last_status = (uint8_t)rank;
+    t->version++;
+    if (rank >= 1 /* PENDING */ && !t->pull_started_ms)
+        t->pull_started_ms = now;
+    if (rank == 3 /* RUNNING */) {
+        if (!t->pull_stopped_ms)
+            t->pull_stopped_ms = now;
+        t->started_ms = now;
+        t->flags |= SCHED_TF_CONNECTIVITY | SCHED_TF_EVER_RUNNING;
+        t->connectivity_ms = now;
+        const char *skey = sched_str(d, t->service);
         json_t *svc = skey ? sched_get(d, SCHED_K_SERVICE, skey) : NULL;
         if (svc && json_integer_value(json_object_get(svc, "_startFailures"))) {
             json_object_set_new(svc, "_startFailures", json_integer(0));
             sched_touch(d, SCHED_K_SERVICE, skey);
         }
     }
+    sched_task_changed(d, h);
     d->kick = true;
 }
 
@@ -468,13 +479,11 @@ sched_agent_check(struct sched_daemon *d)
             d->kick = true;
         }
         if (!sched_instance_connected(inst) && silent > d->heartbeat_grace_ms + d->task_grace_ms) {
-            const char *tk;
-            json_t *t;
-            json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(d, k));
-            json_object_foreach (live, tk, t) {
-                cleanup_free char *why = sched_stop_reason(SCHED_STOP_INSTANCE_LOST, NULL);
-                sched_task_set_stopped(d, tk, "ServiceSchedulerInitiated", why);
-            }
+            size_t n = 0;
+            cleanup_free uint32_t *hs = sched_tasks_of_instance(d, sched_intern_find(d, k), &n);
+            cleanup_free char *why = n ? sched_stop_reason(SCHED_STOP_INSTANCE_LOST, NULL) : NULL;
+            for (size_t i = 0; i < n; i++)
+                sched_task_set_stopped(d, hs[i], "ServiceSchedulerInitiated", why);
         }
     }
 }

@@ -29,13 +29,12 @@ count_cluster(struct sched_daemon *d, const char *name, struct cluster_counts *n
         if (is_cluster(v, name) && st && strcmp(st, "INACTIVE") != 0)
             n->instances++;
     }
-    json_object_foreach (d->tables[SCHED_K_TASK], k, v) {
-        if (!is_cluster(v, name))
+    uint32_t cl = sched_intern_find(d, name);
+    for (uint32_t h = 0; cl && h < d->tasks.n; h++) {
+        const struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED) || t->cluster != cl || !sched_task_live(t))
             continue;
-        const char *last = json_string_value(json_object_get(v, "lastStatus"));
-        if (!last || !strcmp(last, "STOPPED"))
-            continue;
-        if (!strcmp(last, "RUNNING"))
+        if (t->last_status == 3 /* RUNNING */)
             n->running++;
         else
             n->pending++;

@@ -22,23 +22,21 @@ struct usage {
 static void
 instance_usage(struct sched_daemon *d, const char *id, struct usage *u)
 {
-    const char *k;
-    json_t *t;
     memset(u, 0, sizeof(*u));
     u->ports = json_array();
-    json_t *v;
-    json_object_foreach (sched_live_tasks_of_instance(d, id), k, v) {
-        t = sched_get(d, SCHED_K_TASK, k);
-        const char *last = json_string_value(json_object_get(t, "lastStatus"));
-        if (!last || !strcmp(last, "STOPPED"))
-            continue;
-        u->cpu += json_integer_value(json_object_get(t, "_cpu"));
-        u->mem += json_integer_value(json_object_get(t, "_memory"));
-        if (!strcmp(last, "RUNNING"))
+    size_t n = 0;
+    cleanup_free uint32_t *hs = sched_tasks_of_instance(d, sched_intern_find(d, id), &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct sched_task_rec *t = sched_task_at(d, hs[i]);
+        u->cpu += t->cpu;
+        u->mem += t->memory;
+        if (t->last_status == 3 /* RUNNING */)
             u->running++;
         else
             u->pending++;
-        json_array_extend(u->ports, json_object_get(t, "_ports"));
+        const struct sched_td_info *ti = sched_td_info(d, t->td);
+        for (size_t j = 0; j < ti->n_ports; j++)
+            json_array_append_new(u->ports, json_integer(ti->ports[j]));
     }
 }
 
@@ -139,15 +137,13 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
     if (existing)
         inst = sched_instance_get(d, cluster, existing, &id);
     if (!inst && hostname) {
-        json_t *one;
-        json_object_foreach (sched_instances_of_cluster(d, cluster), k, one) {
-            v = sched_get(d, SCHED_K_INSTANCE, k);
-            if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0 &&
-                json_is_string(json_object_get(v, "ec2InstanceId")) &&
-                !strcmp(json_string_value(json_object_get(v, "ec2InstanceId")), hostname)) {
-                inst = v;
-                id = k;
-            }
+        k = sched_instance_by_hostname(d, cluster, hostname);
+        v = k ? sched_get(d, SCHED_K_INSTANCE, k) : NULL;
+        if (v && strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") != 0 &&
+            json_is_string(json_object_get(v, "ec2InstanceId")) &&
+            !strcmp(json_string_value(json_object_get(v, "ec2InstanceId")), hostname)) {
+            inst = v;
+            id = json_string_value(json_object_get(v, "_id"));
         }
     }
     json_t *attributes = json_array();
@@ -277,19 +273,17 @@ sched_op_deregister_container_instance(struct sched_call *c, json_t *in, json_t 
     json_t *inst = sched_instance_get(c->d, cluster, ref, &id);
     if (!inst || !strcmp(json_string_value(json_object_get(inst, "status")), "INACTIVE"))
         return sched_fail(c, IPE, "The referenced container instance '%s' was not found.", ref);
-    const char *k;
-    json_t *t;
-    bool has_tasks = false;
-    json_auto_t *live = json_deep_copy(sched_live_tasks_of_instance(c->d, id));
-    has_tasks = json_object_size(live) > 0;
+    size_t n = 0;
+    cleanup_free uint32_t *live = sched_tasks_of_instance(c->d, sched_intern_find(c->d, id), &n);
+    bool has_tasks = n > 0;
     if (has_tasks && !force)
         return sched_fail(c, "ClientException",
                           "Found running tasks on the instance; use force to deregister it.");
     json_object_set_new(inst, "status", json_string("INACTIVE"));
     json_object_set_new(inst, "agentConnected", json_false());
     sched_touch(c->d, SCHED_K_INSTANCE, id);
-    json_object_foreach (live, k, t)
-        sched_task_set_stopped(c->d, k, "TaskFailedToStart",
+    for (size_t i = 0; i < n; i++)
+        sched_task_set_stopped(c->d, live[i], "TaskFailedToStart",
                                "Container instance deregistration forced by user");
     sched_instance_bump(c->d, id);
     c->d->kick = true;

@@ -307,15 +307,20 @@ sched_op_get_task_logs(struct sched_call *c, json_t *in, json_t *out)
         sched_in_int(c, in, "waitMs", false, 0, SCHED_LOGS_MAX_WAIT_MS, &wait) < 0)
         return -1;
     const char *id = sched_arn_tail(ref);
-    json_t *t = sched_get(c->d, SCHED_K_TASK, id);
-    if (!t || strcmp(json_string_value(json_object_get(t, "_cluster")), cname) != 0)
+    uint32_t h = sched_task_find(c->d, id);
+    const struct sched_task_rec *t = h != SCHED_NO_TASK ? sched_task_at(c->d, h) : NULL;
+    if (!t || strcmp(sched_str(c->d, t->cluster), cname) != 0)
         return sched_fail(c, "InvalidParameterException", "The referenced task was not found.");
     if (ctr) {
         size_t i;
-        json_t *tc;
+        json_t *cd;
         bool found = false;
-        json_array_foreach (json_object_get(t, "containers"), i, tc)
-            found |= !strcmp(ctr, json_string_value(json_object_get(tc, "name")));
+        /* A task's containers are its task definition's. */
+        json_array_foreach (json_object_get(sched_task_td(c->d, t), "containerDefinitions"), i,
+                            cd) {
+            const char *name = json_string_value(json_object_get(cd, "name"));
+            found |= name && !strcmp(ctr, name);
+        }
         if (!found)
             return sched_fail(c, "InvalidParameterException", "Task '%s' has no container '%s'.",
                               id, ctr);
@@ -323,7 +328,7 @@ sched_op_get_task_logs(struct sched_call *c, json_t *in, json_t *out)
     if ((since && strlen(since) > 64) || (token && strlen(token) > 64))
         return sched_fail(c, "InvalidParameterException",
                           "since and nextToken are at most 64 characters.");
-    const char *iid = json_string_value(json_object_get(t, "_instance"));
+    const char *iid = sched_str(c->d, t->instance);
     json_t *inst = iid ? sched_get(c->d, SCHED_K_INSTANCE, iid) : NULL;
     const char *addr = json_string_value(json_object_get(inst, "_logEndpoint"));
     const char *secret = json_string_value(json_object_get(inst, "_logSecret"));

@@ -50,8 +50,17 @@ resource_of(struct sched_call *c, const char *arn, enum sched_kind *ret_kind, ch
         *ret_kind = SCHED_K_SERVICE;
         *ret_key = xstrdup(p + 8);
     } else if (!strncmp(p, "task/", 5)) {
+        /* Tasks are records, not documents: their tags live in the record's extras. */
         *ret_kind = SCHED_K_TASK;
         *ret_key = xstrdup(sched_arn_tail(arn));
+        uint32_t h = sched_task_find(c->d, *ret_key);
+        if (h == SCHED_NO_TASK) {
+            free(*ret_key);
+            *ret_key = NULL;
+            sched_fail(c, IPE, "The specified resource '%s' was not found.", arn);
+            return NULL;
+        }
+        return sched_task_extra(sched_task_at(c->d, h));
     } else if (!strncmp(p, "container-instance/", 19)) {
         *ret_kind = SCHED_K_INSTANCE;
         *ret_key = xstrdup(sched_arn_tail(arn));
@@ -66,6 +75,15 @@ resource_of(struct sched_call *c, const char *arn, enum sched_kind *ret_kind, ch
         sched_fail(c, IPE, "The specified resource '%s' was not found.", arn);
     }
     return doc;
+}
+
+static void
+touch(struct sched_call *c, enum sched_kind kind, const char *key)
+{
+    if (kind == SCHED_K_TASK)
+        sched_task_changed(c->d, sched_task_find(c->d, key));
+    else
+        sched_touch(c->d, kind, key);
 }
 
 int
@@ -105,7 +123,7 @@ sched_op_tag_resource(struct sched_call *c, json_t *in, json_t *out)
     }
     if (json_array_size(tags) > 50)
         return sched_fail(c, IPE, "A resource can have at most 50 tags.");
-    sched_touch(c->d, kind, key);
+    touch(c, kind, key);
     return 0;
 }
 
@@ -134,7 +152,7 @@ sched_op_untag_resource(struct sched_call *c, json_t *in, json_t *out)
                 break;
             }
     }
-    sched_touch(c->d, kind, key);
+    touch(c, kind, key);
     return 0;
 }
 

@@ -13,8 +13,9 @@
 uint32_t
 sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *given,
                   const struct sched_task_spec *tmpl, uint32_t count,
-                  const struct sched_placement_spec *ps, const char *service_name, json_t *created,
-                  struct sched_place_result *ret, char **ret_closest_arn)
+                  const struct sched_placement_spec *ps, const char *service_name,
+                  struct sched_handles *created, struct sched_place_result *ret,
+                  char **ret_closest_arn)
 {
     struct sched_snapshot own;
     struct sched_snapshot *snap = given ? given : &own;
@@ -51,13 +52,14 @@ sched_place_tasks(struct sched_daemon *d, struct sched_snapshot *given,
         ret->reason = xasprintf("unable to place a task: %s", err->msg);
     } else {
         sched_plan_apply(&snap->cluster, &plan, &pres);
+        struct sched_task_ids ids;
+        sched_task_spec_intern(d, tmpl, &ids);
         for (size_t i = 0; i < pres.n_accepted; i++) {
             const struct sched_placement *pl = &plan.placements[pres.accepted[i]];
             struct sched_task_spec spec = *tmpl;
+            spec.ids = &ids;
             spec.instance_id = snap->cluster.instances[pl->instance].id;
-            json_t *t = sched_task_create(d, &spec);
-            json_array_append_new(created, json_string(sched_arn_tail(
-                                               json_string_value(json_object_get(t, "taskArn")))));
+            sched_handles_add(created, sched_task_create(d, &spec));
             made++;
         }
         if (ret_closest_arn && ret->closest_instance != SCHED_NO_INSTANCE &&
@@ -108,10 +110,19 @@ tasks_view(struct sched_daemon *d, json_t *ids, bool with_tags)
     size_t i;
     json_t *id;
     json_array_foreach (ids, i, id) {
-        json_t *t = sched_get(d, SCHED_K_TASK, json_string_value(id));
-        if (t)
-            json_array_append_new(arr, sched_task_view(t, with_tags));
+        uint32_t h = sched_task_find(d, json_string_value(id));
+        if (h != SCHED_NO_TASK)
+            json_array_append_new(arr, sched_task_view(d, h, with_tags));
     }
+    return arr;
+}
+
+static json_t *
+handles_view(struct sched_daemon *d, const struct sched_handles *hs, bool with_tags)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < hs->n; i++)
+        json_array_append_new(arr, sched_task_view(d, hs->v[i], with_tags));
     return arr;
 }
 
@@ -185,12 +196,13 @@ sched_op_run_task(struct sched_call *c, json_t *in, json_t *out)
         .tags = tags,
         .client_token = token,
     };
-    json_auto_t *created = json_array();
+    struct sched_handles created = {0};
     struct sched_place_result res;
     cleanup_free char *closest = NULL;
-    sched_place_tasks(c->d, NULL, &spec, (uint32_t)count, &ps, NULL, created, &res, &closest);
+    sched_place_tasks(c->d, NULL, &spec, (uint32_t)count, &ps, NULL, &created, &res, &closest);
     sched_placement_spec_done(&ps);
-    json_object_set_new(out, "tasks", tasks_view(c->d, created, false));
+    json_object_set_new(out, "tasks", handles_view(c->d, &created, false));
+    sched_handles_done(&created);
     json_object_set_new(out, "failures", json_array());
     for (uint32_t i = 0; i < res.unplaced; i++) {
         const char *arn = closest;
@@ -224,7 +236,7 @@ sched_op_start_task(struct sched_call *c, json_t *in, json_t *out)
     cleanup_free uint32_t *ports = sched_needs_from_td(td, &needs);
     (void)ports; /* storage behind needs.ports */
     struct sched_place_request req = {.group = dgroup, .needs = &needs, .count = 1};
-    json_auto_t *created = json_array();
+    struct sched_handles created = {0};
     json_object_set_new(out, "failures", json_array());
     size_t i;
     json_t *r;
@@ -252,22 +264,22 @@ sched_op_start_task(struct sched_call *c, json_t *in, json_t *out)
             .launch_type = "EC2",
             .tags = tags,
         };
-        json_t *t = sched_task_create(c->d, &spec);
-        json_array_append_new(
-            created, json_string(sched_arn_tail(json_string_value(json_object_get(t, "taskArn")))));
+        sched_handles_add(&created, sched_task_create(c->d, &spec));
     }
     sched_snapshot_done(&snap);
-    json_object_set_new(out, "tasks", tasks_view(c->d, created, false));
+    json_object_set_new(out, "tasks", handles_view(c->d, &created, false));
+    sched_handles_done(&created);
     return 0;
 }
 
-static json_t *
+static uint32_t
 task_get(struct sched_call *c, const char *cluster, const char *ref)
 {
-    json_t *t = sched_get(c->d, SCHED_K_TASK, sched_arn_tail(ref));
-    if (!t || strcmp(json_string_value(json_object_get(t, "_cluster")), cluster) != 0)
-        return NULL;
-    return t;
+    uint32_t h = sched_task_find(c->d, sched_arn_tail(ref));
+    if (h == SCHED_NO_TASK ||
+        strcmp(sched_str(c->d, sched_task_at(c->d, h)->cluster), cluster) != 0)
+        return SCHED_NO_TASK;
+    return h;
 }
 
 int
@@ -279,11 +291,11 @@ sched_op_stop_task(struct sched_call *c, json_t *in, json_t *out)
         return -1;
     if (strlen(reason) > 1024)
         return sched_fail(c, IPE, "reason can be at most 1024 characters.");
-    json_t *t = task_get(c, cluster, ref);
-    if (!t)
+    uint32_t h = task_get(c, cluster, ref);
+    if (h == SCHED_NO_TASK)
         return sched_fail(c, IPE, "The referenced task was not found.");
-    sched_task_stop(c->d, sched_arn_tail(ref), "UserInitiated", reason);
-    json_object_set_new(out, "task", sched_task_view(t, false));
+    sched_task_stop(c->d, h, "UserInitiated", reason);
+    json_object_set_new(out, "task", sched_task_view(c->d, h, false));
     return 0;
 }
 
@@ -305,14 +317,14 @@ sched_op_describe_tasks(struct sched_call *c, json_t *in, json_t *out)
     json_object_set_new(out, "failures", json_array());
     json_array_foreach (refs, i, v) {
         const char *ref = json_is_string(v) ? json_string_value(v) : "";
-        json_t *t = task_get(c, cluster, ref);
-        if (!t) {
+        uint32_t h = task_get(c, cluster, ref);
+        if (h == SCHED_NO_TASK) {
             cleanup_free char *arn =
                 strncmp(ref, "arn:", 4) ? sched_arn(c, "task/%s/%s", cluster, ref) : xstrdup(ref);
             sched_failure_add(out, arn, "MISSING", NULL);
             continue;
         }
-        json_array_append_new(arr, sched_task_view(t, with_tags));
+        json_array_append_new(arr, sched_task_view(c->d, h, with_tags));
     }
     return 0;
 }
@@ -333,33 +345,34 @@ sched_op_list_tasks(struct sched_call *c, json_t *in, json_t *out)
     if (strcmp(desired, "RUNNING") && strcmp(desired, "PENDING") && strcmp(desired, "STOPPED"))
         return sched_fail(c, IPE, "desiredStatus must be RUNNING, PENDING or STOPPED.");
     cleanup_free char *skey = service ? xasprintf("%s/%s", cluster, sched_arn_tail(service)) : NULL;
-    cleanup_free char *fam_prefix = family ? xasprintf("task-definition/%s:", family) : NULL;
+    cleanup_free char *fam_prefix = family ? xasprintf("%s:", family) : NULL;
     json_auto_t *all = json_array();
-    const char *k;
-    json_t *t;
-    json_object_foreach (c->d->tables[SCHED_K_TASK], k, t) {
-        if (strcmp(json_string_value(json_object_get(t, "_cluster")), cluster) != 0)
+    struct sched_daemon *d = c->d;
+    uint32_t cl = sched_intern_find(d, cluster);
+    uint32_t want_inst = inst ? sched_intern_find(d, sched_arn_tail(inst)) : 0;
+    uint32_t want_sb = started_by ? sched_intern_find(d, started_by) : 0;
+    uint32_t want_svc = skey ? sched_intern_find(d, skey) : 0;
+    uint32_t want_lt = lt ? sched_intern_find(d, lt) : 0;
+    bool none = !cl || (inst && !want_inst) || (started_by && !want_sb) || (skey && !want_svc) ||
+                (lt && !want_lt);
+    for (uint32_t h = 0; !none && h < d->tasks.n; h++) {
+        const struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED) || t->cluster != cl)
             continue;
-        const char *ds = json_string_value(json_object_get(t, "desiredStatus"));
-        const char *ls = json_string_value(json_object_get(t, "lastStatus"));
-        if (!strcmp(desired, "PENDING") ? (strcmp(ds, "RUNNING") || sched_status_rank(ls) >= 3)
-                                        : strcmp(ds, desired) != 0)
+        bool ds_stopped = t->flags & SCHED_TF_DESIRED_STOP;
+        if (!strcmp(desired, "PENDING")   ? (ds_stopped || t->last_status >= 3)
+            : !strcmp(desired, "STOPPED") ? !ds_stopped
+                                          : ds_stopped)
             continue;
-        if (inst &&
-            strcmp(json_string_value(json_object_get(t, "_instance")), sched_arn_tail(inst)) != 0)
+        if ((want_inst && t->instance != want_inst) || (want_sb && t->started_by != want_sb) ||
+            (want_svc && t->service != want_svc) ||
+            (want_lt && (t->launch_type ? t->launch_type : sched_intern(d, "EC2")) != want_lt))
             continue;
-        if (fam_prefix &&
-            !strstr(json_string_value(json_object_get(t, "taskDefinitionArn")), fam_prefix))
+        const char *tdkey = sched_str(d, t->td);
+        if (fam_prefix && (!tdkey || strncmp(tdkey, fam_prefix, strlen(fam_prefix)) != 0))
             continue;
-        const char *sb = json_string_value(json_object_get(t, "startedBy"));
-        if (started_by && (!sb || strcmp(sb, started_by)))
-            continue;
-        const char *sv = json_string_value(json_object_get(t, "_service"));
-        if (skey && (!sv || strcmp(sv, skey)))
-            continue;
-        if (lt && strcmp(json_string_value(json_object_get(t, "launchType")), lt))
-            continue;
-        json_array_append(all, json_object_get(t, "taskArn"));
+        cleanup_free char *arn = sched_task_arn(d, t);
+        json_array_append_new(all, json_string(arn));
     }
     return sched_paginate(c, in, all, "taskArns", out, 100);
 }

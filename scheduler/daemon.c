@@ -36,26 +36,21 @@ gc_stopped(struct sched_daemon *d)
     if (now - d->last_gc_ms < every && d->last_gc_ms)
         return;
     d->last_gc_ms = now;
-    double horizon = sched_now() - (double)d->stopped_retention_ms / 1000.0;
-    json_auto_t *old = json_array();
-    const char *k;
-    json_t *t;
-    json_object_foreach (d->tables[SCHED_K_TASK], k, t) {
-        if (!strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED") &&
-            json_number_value(json_object_get(t, "stoppedAt")) < horizon)
-            json_array_append_new(old, json_string(k));
-    }
-    size_t i;
-    json_t *id;
-    json_array_foreach (old, i, id) {
-        t = sched_get(d, SCHED_K_TASK, json_string_value(id));
-        const char *tok = json_string_value(json_object_get(t, "_clientToken"));
+    int64_t horizon = sched_now_ms() - (int64_t)d->stopped_retention_ms;
+    size_t forgot = 0;
+    for (uint32_t h = 0; h < d->tasks.n; h++) {
+        struct sched_task_rec *t = sched_task_at(d, h);
+        if (!(t->flags & SCHED_TF_USED) || sched_task_live(t) || t->stopped_ms >= horizon)
+            continue;
+        const char *tok =
+            t->extra ? json_string_value(json_object_get(t->extra, "_clientToken")) : NULL;
         if (tok)
             json_object_del(d->idx_token, tok);
-        sched_del(d, SCHED_K_TASK, json_string_value(id));
+        sched_task_forget(d, h);
+        forgot++;
     }
-    if (json_array_size(old) > 0)
-        cm_log_debug("forgot %zu stopped tasks", json_array_size(old));
+    if (forgot > 0)
+        cm_log_debug("forgot %zu stopped tasks", forgot);
 }
 
 static void
@@ -66,6 +61,12 @@ run_pass(struct sched_daemon *d)
     d->kick = false;
     gc_stopped(d);
     sched_agent_check(d);
+    /* A detected failure is made durable (and visible) before the pass re-plans
+     * around it, so detection does not wait for the replacements. */
+    if (sched_has_dirty(d) && sched_flush(d, &err) < 0) {
+        cm_log_error("scheduling pass: store write failed: %s", err->msg);
+        cm_error_free(&err);
+    }
     sched_service_pass(d);
     /* One batch per pass: every placement of the pass becomes durable together. */
     if (sched_flush(d, &err) < 0)
@@ -175,7 +176,7 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
     d->started_ms = cm_loop_now_ms();
     d->kick = true; /* resume scheduling right after a restart */
     cm_log_info("skiffd listening on %s (state in '%s', %zu tasks loaded)", cfg->listen,
-                cfg->state_dir, json_object_size(d->tables[SCHED_K_TASK]));
+                cfg->state_dir, d->tasks.count);
     return d;
 fail:
     sched_daemon_free(d);

@@ -63,5 +63,9 @@ void sched_ranker_score(struct sched_ranker *r, uint32_t index, const struct sch
                         uint64_t *rng, double *score);
 /* Records a placement on INDEX (spread counts). */
 void sched_ranker_placed(struct sched_ranker *r, uint32_t index);
+/* Whether SCORE cannot be beaten by another candidate: every strategy is spread and at its
+ * best value (no task of the group on the instance; the least-used attribute value among
+ * those seen so far). Binpack and random have no such bound. */
+bool sched_ranker_at_best(const struct sched_ranker *r, const double *score);
 size_t sched_ranker_n(const struct sched_ranker *r);
 bool sched_ranker_has_spread(const struct sched_ranker *r);

@@ -141,6 +141,26 @@ sched_ranker_free(struct sched_ranker *rk)
     free(rk);
 }
 
+bool
+sched_ranker_at_best(const struct sched_ranker *rk, const double *score)
+{
+    for (size_t i = 0; i < rk->n; i++) {
+        const struct ranked *r = &rk->r[i];
+        if (r->s.type != SCHED_STRATEGY_SPREAD)
+            return false;
+        if (r->s.field != SCHED_FIELD_ATTRIBUTE) {
+            if (score[i] < 0)
+                return false;
+            continue;
+        }
+        /* Index 0 is "attribute missing": not a value to spread over. */
+        for (size_t v = 1; v < r->values.n_counts; v++)
+            if (-(double)r->values.counts[v] > score[i])
+                return false;
+    }
+    return true;
+}
+
 size_t
 sched_ranker_n(const struct sched_ranker *rk)
 {

@@ -4,7 +4,9 @@
  * best. An instance found infeasible is remembered for the rest of the round ("does not fit"
  * cache): within a round capacity only shrinks, so the answer cannot change. When a full pass
  * finds nothing, the round is exhausted and the remaining tasks fail at once. Instances that
- * passed once skip the checks that cannot change within a round (memberOf expressions). */
+ * passed once skip the checks that cannot change within a round (memberOf expressions). With
+ * spread strategies only, sampling stops early once the best candidate is at the best possible
+ * score (no task of the group there, least-used attribute value): more samples cannot win. */
 #include "sched/placement.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 
 #define MAX_STRATEGIES 8
 #define SPREAD_LIMIT 100
+#define EARLY_MIN 8
 
 static const struct sched_strategy default_strategies[] = {
     {.type = SCHED_STRATEGY_SPREAD,
@@ -208,6 +211,10 @@ sched_place(const struct sched_cluster *snapshot, const struct sched_place_reque
                 best_i = i;
                 memcpy(best, score, n_strategies * sizeof(*score));
             }
+            /* Nothing can beat the best any more (ties never replace it): stop sampling.
+             * A few candidates first, so that the attribute values are known. */
+            if (found >= EARLY_MIN && sched_ranker_at_best(rk, best))
+                break;
         }
         if (best_i == SCHED_NO_INSTANCE) {
             /* A full pass found nothing; capacity only shrinks within the round, so the rest

@@ -16,9 +16,8 @@
 void sched_service_start_deployment(json_t *svc, const char *td_arn);
 
 static enum sched_task_state
-task_state(const char *last)
+task_state(int r)
 {
-    int r = sched_status_rank(last);
     if (r <= 0)
         return SCHED_TASK_PROVISIONING;
     if (r < 3)
@@ -35,32 +34,19 @@ td_of(struct sched_daemon *d, const char *arn)
     return tail ? sched_get(d, SCHED_K_TASKDEF, tail + strlen(":task-definition/")) : NULL;
 }
 
-static bool
-td_has_health_check(json_t *td)
-{
-    size_t i;
-    json_t *cd;
-    /* Only essential containers' checks make the task's health (sched_task_health). */
-    json_array_foreach (json_object_get(td, "containerDefinitions"), i, cd)
-        if (json_object_get(cd, "healthCheck") &&
-            (!json_object_get(cd, "essential") || json_is_true(json_object_get(cd, "essential"))))
-            return true;
-    return false;
-}
-
 static void
-append_task_list(char **msg, json_t *ids, size_t max)
+append_task_list(struct sched_daemon *d, char **msg, const uint32_t *hs, size_t n, size_t max)
 {
-    size_t i;
-    json_t *id;
-    json_array_foreach (ids, i, id) {
+    for (size_t i = 0; i < n; i++) {
         if (i >= max) {
             char *m = xasprintf("%s ...", *msg);
             free(*msg);
             *msg = m;
             break;
         }
-        char *m = xasprintf("%s (task %s)", *msg, json_string_value(id));
+        char hex[33];
+        sched_task_hex(sched_task_at(d, hs[i]), hex);
+        char *m = xasprintf("%s (task %s)", *msg, hex);
         free(*msg);
         *msg = m;
     }
@@ -108,40 +94,31 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
         .n_deployments = nd,
     };
 
-    size_t cap = 0, nt = 0;
-    struct sched_task *tasks = NULL;
-    json_auto_t *task_ids = json_array();
-    const char *k;
-    json_t *t;
-    json_t *one;
-    json_object_foreach (sched_live_tasks_of_service(d, key), k, one) {
-        t = sched_get(d, SCHED_K_TASK, k);
-        if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
-            continue;
-        tasks = xreallocarray_grow(tasks, &cap, nt + 1, sizeof(*tasks));
-        struct sched_task *st = &tasks[nt++];
-        json_array_append_new(task_ids, json_string(k));
-        memset(st, 0, sizeof(*st));
-        /* The task table's own key: index keys die when a stop unfiles the task. */
-        st->id = json_object_iter_key(json_object_iter_at(d->tables[SCHED_K_TASK], k));
-        st->instance =
-            sched_snapshot_find(snap, json_string_value(json_object_get(t, "_instance")));
+    size_t nt = 0;
+    uint32_t svc_idx = sched_intern(d, key);
+    cleanup_free uint32_t *handles = sched_tasks_of_service(d, svc_idx, &nt);
+    struct sched_task *tasks = xcalloc(nt + 1, sizeof(*tasks));
+    uint32_t *dep_idx = xcalloc(nd, sizeof(*dep_idx));
+    for (size_t i = 0; i < nd; i++)
+        dep_idx[i] = sched_intern_find(d, sd[i].id);
+    for (size_t x = 0; x < nt; x++) {
+        const struct sched_task_rec *t = sched_task_at(d, handles[x]);
+        struct sched_task *st = &tasks[x];
+        st->id = NULL; /* handles[x] names it */
+        st->instance = sched_snapshot_find_idx(snap, t->instance);
         st->deployment = UINT32_MAX;
-        const char *dep = json_string_value(json_object_get(t, "_deployment"));
-        for (size_t i = 0; dep && i < nd; i++)
-            if (!strcmp(sd[i].id, dep))
+        for (size_t i = 0; t->deployment && i < nd; i++)
+            if (dep_idx[i] == t->deployment)
                 st->deployment = (uint32_t)i;
-        st->last_status = task_state(json_string_value(json_object_get(t, "lastStatus")));
-        st->desired_stopped =
-            !strcmp(json_string_value(json_object_get(t, "desiredStatus")), "STOPPED");
-        const char *hs = json_string_value(json_object_get(t, "healthStatus"));
-        st->health = hs && !strcmp(hs, "HEALTHY")     ? SCHED_HEALTH_HEALTHY
-                     : hs && !strcmp(hs, "UNHEALTHY") ? SCHED_HEALTH_UNHEALTHY
-                                                      : SCHED_HEALTH_UNKNOWN;
-        st->has_health_check = td_has_health_check(
-            td_of(d, json_string_value(json_object_get(t, "taskDefinitionArn"))));
-        st->ever_running = json_is_true(json_object_get(t, "_everRunning"));
+        st->last_status = task_state(t->last_status);
+        st->desired_stopped = t->flags & SCHED_TF_DESIRED_STOP;
+        st->health = t->health == SCHED_TH_HEALTHY     ? SCHED_HEALTH_HEALTHY
+                     : t->health == SCHED_TH_UNHEALTHY ? SCHED_HEALTH_UNHEALTHY
+                                                       : SCHED_HEALTH_UNKNOWN;
+        st->has_health_check = sched_td_info(d, t->td)->has_health_check;
+        st->ever_running = t->flags & SCHED_TF_EVER_RUNNING;
     }
+    free(dep_idx);
 
     struct sched_reconcile_result res = {0};
     cleanup_error struct cm_error *err = NULL;
@@ -153,22 +130,23 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
     }
 
     /* Stops first: they free room for the starts of this same pass. */
-    json_auto_t *stopped = json_array();
+    struct sched_handles stopped = {0};
     for (size_t i = 0; i < res.n_stops; i++) {
         const struct sched_task *st = &tasks[res.stops[i].task];
         const char *dep_id = st->deployment < nd ? sd[st->deployment].id : sd[0].id;
         cleanup_free char *why = sched_stop_reason(res.stops[i].cause, dep_id);
-        sched_task_stop(d, st->id, "ServiceSchedulerInitiated", why);
-        json_array_append_new(stopped, json_string(st->id));
+        sched_task_stop(d, handles[res.stops[i].task], "ServiceSchedulerInitiated", why);
+        sched_handles_add(&stopped, handles[res.stops[i].task]);
     }
-    if (json_array_size(stopped) > 0) {
-        cleanup_free char *msg = xasprintf("(service %s) has stopped %zu running tasks:", name,
-                                           json_array_size(stopped));
-        append_task_list(&msg, stopped, 10);
+    if (stopped.n > 0) {
+        cleanup_free char *msg =
+            xasprintf("(service %s) has stopped %zu running tasks:", name, stopped.n);
+        append_task_list(d, &msg, stopped.v, stopped.n, 10);
         char *m = xasprintf("%s.", msg);
         sched_service_event(d, key, svc, m);
         free(m);
     }
+    sched_handles_done(&stopped);
 
     if (res.start > 0) {
         json_t *td = td_of(d, sd[0].task_definition);
@@ -196,18 +174,19 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
                 .service = key,
                 .deployment = sd[0].id,
             };
-            json_auto_t *created = json_array();
+            struct sched_handles created = {0};
             struct sched_place_result pres;
-            sched_place_tasks(d, snap, &spec, res.start, &ps, name, created, &pres, NULL);
+            sched_place_tasks(d, snap, &spec, res.start, &ps, name, &created, &pres, NULL);
             sched_placement_spec_done(&ps);
-            if (json_array_size(created) > 0) {
-                cleanup_free char *msg = xasprintf("(service %s) has started %zu tasks:", name,
-                                                   json_array_size(created));
-                append_task_list(&msg, created, 10);
+            if (created.n > 0) {
+                cleanup_free char *msg =
+                    xasprintf("(service %s) has started %zu tasks:", name, created.n);
+                append_task_list(d, &msg, created.v, created.n, 10);
                 char *m = xasprintf("%s.", msg);
                 sched_service_event(d, key, svc, m);
                 free(m);
             }
+            sched_handles_done(&created);
             if (pres.unplaced > 0 && pres.reason) {
                 /* ECS writes "(service web) was unable to place a task ..." */
                 const char *rs = pres.reason;

@@ -13,10 +13,26 @@ sched_needs_from_td(json_t *td, struct sched_task_needs *needs)
 {
     json_t *ports = sched_td_host_ports(td);
     size_t n = json_array_size(ports);
-    uint32_t *keys = xcalloc(n + 1, sizeof(uint32_t));
+    json_t *req = json_object_get(td, "requiresAttributes");
+    size_t na = json_array_size(req);
+    /* One block the caller frees: the port keys, then the required attribute names
+     * (borrowed from td, which outlives the placement). */
+    size_t off =
+        ((n + 1) * sizeof(uint32_t) + sizeof(char *) - 1) / sizeof(char *) * sizeof(char *);
+    char *block = xcalloc(1, off + (na + 1) * sizeof(char *));
+    uint32_t *keys = (uint32_t *)(void *)block;
+    const char **names = (const char **)(void *)(block + off);
     for (size_t i = 0; i < n; i++)
         keys[i] = (uint32_t)json_integer_value(json_array_get(ports, i));
     json_decref(ports);
+    size_t m = 0;
+    json_t *ra;
+    size_t i;
+    json_array_foreach (req, i, ra) {
+        const char *name = json_string_value(json_object_get(ra, "name"));
+        if (name && *name)
+            names[m++] = name;
+    }
     const char *net = json_string_value(json_object_get(td, "networkMode"));
     memset(needs, 0, sizeof(*needs));
     needs->res.cpu = (int32_t)json_integer_value(json_object_get(td, "_cpu"));
@@ -27,6 +43,8 @@ sched_needs_from_td(json_t *td, struct sched_task_needs *needs)
                                                          : SCHED_NET_NONE;
     needs->ports = keys;
     needs->n_ports = n;
+    needs->required_attrs = names;
+    needs->n_required_attrs = m;
     return keys;
 }
 
@@ -78,27 +96,30 @@ sched_snapshot_build(struct sched_daemon *d, const char *cluster, struct sched_s
         inst->n_attrs = json_array_size(attrs);
         json_object_set_new(s->index, k, json_integer(i));
     }
+    s->n_by_str = d->strings.n;
+    s->by_str = xmalloc((s->n_by_str + 1) * sizeof(*s->by_str));
+    memset(s->by_str, 0xff, (s->n_by_str + 1) * sizeof(*s->by_str));
     for (size_t i = 0; i < s->cluster.n_instances; i++) {
         struct sched_instance *inst = &s->cluster.instances[i];
-        json_t *live = sched_live_tasks_of_instance(d, inst->id);
-        json_object_foreach (live, k, one) {
-            v = sched_get(d, SCHED_K_TASK, k);
-            if (!v || !strcmp(json_string_value(json_object_get(v, "lastStatus")), "STOPPED"))
-                continue;
-            json_t *ports = json_object_get(v, "_ports");
-            size_t np = json_array_size(ports);
-            uint32_t keys[64];
-            size_t m = 0;
-            for (size_t j = 0; j < np && m < 64; j++)
-                keys[m++] = (uint32_t)json_integer_value(json_array_get(ports, j));
+        uint32_t sid = sched_intern(d, inst->id);
+        if (sid >= s->n_by_str) {
+            s->by_str = xrealloc(s->by_str, (sid + 1) * sizeof(*s->by_str));
+            memset(s->by_str + s->n_by_str, 0xff, (sid + 1 - s->n_by_str) * sizeof(*s->by_str));
+            s->n_by_str = sid + 1;
+        }
+        s->by_str[sid] = (uint32_t)i;
+        size_t nt = 0;
+        cleanup_free uint32_t *hs = sched_tasks_of_instance(d, sid, &nt);
+        for (size_t j = 0; j < nt; j++) {
+            const struct sched_task_rec *t = sched_task_at(d, hs[j]);
+            const struct sched_td_info *ti = sched_td_info(d, t->td);
             struct sched_task_needs needs = {
-                .res = {(int32_t)json_integer_value(json_object_get(v, "_cpu")),
-                        (int32_t)json_integer_value(json_object_get(v, "_memory"))},
-                .ports = keys,
-                .n_ports = m,
+                .res = {t->cpu, t->memory},
+                .ports = ti->ports,
+                .n_ports = ti->n_ports,
             };
             sched_instance_commit(inst, &needs);
-            if (!strcmp(json_string_value(json_object_get(v, "lastStatus")), "RUNNING"))
+            if (t->last_status == 3 /* RUNNING */)
                 inst->running_tasks++;
         }
     }
@@ -114,7 +135,14 @@ sched_snapshot_done(struct sched_snapshot *s)
     free(s->cluster.instances);
     free(s->attrs);
     json_decref(s->index);
+    free(s->by_str);
     memset(s, 0, sizeof(*s));
+}
+
+uint32_t
+sched_snapshot_find_idx(const struct sched_snapshot *s, uint32_t id)
+{
+    return id && id < s->n_by_str ? s->by_str[id] : SCHED_NO_INSTANCE;
 }
 
 uint32_t
@@ -198,31 +226,39 @@ uint32_t *
 sched_group_instances(struct sched_daemon *d, const struct sched_snapshot *s, const char *cluster,
                       const char *group, size_t *ret_n)
 {
-    const char *k;
-    json_t *t;
     size_t n = 0, cap = 0;
     uint32_t *out = NULL;
-    /* Service groups come from the service index; other groups need a scan. */
-    json_t *scope = d->tables[SCHED_K_TASK], *one;
-    cleanup_free char *skey = NULL;
+    uint32_t g = sched_intern_find(d, group), cl = sched_intern_find(d, cluster);
+    *ret_n = 0;
+    if (!g || !cl)
+        return NULL;
+    /* Service groups come from the service's live list; other groups need a scan. */
     if (!strncmp(group, "service:", 8)) {
-        skey = xasprintf("%s/%s", cluster, group + 8);
-        scope = sched_live_tasks_of_service(d, skey);
-    }
-    json_object_foreach (scope, k, one) {
-        t = sched_get(d, SCHED_K_TASK, k);
-        if (!t)
-            continue;
-        const char *g = json_string_value(json_object_get(t, "group"));
-        const char *cl = json_string_value(json_object_get(t, "_cluster"));
-        if (!g || strcmp(g, group) || !cl || strcmp(cl, cluster) ||
-            strcmp(json_string_value(json_object_get(t, "desiredStatus")), "RUNNING"))
-            continue;
-        uint32_t idx = sched_snapshot_find(s, json_string_value(json_object_get(t, "_instance")));
-        if (idx == SCHED_NO_INSTANCE)
-            continue;
-        out = xreallocarray_grow(out, &cap, n + 1, sizeof(*out));
-        out[n++] = idx;
+        cleanup_free char *skey = xasprintf("%s/%s", cluster, group + 8);
+        size_t m = 0;
+        cleanup_free uint32_t *hs = sched_tasks_of_service(d, sched_intern_find(d, skey), &m);
+        for (size_t i = 0; i < m; i++) {
+            const struct sched_task_rec *t = sched_task_at(d, hs[i]);
+            if (t->group != g || t->cluster != cl || (t->flags & SCHED_TF_DESIRED_STOP))
+                continue;
+            uint32_t idx = sched_snapshot_find_idx(s, t->instance);
+            if (idx == SCHED_NO_INSTANCE)
+                continue;
+            out = xreallocarray_grow(out, &cap, n + 1, sizeof(*out));
+            out[n++] = idx;
+        }
+    } else {
+        for (uint32_t h = 0; h < d->tasks.n; h++) {
+            const struct sched_task_rec *t = sched_task_at(d, h);
+            if (!(t->flags & SCHED_TF_USED) || t->group != g || t->cluster != cl ||
+                (t->flags & SCHED_TF_DESIRED_STOP))
+                continue;
+            uint32_t idx = sched_snapshot_find_idx(s, t->instance);
+            if (idx == SCHED_NO_INSTANCE)
+                continue;
+            out = xreallocarray_grow(out, &cap, n + 1, sizeof(*out));
+            out[n++] = idx;
+        }
     }
     *ret_n = n;
     return out;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Task documents: creation with ECS's fields, the forward-only lifecycle,
  * stopping, and the per-instance desired-state version agents poll on. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cm/cleanup.h"
@@ -37,9 +38,24 @@ sched_region_of(struct sched_daemon *d, const char *arn)
 void
 sched_instance_bump(struct sched_daemon *d, const char *instance_id)
 {
+    uint32_t i = sched_intern_find(d, instance_id);
+    if (i) {
+        if (i >= d->n_bumped) {
+            size_t n = d->n_bumped ? d->n_bumped : 1024;
+            while (n <= i)
+                n *= 2;
+            d->bumped = xrealloc(d->bumped, n * sizeof(*d->bumped));
+            memset(d->bumped + d->n_bumped, 0, (n - d->n_bumped) * sizeof(*d->bumped));
+            d->n_bumped = n;
+        }
+        if (d->bumped[i] == d->flush_epoch)
+            return; /* already moved in this batch; nobody has seen that version yet */
+    }
     json_t *inst = instance_id ? sched_get(d, SCHED_K_INSTANCE, instance_id) : NULL;
     if (!inst)
         return;
+    if (i)
+        d->bumped[i] = d->flush_epoch;
     json_int_t v = json_integer_value(json_object_get(inst, "_version"));
     json_object_set_new(inst, "_version", json_integer(v + 1));
     sched_touch(d, SCHED_K_INSTANCE, instance_id);
@@ -77,93 +93,67 @@ sched_td_host_ports(json_t *td)
     return ports;
 }
 
-json_t *
+void
+sched_task_spec_intern(struct sched_daemon *d, const struct sched_task_spec *spec,
+                       struct sched_task_ids *ret)
+{
+    const char *family = json_string_value(json_object_get(spec->td, "family"));
+    char tdkey[320];
+    snprintf(tdkey, sizeof(tdkey), "%s:%lld", family ? family : "",
+             (long long)json_integer_value(json_object_get(spec->td, "revision")));
+    ret->cluster = sched_intern(d, spec->cluster);
+    ret->service = sched_intern(d, spec->service);
+    ret->td = sched_intern(d, tdkey);
+    ret->deployment = sched_intern(d, spec->deployment);
+    ret->group = sched_intern(d, spec->group);
+    ret->started_by = sched_intern(d, spec->started_by);
+    ret->launch_type = sched_intern(d, spec->launch_type ? spec->launch_type : "EC2");
+    ret->cpu = (int32_t)json_integer_value(json_object_get(spec->td, "_cpu"));
+    ret->memory = (int32_t)json_integer_value(json_object_get(spec->td, "_memory"));
+}
+
+uint32_t
 sched_task_create(struct sched_daemon *d, const struct sched_task_spec *spec)
 {
-    char id[33], uuid[37];
-    sched_random_hex(id);
-    json_t *cl = sched_get(d, SCHED_K_CLUSTER, spec->cluster);
-    const char *cluster_arn = json_string_value(json_object_get(cl, "clusterArn"));
-    cleanup_free char *region = sched_region_of(d, cluster_arn);
-    cleanup_free char *arn =
-        xasprintf("arn:aws:ecs:%s:%s:task/%s/%s", region, SCHED_ACCOUNT, spec->cluster, id);
-    json_t *inst = sched_get(d, SCHED_K_INSTANCE, spec->instance_id);
-    double now = sched_now();
-
-    json_t *containers = json_array();
-    size_t i;
-    json_t *cd;
-    json_array_foreach (json_object_get(spec->td, "containerDefinitions"), i, cd) {
-        sched_uuid(uuid);
-        cleanup_free char *carn = xasprintf("arn:aws:ecs:%s:%s:container/%s/%s/%s", region,
-                                            SCHED_ACCOUNT, spec->cluster, id, uuid);
-        json_t *c = json_pack("{s:s,s:s,s:O,s:O,s:s,s:[],s:[],s:s}", "containerArn", carn,
-                              "taskArn", arn, "name", json_object_get(cd, "name"), "image",
-                              json_object_get(cd, "image"), "lastStatus", "PENDING",
-                              "networkBindings", "networkInterfaces", "healthStatus", "UNKNOWN");
-        json_object_set_new(
-            c, "cpu",
-            json_sprintf("%lld", (long long)json_integer_value(json_object_get(cd, "cpu"))));
-        if (json_object_get(cd, "memory"))
-            json_object_set_new(
-                c, "memory",
-                json_sprintf("%lld", (long long)json_integer_value(json_object_get(cd, "memory"))));
-        if (json_object_get(cd, "memoryReservation"))
-            json_object_set_new(c, "memoryReservation",
-                                json_sprintf("%lld", (long long)json_integer_value(json_object_get(
-                                                         cd, "memoryReservation"))));
-        json_array_append_new(containers, c);
+    struct sched_task_ids own;
+    const struct sched_task_ids *ids = spec->ids;
+    if (!ids) {
+        sched_task_spec_intern(d, spec, &own);
+        ids = &own;
     }
-    json_t *t =
-        json_pack("{s:s,s:s,s:O,s:O,s:s,s:s,s:o,s:f,s:i,s:s,s:s,s:o,s:o,s:[],s:s}", "taskArn", arn,
-                  "clusterArn", cluster_arn, "taskDefinitionArn",
-                  json_object_get(spec->td, "taskDefinitionArn"), "containerInstanceArn",
-                  json_object_get(inst, "containerInstanceArn"), "lastStatus", "PROVISIONING",
-                  "desiredStatus", "RUNNING", "containers", containers, "createdAt", now, "version",
-                  1, "launchType", spec->launch_type ? spec->launch_type : "EC2", "group",
-                  spec->group, "overrides",
-                  spec->overrides ? json_deep_copy(spec->overrides)
-                                  : json_pack("{s:[],s:[]}", "containerOverrides",
-                                              "inferenceAcceleratorOverrides"),
-                  "tags", spec->tags ? json_deep_copy(spec->tags) : json_array(), "attachments",
-                  "healthStatus", "UNKNOWN");
-    json_object_set_new(
-        t, "cpu",
-        json_sprintf("%lld", (long long)json_integer_value(json_object_get(spec->td, "_cpu"))));
-    json_object_set_new(
-        t, "memory",
-        json_sprintf("%lld", (long long)json_integer_value(json_object_get(spec->td, "_memory"))));
-    json_object_set_new(t, "availabilityZone",
-                        json_string(json_string_value(json_object_get(inst, "_az"))
-                                        ? json_string_value(json_object_get(inst, "_az"))
-                                        : "local"));
-    if (spec->started_by)
-        json_object_set_new(t, "startedBy", json_string(spec->started_by));
-    if (!strcmp(json_string_value(json_object_get(t, "launchType")), "FARGATE"))
-        json_object_set_new(t, "platformVersion", json_string("1.4.0"));
-    json_object_set_new(t, "_cluster", json_string(spec->cluster));
-    json_object_set_new(t, "_instance", json_string(spec->instance_id));
-    json_object_set_new(t, "_cpu", json_deep_copy(json_object_get(spec->td, "_cpu")));
-    json_object_set_new(t, "_memory", json_deep_copy(json_object_get(spec->td, "_memory")));
-    json_object_set_new(t, "_ports", sched_td_host_ports(spec->td));
-    if (spec->service)
-        json_object_set_new(t, "_service", json_string(spec->service));
-    if (spec->deployment)
-        json_object_set_new(t, "_deployment", json_string(spec->deployment));
-    if (spec->client_token)
-        json_object_set_new(t, "_clientToken", json_string(spec->client_token));
-    sched_put(d, SCHED_K_TASK, id, t);
-    sched_index_task(d, id, t);
+    uint32_t h = sched_task_alloc(d);
+    struct sched_task_rec *t = sched_task_at(d, h);
+    t->cluster = ids->cluster;
+    t->service = ids->service;
+    t->instance = sched_intern(d, spec->instance_id);
+    t->td = ids->td;
+    t->deployment = ids->deployment;
+    t->group = ids->group;
+    t->started_by = ids->started_by;
+    t->launch_type = ids->launch_type;
+    t->cpu = ids->cpu;
+    t->memory = ids->memory;
+    t->version = 1;
+    t->last_status = 0; /* PROVISIONING */
+    t->created_ms = sched_now_ms();
+    if (spec->overrides)
+        json_object_set_new(sched_task_extra(t), "overrides", json_deep_copy(spec->overrides));
+    if (json_array_size(spec->tags) > 0)
+        json_object_set_new(sched_task_extra(t), "tags", json_deep_copy(spec->tags));
     if (spec->client_token) {
+        json_object_set_new(sched_task_extra(t), "_clientToken", json_string(spec->client_token));
+        char hex[33];
+        sched_task_hex(t, hex);
         json_t *arr = json_object_get(d->idx_token, spec->client_token);
         if (!arr) {
             arr = json_array();
             json_object_set_new(d->idx_token, spec->client_token, arr);
         }
-        json_array_append_new(arr, json_string(id));
+        json_array_append_new(arr, json_string(hex));
     }
+    sched_task_changed(d, h);
     sched_instance_bump(d, spec->instance_id);
-    return t;
+    return h;
 }
 
 /* The reported healthStatus of the task container named NAME, or NULL. */
@@ -206,73 +196,83 @@ sched_task_health(json_t *td, json_t *containers)
     return checked && !unknown ? "HEALTHY" : "UNKNOWN";
 }
 
+/* Reasons the scheduler itself writes are few and repeat: they are interned.
+ * Anything else (a user's or an agent's text) stays with its task. */
 static void
-task_version_bump(json_t *t)
+set_reason(struct sched_daemon *d, struct sched_task_rec *t, const char *reason, bool ours)
 {
-    json_object_set_new(t, "version",
-                        json_integer(json_integer_value(json_object_get(t, "version")) + 1));
+    if (ours) {
+        t->stopped_reason = sched_intern(d, reason);
+        if (t->extra)
+            json_object_del(t->extra, "stoppedReason");
+    } else {
+        t->stopped_reason = 0;
+        json_object_set_new(sched_task_extra(t), "stoppedReason", json_string(reason));
+    }
+}
+
+static bool
+has_reason(const struct sched_task_rec *t)
+{
+    return t->stopped_reason || (t->extra && json_object_get(t->extra, "stoppedReason"));
+}
+
+static bool
+scheduler_reason(const char *code)
+{
+    return code && !strcmp(code, "ServiceSchedulerInitiated");
 }
 
 void
-sched_task_set_stopped(struct sched_daemon *d, const char *id, const char *stop_code,
+sched_task_set_stopped(struct sched_daemon *d, uint32_t h, const char *stop_code,
                        const char *reason)
 {
-    json_t *t = sched_get(d, SCHED_K_TASK, id);
-    if (!t || !strcmp(json_string_value(json_object_get(t, "lastStatus")), "STOPPED"))
+    if (h == SCHED_NO_TASK)
         return;
-    double now = sched_now();
-    json_object_set_new(t, "desiredStatus", json_string("STOPPED"));
-    json_object_set_new(t, "lastStatus", json_string("STOPPED"));
-    if (!json_object_get(t, "stopCode") && stop_code)
-        json_object_set_new(t, "stopCode", json_string(stop_code));
-    if (!json_object_get(t, "stoppedReason") && reason)
-        json_object_set_new(t, "stoppedReason", json_string(reason));
-    if (!json_object_get(t, "stoppingAt"))
-        json_object_set_new(t, "stoppingAt", json_real(now));
-    json_object_set_new(t, "executionStoppedAt", json_real(now));
-    json_object_set_new(t, "stoppedAt", json_real(now));
-    size_t i;
-    json_t *c;
-    json_array_foreach (json_object_get(t, "containers"), i, c)
-        json_object_set_new(c, "lastStatus", json_string("STOPPED"));
-    task_version_bump(t);
-    sched_touch(d, SCHED_K_TASK, id);
-    sched_index_task(d, id, t);
-    sched_instance_bump(d, json_string_value(json_object_get(t, "_instance")));
+    struct sched_task_rec *t = sched_task_at(d, h);
+    if (!(t->flags & SCHED_TF_USED) || !sched_task_live(t))
+        return;
+    int64_t now = sched_now_ms();
+    t->flags |= SCHED_TF_DESIRED_STOP;
+    t->last_status = 7; /* STOPPED */
+    if (!t->stop_code && stop_code)
+        t->stop_code = sched_intern(d, stop_code);
+    if (!has_reason(t) && reason)
+        set_reason(d, t, reason, scheduler_reason(stop_code));
+    if (!t->stopping_ms)
+        t->stopping_ms = now;
+    t->execution_stopped_ms = now;
+    t->stopped_ms = now;
+    t->version++;
+    sched_task_changed(d, h);
+    sched_instance_bump(d, sched_str(d, t->instance));
     d->kick = true;
 }
 
 void
-sched_task_stop(struct sched_daemon *d, const char *id, const char *stop_code, const char *reason)
+sched_task_stop(struct sched_daemon *d, uint32_t h, const char *stop_code, const char *reason)
 {
-    json_t *t = sched_get(d, SCHED_K_TASK, id);
-    if (!t || !strcmp(json_string_value(json_object_get(t, "desiredStatus")), "STOPPED"))
+    if (h == SCHED_NO_TASK)
         return;
-    const char *iid = json_string_value(json_object_get(t, "_instance"));
+    struct sched_task_rec *t = sched_task_at(d, h);
+    if (!(t->flags & SCHED_TF_USED) || (t->flags & SCHED_TF_DESIRED_STOP))
+        return;
+    const char *iid = sched_str(d, t->instance);
     json_t *inst = iid ? sched_get(d, SCHED_K_INSTANCE, iid) : NULL;
     if (!inst || !sched_instance_connected(inst) ||
         !strcmp(json_string_value(json_object_get(inst, "status")), "INACTIVE")) {
         /* Nobody will report this task stopping: it is stopped now. */
-        sched_task_set_stopped(d, id, stop_code, reason);
+        sched_task_set_stopped(d, h, stop_code, reason);
         return;
     }
-    json_object_set_new(t, "desiredStatus", json_string("STOPPED"));
+    t->flags |= SCHED_TF_DESIRED_STOP;
     if (stop_code)
-        json_object_set_new(t, "stopCode", json_string(stop_code));
+        t->stop_code = sched_intern(d, stop_code);
     if (reason)
-        json_object_set_new(t, "stoppedReason", json_string(reason));
-    json_object_set_new(t, "stoppingAt", json_real(sched_now()));
-    task_version_bump(t);
-    sched_touch(d, SCHED_K_TASK, id);
+        set_reason(d, t, reason, scheduler_reason(stop_code));
+    t->stopping_ms = sched_now_ms();
+    t->version++;
+    sched_task_changed(d, h);
     sched_instance_bump(d, iid);
     d->kick = true;
-}
-
-json_t *
-sched_task_view(json_t *task, bool with_tags)
-{
-    json_t *v = sched_public(task);
-    if (!with_tags)
-        json_object_del(v, "tags");
-    return v;
 }

@@ -11,8 +11,9 @@
  * scheduler/auth.c scheduler/agent.c scheduler/state.c scheduler/store.c scheduler/tasks.c
  * scheduler/snapshot.c scheduler/service_loop.c scheduler/backoff.c scheduler/deploy.c
  * scheduler/feasible.c scheduler/plan.c scheduler/query.c scheduler/rank.c scheduler/reconcile.c
- * scheduler/select.c common/error.c common/file.c common/http_server.c common/json.c common/log.c
- * common/loop.c common/sigv4.c common/xalloc.c fuzz-pkgs: jansson sqlite3 libmicrohttpd libcrypto
+ * scheduler/select.c scheduler/tasktab.c scheduler/api_logs.c common/error.c common/file.c
+ * common/http_server.c common/json.c common/log.c common/loop.c common/sigv4.c common/xalloc.c
+ * fuzz-pkgs: jansson sqlite3 libmicrohttpd libcrypto
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,6 +8,7 @@
 
 static struct sched_daemon d;
 static const char *const secret = "0123456789abcdef0123456789abcdef";
+#define T1 "7a1d0000000000000000000000000001"
 
 static void
 setup(void)
@@ -18,9 +19,16 @@ setup(void)
     json_object_set_new(d.tables[SCHED_K_CLUSTER], "default",
                         json_pack("{s:s,s:s}", "clusterName", "default", "status", "ACTIVE"));
     json_object_set_new(d.tables[SCHED_K_INSTANCE], "i1", json_pack("{s:s}", "_id", "i1"));
-    json_object_set_new(d.tables[SCHED_K_TASK], "t1",
-                        json_pack("{s:s,s:s,s:[{s:s}]}", "_cluster", "default", "_instance", "i1",
-                                  "containers", "name", "web"));
+    json_object_set_new(d.tables[SCHED_K_TASKDEF], "w:1",
+                        json_pack("{s:s,s:[{s:s,s:s}]}", "taskDefinitionArn",
+                                  "arn:aws:ecs:us-east-1:000000000000:task-definition/w:1",
+                                  "containerDefinitions", "name", "web", "image", "i"));
+    /* A task record made the way a stored task document of the earlier format is loaded. */
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:s}", "_cluster", "default", "_instance", "i1",
+                            "lastStatus", "RUNNING", "taskDefinitionArn",
+                            "arn:aws:ecs:us-east-1:000000000000:task-definition/w:1");
+    cr_assert_eq(sched_task_from_document(&d, T1, doc, NULL), 0);
+    json_decref(doc);
 }
 
 static void
@@ -93,12 +101,13 @@ Test(sched_logs, checks_before_relaying)
     } cases[] = {
         {"{}", "InvalidParameterException"},
         {"{\"task\":\"nope\"}", "InvalidParameterException"},
-        {"{\"task\":\"t1\",\"cluster\":\"other\"}", "ClusterNotFoundException"},
-        {"{\"task\":\"t1\",\"containerName\":\"db\"}", "InvalidParameterException"},
-        {"{\"task\":\"t1\",\"limit\":0}", "InvalidParameterException"},
-        {"{\"task\":\"t1\",\"waitMs\":60000}", "InvalidParameterException"},
+        {"{\"task\":\"" T1 "\",\"cluster\":\"other\"}", "ClusterNotFoundException"},
+        {"{\"task\":\"" T1 "\",\"containerName\":\"db\"}", "InvalidParameterException"},
+        {"{\"task\":\"" T1 "\",\"limit\":0}", "InvalidParameterException"},
+        {"{\"task\":\"" T1 "\",\"waitMs\":60000}", "InvalidParameterException"},
         /* No endpoint registered by that instance's agent. */
-        {"{\"task\":\"arn:aws:ecs:us-east-1:000000000000:task/default/t1\"}", "ClientException"},
+        {"{\"task\":\"arn:aws:ecs:us-east-1:000000000000:task/default/" T1 "\"}",
+         "ClientException"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *t = call(cases[i].body);
@@ -111,7 +120,7 @@ Test(sched_logs, checks_before_relaying)
     json_t *ep = json_pack("{s:s,s:s}", "address", "127.0.0.1:1", "secret", secret);
     sched_logs_register(&d, inst(), ep);
     json_decref(ep);
-    char *t = call("{\"task\":\"t1\",\"containerName\":\"web\",\"waitMs\":100}");
+    char *t = call("{\"task\":\"" T1 "\",\"containerName\":\"web\",\"waitMs\":100}");
     cr_assert_str_eq(t, "ServerException");
     free(t);
 }

@@ -303,18 +303,56 @@ Test(sched_api, stop_on_a_lost_host_is_immediate)
         .instance_id = "i1",
         .group = "family:w",
     };
-    json_t *t = sched_task_create(d, &spec);
+    uint32_t h = sched_task_create(d, &spec);
+    json_auto_t *t = sched_task_view(d, h, false);
     cr_assert_str_eq(json_string_value(json_object_get(t, "lastStatus")), "PROVISIONING");
     cr_assert_eq(json_integer_value(json_object_get(inst, "_version")), 2,
                  "a new task bumps the host's desired-state version");
     const char *id = sched_arn_tail(json_string_value(json_object_get(t, "taskArn")));
     cr_assert_eq(strlen(id), 32);
-    sched_task_stop(d, id, "UserInitiated", "why");
+    cr_assert_eq(sched_task_find(d, id), h);
+    sched_task_stop(d, h, "UserInitiated", "why");
+    json_decref(t);
+    t = sched_task_view(d, h, false);
     cr_assert_str_eq(json_string_value(json_object_get(t, "lastStatus")), "STOPPED");
     cr_assert_str_eq(json_string_value(json_object_get(t, "stopCode")), "UserInitiated");
     cr_assert_not_null(json_object_get(t, "stoppedAt"));
     json_int_t v = json_integer_value(json_object_get(t, "version"));
-    sched_task_stop(d, id, "UserInitiated", "again");
+    sched_task_stop(d, h, "UserInitiated", "again");
+    json_decref(t);
+    t = sched_task_view(d, h, false);
     cr_assert_eq(json_integer_value(json_object_get(t, "version")), v, "stopping twice is a no-op");
     cr_assert_str_eq(json_string_value(json_object_get(t, "stoppedReason")), "why");
+}
+
+/* A task definition's requiresAttributes reach placement: an instance without the
+ * attribute is not feasible ("ATTRIBUTE"), one with it is. */
+Test(sched_api, requires_attributes_constrain_placement)
+{
+    expect_ok(sched_op_register_task_definition,
+              "{\"family\":\"eni\",\"networkMode\":\"awsvpc\",\"containerDefinitions\":[{"
+              "\"name\":\"a\",\"image\":\"i\",\"memory\":64}]}",
+              NULL);
+    json_t *td = sched_get(d, SCHED_K_TASKDEF, "eni:1");
+    cr_assert_not_null(td);
+    struct sched_task_needs needs;
+    cleanup_free uint32_t *storage = sched_needs_from_td(td, &needs);
+    cr_assert_eq(needs.n_required_attrs, 1);
+    cr_assert_str_eq(needs.required_attrs[0], "ecs.capability.task-eni");
+
+    struct sched_attr without[] = {{"ecs.availability-zone", "a"}};
+    struct sched_attr with[] = {{"ecs.availability-zone", "a"}, {"ecs.capability.task-eni", NULL}};
+    struct sched_instance inst[2];
+    sched_instance_init(&inst[0], "i0", (struct sched_resources){1024, 1024});
+    sched_instance_init(&inst[1], "i1", (struct sched_resources){1024, 1024});
+    inst[0].attrs = without;
+    inst[0].n_attrs = 1;
+    inst[1].attrs = with;
+    inst[1].n_attrs = 2;
+    struct sched_cluster cl = {.instances = inst, .n_instances = 2};
+    struct sched_place_request req = {.group = "family:eni", .needs = &needs, .count = 1};
+    cr_assert_eq(sched_feasible(&cl, 0, &req, 0), SCHED_REJECT_ATTRIBUTE);
+    cr_assert_eq(sched_feasible(&cl, 1, &req, 0), SCHED_REJECT_NONE);
+    sched_instance_done(&inst[0]);
+    sched_instance_done(&inst[1]);
 }

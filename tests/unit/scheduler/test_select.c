@@ -584,6 +584,47 @@ Test(sched_select, sampled_spread_stays_balanced)
     big_done(&b);
 }
 
+/* Spread-only strategies stop sampling once the best candidate cannot be beaten: in a
+ * large, mostly empty cluster a placement costs a handful of candidates, not 100, and the
+ * result is as balanced as ever. Binpack keeps its fixed sample (sampling_bound). */
+Test(sched_select, spread_stops_sampling_at_the_best_score)
+{
+    struct big b;
+    struct sched_plan plan;
+    struct sched_task_needs needs = {.res = {1, 1}};
+    struct sched_attr zones[3][1] = {{{"ecs.availability-zone", "a"}},
+                                     {{"ecs.availability-zone", "b"}},
+                                     {{"ecs.availability-zone", "c"}}};
+    unsigned *per = xcalloc(10000, sizeof(*per));
+    unsigned per_zone[3] = {0};
+
+    big_init(&b, 10000, 1 << 20);
+    for (size_t i = 0; i < 10000; i++) {
+        b.inst[i].attrs = zones[i % 3];
+        b.inst[i].n_attrs = 1;
+    }
+    sched_plan_init(&plan);
+    struct sched_place_result res;
+    struct sched_place_request req = {
+        .group = "service:web", .needs = &needs, .count = 1000, .seed = 5};
+    cr_assert_eq(sched_place(&b.c, &req, 0, &plan, &res, NULL), 0);
+    cr_assert_eq(res.placed, 1000);
+    cr_assert_lt(res.examined, 1000 * 20, "examined %u for 1000 placements", res.examined);
+    cr_assert_geq(res.examined, 1000 * 8, "at least 8 candidates each, examined %u", res.examined);
+    for (size_t i = 0; i < plan.n_placements; i++) {
+        per[plan.placements[i].instance]++;
+        per_zone[plan.placements[i].instance % 3]++;
+    }
+    for (size_t i = 0; i < 10000; i++)
+        cr_assert_leq(per[i], 1, "instance %zu got %u tasks of the group", i, per[i]);
+    for (int z = 0; z < 3; z++)
+        cr_assert(per_zone[z] >= 333 && per_zone[z] <= 334, "zone %d has %u", z, per_zone[z]);
+    sched_place_result_done(&res);
+    free(per);
+    sched_plan_done(&plan);
+    big_done(&b);
+}
+
 /* Instances that cannot take work are never chosen, however large the cluster. */
 Test(sched_select, large_cluster_skips_unusable_instances)
 {
