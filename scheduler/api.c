@@ -250,8 +250,8 @@ sched_failure_add(json_t *out, const char *arn, const char *reason, const char *
 
 /* --- request handling ----------------------------------------------------- */
 
-static void
-respond_json(struct cm_http_request *req, unsigned status, json_t *body)
+void
+sched_respond_json(struct cm_http_request *req, unsigned status, json_t *body)
 {
     char rid[37];
     sched_uuid(rid);
@@ -260,11 +260,11 @@ respond_json(struct cm_http_request *req, unsigned status, json_t *body)
     cm_http_respond(req, status, JSON_CT, text, strlen(text), hdrs);
 }
 
-static void
-respond_error(struct cm_http_request *req, unsigned status, const char *type, const char *msg)
+void
+sched_respond_error(struct cm_http_request *req, unsigned status, const char *type, const char *msg)
 {
     json_auto_t *b = json_pack("{s:s,s:s}", "__type", type, "message", msg);
-    respond_json(req, status, b);
+    sched_respond_json(req, status, b);
 }
 
 static const char *
@@ -295,11 +295,11 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
     if (cm_http_request_too_large(req)) {
         cleanup_free char *m =
             xasprintf("Request body exceeds the limit of %d bytes.", SCHED_MAX_BODY);
-        respond_error(req, 413, "RequestEntityTooLargeException", m);
+        sched_respond_error(req, 413, "RequestEntityTooLargeException", m);
         return;
     }
     if (strcmp(cm_http_request_method(req), "POST") != 0 || strcmp(path, "/") != 0) {
-        respond_error(req, 404, "UnknownOperationException", "Only POST / is served.");
+        sched_respond_error(req, 404, "UnknownOperationException", "Only POST / is served.");
         return;
     }
 
@@ -320,7 +320,7 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
     enum cm_sigv4_status st = cm_sigv4_verify(&vin, &akid, &region, &amsg);
     if (st != CM_SIGV4_OK) {
         cm_log_info("request refused: %s: %s", cm_sigv4_status_code(st), amsg);
-        respond_error(req, 403, cm_sigv4_status_code(st), amsg);
+        sched_respond_error(req, 403, cm_sigv4_status_code(st), amsg);
         return;
     }
 
@@ -335,7 +335,7 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
     if (!op) {
         cleanup_free char *m =
             xasprintf("Operation '%s' is not supported.", target ? target : "(no X-Amz-Target)");
-        respond_error(req, 400, "UnknownOperationException", m);
+        sched_respond_error(req, 400, "UnknownOperationException", m);
         return;
     }
 
@@ -349,7 +349,7 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
             cleanup_free char *m = in ? xstrdup("The request body must be a JSON object.")
                                       : xasprintf("Malformed JSON at line %d column %d: %s",
                                                   jerr.line, jerr.column, jerr.text);
-            respond_error(req, 400, "SerializationException", m);
+            sched_respond_error(req, 400, "SerializationException", m);
             return;
         }
     }
@@ -361,13 +361,13 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
     /* Nothing is acknowledged before it is durable. */
     if (sched_flush(d, &err) < 0) {
         cm_log_error("%s: store write failed: %s", op->name, err->msg);
-        respond_error(req, 500, "ServerException", "The state store failed; retry.");
+        sched_respond_error(req, 500, "ServerException", "The state store failed; retry.");
     } else if (r < 0) {
         const char *type = c.err_type ? c.err_type : "ServerException";
-        respond_error(req, strcmp(type, "ServerException") ? 400 : 500, type,
-                      c.err_msg ? c.err_msg : "internal error");
+        sched_respond_error(req, strcmp(type, "ServerException") ? 400 : 500, type,
+                            c.err_msg ? c.err_msg : "internal error");
     } else if (!c.deferred) { /* a deferred operation answers req itself (api_logs.c) */
-        respond_json(req, 200, out);
+        sched_respond_json(req, 200, out);
     }
     if (r >= 0)
         d->kick = true;

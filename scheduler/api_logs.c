@@ -95,23 +95,6 @@ struct relay {
 };
 
 static void
-respond(struct cm_http_request *req, unsigned status, json_t *body)
-{
-    char rid[37];
-    sched_uuid(rid);
-    cleanup_free char *text = json_dumps(body, JSON_COMPACT);
-    const char *hdrs[] = {"x-amzn-RequestId", rid, NULL};
-    cm_http_respond(req, status, JSON_CT, text, strlen(text), hdrs);
-}
-
-static void
-respond_error(struct cm_http_request *req, unsigned status, const char *type, const char *msg)
-{
-    json_auto_t *b = json_pack("{s:s,s:s}", "__type", type, "message", msg);
-    respond(req, status, b);
-}
-
-static void
 relay_close(struct relay *r)
 {
     cm_loop_remove(r->src);
@@ -151,7 +134,7 @@ relay_fail(struct relay *r, const char *fmt, ...)
     va_end(ap);
     msg = xasprintf("Reading the logs from the agent of %s failed: %s", r->where, m);
     cm_log_warn("%s", msg);
-    respond_error(r->req, 500, "ServerException", msg);
+    sched_respond_error(r->req, 500, "ServerException", msg);
 }
 
 /* The agent's whole answer is in: status line, headers, body. */
@@ -176,8 +159,8 @@ relay_finish(struct relay *r)
     const char *msg = json_string_value(json_object_get(ans, "message"));
     if (status == 404 || status == 400)
         return (void)(r->done = true, relay_close(r),
-                      respond_error(r->req, 400, "InvalidParameterException",
-                                    msg ? msg : "The agent has no logs of this task."));
+                      sched_respond_error(r->req, 400, "InvalidParameterException",
+                                          msg ? msg : "The agent has no logs of this task."));
     if (status == 401)
         return relay_fail(r, "it refused skiffd's log secret (restart the agent so that it "
                              "registers again)");
@@ -192,7 +175,7 @@ relay_finish(struct relay *r)
                                  json_object_get(ans, "nextToken"), "stopped",
                                  json_is_true(json_object_get(ans, "stopped")), "more",
                                  json_is_true(json_object_get(ans, "more")));
-    respond(r->req, 200, out);
+    sched_respond_json(r->req, 200, out);
 }
 
 static void

@@ -277,6 +277,10 @@ struct sched_call {
 };
 
 void sched_http_handler(struct cm_http_request *req, void *userdata);
+/* An ECS answer (with its x-amzn-RequestId) and an ECS error shape; also for deferred calls. */
+void sched_respond_json(struct cm_http_request *req, unsigned status, json_t *body);
+void sched_respond_error(struct cm_http_request *req, unsigned status, const char *type,
+                         const char *msg);
 int sched_fail(struct sched_call *c, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 char *sched_arn(struct sched_call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
