@@ -1,81 +1,105 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HTTP client for skiffd's agent API over libcurl (easy for calls, multi for the poll). */
+/* HTTP/1.1 client for skiffd's agent API: a small one over plain sockets,
+ * not libcurl, because loading libcurl and OpenSSL alone costs the agent more
+ * resident memory (~9 MiB) than its whole budget. One exchange per
+ * connection ("Connection: close"); answers with Content-Length, chunked
+ * transfer coding or up to EOF; bodies limited to AGENT_CLIENT_MAX_BODY. */
 #include "agent/client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cm/cleanup.h"
 #include "cm/xalloc.h"
 
-struct body {
-    char *data;
+#define MAX_HEADER (64u << 10)
+
+enum xstate { X_CONNECTING, X_SENDING, X_RECEIVING, X_DONE };
+
+/* One request/answer exchange. */
+struct xfer {
+    int fd;
+    enum xstate st;
+    char *req;
+    size_t req_len, req_off;
+    char *buf;
     size_t len, cap;
-    bool too_big;
+    int64_t deadline;
+    int fail_code;  /* errno-like, 0 = none */
+    char *fail_msg; /* transport failure */
 };
 
 struct agent_client {
-    char *endpoint;
-    char *auth;
-    CURLM *multi;
-    CURL *poll;
-    struct curl_slist *poll_hdrs;
-    char *poll_req;
-    struct body poll_body;
-    bool poll_done;
-    CURLcode poll_rc;
+    char *host, *port, *base, *hostport;
+    bool https;
+    char *token;
+    struct xfer *poll;
 };
 
-static size_t
-on_data(char *ptr, size_t size, size_t n, void *userdata)
+static int64_t
+mono_ms(void)
 {
-    struct body *b = userdata;
-    size_t len = size * n;
-
-    if (b->len + len > AGENT_CLIENT_MAX_BODY) {
-        b->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    b->data = xreallocarray_grow(b->data, &b->cap, b->len + len + 1, 1);
-    memcpy(b->data + b->len, ptr, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return len;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct agent_client *
 agent_client_new(const char *endpoint, const char *token)
 {
     struct agent_client *c = xcalloc(1, sizeof *c);
-    size_t n = strlen(endpoint);
+    const char *p = endpoint, *hs, *he, *slash;
+    size_t n;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    while (n > 0 && endpoint[n - 1] == '/')
+    if (strncmp(p, "https://", 8) == 0) {
+        c->https = true;
+        p += 8;
+    } else if (strncmp(p, "http://", 7) == 0) {
+        p += 7;
+    }
+    slash = strchr(p, '/');
+    he = slash ? slash : p + strlen(p);
+    hs = p;
+    if (*hs == '[') { /* [v6]:port */
+        const char *rb = memchr(hs, ']', (size_t)(he - hs));
+        c->host = rb ? xstrndup(hs + 1, (size_t)(rb - hs - 1)) : xstrndup(hs, (size_t)(he - hs));
+        c->port = rb && rb + 1 < he && rb[1] == ':' ? xstrndup(rb + 2, (size_t)(he - rb - 2))
+                                                    : xstrdup(c->https ? "443" : "80");
+    } else {
+        const char *colon = memchr(hs, ':', (size_t)(he - hs));
+        c->host = xstrndup(hs, (size_t)((colon ? colon : he) - hs));
+        c->port = colon ? xstrndup(colon + 1, (size_t)(he - colon - 1))
+                        : xstrdup(c->https ? "443" : "80");
+    }
+    c->hostport = xstrndup(hs, (size_t)(he - hs));
+    n = slash ? strlen(slash) : 0;
+    while (n > 0 && slash[n - 1] == '/')
         n--;
-    c->endpoint = xstrndup(endpoint, n);
-    c->auth = xasprintf("Authorization: Bearer %s", token);
-    c->multi = curl_multi_init();
+    c->base = slash ? xstrndup(slash, n) : xstrdup("");
+    c->token = xstrdup(token);
     return c;
 }
 
-static void
-poll_reset(struct agent_client *c)
+static struct xfer *
+xfer_free(struct xfer *x)
 {
-    if (c->poll) {
-        curl_multi_remove_handle(c->multi, c->poll);
-        curl_easy_cleanup(c->poll);
-        c->poll = NULL;
-    }
-    curl_slist_free_all(c->poll_hdrs);
-    c->poll_hdrs = NULL;
-    free(c->poll_req);
-    c->poll_req = NULL;
-    free(c->poll_body.data);
-    memset(&c->poll_body, 0, sizeof c->poll_body);
-    c->poll_done = false;
+    if (!x)
+        return NULL;
+    if (x->fd >= 0)
+        close(x->fd);
+    free(x->req);
+    free(x->buf);
+    free(x->fail_msg);
+    free(x);
+    return NULL;
 }
 
 struct agent_client *
@@ -83,54 +107,271 @@ agent_client_free(struct agent_client *c)
 {
     if (!c)
         return NULL;
-    poll_reset(c);
-    curl_multi_cleanup(c->multi);
-    free(c->endpoint);
-    free(c->auth);
+    xfer_free(c->poll);
+    free(c->host);
+    free(c->port);
+    free(c->base);
+    free(c->hostport);
+    free(c->token);
     free(c);
     return NULL;
 }
 
-static CURL *
-make_easy(struct agent_client *c, const char *path, const char *req, long timeout_ms,
-          struct curl_slist **hdrs, struct body *b)
+static void
+xfer_fail(struct xfer *x, int code, const char *msg)
 {
-    CURL *e = curl_easy_init();
-    cleanup_free char *url = xasprintf("%s/agent/v1/%s", c->endpoint, path);
-
-    *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    *hdrs = curl_slist_append(*hdrs, c->auth);
-    *hdrs = curl_slist_append(*hdrs, "Expect:");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    return e;
+    if (x->st == X_DONE)
+        return;
+    x->fail_code = code;
+    x->fail_msg = xasprintf("%s%s%s", msg, code ? ": " : "", code ? strerror(code) : "");
+    x->st = X_DONE;
 }
 
-/* Turns a finished transfer into a JSON answer or an error. */
-static int
-finish(CURL *e, CURLcode rc, struct body *b, const char *path, json_t **ret, long *ret_status,
-       struct cm_error **err)
+/* Starts connecting (non-blocking) and queues the request. */
+static struct xfer *
+xfer_start(struct agent_client *c, const char *path, json_t *body, long timeout_ms)
 {
+    struct xfer *x = xcalloc(1, sizeof *x);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    cleanup_free char *data = json_dumps(body, JSON_COMPACT);
+    int r;
+
+    x->fd = -1;
+    x->deadline = mono_ms() + timeout_ms;
+    x->req = xasprintf("POST %s/agent/v1/%s HTTP/1.1\r\nHost: %s\r\n"
+                       "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                       c->base, path, c->hostport, c->token, strlen(data), data);
+    x->req_len = strlen(x->req);
+    if (c->https) {
+        xfer_fail(x, 0,
+                  "https endpoints are not supported by the agent (use http:// on a "
+                  "trusted network)");
+        return x;
+    }
+    r = getaddrinfo(c->host, c->port, &hints, &res);
+    if (r != 0 || !res) {
+        x->fail_msg = xasprintf("resolve '%s': %s", c->host, gai_strerror(r));
+        x->fail_code = EHOSTUNREACH;
+        x->st = X_DONE;
+        return x;
+    }
+    x->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (x->fd < 0) {
+        freeaddrinfo(res);
+        xfer_fail(x, errno, "socket");
+        return x;
+    }
+    r = connect(x->fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (r < 0 && errno != EINPROGRESS) {
+        xfer_fail(x, errno, "connect");
+        return x;
+    }
+    x->st = r == 0 ? X_SENDING : X_CONNECTING;
+    return x;
+}
+
+static uint32_t
+xfer_events(const struct xfer *x)
+{
+    return x->st == X_CONNECTING || x->st == X_SENDING ? EPOLLOUT
+           : x->st == X_RECEIVING                      ? EPOLLIN
+                                                       : 0;
+}
+
+/* Whether buf holds a complete chunked body starting at off. */
+static bool
+chunked_complete(const char *buf, size_t len, size_t off)
+{
+    while (off < len) {
+        char *end;
+        unsigned long long n = strtoull(buf + off, &end, 16);
+        const char *nl = memmem(buf + off, len - off, "\r\n", 2);
+        if (!nl || end == buf + off)
+            return false;
+        off = (size_t)(nl - buf) + 2;
+        if (n == 0)
+            return memmem(buf + off - 2, len - off + 2, "\r\n\r\n", 4) != NULL;
+        if (n > len || off + n + 2 > len)
+            return false;
+        off += n + 2;
+    }
+    return false;
+}
+
+/* Where the header ends (past the blank line), 0 while incomplete. */
+static size_t
+header_end(const struct xfer *x)
+{
+    const char *e = x->len ? memmem(x->buf, x->len, "\r\n\r\n", 4) : NULL;
+    return e ? (size_t)(e - x->buf) + 4 : 0;
+}
+
+/* Finds a header's value (case-insensitive name) in the header block. */
+static const char *
+header_value(const char *buf, size_t hend, const char *name, size_t *ret_len)
+{
+    size_t nl = strlen(name);
+    const char *p = memmem(buf, hend, "\r\n", 2);
+
+    while (p && (size_t)(p - buf) + 2 < hend) {
+        const char *line = p + 2;
+        const char *eol = memmem(line, hend - (size_t)(line - buf), "\r\n", 2);
+        if (!eol)
+            break;
+        if ((size_t)(eol - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+            const char *v = line + nl + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            *ret_len = (size_t)(eol - v);
+            return v;
+        }
+        p = eol;
+    }
+    return NULL;
+}
+
+static bool
+answer_complete(const struct xfer *x)
+{
+    size_t hend = header_end(x), vl;
+    const char *v;
+
+    if (!hend)
+        return false;
+    v = header_value(x->buf, hend, "Content-Length", &vl);
+    if (v)
+        return x->len - hend >= strtoull(v, NULL, 10);
+    v = header_value(x->buf, hend, "Transfer-Encoding", &vl);
+    if (v && vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0)
+        return chunked_complete(x->buf, x->len, hend);
+    return false; /* up to EOF */
+}
+
+/* Advances the exchange as far as it goes without blocking. */
+static void
+xfer_io(struct xfer *x)
+{
+    if (x->st == X_CONNECTING) {
+        int e = 0;
+        socklen_t el = sizeof e;
+        if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+            e = errno;
+        if (e == EINPROGRESS || e == EALREADY)
+            return;
+        if (e) {
+            xfer_fail(x, e, "connect");
+            return;
+        }
+        x->st = X_SENDING;
+    }
+    while (x->st == X_SENDING) {
+        ssize_t n = send(x->fd, x->req + x->req_off, x->req_len - x->req_off, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            if (errno == ENOTCONN) /* connect still under way */
+                return;
+            xfer_fail(x, errno, "send");
+            return;
+        }
+        x->req_off += (size_t)n;
+        if (x->req_off == x->req_len)
+            x->st = X_RECEIVING;
+    }
+    while (x->st == X_RECEIVING) {
+        ssize_t n;
+        if (x->len + 4096 + 1 > x->cap) {
+            if (x->cap > AGENT_CLIENT_MAX_BODY + MAX_HEADER) {
+                xfer_fail(x, EFBIG, "answer too big");
+                return;
+            }
+            x->buf = xreallocarray_grow(x->buf, &x->cap, x->len + 4096 + 1, 1);
+        }
+        n = recv(x->fd, x->buf + x->len, x->cap - x->len - 1, 0);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return;
+            xfer_fail(x, errno, "receive");
+            return;
+        }
+        if (n == 0) {
+            x->st = X_DONE;
+            break;
+        }
+        x->len += (size_t)n;
+        x->buf[x->len] = '\0';
+        if (answer_complete(x))
+            x->st = X_DONE;
+    }
+}
+
+/* Decodes a chunked body in place; false when malformed. */
+static bool
+dechunk(char *body, size_t len, size_t *ret_len)
+{
+    size_t in = 0, out = 0;
+
+    while (in < len) {
+        char *end;
+        unsigned long long n = strtoull(body + in, &end, 16);
+        char *nl = memmem(body + in, len - in, "\r\n", 2);
+        if (!nl || end == body + in)
+            return false;
+        in = (size_t)(nl - body) + 2;
+        if (n == 0) {
+            *ret_len = out;
+            return true;
+        }
+        if (n > len - in)
+            return false;
+        memmove(body + out, body + in, n);
+        out += n;
+        in += n + 2;
+    }
+    return false;
+}
+
+/* Turns a finished exchange into a JSON answer or an error. */
+static int
+xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, struct cm_error **err)
+{
+    size_t hend, vl, blen;
     long status = 0;
+    const char *v;
+    char *body;
     json_error_t jerr;
     json_t *j;
 
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    if (ret_status)
+        *ret_status = 0;
+    if (x->fail_msg)
+        return cm_error_set(err, x->fail_code == EFBIG ? EFBIG : EHOSTUNREACH, "skiffd %s: %s",
+                            path, x->fail_msg);
+    hend = header_end(x);
+    if (!hend || sscanf(x->buf, "HTTP/1.%*d %ld", &status) != 1)
+        return cm_error_set(err, EHOSTUNREACH, "skiffd %s: not an HTTP answer", path);
     if (ret_status)
         *ret_status = status;
-    if (b->too_big)
+    body = x->buf + hend;
+    blen = x->len - hend;
+    v = header_value(x->buf, hend, "Content-Length", &vl);
+    if (v) {
+        unsigned long long cl = strtoull(v, NULL, 10);
+        if (cl > blen)
+            return cm_error_set(err, EHOSTUNREACH, "skiffd %s: answer cut short", path);
+        blen = (size_t)cl;
+    } else if ((v = header_value(x->buf, hend, "Transfer-Encoding", &vl)) && vl >= 7 &&
+               strncasecmp(v + vl - 7, "chunked", 7) == 0) {
+        if (!dechunk(body, blen, &blen))
+            return cm_error_set(err, EHOSTUNREACH, "skiffd %s: bad chunked answer", path);
+    }
+    if (blen > AGENT_CLIENT_MAX_BODY)
         return cm_error_set(err, EFBIG, "skiffd %s: answer over %u bytes", path,
                             AGENT_CLIENT_MAX_BODY);
-    if (rc != CURLE_OK)
-        return cm_error_set(err, EHOSTUNREACH, "skiffd %s: %s", path, curl_easy_strerror(rc));
-    j = b->len ? json_loadb(b->data, b->len, 0, &jerr) : NULL;
+    j = blen ? json_loadb(body, blen, 0, &jerr) : NULL;
     if (status < 200 || status > 299) {
         const char *code = json_string_value(json_object_get(j, "error"));
         const char *msg = json_string_value(json_object_get(j, "message"));
@@ -152,16 +393,24 @@ int
 agent_client_call(struct agent_client *c, const char *path, json_t *body, long timeout_ms,
                   json_t **ret, long *ret_status, struct cm_error **err)
 {
-    cleanup_free char *req = json_dumps(body, JSON_COMPACT);
-    struct curl_slist *hdrs = NULL;
-    struct body b = {0};
-    CURL *e = make_easy(c, path, req, timeout_ms, &hdrs, &b);
-    CURLcode rc = curl_easy_perform(e);
-    int r = finish(e, rc, &b, path, ret, ret_status, err);
+    struct xfer *x = xfer_start(c, path, body, timeout_ms);
+    int r;
 
-    curl_easy_cleanup(e);
-    curl_slist_free_all(hdrs);
-    free(b.data);
+    while (x->st != X_DONE) {
+        int64_t left = x->deadline - mono_ms();
+        struct pollfd pfd = {.fd = x->fd, .events = x->st == X_RECEIVING ? POLLIN : POLLOUT};
+        if (left <= 0) {
+            xfer_fail(x, ETIMEDOUT, "no answer in time");
+            break;
+        }
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+            xfer_fail(x, errno, "poll");
+            break;
+        }
+        xfer_io(x);
+    }
+    r = xfer_finish(x, path, ret, ret_status, err);
+    xfer_free(x);
     return r;
 }
 
@@ -171,12 +420,7 @@ agent_client_poll_start(struct agent_client *c, json_t *body, long timeout_ms,
 {
     if (c->poll)
         return cm_error_set(err, EBUSY, "a poll is already running");
-    c->poll_req = json_dumps(body, JSON_COMPACT);
-    c->poll = make_easy(c, "poll", c->poll_req, timeout_ms, &c->poll_hdrs, &c->poll_body);
-    if (curl_multi_add_handle(c->multi, c->poll) != CURLM_OK) {
-        poll_reset(c);
-        return cm_error_set(err, EIO, "cannot start the poll");
-    }
+    c->poll = xfer_start(c, "poll", body, timeout_ms);
     return 0;
 }
 
@@ -187,24 +431,25 @@ agent_client_poll_active(const struct agent_client *c)
 }
 
 int
-agent_client_wait(struct agent_client *c, int extra_fd, int timeout_ms, struct cm_error **err)
+agent_client_poll_fd(const struct agent_client *c, uint32_t *ret_events)
 {
-    struct curl_waitfd extra = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
-    int running = 0;
-    CURLMsg *m;
-    int left;
+    if (!c->poll || c->poll->st == X_DONE || c->poll->fd < 0)
+        return -1;
+    *ret_events = xfer_events(c->poll);
+    return c->poll->fd;
+}
 
-    if (curl_multi_poll(c->multi, extra_fd >= 0 ? &extra : NULL, extra_fd >= 0 ? 1 : 0, timeout_ms,
-                        NULL) != CURLM_OK)
-        return cm_error_set(err, EIO, "curl_multi_poll failed");
-    curl_multi_perform(c->multi, &running);
-    while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
-        if (m->msg == CURLMSG_DONE && m->easy_handle == c->poll) {
-            c->poll_done = true;
-            c->poll_rc = m->data.result;
-        }
-    }
-    return 0;
+void
+agent_client_poll_io(struct agent_client *c)
+{
+    if (c->poll)
+        xfer_io(c->poll);
+}
+
+bool
+agent_client_poll_done(const struct agent_client *c)
+{
+    return c->poll && (c->poll->st == X_DONE || mono_ms() >= c->poll->deadline);
 }
 
 int
@@ -213,9 +458,13 @@ agent_client_poll_result(struct agent_client *c, json_t **ret, long *ret_status,
 {
     int r;
 
-    if (!c->poll || !c->poll_done)
+    if (!c->poll)
         return 0;
-    r = finish(c->poll, c->poll_rc, &c->poll_body, "poll", ret, ret_status, err);
-    poll_reset(c);
+    if (c->poll->st != X_DONE && mono_ms() >= c->poll->deadline)
+        xfer_fail(c->poll, ETIMEDOUT, "no answer in time");
+    if (c->poll->st != X_DONE)
+        return 0;
+    r = xfer_finish(c->poll, "poll", ret, ret_status, err);
+    c->poll = xfer_free(c->poll);
     return r < 0 ? -1 : 1;
 }

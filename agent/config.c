@@ -49,6 +49,7 @@ agent_config_init(struct agent_config *c, const char *argv0)
         c->init_path = NULL;
     }
     c->shim = beside(argv0, "skiff-shim");
+    c->worker = beside(argv0, "skiff-agent-worker");
     c->cni_plugin_dir = xstrdup("/usr/lib/cni");
     c->bridge = xstrdup("skiff0");
     c->subnet = xstrdup("10.213.0.0/16");
@@ -67,11 +68,11 @@ agent_config_init(struct agent_config *c, const char *argv0)
 void
 agent_config_done(struct agent_config *c)
 {
-    char **strs[] = {&c->cluster,  &c->endpoint,    &c->join_token_file,  &c->state_dir,
-                     &c->hostname, &c->runtime,     &c->runtime_cli,      &c->runtime_root,
-                     &c->shim,     &c->image_store, &c->default_registry, &c->cni_plugin_dir,
-                     &c->bridge,   &c->subnet,      &c->netns_dir,        &c->cgroup_root,
-                     &c->init_path};
+    char **strs[] = {&c->cluster,   &c->endpoint,    &c->join_token_file,  &c->state_dir,
+                     &c->hostname,  &c->runtime,     &c->runtime_cli,      &c->runtime_root,
+                     &c->shim,      &c->image_store, &c->default_registry, &c->cni_plugin_dir,
+                     &c->bridge,    &c->subnet,      &c->netns_dir,        &c->cgroup_root,
+                     &c->init_path, &c->worker};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -102,6 +103,7 @@ static const struct opt opts[] = {
     {"runtimeRoot", "--runtime-root", O_STR, OFF(runtime_root)},
     {"runtimeCli", "--runtime-cli", O_STR, OFF(runtime_cli)},
     {"shim", "--shim", O_STR, OFF(shim)},
+    {"worker", "--worker", O_STR, OFF(worker)},
     {"imageStore", "--image-store", O_STR, OFF(image_store)},
     {"insecureRegistries", "--insecure-registry", O_STRV, OFF(insecure_registries)},
     {"defaultRegistry", "--default-registry", O_STR, OFF(default_registry)},

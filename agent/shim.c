@@ -853,17 +853,14 @@ agent_shim_parse_args(int argc, char **argv, struct agent_shim_opts *o, struct c
 /* ---- agent side ---- */
 
 int
-agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_shim_pid,
-                 struct cm_error **err)
+agent_shim_launch(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_pid,
+                  int *ret_ready_fd, struct cm_error **err)
 {
     char size[32], files[16];
     const char *argv[24];
     size_t n = 0;
     int ready[2];
     pid_t pid;
-    int status;
-    char buf[ERROR_MAX + 64];
-    size_t len = 0;
 
     snprintf(size, sizeof size, "%" PRIu64, o->log_max_size);
     snprintf(files, sizeof files, "%u", o->log_max_files);
@@ -907,8 +904,51 @@ agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *
         _exit(127);
     }
     close(ready[1]);
+    *ret_pid = pid;
+    *ret_ready_fd = ready[0];
+    return 0;
+}
+
+int
+agent_shim_launched(const char *shim_path, const struct agent_shim_opts *o, pid_t launcher,
+                    const char *report, pid_t *ret_shim_pid, struct cm_error **err)
+{
+    int status = 0;
+
+    /* The launcher exits as soon as the daemon has forked off. */
+    while (waitpid(launcher, &status, 0) < 0) {
+        if (errno != EINTR)
+            return cm_error_errno(err, "wait for the shim launcher");
+    }
+    if (strncmp(report, "ok ", 3) == 0) {
+        struct agent_shim_record rec;
+        if (agent_shim_record_load(o->dir, &rec, err) < 0)
+            return cm_error_wrap(err, "container '%s'", o->id);
+        *ret_shim_pid = rec.shim_pid;
+        return 0;
+    }
+    if (strncmp(report, "error ", 6) == 0) {
+        const char *nl = strchr(report, '\n');
+        return cm_error_set(err, EIO, "%.*s", nl ? (int)(nl - report - 6) : (int)strlen(report + 6),
+                            report + 6);
+    }
+    return cm_error_set(err, EIO, "container '%s': the shim '%s' failed (status %d)", o->id,
+                        shim_path, status);
+}
+
+int
+agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_shim_pid,
+                 struct cm_error **err)
+{
+    char buf[ERROR_MAX + 64];
+    size_t len = 0;
+    pid_t pid;
+    int fd;
+
+    if (agent_shim_launch(shim_path, o, &pid, &fd, err) < 0)
+        return -1;
     while (len < sizeof buf - 1) {
-        ssize_t r = read(ready[0], buf + len, sizeof buf - 1 - len);
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -916,27 +956,8 @@ agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *
         len += (size_t)r;
     }
     buf[len] = '\0';
-    close(ready[0]);
-    /* The launcher exits as soon as the daemon has forked off. */
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return cm_error_errno(err, "wait for the shim launcher");
-    }
-    if (strncmp(buf, "ok ", 3) == 0) {
-        struct agent_shim_record rec;
-        if (agent_shim_record_load(o->dir, &rec, err) < 0)
-            return cm_error_wrap(err, "container '%s'", o->id);
-        *ret_shim_pid = rec.shim_pid;
-        return 0;
-    }
-    if (strncmp(buf, "error ", 6) == 0) {
-        char *nl = strchr(buf, '\n');
-        if (nl)
-            *nl = '\0';
-        return cm_error_set(err, EIO, "%s", buf + 6);
-    }
-    return cm_error_set(err, EIO, "container '%s': the shim '%s' failed (status %d)", o->id,
-                        shim_path, status);
+    close(fd);
+    return agent_shim_launched(shim_path, o, pid, buf, ret_shim_pid, err);
 }
 
 int

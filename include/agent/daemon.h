@@ -24,6 +24,7 @@ struct agent_config {
                            default: skiff-runtime beside the agent */
     char *runtime_root; /* default: STATE/runtime */
     char *shim;         /* default: skiff-shim beside the agent */
+    char *worker;       /* the slow jobs' program, default: skiff-agent-worker beside the agent */
     char *image_store;  /* default: STATE/images */
     char **insecure_registries;
     char *default_registry;
@@ -49,7 +50,7 @@ void agent_config_init(struct agent_config *c, const char *argv0);
 void agent_config_done(struct agent_config *c);
 /* Reads a JSON config file (strict: unknown keys are errors) over c. Keys are
  * the long option names in camelCase: cluster, endpoint, joinTokenFile, state,
- * hostname, runtime, runtimeRoot, shim, imageStore, insecureRegistries,
+ * hostname, runtime, runtimeRoot, shim, worker, imageStore, insecureRegistries,
  * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
  * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
  * logMaxFiles, retention, pidsLimit, imageGcPercent. */
