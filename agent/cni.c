@@ -4,6 +4,7 @@
 #include "agent/cni.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -294,13 +296,6 @@ cache_path(const struct agent_cni_config *c, const char *task_id)
     return xasprintf("%s/%s.json", c->cache_dir, task_id);
 }
 
-static json_t *
-loopback_conf(void)
-{
-    return json_pack("{s:s, s:s, s:s}", "cniVersion", AGENT_CNI_VERSION, "name", "lo", "type",
-                     "loopback");
-}
-
 static int
 run_list(const struct agent_cni_config *c, json_t *list, const char *command, const char *task_id,
          const char *netns, json_t *prev, json_t *rc, json_t **ret_result, struct cm_error **err)
@@ -367,7 +362,6 @@ agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const 
               const char *netns, const struct agent_port_mapping *pm, size_t n, char **ret_ip,
               struct cm_error **err)
 {
-    json_auto_t *lo = NULL;
     json_auto_t *list = NULL;
     json_auto_t *rc = NULL;
     json_auto_t *result = NULL;
@@ -392,9 +386,6 @@ agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const 
         if (pm[i].host_port == 0 || pm[i].container_port == 0)
             return cm_error_set(err, 0, "cni: port mapping %zu is not resolved", i);
     if (agent_cni_config_validate(c, err) < 0)
-        return -1;
-    lo = loopback_conf();
-    if (agent_cni_exec(c->plugin_dir, "loopback", "ADD", task_id, netns, "lo", lo, NULL, err) < 0)
         return -1;
     if (mode == AGENT_NET_NONE)
         return 0;
@@ -514,8 +505,17 @@ agent_netns_create(const char *dir, const char *name, char **ret_path, struct cm
         return cm_error_errno(err, "fork");
     }
     if (pid == 0) {
+        struct ifreq ifr = {.ifr_name = "lo"};
+        int s;
         if (unshare(CLONE_NEWNET) < 0)
             _exit(1);
+        /* lo up here: what CNI's loopback plugin would do, without its exec. */
+        s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+            _exit(3);
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+            _exit(3);
         if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
             _exit(2);
         _exit(0);
@@ -529,7 +529,10 @@ agent_netns_create(const char *dir, const char *name, char **ret_path, struct cm
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         unlink(path);
         return cm_error_set(err, EPERM, "netns: %s '%s' failed",
-                            WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare" : "mount",
+                            !WIFEXITED(status)         ? "create"
+                            : WEXITSTATUS(status) == 1 ? "unshare"
+                            : WEXITSTATUS(status) == 3 ? "loopback up in"
+                                                       : "mount",
                             path);
     }
     *ret_path = TAKE_PTR(path);
