@@ -541,8 +541,9 @@ prepare_finish(struct agent *a, struct task *t)
     }
     t->prepared = true;
     task_save(t);
-    cm_log_info("task '%s': prepared in %lld ms (network %lld ms)", t->id, (long long)ms,
-                (long long)t->net_ms);
+    cm_log_info("task '%s': prepared in %lld ms (network %lld ms, image check %lld ms)", t->id,
+                (long long)ms, (long long)t->net_ms,
+                (long long)json_integer_value(json_object_get(ans, "pullMs")));
 }
 
 static void

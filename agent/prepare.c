@@ -183,7 +183,8 @@ task_cgroup_setup(const struct wcfg *w, const char *id, const struct agent_task_
 
 static int
 prepare_container(const struct wcfg *w, struct img_store *store, const char *id, const char *netns,
-                  const struct agent_container_def *def, int *ret_signal, struct cm_error **err)
+                  const struct agent_container_def *def, int *ret_signal, int64_t *ret_pull_ms,
+                  struct cm_error **err)
 {
     cleanup_img_image struct img_image *img = NULL;
     cleanup_img_config struct img_config *icfg = NULL;
@@ -212,8 +213,10 @@ prepare_container(const struct wcfg *w, struct img_store *store, const char *id,
     /* A preparation cut short by a restart may have mounted it already. */
     for (int i = 0; i < 8 && umount2(rootfs, MNT_DETACH) == 0; i++)
         ;
+    int64_t t0 = now_ms();
     if (img_pull(store, def->image, &po, &img, err) < 0)
         return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", def->image);
+    *ret_pull_ms += now_ms() - t0;
     if (img_store_read_config(store, img, &icfg, err) < 0)
         return cm_error_wrap(err, "image '%s'", def->image);
     if (img_rootfs_mount(store, img, upper, work, rootfs, NULL, err) < 0)
@@ -266,7 +269,7 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
     cleanup_free struct agent_port_mapping *all = NULL;
     size_t n_all = 0;
     json_t *sigs;
-    int64_t net_ms = now_ms();
+    int64_t net_ms = now_ms(), pull_ms = 0;
 
     if (!id || !*id || strlen(id) > 64 || strchr(id, '/') || id[0] == '.')
         return cm_error_set(err, 0, "worker: task without a valid taskId"), NULL;
@@ -306,14 +309,14 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
     sigs = json_object();
     for (size_t i = 0; i < def->n_containers; i++) {
         int sig = SIGTERM;
-        if (prepare_container(w, store, id, netns, &def->containers[i], &sig, err) < 0) {
+        if (prepare_container(w, store, id, netns, &def->containers[i], &sig, &pull_ms, err) < 0) {
             json_decref(sigs);
             return cm_error_wrap(err, "container '%s'", def->containers[i].name), NULL;
         }
         json_object_set_new(sigs, def->containers[i].name, json_integer(sig));
     }
-    return json_pack("{s:b, s:s?, s:s?, s:I, s:o}", "ok", 1, "netns", netns, "ip", ip, "netMs",
-                     (json_int_t)net_ms, "stopSignals", sigs);
+    return json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:o}", "ok", 1, "netns", netns, "ip", ip, "netMs",
+                     (json_int_t)net_ms, "pullMs", (json_int_t)pull_ms, "stopSignals", sigs);
 }
 
 /* When the store's filesystem is fuller than the threshold, images no

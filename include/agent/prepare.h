@@ -10,7 +10,7 @@
  * answer from its stdout:
  *   {"op": "prepare", "cfg": {...}, "task": <skiffd's task object>,
  *    "ports": {"NAME": [[containerPort, hostPort, udp], ...]}}
- *     -> {"ok": true, "netns": PATH|null, "ip": IP|null, "netMs": N,
+ *     -> {"ok": true, "netns": PATH|null, "ip": IP|null, "netMs": N, "pullMs": N,
  *         "stopSignals": {"NAME": SIGNO}}
  *   {"op": "gc", "cfg": {...}, "inUse": [IMAGE, ...], "percent": P}
  *     -> {"ok": true, "removed": [NAME, ...]}

@@ -34,6 +34,13 @@ struct agent_shim_opts {
     const char *runtime_root; /* its --root, NULL = its default */
     uint64_t log_max_size;    /* 0 = AGENT_LOG_DEFAULT_MAX_SIZE */
     unsigned log_max_files;
+    /* Set by the shim for itself (--supervise PID,OUT,ERR,CTL [--mem-cgroup
+     * DIR]): once the container runs, the shim re-executes itself to
+     * supervise it with a fresh address space, without the pages creating it
+     * touched (the runtime library's): a shim's resident set stays small. */
+    pid_t sup_pid;
+    int sup_out, sup_err, sup_ctl;
+    const char *mem_cgroup;
 };
 
 /* How the container ended. */
