@@ -121,6 +121,7 @@ static const struct opt opts[] = {
     {"retention", "--retention", O_UINT, OFF(retention_s)},
     {"pidsLimit", "--pids-limit", O_I64, OFF(pids_limit)},
     {"imageGcPercent", "--image-gc-percent", O_UINT, OFF(image_gc_percent)},
+    {"netnsPool", "--netns-pool", O_UINT, OFF(netns_pool)},
 };
 
 static int
@@ -334,6 +335,9 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
         return cm_error_set(err, 0, "--cgroup-root must be an absolute cgroup path");
     if (!c->netns_dir || c->netns_dir[0] != '/')
         return cm_error_set(err, 0, "--netns-dir must be absolute");
+    if (c->netns_pool > AGENT_NETNS_POOL_MAX)
+        return cm_error_set(err, 0, "--netns-pool %u: at most %u", c->netns_pool,
+                            AGENT_NETNS_POOL_MAX);
     if (c->image_gc_percent > 100)
         return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)

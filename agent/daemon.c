@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,12 @@ struct task {
     bool cgroup_gone;
     int64_t net_ms;  /* time spent on the network at preparation */
     struct job prep; /* the worker preparing it */
+    char *cni_id;    /* CNI container id of a pre-warmed netns (else the task id) */
+};
+
+/* A network namespace attached (awsvpc) ahead of time, NETNS_DIR/ID. */
+struct warm_ns {
+    char *id, *netns, *ip;
 };
 
 struct agent {
@@ -113,6 +120,12 @@ struct agent {
     unsigned n_workers, n_launches, max_jobs;
     struct job gc;
     int64_t last_expire;
+    struct warm_ns *pool; /* ready, --netns-pool of them at most */
+    size_t n_pool;
+    struct job warm; /* the worker making the next one */
+    char *warm_id;
+    unsigned warm_seq;
+    int64_t warm_retry_ms;
 };
 
 static int64_t
@@ -165,6 +178,8 @@ task_save(struct task *t)
         json_object_set_new(j, "netns", json_string(t->netns));
     if (t->ip)
         json_object_set_new(j, "ip", json_string(t->ip));
+    if (t->cni_id)
+        json_object_set_new(j, "cniId", json_string(t->cni_id));
     text = json_dumps(j, JSON_COMPACT);
     if (dfd < 0 || cm_write_file_atomic_at(dfd, "task.json", text, strlen(text), 0600, &err) < 0)
         cm_log_error("task '%s': cannot save its record: %s", t->id,
@@ -197,6 +212,7 @@ task_free(struct task *t)
     free(t->stop_reason);
     free(t->netns);
     free(t->ip);
+    free(t->cni_id);
     free(t);
 }
 
@@ -506,9 +522,23 @@ prepare_start(struct agent *a, struct task *t, struct cm_error **err)
             agent_port_pool_assign(&a->ports, t->c[i].pm, t->c[i].n_pm, err) < 0)
             return cm_error_wrap(err, "container '%s'", t->c[i].def->name);
     }
-    task_save(t);
+    if ((t->def->network_mode == AGENT_NET_AWSVPC || t->def->network_mode == AGENT_NET_BRIDGE) &&
+        !t->cni_id && a->n_pool > 0) {
+        /* A pre-warmed netns: its plugin execs are off this task's path. */
+        struct warm_ns *w = &a->pool[--a->n_pool];
+        free(t->netns);
+        free(t->ip);
+        t->cni_id = w->id;
+        t->netns = w->netns;
+        t->ip = w->ip;
+    }
+    task_save(t); /* a restart finds the ports and the pool netns it owns */
     req = json_pack("{s:s, s:o, s:O, s:o}", "op", "prepare", "cfg", worker_cfg(a), "task", t->desc,
                     "ports", ports_json(t));
+    if (t->cni_id && t->netns)
+        json_object_set_new(
+            req, "pool",
+            json_pack("{s:s, s:s, s:s?}", "id", t->cni_id, "netns", t->netns, "ip", t->ip));
     return worker_start(a, &t->prep, req, err);
 }
 
@@ -581,7 +611,8 @@ release_task(struct agent *a, struct task *t)
                 agent_port_pool_release(&a->ports, t->c[i].pm[k].host_port);
     }
     if (t->netns) {
-        if (agent_cni_del(&a->cni, t->def->network_mode, t->id, t->netns, &err) < 0) {
+        if (agent_cni_del(&a->cni, t->def->network_mode, t->cni_id ? t->cni_id : t->id, t->netns,
+                          &err) < 0) {
             cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
             cm_error_free(&err);
         }
@@ -1271,6 +1302,9 @@ adopt(struct agent *a)
             t->netns = xstrdup(json_string_value(json_object_get(j, "netns")));
         if (json_is_string(json_object_get(j, "ip")))
             t->ip = xstrdup(json_string_value(json_object_get(j, "ip")));
+        if (json_is_string(json_object_get(j, "cniId")) &&
+            valid_id(json_string_value(json_object_get(j, "cniId"))))
+            t->cni_id = xstrdup(json_string_value(json_object_get(j, "cniId")));
         ports = json_object_get(j, "ports");
         for (size_t i = 0; i < t->n; i++) {
             struct ctr *c = &t->c[i];
@@ -1376,6 +1410,82 @@ image_gc_finish(struct agent *a)
                     a->cfg->image_gc_percent);
 }
 
+/* ---- pre-warmed network namespaces (--netns-pool) ---- */
+
+static void
+pool_tick(struct agent *a, int64_t now)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *req = NULL;
+
+    if (a->warm.done) {
+        json_auto_t *ans = worker_finish(a, &a->warm, &err);
+        job_reset(&a->warm);
+        if (!ans) {
+            cm_log_warn("netns pool: '%s': %s, will retry", a->warm_id, err->msg);
+            cm_error_free(&err);
+            a->warm_retry_ms = now + 5000;
+        } else {
+            a->pool = xrealloc(a->pool, (a->n_pool + 1) * sizeof *a->pool);
+            a->pool[a->n_pool++] =
+                (struct warm_ns){.id = TAKE_PTR(a->warm_id),
+                                 .netns = xstrdup(json_string_value(json_object_get(ans, "netns"))),
+                                 .ip = json_is_string(json_object_get(ans, "ip"))
+                                           ? xstrdup(json_string_value(json_object_get(ans, "ip")))
+                                           : NULL};
+        }
+        free(a->warm_id);
+        a->warm_id = NULL;
+    }
+    if (a->warm.pid || a->n_pool >= a->cfg->netns_pool || a->n_workers >= a->max_jobs ||
+        now < a->warm_retry_ms)
+        return;
+    /* Tasks waiting for a worker come first. */
+    for (size_t i = 0; i < a->n_tasks; i++) {
+        const struct task *t = a->tasks[i];
+        if (!t->prepared && !t->prep.pid && t->state != AGENT_T_STOPPING &&
+            t->state != AGENT_T_STOPPED)
+            return;
+    }
+    a->warm_id = xasprintf("warm-%u", a->warm_seq++);
+    req = json_pack("{s:s, s:o, s:s}", "op", "warm", "cfg", worker_cfg(a), "id", a->warm_id);
+    if (worker_start(a, &a->warm, req, &err) < 0) {
+        cm_log_warn("netns pool: %s, will retry", err->msg);
+        free(a->warm_id);
+        a->warm_id = NULL;
+        a->warm_retry_ms = now + 5000;
+    }
+}
+
+/* At start-up: pre-warmed netns no task owns are left from an earlier run
+ * (we do not know how far their attachment got): detach and remove them. */
+static void
+pool_sweep(struct agent *a)
+{
+    cleanup_dir DIR *d = opendir(a->cfg->netns_dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d)) != NULL) {
+        unsigned long n;
+        char *end;
+        bool owned = false;
+        if (strncmp(de->d_name, "warm-", 5) != 0)
+            continue;
+        n = strtoul(de->d_name + 5, &end, 10);
+        if (*end == '\0' && n < UINT_MAX && n >= a->warm_seq)
+            a->warm_seq = (unsigned)n + 1;
+        for (size_t i = 0; i < a->n_tasks && !owned; i++)
+            owned = a->tasks[i]->cni_id && strcmp(a->tasks[i]->cni_id, de->d_name) == 0;
+        if (!owned && valid_id(de->d_name)) {
+            cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, de->d_name);
+            cleanup_error struct cm_error *err = NULL;
+            agent_cni_del(&a->cni, AGENT_NET_AWSVPC, de->d_name, path, NULL);
+            if (agent_netns_delete(path, &err) < 0)
+                cm_log_warn("netns pool: %s, ignoring", err->msg);
+        }
+    }
+}
+
 /* ---- the loop ---- */
 
 static void
@@ -1411,6 +1521,7 @@ step(struct cm_loop *loop, void *userdata)
     for (size_t i = 0; i < a->n_tasks; i++)
         task_tick(a, a->tasks[i], now, full);
     send_reports(a, now);
+    pool_tick(a, now);
     if (a->gc.done)
         image_gc_finish(a);
     if (full && now - a->last_expire > 5000) {
@@ -1433,6 +1544,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
     int r = 0;
 
     a.gc = (struct job){.fd = -1};
+    a.warm = (struct job){.fd = -1};
     if (agent_config_validate(cfg, err) < 0)
         return -1;
     if (cm_read_file_at(AT_FDCWD, cfg->join_token_file, 4096, &token, &len, err) < 0)
@@ -1468,6 +1580,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
     }
 
     adopt(&a);
+    pool_sweep(&a);
     cm_log_info("agent up: %zu task(s) adopted, endpoint '%s'", a.n_tasks, cfg->endpoint);
     a.full_tick = true;
     cm_loop_run(a.loop);
@@ -1491,6 +1604,18 @@ out:
         job_reset(&t->prep);
         task_free(t);
     }
+    /* Ready pool entries stay; the next agent sweeps them. */
+    if (a.warm.pid > 0)
+        kill(a.warm.pid, SIGKILL);
+    job_wait(&a.warm);
+    job_reset(&a.warm);
+    free(a.warm_id);
+    for (size_t i = 0; i < a.n_pool; i++) {
+        free(a.pool[i].id);
+        free(a.pool[i].netns);
+        free(a.pool[i].ip);
+    }
+    free(a.pool);
     if (a.gc.pid > 0)
         kill(a.gc.pid, SIGKILL);
     job_wait(&a.gc);

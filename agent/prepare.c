@@ -261,6 +261,7 @@ static json_t *
 prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
 {
     json_t *desc = json_object_get(req, "task");
+    json_t *pool = json_object_get(req, "pool");
     const char *id = str(desc, "taskId");
     cleanup_agent_task_def struct agent_task_def *def = NULL;
     cleanup_img_store struct img_store *store = NULL;
@@ -286,7 +287,18 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
             return NULL;
         n_all += n;
     }
-    if (agent_net_mode_has_netns(def->network_mode)) {
+    if (pool && agent_net_mode_has_netns(def->network_mode) &&
+        def->network_mode != AGENT_NET_NONE) {
+        /* A netns attached ahead of time: only the host ports are left. */
+        const char *pid_ = str(pool, "id"), *pns = str(pool, "netns"), *pip = str(pool, "ip");
+        if (!pid_ || !pns)
+            return cm_error_set(err, 0, "worker: pool entry without id/netns"), NULL;
+        netns = xstrdup(pns);
+        ip = pip ? xstrdup(pip) : NULL;
+        if (def->network_mode == AGENT_NET_BRIDGE &&
+            agent_cni_add_ports(&w->cni, pid_, netns, all, n_all, err) < 0)
+            return cm_error_wrap(err, "task '%s'", id), NULL;
+    } else if (agent_net_mode_has_netns(def->network_mode)) {
         cleanup_free char *path = xasprintf("%s/%s", w->netns_dir, id);
         struct stat st;
 
@@ -317,6 +329,49 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
     }
     return json_pack("{s:b, s:s?, s:s?, s:I, s:I, s:o}", "ok", 1, "netns", netns, "ip", ip, "netMs",
                      (json_int_t)net_ms, "pullMs", (json_int_t)pull_ms, "stopSignals", sigs);
+}
+
+/* A network namespace attached ahead of time (awsvpc: bridge + IP). */
+static json_t *
+warm(const struct wcfg *w, json_t *req, struct cm_error **err)
+{
+    const char *id = str(req, "id");
+    cleanup_free char *path = NULL;
+    cleanup_free char *netns = NULL;
+    cleanup_free char *ip = NULL;
+
+    if (!id || strncmp(id, "warm-", 5) != 0 || strlen(id) > 64 || strchr(id, '/'))
+        return cm_error_set(err, 0, "worker: bad pool id"), NULL;
+    path = xasprintf("%s/%s", w->netns_dir, id);
+    if (access(path, F_OK) == 0) {
+        agent_cni_del(&w->cni, AGENT_NET_AWSVPC, id, path, NULL);
+        agent_netns_delete(path, NULL);
+    }
+    if (agent_netns_create(w->netns_dir, id, &netns, err) < 0)
+        return NULL;
+    if (agent_cni_add(&w->cni, AGENT_NET_AWSVPC, id, netns, NULL, 0, &ip, err) < 0) {
+        agent_netns_delete(netns, NULL);
+        return NULL;
+    }
+    return json_pack("{s:b, s:s, s:s?}", "ok", 1, "netns", netns, "ip", ip);
+}
+
+/* Detaches and removes a netns (pool entries nobody took). */
+static json_t *
+unwarm(const struct wcfg *w, json_t *req, struct cm_error **err)
+{
+    const char *id = str(req, "id");
+    const char *mode = str(req, "mode");
+    int m = mode ? agent_net_mode_from_name(mode) : AGENT_NET_AWSVPC;
+    cleanup_free char *path = NULL;
+
+    if (!id || strncmp(id, "warm-", 5) != 0 || strlen(id) > 64 || strchr(id, '/') || m < 0)
+        return cm_error_set(err, 0, "worker: bad pool id or mode"), NULL;
+    path = xasprintf("%s/%s", w->netns_dir, id);
+    agent_cni_del(&w->cni, (enum agent_net_mode)m, id, path, NULL);
+    if (agent_netns_delete(path, err) < 0)
+        return NULL;
+    return json_pack("{s:b}", "ok", 1);
 }
 
 /* When the store's filesystem is fuller than the threshold, images no
@@ -382,6 +437,10 @@ agent_worker_handle(json_t *request)
             ans = prepare(&w, request, &err);
         else if (op && strcmp(op, "gc") == 0)
             ans = gc(&w, request, &err);
+        else if (op && strcmp(op, "warm") == 0)
+            ans = warm(&w, request, &err);
+        else if (op && strcmp(op, "unwarm") == 0)
+            ans = unwarm(&w, request, &err);
         else
             cm_error_set(&err, 0, "worker: unknown op '%s'", op ? op : "");
     }

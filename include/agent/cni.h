@@ -73,6 +73,12 @@ int agent_cni_exec(const char *plugin_dir, const char *type, const char *command
 int agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const char *task_id,
                   const char *netns, const struct agent_port_mapping *pm, size_t n, char **ret_ip,
                   struct cm_error **err);
+/* Port mappings for an attachment made ahead of time in awsvpc mode (a
+ * pre-warmed netns, id being its CNI container id): portmap ADD chained on
+ * the cached bridge result; the cache entry becomes a bridge one, so that
+ * agent_cni_del(BRIDGE, id, ...) undoes both. */
+int agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char *netns,
+                        const struct agent_port_mapping *pm, size_t n, struct cm_error **err);
 /* Verifies the attachment against the cached result (CHECK). */
 int agent_cni_check(const struct agent_cni_config *c, enum agent_net_mode mode, const char *task_id,
                     const char *netns, struct cm_error **err);

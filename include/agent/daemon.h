@@ -12,6 +12,8 @@
 
 #include "cm/error.h"
 
+#define AGENT_NETNS_POOL_MAX 64
+
 struct agent_config {
     char *cluster;
     char *endpoint;
@@ -43,6 +45,8 @@ struct agent_config {
     int64_t pids_limit;           /* per container, default 4096 */
     unsigned image_gc_percent;    /* disk use of the image store's filesystem above
                                      which unused images are removed (default 85) */
+    unsigned netns_pool;          /* network namespaces kept attached to the bridge
+                                     ahead of time for awsvpc/bridge tasks (default 0) */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */
@@ -53,7 +57,7 @@ void agent_config_done(struct agent_config *c);
  * hostname, runtime, runtimeRoot, shim, worker, imageStore, insecureRegistries,
  * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
  * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
- * logMaxFiles, retention, pidsLimit, imageGcPercent. */
+ * logMaxFiles, retention, pidsLimit, imageGcPercent, netnsPool. */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */

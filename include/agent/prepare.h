@@ -9,9 +9,14 @@
  * The agent writes one JSON request on the worker's stdin and reads one JSON
  * answer from its stdout:
  *   {"op": "prepare", "cfg": {...}, "task": <skiffd's task object>,
- *    "ports": {"NAME": [[containerPort, hostPort, udp], ...]}}
+ *    "ports": {"NAME": [[containerPort, hostPort, udp], ...]},
+ *    "pool": {"id": "warm-N", "netns": PATH, "ip": IP} (optional: awsvpc/bridge
+ *    tasks given a netns attached ahead of time; bridge adds its ports)}
  *     -> {"ok": true, "netns": PATH|null, "ip": IP|null, "netMs": N, "pullMs": N,
  *         "stopSignals": {"NAME": SIGNO}}
+ *   {"op": "warm", "cfg": {...}, "id": "warm-N"}   a netns attached in awsvpc
+ *     mode ahead of time (NETNS_DIR/warm-N) -> {"ok": true, "netns", "ip"}
+ *   {"op": "unwarm", "cfg": {...}, "id": "warm-N", "mode": M} -> {"ok": true}
  *   {"op": "gc", "cfg": {...}, "inUse": [IMAGE, ...], "percent": P}
  *     -> {"ok": true, "removed": [NAME, ...]}
  *   any failure -> {"ok": false, "error": MESSAGE}
