@@ -92,6 +92,11 @@ struct task {
     int64_t net_ms;  /* time spent on the network at preparation */
     struct job prep; /* the worker preparing it */
     char *cni_id;    /* CNI container id of a pre-warmed netns (else the task id) */
+    /* A pre-warmed netns's host ports are mapped by a job of their own while
+     * the containers start (their network is complete already); RUNNING is
+     * reported once the ports work too. */
+    bool ports_pending;
+    struct job ports;
 };
 
 /* A network namespace attached (awsvpc) ahead of time, NETNS_DIR/ID. */
@@ -180,6 +185,8 @@ task_save(struct task *t)
         json_object_set_new(j, "ip", json_string(t->ip));
     if (t->cni_id)
         json_object_set_new(j, "cniId", json_string(t->cni_id));
+    if (t->ports_pending)
+        json_object_set_new(j, "portsPending", json_true());
     text = json_dumps(j, JSON_COMPACT);
     if (dfd < 0 || cm_write_file_atomic_at(dfd, "task.json", text, strlen(text), 0600, &err) < 0)
         cm_log_error("task '%s': cannot save its record: %s", t->id,
@@ -261,6 +268,7 @@ task_new(struct agent *a, json_t *desc, struct cm_error **err)
     t->n = t->def->n_containers;
     t->c = xcalloc(t->n, sizeof *t->c);
     t->prep = (struct job){.fd = -1};
+    t->ports = (struct job){.fd = -1};
     for (size_t i = 0; i < t->n; i++) {
         struct ctr *c = &t->c[i];
         c->def = &t->def->containers[i];
@@ -535,10 +543,16 @@ prepare_start(struct agent *a, struct task *t, struct cm_error **err)
     task_save(t); /* a restart finds the ports and the pool netns it owns */
     req = json_pack("{s:s, s:o, s:O, s:o}", "op", "prepare", "cfg", worker_cfg(a), "task", t->desc,
                     "ports", ports_json(t));
-    if (t->cni_id && t->netns)
-        json_object_set_new(
-            req, "pool",
-            json_pack("{s:s, s:s, s:s?}", "id", t->cni_id, "netns", t->netns, "ip", t->ip));
+    if (t->cni_id && t->netns) {
+        bool split = t->def->network_mode == AGENT_NET_BRIDGE;
+        json_object_set_new(req, "pool",
+                            json_pack("{s:s, s:s, s:s?, s:b}", "id", t->cni_id, "netns", t->netns,
+                                      "ip", t->ip, "noPorts", split));
+        if (split && !t->ports_pending) {
+            t->ports_pending = true;
+            task_save(t);
+        }
+    }
     return worker_start(a, &t->prep, req, err);
 }
 
@@ -585,6 +599,32 @@ prepare_failed(struct task *t, const char *msg)
         if (t->c[i].state == AGENT_C_PENDING)
             set_reason(&t->c[i].reason, "%.900s", msg);
     stop_task(t, msg);
+}
+
+static int
+ports_start(struct agent *a, struct task *t, struct cm_error **err)
+{
+    json_auto_t *req =
+        json_pack("{s:s, s:o, s:s, s:s, s:O, s:o}", "op", "ports", "cfg", worker_cfg(a), "id",
+                  t->cni_id, "netns", t->netns, "task", t->desc, "ports", ports_json(t));
+    return worker_start(a, &t->ports, req, err);
+}
+
+static void
+ports_finish(struct agent *a, struct task *t)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *ans = worker_finish(a, &t->ports, &err);
+    int64_t ms = now_ms() - t->ports.t0;
+
+    job_reset(&t->ports);
+    if (!ans) {
+        prepare_failed(t, err->msg);
+        return;
+    }
+    t->ports_pending = false;
+    task_save(t);
+    cm_log_info("task '%s': host ports mapped in %lld ms", t->id, (long long)ms);
 }
 
 /* Releases what the task holds on the host; safe to repeat. Logs and exit
@@ -834,10 +874,23 @@ task_tick(struct agent *a, struct task *t, int64_t now, bool full)
     }
     if (t->prep.done)
         prepare_finish(a, t);
+    if (t->ports.done)
+        ports_finish(a, t);
+    /* Once prepare_start has taken a pool netns (or prepared, after a
+     * restart): the ports alongside. */
+    if (t->ports_pending && !t->ports.pid && (t->prep.pid || t->prepared) && t->cni_id &&
+        t->netns && t->state != AGENT_T_STOPPING && a->n_workers < a->max_jobs) {
+        cleanup_error struct cm_error *err = NULL;
+        if (ports_start(a, t, &err) < 0)
+            prepare_failed(t, err->msg);
+    }
     if (!t->prepared && !t->prep.pid && t->state != AGENT_T_STOPPING &&
         a->n_workers < a->max_jobs) {
         cleanup_error struct cm_error *err = NULL;
         if (prepare_start(a, t, &err) < 0)
+            prepare_failed(t, err->msg);
+        else if (t->ports_pending && !t->ports.pid && a->n_workers < a->max_jobs &&
+                 ports_start(a, t, &err) < 0)
             prepare_failed(t, err->msg);
     }
     for (size_t i = 0; i < t->n; i++) {
@@ -914,9 +967,9 @@ task_tick(struct agent *a, struct task *t, int64_t now, bool full)
             all_stopped = false;
     }
     /* A worker still preparing it must finish before its resources go. */
-    if (t->prep.pid)
+    if (t->prep.pid || t->ports.pid)
         all_stopped = false;
-    if (t->state == AGENT_T_PENDING && all_started && t->prepared) {
+    if (t->state == AGENT_T_PENDING && all_started && t->prepared && !t->ports_pending) {
         t->state = AGENT_T_RUNNING;
         t->dirty = true;
         cm_log_info("task '%s': running", t->id);
@@ -1293,6 +1346,7 @@ adopt(struct agent *a)
                    : st && strcmp(st, "RUNNING") == 0  ? AGENT_T_RUNNING
                                                        : AGENT_T_PENDING;
         t->prepared = json_is_true(json_object_get(j, "prepared"));
+        t->ports_pending = json_is_true(json_object_get(j, "portsPending"));
         t->reported_stopped = json_is_true(json_object_get(j, "reportedStopped"));
         t->cleaned = json_is_true(json_object_get(j, "cleaned"));
         t->stopped_at = json_integer_value(json_object_get(j, "stoppedAt"));
@@ -1602,6 +1656,10 @@ out:
             kill(t->prep.pid, SIGKILL);
         job_wait(&t->prep);
         job_reset(&t->prep);
+        if (t->ports.pid > 0)
+            kill(t->ports.pid, SIGKILL);
+        job_wait(&t->ports);
+        job_reset(&t->ports);
         task_free(t);
     }
     /* Ready pool entries stay; the next agent sweeps them. */

@@ -296,6 +296,7 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
         netns = xstrdup(pns);
         ip = pip ? xstrdup(pip) : NULL;
         if (def->network_mode == AGENT_NET_BRIDGE &&
+            !json_is_true(json_object_get(pool, "noPorts")) &&
             agent_cni_add_ports(&w->cni, pid_, netns, all, n_all, err) < 0)
             return cm_error_wrap(err, "task '%s'", id), NULL;
     } else if (agent_net_mode_has_netns(def->network_mode)) {
@@ -354,6 +355,36 @@ warm(const struct wcfg *w, json_t *req, struct cm_error **err)
         return NULL;
     }
     return json_pack("{s:b, s:s, s:s?}", "ok", 1, "netns", netns, "ip", ip);
+}
+
+/* The host ports of a bridge task on a pre-warmed netns. */
+static json_t *
+ports(const struct wcfg *w, json_t *req, struct cm_error **err)
+{
+    const char *id = str(req, "id");
+    const char *netns = str(req, "netns");
+    cleanup_agent_task_def struct agent_task_def *def = NULL;
+    cleanup_free struct agent_port_mapping *all = NULL;
+    size_t n_all = 0;
+
+    if (!id || !netns || strncmp(id, "warm-", 5) != 0)
+        return cm_error_set(err, 0, "worker: ports without a pool id/netns"), NULL;
+    if (agent_task_def_from_json(json_object_get(json_object_get(req, "task"), "taskDefinition"),
+                                 &def, err) < 0)
+        return NULL;
+    all = xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
+    for (size_t i = 0; i < def->n_containers; i++) {
+        size_t n = 0;
+        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
+            return cm_error_set(err, 0, "worker: too many port mappings"), NULL;
+        if (ports_from_json(json_object_get(req, "ports"), &def->containers[i], all + n_all, &n,
+                            err) < 0)
+            return NULL;
+        n_all += n;
+    }
+    if (agent_cni_add_ports(&w->cni, id, netns, all, n_all, err) < 0)
+        return NULL;
+    return json_pack("{s:b}", "ok", 1);
 }
 
 /* Detaches and removes a netns (pool entries nobody took). */
@@ -439,6 +470,8 @@ agent_worker_handle(json_t *request)
             ans = gc(&w, request, &err);
         else if (op && strcmp(op, "warm") == 0)
             ans = warm(&w, request, &err);
+        else if (op && strcmp(op, "ports") == 0)
+            ans = ports(&w, request, &err);
         else if (op && strcmp(op, "unwarm") == 0)
             ans = unwarm(&w, request, &err);
         else

@@ -11,11 +11,15 @@
  *   {"op": "prepare", "cfg": {...}, "task": <skiffd's task object>,
  *    "ports": {"NAME": [[containerPort, hostPort, udp], ...]},
  *    "pool": {"id": "warm-N", "netns": PATH, "ip": IP} (optional: awsvpc/bridge
- *    tasks given a netns attached ahead of time; bridge adds its ports)}
+ *    tasks given a netns attached ahead of time; bridge adds its ports
+ *    unless "noPorts": true)}
  *     -> {"ok": true, "netns": PATH|null, "ip": IP|null, "netMs": N, "pullMs": N,
  *         "stopSignals": {"NAME": SIGNO}}
  *   {"op": "warm", "cfg": {...}, "id": "warm-N"}   a netns attached in awsvpc
  *     mode ahead of time (NETNS_DIR/warm-N) -> {"ok": true, "netns", "ip"}
+ *   {"op": "ports", "cfg": {...}, "id": "warm-N", "netns": PATH, "task": {...},
+ *    "ports": {...}} -> {"ok": true}   a bridge task's host ports on its
+ *     pre-warmed netns, mapped while its containers start
  *   {"op": "unwarm", "cfg": {...}, "id": "warm-N", "mode": M} -> {"ok": true}
  *   {"op": "gc", "cfg": {...}, "inUse": [IMAGE, ...], "percent": P}
  *     -> {"ok": true, "removed": [NAME, ...]}
