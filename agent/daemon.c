@@ -97,6 +97,7 @@ struct task {
      * reported once the ports work too. */
     bool ports_pending;
     struct job ports;
+    struct job rel; /* the worker detaching its network once it stopped */
 };
 
 /* A network namespace attached (awsvpc) ahead of time, NETNS_DIR/ID. */
@@ -269,6 +270,7 @@ task_new(struct agent *a, json_t *desc, struct cm_error **err)
     t->c = xcalloc(t->n, sizeof *t->c);
     t->prep = (struct job){.fd = -1};
     t->ports = (struct job){.fd = -1};
+    t->rel = (struct job){.fd = -1};
     for (size_t i = 0; i < t->n; i++) {
         struct ctr *c = &t->c[i];
         c->def = &t->def->containers[i];
@@ -627,16 +629,38 @@ ports_finish(struct agent *a, struct task *t)
     cm_log_info("task '%s': host ports mapped in %lld ms", t->id, (long long)ms);
 }
 
+/* The fast part of a release, once the network is detached. */
+static void
+release_done(struct agent *a, struct task *t)
+{
+    /* Explicit and picked host ports alike go back to the pool (only now:
+     * their NAT rules are gone). */
+    for (size_t i = 0; i < t->n && !t->cleaned; i++)
+        for (size_t k = 0; k < t->c[i].n_pm; k++)
+            if (t->c[i].pm[k].host_port)
+                agent_port_pool_release(&a->ports, t->c[i].pm[k].host_port);
+    /* The shims delete their containers (and cgroups) just after recording
+     * the exit: the task cgroup may still be busy; task_tick retries. */
+    t->cgroup_gone = task_cgroup_remove(a, t);
+    t->cleaned = true;
+    t->dirty = true; /* STOPPED goes out once the task holds nothing */
+    task_save(t);
+}
+
 /* Releases what the task holds on the host; safe to repeat. Logs and exit
- * records stay until the retention period ends. */
+ * records stay until the retention period ends. Detaching a CNI network
+ * (plugin execs) runs in a worker; release_finish completes it. */
 static void
 release_task(struct agent *a, struct task *t)
 {
     cleanup_error struct cm_error *err = NULL;
+    enum agent_net_mode mode = t->def->network_mode;
 
+    if (t->cleaned || t->rel.pid)
+        return;
     /* A preparation that failed or was cut short may have made the netns
      * without telling us. */
-    if (!t->netns && agent_net_mode_has_netns(t->def->network_mode)) {
+    if (!t->netns && agent_net_mode_has_netns(mode)) {
         cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, t->id);
         if (access(path, F_OK) == 0)
             t->netns = TAKE_PTR(path);
@@ -645,27 +669,35 @@ release_task(struct agent *a, struct task *t)
         cleanup_free char *rootfs = xasprintf("%s/rootfs", t->c[i].bundle);
         if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
             cm_log_warn("task '%s': unmount '%s': %m, ignoring", t->id, rootfs);
-        /* Explicit and picked host ports alike go back to the pool. */
-        for (size_t k = 0; k < t->c[i].n_pm; k++)
-            if (t->c[i].pm[k].host_port && !t->cleaned)
-                agent_port_pool_release(&a->ports, t->c[i].pm[k].host_port);
     }
-    if (t->netns) {
-        if (agent_cni_del(&a->cni, t->def->network_mode, t->cni_id ? t->cni_id : t->id, t->netns,
-                          &err) < 0) {
-            cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
-            cm_error_free(&err);
-        }
-        if (agent_netns_delete(t->netns, &err) < 0) {
-            cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
-            cm_error_free(&err);
-        }
+    if (t->netns && (mode == AGENT_NET_AWSVPC || mode == AGENT_NET_BRIDGE)) {
+        json_auto_t *req = NULL;
+        if (a->n_workers >= a->max_jobs)
+            return; /* task_tick tries again */
+        req = json_pack("{s:s, s:o, s:s, s:s, s:s}", "op", "release", "cfg", worker_cfg(a), "id",
+                        t->cni_id ? t->cni_id : t->id, "netns", t->netns, "mode",
+                        agent_net_mode_name(mode));
+        if (worker_start(a, &t->rel, req, &err) == 0)
+            return;
+        cm_log_warn("task '%s': %s, will retry", t->id, err->msg);
+        return;
     }
-    /* The shims delete their containers (and cgroups) just after recording
-     * the exit: the task cgroup may still be busy; task_tick retries. */
-    t->cgroup_gone = task_cgroup_remove(a, t);
-    t->cleaned = true;
-    task_save(t);
+    if (t->netns && agent_netns_delete(t->netns, &err) < 0)
+        cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
+    release_done(a, t);
+}
+
+static void
+release_finish(struct agent *a, struct task *t)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *ans = worker_finish(a, &t->rel, &err);
+
+    job_reset(&t->rel);
+    /* Best effort, as CNI DEL is: what is left is logged, not retried. */
+    if (!ans)
+        cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
+    release_done(a, t);
 }
 
 /* ---- containers ---- */
@@ -868,6 +900,10 @@ task_tick(struct agent *a, struct task *t, int64_t now, bool full)
     uint64_t sig = task_signature(t);
 
     if (t->state == AGENT_T_STOPPED) {
+        if (t->rel.done)
+            release_finish(a, t);
+        else if (!t->cleaned)
+            release_task(a, t); /* after a restart, or when no worker was free */
         if (full && t->cleaned && !t->cgroup_gone)
             t->cgroup_gone = task_cgroup_remove(a, t);
         return;
@@ -1053,7 +1089,8 @@ send_reports(struct agent *a, int64_t now)
         return;
     }
     for (size_t i = 0; i < a->n_tasks && n < MAX_TASKS; i++) {
-        if (!a->tasks[i]->dirty)
+        /* STOPPED is only told once the task holds nothing on the host. */
+        if (!a->tasks[i]->dirty || (a->tasks[i]->state == AGENT_T_STOPPED && !a->tasks[i]->cleaned))
             continue;
         json_array_append_new(list, task_report(a->tasks[i]));
         sent[n++] = a->tasks[i];
@@ -1408,8 +1445,13 @@ expire(struct agent *a)
         if (t->state == AGENT_T_STOPPED && t->reported_stopped && !t->dirty &&
             now - t->stopped_at >= (int64_t)a->cfg->retention_s) {
             cleanup_error struct cm_error *err = NULL;
-            if (!t->cleaned)
+            if (!t->cleaned) {
                 release_task(a, t);
+                if (!t->cleaned) {
+                    i++;
+                    continue;
+                }
+            }
             if (cm_rm_rf(t->dir, &err) < 0)
                 cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
             cm_log_info("task '%s': removed after retention", t->id);
@@ -1660,6 +1702,11 @@ out:
             kill(t->ports.pid, SIGKILL);
         job_wait(&t->ports);
         job_reset(&t->ports);
+        /* A release cut short is redone by the next agent. */
+        if (t->rel.pid > 0)
+            kill(t->rel.pid, SIGKILL);
+        job_wait(&t->rel);
+        job_reset(&t->rel);
         task_free(t);
     }
     /* Ready pool entries stay; the next agent sweeps them. */

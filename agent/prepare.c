@@ -387,6 +387,31 @@ ports(const struct wcfg *w, json_t *req, struct cm_error **err)
     return json_pack("{s:b}", "ok", 1);
 }
 
+/* Detaches a stopped task's network and removes its netns. */
+static json_t *
+release(const struct wcfg *w, json_t *req, struct cm_error **err)
+{
+    const char *id = str(req, "id");
+    const char *netns = str(req, "netns");
+    const char *mode = str(req, "mode");
+    int m = mode ? agent_net_mode_from_name(mode) : -1;
+    size_t dl = strlen(w->netns_dir);
+    cleanup_error struct cm_error *e = NULL;
+
+    if (!id || !*id || strlen(id) > 64 || strchr(id, '/') || m < 0 || !netns ||
+        strncmp(netns, w->netns_dir, dl) != 0 || netns[dl] != '/' || strchr(netns + dl + 1, '/') ||
+        netns[dl + 1] == '.')
+        return cm_error_set(err, 0, "worker: release needs an id, a mode and a netns in netnsDir"),
+               NULL;
+    /* DEL runs every plugin; a failure is reported, the netns goes anyway. */
+    agent_cni_del(&w->cni, (enum agent_net_mode)m, id, netns, &e);
+    if (agent_netns_delete(netns, err) < 0)
+        return NULL;
+    if (e)
+        return cm_error_set(err, e->code, "%s", e->msg), NULL;
+    return json_pack("{s:b}", "ok", 1);
+}
+
 /* Detaches and removes a netns (pool entries nobody took). */
 static json_t *
 unwarm(const struct wcfg *w, json_t *req, struct cm_error **err)
@@ -470,6 +495,8 @@ agent_worker_handle(json_t *request)
             ans = gc(&w, request, &err);
         else if (op && strcmp(op, "warm") == 0)
             ans = warm(&w, request, &err);
+        else if (op && strcmp(op, "release") == 0)
+            ans = release(&w, request, &err);
         else if (op && strcmp(op, "ports") == 0)
             ans = ports(&w, request, &err);
         else if (op && strcmp(op, "unwarm") == 0)

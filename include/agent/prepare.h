@@ -20,6 +20,8 @@
  *   {"op": "ports", "cfg": {...}, "id": "warm-N", "netns": PATH, "task": {...},
  *    "ports": {...}} -> {"ok": true}   a bridge task's host ports on its
  *     pre-warmed netns, mapped while its containers start
+ *   {"op": "release", "cfg": {...}, "id": CNI_ID, "netns": PATH, "mode": M}
+ *     -> {"ok": true}   a stopped task's CNI DEL and netns removal
  *   {"op": "unwarm", "cfg": {...}, "id": "warm-N", "mode": M} -> {"ok": true}
  *   {"op": "gc", "cfg": {...}, "inUse": [IMAGE, ...], "percent": P}
  *     -> {"ok": true, "removed": [NAME, ...]}

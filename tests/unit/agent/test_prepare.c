@@ -49,6 +49,13 @@ Test(agent_worker, refuses_bad_tasks_and_ids)
     assert_error("{\"op\": \"warm\", " CFG ", \"id\": \"../../etc\"}", "bad pool id");
     assert_error("{\"op\": \"unwarm\", " CFG ", \"id\": \"warm-1/x\"}", "bad pool id");
     assert_error("{\"op\": \"ports\", " CFG ", \"id\": \"t1\", \"netns\": \"/x\"}", "pool id");
+    /* release only touches netns files in netnsDir */
+    assert_error("{\"op\": \"release\", " CFG ", \"id\": \"t1\", \"mode\": \"bridge\", "
+                 "\"netns\": \"/etc/passwd\"}",
+                 "netnsDir");
+    assert_error("{\"op\": \"release\", " CFG ", \"id\": \"t1\", \"mode\": \"bridge\", "
+                 "\"netns\": \"/nonexistent/ns/../../etc\"}",
+                 "netnsDir");
 }
 
 Test(agent_worker, refuses_unresolved_ports)
