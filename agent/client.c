@@ -157,13 +157,20 @@ xfer_start(struct agent_client *c, const char *path, json_t *body, long timeout_
         x->st = X_DONE;
         return x;
     }
-    x->fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (x->fd < 0) {
-        freeaddrinfo(res);
-        xfer_fail(x, errno, "socket");
-        return x;
+    /* Each address in turn while connecting fails at once ("localhost" as
+     * ::1 with skiffd on 127.0.0.1 only); one still under way is kept. */
+    r = -1;
+    errno = EHOSTUNREACH;
+    for (struct addrinfo *ai = res; ai && r < 0; ai = ai->ai_next) {
+        if (x->fd >= 0)
+            close(x->fd);
+        x->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (x->fd < 0)
+            continue;
+        r = connect(x->fd, ai->ai_addr, ai->ai_addrlen);
+        if (r < 0 && errno == EINPROGRESS)
+            break;
     }
-    r = connect(x->fd, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
     if (r < 0 && errno != EINPROGRESS) {
         xfer_fail(x, errno, "connect");

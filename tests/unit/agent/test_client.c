@@ -71,7 +71,8 @@ start(struct server *s, const char *answer, size_t len)
     s->answer = answer;
     s->answer_len = len;
     cr_assert_eq(pthread_create(&s->th, NULL, serve, s), 0);
-    return xasprintf("http://127.0.0.1:%d/base/", ntohs(a.sin_port));
+    /* "localhost" may resolve to ::1 first, where nobody listens. */
+    return xasprintf("http://localhost:%d/base/", ntohs(a.sin_port));
 }
 
 static void
