@@ -1,17 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* HTTP/1.1 client for skiffd's agent API: a small one over plain sockets,
  * not libcurl, because loading libcurl and OpenSSL alone costs the agent more
- * resident memory (~9 MiB) than its whole budget. One exchange per
- * connection ("Connection: close"); answers with Content-Length, chunked
- * transfer coding or up to EOF; bodies limited to AGENT_CLIENT_MAX_BODY. */
+ * resident memory (~9 MiB) than its whole budget. An https endpoint uses
+ * OpenSSL's libssl, loaded (dlopen) at the first https connection only, so
+ * that an agent speaking plain HTTP never maps it. Connections are kept alive
+ * (one for calls, one for the poll: no TLS handshake per report); answers
+ * with Content-Length, chunked transfer coding or up to EOF; bodies limited
+ * to AGENT_CLIENT_MAX_BODY. */
 #include "agent/client.h"
 
+#include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -22,12 +31,112 @@
 
 #define MAX_HEADER (64u << 10)
 
-enum xstate { X_CONNECTING, X_SENDING, X_RECEIVING, X_DONE };
+/* ---- libssl, loaded on demand ---- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LIBSSL_SONAME "libssl.so." STR(OPENSSL_SHLIB_VERSION)
+
+/* Every OpenSSL function used, called through pointers of the headers' own
+ * types (checked by the compiler); none is linked, so none is loaded early. */
+#define TLS_FUNCS(X)                                                                               \
+    X(TLS_client_method)                                                                           \
+    X(SSL_CTX_new)                                                                                 \
+    X(SSL_CTX_free)                                                                                \
+    X(SSL_CTX_ctrl)                                                                                \
+    X(SSL_CTX_set_verify)                                                                          \
+    X(SSL_CTX_set_default_verify_paths)                                                            \
+    X(SSL_CTX_load_verify_locations)                                                               \
+    X(SSL_new)                                                                                     \
+    X(SSL_free)                                                                                    \
+    X(SSL_ctrl)                                                                                    \
+    X(SSL_set_fd)                                                                                  \
+    X(SSL_set1_host)                                                                               \
+    X(SSL_get0_param)                                                                              \
+    X(SSL_connect)                                                                                 \
+    X(SSL_read)                                                                                    \
+    X(SSL_write)                                                                                   \
+    X(SSL_get_error)                                                                               \
+    X(SSL_get_verify_result)                                                                       \
+    X(X509_VERIFY_PARAM_set1_ip_asc)                                                               \
+    X(X509_verify_cert_error_string)                                                               \
+    X(ERR_get_error)                                                                               \
+    X(ERR_clear_error)                                                                             \
+    X(ERR_error_string_n)
+
+#define TLS_DECL(f) __typeof__(f) *f;
+static struct {
+    bool tried;
+    char *why; /* why it could not be loaded */
+    TLS_FUNCS(TLS_DECL)
+} ssl;
+
+/* 0, or -1 with *why (borrowed). The handle stays open for the process. */
+static int
+tls_load(const char **why)
+{
+    void *h;
+
+    if (ssl.tried) {
+        *why = ssl.why;
+        return ssl.why ? -1 : 0;
+    }
+    ssl.tried = true;
+    h = dlopen(LIBSSL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        ssl.why = xasprintf("cannot load %s (%s)", LIBSSL_SONAME, dlerror());
+        *why = ssl.why;
+        return -1;
+    }
+#define TLS_LOAD(f)                                                                                \
+    {                                                                                              \
+        void *p = dlsym(h, #f);                                                                    \
+        if (!p && !ssl.why)                                                                        \
+            ssl.why = xasprintf("%s has no %s", LIBSSL_SONAME, #f);                                \
+        memcpy(&ssl.f, &p, sizeof p);                                                              \
+    }
+    TLS_FUNCS(TLS_LOAD)
+#undef TLS_LOAD
+    *why = ssl.why;
+    return ssl.why ? -1 : 0;
+}
+
+/* OpenSSL's last error as text (the queue is then cleared). */
+static void
+tls_errstr(char *buf, size_t len)
+{
+    unsigned long e = ssl.ERR_get_error(), next;
+
+    /* The last one queued says most ("certificate verify failed" over "handshake"). */
+    while ((next = ssl.ERR_get_error()) != 0)
+        e = next;
+    if (e)
+        ssl.ERR_error_string_n(e, buf, len);
+    else
+        snprintf(buf, len, "%s", "connection closed by the server");
+    ssl.ERR_clear_error();
+}
+
+/* ---- connections and exchanges ---- */
+
+enum xstate { X_CONNECTING, X_HANDSHAKE, X_SENDING, X_RECEIVING, X_DONE };
+
+struct conn {
+    int fd; /* -1: none */
+    SSL *ssl;
+};
+
+struct agent_client;
 
 /* One request/answer exchange. */
 struct xfer {
-    int fd;
+    struct agent_client *c;
+    struct conn *slot; /* where a kept-alive connection goes back */
+    struct conn conn;
+    bool reused;  /* the connection served an earlier exchange */
+    bool retried; /* already reconnected once */
     enum xstate st;
+    uint32_t want; /* what TLS waits for (EPOLLIN/EPOLLOUT), 0: by state */
     char *req;
     size_t req_len, req_off;
     char *buf;
@@ -38,9 +147,12 @@ struct xfer {
 };
 
 struct agent_client {
-    char *host, *port, *base, *hostport;
-    bool https;
+    char *host, *port, *base, *hostport, *endpoint;
+    bool https, host_is_ip;
     char *token;
+    char *ca_file;
+    SSL_CTX *ctx;
+    struct conn idle_call, idle_poll;
     struct xfer *poll;
 };
 
@@ -52,17 +164,29 @@ mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void
+conn_close(struct conn *k)
+{
+    if (k->ssl)
+        ssl.SSL_free(k->ssl);
+    k->ssl = NULL;
+    if (k->fd >= 0)
+        close(k->fd);
+    k->fd = -1;
+}
+
 struct agent_client *
-agent_client_new(const char *endpoint, const char *token)
+agent_client_new(const char *endpoint, const char *token, const char *ca_file)
 {
     struct agent_client *c = xcalloc(1, sizeof *c);
     const char *p = endpoint, *hs, *he, *slash;
+    unsigned char addr[16];
     size_t n;
 
-    if (strncmp(p, "https://", 8) == 0) {
+    if (strncasecmp(p, "https://", 8) == 0) {
         c->https = true;
         p += 8;
-    } else if (strncmp(p, "http://", 7) == 0) {
+    } else if (strncasecmp(p, "http://", 7) == 0) {
         p += 7;
     }
     slash = strchr(p, '/');
@@ -79,12 +203,17 @@ agent_client_new(const char *endpoint, const char *token)
         c->port = colon ? xstrndup(colon + 1, (size_t)(he - colon - 1))
                         : xstrdup(c->https ? "443" : "80");
     }
+    c->host_is_ip =
+        inet_pton(AF_INET, c->host, addr) == 1 || inet_pton(AF_INET6, c->host, addr) == 1;
     c->hostport = xstrndup(hs, (size_t)(he - hs));
     n = slash ? strlen(slash) : 0;
     while (n > 0 && slash[n - 1] == '/')
         n--;
     c->base = slash ? xstrndup(slash, n) : xstrdup("");
+    c->endpoint = xasprintf("%s://%s%s", c->https ? "https" : "http", c->hostport, c->base);
     c->token = xstrdup(token);
+    c->ca_file = ca_file ? xstrdup(ca_file) : NULL;
+    c->idle_call.fd = c->idle_poll.fd = -1;
     return c;
 }
 
@@ -93,8 +222,7 @@ xfer_free(struct xfer *x)
 {
     if (!x)
         return NULL;
-    if (x->fd >= 0)
-        close(x->fd);
+    conn_close(&x->conn);
     free(x->req);
     free(x->buf);
     free(x->fail_msg);
@@ -108,11 +236,17 @@ agent_client_free(struct agent_client *c)
     if (!c)
         return NULL;
     xfer_free(c->poll);
+    conn_close(&c->idle_call);
+    conn_close(&c->idle_poll);
+    if (c->ctx)
+        ssl.SSL_CTX_free(c->ctx);
     free(c->host);
     free(c->port);
     free(c->base);
     free(c->hostport);
+    free(c->endpoint);
     free(c->token);
+    free(c->ca_file);
     free(c);
     return NULL;
 }
@@ -127,65 +261,176 @@ xfer_fail(struct xfer *x, int code, const char *msg)
     x->st = X_DONE;
 }
 
-/* Starts connecting (non-blocking) and queues the request. */
-static struct xfer *
-xfer_start(struct agent_client *c, const char *path, json_t *body, long timeout_ms)
+/* Plain HTTP that got nothing (or a TLS record) back: likely skiffd's HTTPS port. */
+static void
+xfer_fail_plain(struct xfer *x, int code, const char *msg)
 {
-    struct xfer *x = xcalloc(1, sizeof *x);
+    cleanup_free char *m = NULL;
+
+    if (x->c->https) {
+        xfer_fail(x, code, msg);
+        return;
+    }
+    m = xasprintf("%s%s%s (if skiffd serves HTTPS, use an https:// endpoint)", msg,
+                  code ? ": " : "", code ? strerror(code) : "");
+    xfer_fail(x, 0, m);
+    x->fail_code = code ? code : EPROTO;
+}
+
+/* The TLS context: verification on (the CA file or the system's), TLS 1.2+. */
+static SSL_CTX *
+tls_ctx(struct xfer *x)
+{
+    struct agent_client *c = x->c;
+    const char *why = NULL;
+    char e[256];
+
+    if (c->ctx)
+        return c->ctx;
+    if (tls_load(&why) < 0) {
+        cleanup_free char *m = xasprintf("TLS: %s", why);
+        xfer_fail(x, 0, m);
+        x->fail_code = EPROTO;
+        return NULL;
+    }
+    ssl.ERR_clear_error();
+    c->ctx = ssl.SSL_CTX_new(ssl.TLS_client_method());
+    if (!c->ctx) {
+        xfer_fail(x, ENOMEM, "TLS context");
+        return NULL;
+    }
+    ssl.SSL_CTX_ctrl(c->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+    ssl.SSL_CTX_ctrl(c->ctx, SSL_CTRL_MODE,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
+    ssl.SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if (c->ca_file ? ssl.SSL_CTX_load_verify_locations(c->ctx, c->ca_file, NULL) != 1
+                   : ssl.SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+        cleanup_free char *m = NULL;
+        tls_errstr(e, sizeof e);
+        m = xasprintf("TLS: cannot use the CA file '%s': %s",
+                      c->ca_file ? c->ca_file : "(system default)", e);
+        ssl.SSL_CTX_free(c->ctx);
+        c->ctx = NULL;
+        xfer_fail(x, 0, m);
+        x->fail_code = EKEYREJECTED;
+        return NULL;
+    }
+    return c->ctx;
+}
+
+/* Opens a new connection (non-blocking) for x; the old one, if any, is
+ * closed only after, so that the new socket never gets its number (a loop
+ * watching the old one would take it for the same). */
+static void
+xfer_connect(struct xfer *x)
+{
+    struct agent_client *c = x->c;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
-    cleanup_free char *data = json_dumps(body, JSON_COMPACT);
-    int r;
+    struct conn old = x->conn;
+    int r, fd = -1;
 
-    x->fd = -1;
-    x->deadline = mono_ms() + timeout_ms;
-    x->req = xasprintf("POST %s/agent/v1/%s HTTP/1.1\r\nHost: %s\r\n"
-                       "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                       c->base, path, c->hostport, c->token, strlen(data), data);
-    x->req_len = strlen(x->req);
-    if (c->https) {
-        xfer_fail(x, 0,
-                  "https endpoints are not supported by the agent (use http:// on a "
-                  "trusted network)");
-        return x;
-    }
+    x->conn = (struct conn){.fd = -1};
+    x->reused = false;
+    x->want = 0;
+    x->req_off = 0;
+    x->len = 0;
+    if (c->https && !tls_ctx(x))
+        goto out;
     r = getaddrinfo(c->host, c->port, &hints, &res);
     if (r != 0 || !res) {
-        x->fail_msg = xasprintf("resolve '%s': %s", c->host, gai_strerror(r));
+        cleanup_free char *m = xasprintf("resolve '%s': %s", c->host, gai_strerror(r));
+        xfer_fail(x, 0, m);
         x->fail_code = EHOSTUNREACH;
-        x->st = X_DONE;
-        return x;
+        goto out;
     }
     /* Each address in turn while connecting fails at once ("localhost" as
      * ::1 with skiffd on 127.0.0.1 only); one still under way is kept. */
     r = -1;
     errno = EHOSTUNREACH;
     for (struct addrinfo *ai = res; ai && r < 0; ai = ai->ai_next) {
-        if (x->fd >= 0)
-            close(x->fd);
-        x->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (x->fd < 0)
+        if (fd >= 0)
+            close(fd);
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
             continue;
-        r = connect(x->fd, ai->ai_addr, ai->ai_addrlen);
+        r = connect(fd, ai->ai_addr, ai->ai_addrlen);
         if (r < 0 && errno == EINPROGRESS)
             break;
     }
     freeaddrinfo(res);
     if (r < 0 && errno != EINPROGRESS) {
-        xfer_fail(x, errno, "connect");
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        xfer_fail(x, e, "connect");
+        goto out;
+    }
+    x->conn.fd = fd;
+    x->st = X_CONNECTING;
+    if (c->https) {
+        x->conn.ssl = ssl.SSL_new(c->ctx);
+        if (!x->conn.ssl || ssl.SSL_set_fd(x->conn.ssl, fd) != 1) {
+            xfer_fail(x, ENOMEM, "TLS session");
+            goto out;
+        }
+        /* The certificate must name what the endpoint names; SNI for names only. */
+        if (c->host_is_ip) {
+            ssl.X509_VERIFY_PARAM_set1_ip_asc(ssl.SSL_get0_param(x->conn.ssl), c->host);
+        } else {
+            ssl.SSL_set1_host(x->conn.ssl, c->host);
+            ssl.SSL_ctrl(x->conn.ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                         c->host);
+        }
+    }
+out:
+    conn_close(&old);
+}
+
+/* Whether a kept connection still looks usable: nothing to read (an idle
+ * server that closed it makes it readable, with EOF or a TLS alert). */
+static bool
+conn_alive(const struct conn *k)
+{
+    struct pollfd p = {.fd = k->fd, .events = POLLIN};
+    return k->fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+/* Starts the exchange on slot's kept connection or a new one. */
+static struct xfer *
+xfer_start(struct agent_client *c, struct conn *slot, const char *path, json_t *body,
+           long timeout_ms)
+{
+    struct xfer *x = xcalloc(1, sizeof *x);
+    cleanup_free char *data = json_dumps(body, JSON_COMPACT);
+
+    x->c = c;
+    x->slot = slot;
+    x->conn.fd = -1;
+    x->deadline = mono_ms() + timeout_ms;
+    x->req = xasprintf("POST %s/agent/v1/%s HTTP/1.1\r\nHost: %s\r\n"
+                       "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       c->base, path, c->hostport, c->token, strlen(data), data);
+    x->req_len = strlen(x->req);
+    if (conn_alive(slot)) {
+        x->conn = *slot;
+        *slot = (struct conn){.fd = -1};
+        x->reused = true;
+        x->st = X_SENDING;
         return x;
     }
-    x->st = r == 0 ? X_SENDING : X_CONNECTING;
+    conn_close(slot);
+    xfer_connect(x);
     return x;
 }
 
 static uint32_t
 xfer_events(const struct xfer *x)
 {
-    return x->st == X_CONNECTING || x->st == X_SENDING ? EPOLLOUT
-           : x->st == X_RECEIVING                      ? EPOLLIN
-                                                       : 0;
+    if (x->want)
+        return x->want;
+    return x->st == X_CONNECTING || x->st == X_SENDING ? EPOLLOUT : x->st == X_DONE ? 0 : EPOLLIN;
 }
 
 /* Whether buf holds a complete chunked body starting at off. */
@@ -241,6 +486,14 @@ header_value(const char *buf, size_t hend, const char *name, size_t *ret_len)
 }
 
 static bool
+is_chunked(const char *buf, size_t hend)
+{
+    size_t vl;
+    const char *v = header_value(buf, hend, "Transfer-Encoding", &vl);
+    return v && vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0;
+}
+
+static bool
 answer_complete(const struct xfer *x)
 {
     size_t hend = header_end(x), vl;
@@ -251,20 +504,183 @@ answer_complete(const struct xfer *x)
     v = header_value(x->buf, hend, "Content-Length", &vl);
     if (v)
         return x->len - hend >= strtoull(v, NULL, 10);
-    v = header_value(x->buf, hend, "Transfer-Encoding", &vl);
-    if (v && vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0)
+    if (is_chunked(x->buf, hend))
         return chunked_complete(x->buf, x->len, hend);
     return false; /* up to EOF */
+}
+
+/* Whether the connection can serve the next exchange: an HTTP/1.1 answer
+ * framed by its length, and no "Connection: close". */
+static bool
+answer_keeps_alive(const struct xfer *x)
+{
+    size_t hend = header_end(x), vl;
+    const char *v;
+
+    if (!hend || strncmp(x->buf, "HTTP/1.1 ", 9) != 0)
+        return false;
+    v = header_value(x->buf, hend, "Connection", &vl);
+    if (v && vl == 5 && strncasecmp(v, "close", 5) == 0)
+        return false;
+    return header_value(x->buf, hend, "Content-Length", &vl) || is_chunked(x->buf, hend);
+}
+
+/* A kept connection the server had closed in the meantime (EOF or reset
+ * before any answer): one new connection and the request again. The request
+ * never reached skiffd's handler then. */
+static bool
+xfer_retry(struct xfer *x)
+{
+    if (!x->reused || x->retried || x->len > 0)
+        return false;
+    x->retried = true;
+    xfer_connect(x);
+    return true;
+}
+
+enum io_result { IO_OK, IO_AGAIN, IO_EOF, IO_ERR };
+
+/* What a failed SSL call means: waiting (x->want set), EOF or an error
+ * (errno set, or *tls_err for a TLS-level one). */
+static enum io_result
+tls_result(struct xfer *x, int r, bool *tls_err)
+{
+    int e = ssl.SSL_get_error(x->conn.ssl, r);
+
+    *tls_err = false;
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+        x->want = EPOLLIN;
+        return IO_AGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        x->want = EPOLLOUT;
+        return IO_AGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return IO_EOF;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0 || errno == ECONNRESET || errno == EPIPE) {
+            ssl.ERR_clear_error();
+            return IO_EOF;
+        }
+        return IO_ERR;
+    default:
+        *tls_err = true;
+        return IO_ERR;
+    }
+}
+
+static void
+handshake_failed(struct xfer *x, bool tls_err)
+{
+    struct agent_client *c = x->c;
+    long v = ssl.SSL_get_verify_result(x->conn.ssl);
+    cleanup_free char *m = NULL;
+    char e[256];
+
+    if (v != X509_V_OK) {
+        ssl.ERR_clear_error();
+        m = xasprintf("TLS certificate verification failed for '%s': %s (trusting %s; give the "
+                      "CA that signed skiffd's certificate with --ca-file)",
+                      c->endpoint, ssl.X509_verify_cert_error_string(v),
+                      c->ca_file ? c->ca_file : "the system's CA certificates");
+        xfer_fail(x, 0, m);
+        x->fail_code = EKEYREJECTED;
+        return;
+    }
+    if (tls_err)
+        tls_errstr(e, sizeof e);
+    else
+        snprintf(e, sizeof e, "%s", errno ? strerror(errno) : "connection closed by the server");
+    m = xasprintf("TLS handshake with '%s' failed: %s", c->endpoint, e);
+    xfer_fail(x, 0, m);
+    x->fail_code = EPROTO;
+}
+
+/* One write of what is left of the request. */
+static enum io_result
+xfer_send(struct xfer *x, bool *tls_err)
+{
+    const char *p = x->req + x->req_off;
+    size_t left = x->req_len - x->req_off;
+    ssize_t n;
+
+    *tls_err = false;
+    if (x->conn.ssl) {
+        ssl.ERR_clear_error();
+        int r = ssl.SSL_write(x->conn.ssl, p, (int)(left > INT32_MAX ? INT32_MAX : left));
+        if (r <= 0)
+            return tls_result(x, r, tls_err);
+        n = r;
+    } else {
+        n = send(x->conn.fd, p, left, MSG_NOSIGNAL);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR || errno == ENOTCONN ? IO_AGAIN
+                   : errno == EPIPE || errno == ECONNRESET                ? IO_EOF
+                                                                          : IO_ERR;
+    }
+    x->req_off += (size_t)n;
+    return IO_OK;
+}
+
+/* One read into the answer buffer. */
+static enum io_result
+xfer_recv(struct xfer *x, bool *tls_err)
+{
+    size_t room = x->cap - x->len - 1;
+    ssize_t n;
+
+    *tls_err = false;
+    if (x->conn.ssl) {
+        ssl.ERR_clear_error();
+        int r =
+            ssl.SSL_read(x->conn.ssl, x->buf + x->len, (int)(room > INT32_MAX ? INT32_MAX : room));
+        if (r <= 0)
+            return tls_result(x, r, tls_err);
+        n = r;
+    } else {
+        n = recv(x->conn.fd, x->buf + x->len, room, 0);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? IO_AGAIN
+                   : errno == ECONNRESET             ? IO_EOF
+                                                     : IO_ERR;
+        if (n == 0)
+            return IO_EOF;
+    }
+    x->len += (size_t)n;
+    x->buf[x->len] = '\0';
+    return IO_OK;
+}
+
+static void
+io_failed(struct xfer *x, bool tls_err, const char *what)
+{
+    char e[256];
+    cleanup_free char *m = NULL;
+
+    if (!tls_err) {
+        xfer_fail(x, errno, what);
+        return;
+    }
+    tls_errstr(e, sizeof e);
+    m = xasprintf("%s: TLS: %s", what, e);
+    xfer_fail(x, 0, m);
+    x->fail_code = EPROTO;
 }
 
 /* Advances the exchange as far as it goes without blocking. */
 static void
 xfer_io(struct xfer *x)
 {
+    bool tls_err;
+
+    x->want = 0;
     if (x->st == X_CONNECTING) {
+        struct pollfd p = {.fd = x->conn.fd, .events = POLLOUT};
         int e = 0;
         socklen_t el = sizeof e;
-        if (getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+        if (poll(&p, 1, 0) == 0)
+            return; /* still connecting */
+        if (getsockopt(x->conn.fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
             e = errno;
         if (e == EINPROGRESS || e == EALREADY)
             return;
@@ -272,24 +688,39 @@ xfer_io(struct xfer *x)
             xfer_fail(x, e, "connect");
             return;
         }
+        x->st = x->conn.ssl ? X_HANDSHAKE : X_SENDING;
+    }
+    if (x->st == X_HANDSHAKE) {
+        ssl.ERR_clear_error();
+        errno = 0;
+        int r = ssl.SSL_connect(x->conn.ssl);
+        if (r != 1) {
+            enum io_result ir = tls_result(x, r, &tls_err);
+            if (ir != IO_AGAIN)
+                handshake_failed(x, tls_err);
+            return;
+        }
         x->st = X_SENDING;
     }
     while (x->st == X_SENDING) {
-        ssize_t n = send(x->fd, x->req + x->req_off, x->req_len - x->req_off, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
-            if (errno == ENOTCONN) /* connect still under way */
-                return;
-            xfer_fail(x, errno, "send");
+        errno = 0;
+        switch (xfer_send(x, &tls_err)) {
+        case IO_AGAIN:
             return;
+        case IO_EOF:
+            if (xfer_retry(x))
+                return; /* connecting anew: wait for it */
+            xfer_fail_plain(x, errno, "send");
+            return;
+        case IO_ERR:
+            io_failed(x, tls_err, "send");
+            return;
+        case IO_OK:
+            if (x->req_off == x->req_len)
+                x->st = X_RECEIVING;
         }
-        x->req_off += (size_t)n;
-        if (x->req_off == x->req_len)
-            x->st = X_RECEIVING;
     }
     while (x->st == X_RECEIVING) {
-        ssize_t n;
         if (x->len + 4096 + 1 > x->cap) {
             if (x->cap > AGENT_CLIENT_MAX_BODY + MAX_HEADER) {
                 xfer_fail(x, EFBIG, "answer too big");
@@ -297,21 +728,32 @@ xfer_io(struct xfer *x)
             }
             x->buf = xreallocarray_grow(x->buf, &x->cap, x->len + 4096 + 1, 1);
         }
-        n = recv(x->fd, x->buf + x->len, x->cap - x->len - 1, 0);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                return;
-            xfer_fail(x, errno, "receive");
+        errno = 0;
+        switch (xfer_recv(x, &tls_err)) {
+        case IO_AGAIN:
             return;
-        }
-        if (n == 0) {
+        case IO_EOF:
+            if (xfer_retry(x))
+                return;
+            if (x->len == 0) {
+                xfer_fail_plain(x, errno, "connection closed without an answer");
+                return;
+            }
             x->st = X_DONE;
-            break;
+            return;
+        case IO_ERR:
+            io_failed(x, tls_err, "receive");
+            return;
+        case IO_OK:
+            if (answer_complete(x)) {
+                x->st = X_DONE;
+                /* Framed and not closing: the connection serves the next exchange. */
+                if (answer_keeps_alive(x) && x->slot->fd < 0) {
+                    *x->slot = x->conn;
+                    x->conn = (struct conn){.fd = -1};
+                }
+            }
         }
-        x->len += (size_t)n;
-        x->buf[x->len] = '\0';
-        if (answer_complete(x))
-            x->st = X_DONE;
     }
 }
 
@@ -354,12 +796,22 @@ xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, st
 
     if (ret_status)
         *ret_status = 0;
-    if (x->fail_msg)
-        return cm_error_set(err, x->fail_code == EFBIG ? EFBIG : EHOSTUNREACH, "skiffd %s: %s",
-                            path, x->fail_msg);
+    if (x->fail_msg) {
+        int code = x->fail_code == EFBIG || x->fail_code == EKEYREJECTED || x->fail_code == EPROTO
+                       ? x->fail_code
+                       : EHOSTUNREACH;
+        return cm_error_set(err, code, "skiffd %s: %s", path, x->fail_msg);
+    }
     hend = header_end(x);
-    if (!hend || sscanf(x->buf, "HTTP/1.%*d %ld", &status) != 1)
+    if (!hend || sscanf(x->buf, "HTTP/1.%*d %ld", &status) != 1) {
+        /* A TLS record (an alert) in answer to plain HTTP: skiffd's HTTPS port. */
+        if (!x->c->https && x->len > 0 && (x->buf[0] == 0x15 || x->buf[0] == 0x16))
+            return cm_error_set(err, EHOSTUNREACH,
+                                "skiffd %s: not an HTTP answer (if skiffd serves HTTPS, use an "
+                                "https:// endpoint)",
+                                path);
         return cm_error_set(err, EHOSTUNREACH, "skiffd %s: not an HTTP answer", path);
+    }
     if (ret_status)
         *ret_status = status;
     body = x->buf + hend;
@@ -370,8 +822,7 @@ xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, st
         if (cl > blen)
             return cm_error_set(err, EHOSTUNREACH, "skiffd %s: answer cut short", path);
         blen = (size_t)cl;
-    } else if ((v = header_value(x->buf, hend, "Transfer-Encoding", &vl)) && vl >= 7 &&
-               strncasecmp(v + vl - 7, "chunked", 7) == 0) {
+    } else if (is_chunked(x->buf, hend)) {
         if (!dechunk(body, blen, &blen))
             return cm_error_set(err, EHOSTUNREACH, "skiffd %s: bad chunked answer", path);
     }
@@ -400,12 +851,14 @@ int
 agent_client_call(struct agent_client *c, const char *path, json_t *body, long timeout_ms,
                   json_t **ret, long *ret_status, struct cm_error **err)
 {
-    struct xfer *x = xfer_start(c, path, body, timeout_ms);
+    struct xfer *x = xfer_start(c, &c->idle_call, path, body, timeout_ms);
     int r;
 
+    xfer_io(x);
     while (x->st != X_DONE) {
         int64_t left = x->deadline - mono_ms();
-        struct pollfd pfd = {.fd = x->fd, .events = x->st == X_RECEIVING ? POLLIN : POLLOUT};
+        uint32_t ev = xfer_events(x);
+        struct pollfd pfd = {.fd = x->conn.fd, .events = (ev & EPOLLOUT) ? POLLOUT : POLLIN};
         if (left <= 0) {
             xfer_fail(x, ETIMEDOUT, "no answer in time");
             break;
@@ -427,7 +880,7 @@ agent_client_poll_start(struct agent_client *c, json_t *body, long timeout_ms,
 {
     if (c->poll)
         return cm_error_set(err, EBUSY, "a poll is already running");
-    c->poll = xfer_start(c, "poll", body, timeout_ms);
+    c->poll = xfer_start(c, &c->idle_poll, "poll", body, timeout_ms);
     return 0;
 }
 
@@ -440,10 +893,10 @@ agent_client_poll_active(const struct agent_client *c)
 int
 agent_client_poll_fd(const struct agent_client *c, uint32_t *ret_events)
 {
-    if (!c->poll || c->poll->st == X_DONE || c->poll->fd < 0)
+    if (!c->poll || c->poll->st == X_DONE || c->poll->conn.fd < 0)
         return -1;
     *ret_events = xfer_events(c->poll);
-    return c->poll->fd;
+    return c->poll->conn.fd;
 }
 
 void

@@ -3,18 +3,25 @@
 #include "agent/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "agent/cni.h"
 #include "agent/logfile.h"
+#include "agent/logserve.h"
 #include "cm/cleanup.h"
+#include "cm/file.h"
 #include "cm/json.h"
 #include "cm/xalloc.h"
+
+/* System CA bundles are a few hundred KiB. */
+#define AGENT_CA_FILE_MAX (8u << 20)
 
 static char *
 beside(const char *argv0, const char *name)
@@ -63,6 +70,8 @@ agent_config_init(struct agent_config *c, const char *argv0)
     c->retention_s = 3600;
     c->pids_limit = 4096;
     c->image_gc_percent = 85;
+    /* skiffd reads logs through this endpoint; loopback suits a single host. */
+    c->log_listen = xstrdup("127.0.0.1:0");
 }
 
 void
@@ -72,11 +81,13 @@ agent_config_done(struct agent_config *c)
                      &c->hostname,  &c->runtime,     &c->runtime_cli,      &c->runtime_root,
                      &c->shim,      &c->image_store, &c->default_registry, &c->cni_plugin_dir,
                      &c->bridge,    &c->subnet,      &c->netns_dir,        &c->cgroup_root,
-                     &c->init_path, &c->worker};
+                     &c->init_path, &c->worker,      &c->log_listen,       &c->log_advertise};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    free(c->ca_file);
+    c->ca_file = NULL;
     cm_strv_free(c->insecure_registries);
     c->insecure_registries = NULL;
     json_decref(c->attributes);
@@ -96,6 +107,7 @@ struct opt {
 static const struct opt opts[] = {
     {"cluster", "--cluster", O_STR, OFF(cluster)},
     {"endpoint", "--endpoint", O_STR, OFF(endpoint)},
+    {"caFile", "--ca-file", O_STR, OFF(ca_file)},
     {"joinTokenFile", "--join-token-file", O_STR, OFF(join_token_file)},
     {"state", "--state", O_STR, OFF(state_dir)},
     {"hostname", "--hostname", O_STR, OFF(hostname)},
@@ -122,6 +134,8 @@ static const struct opt opts[] = {
     {"pidsLimit", "--pids-limit", O_I64, OFF(pids_limit)},
     {"imageGcPercent", "--image-gc-percent", O_UINT, OFF(image_gc_percent)},
     {"netnsPool", "--netns-pool", O_UINT, OFF(netns_pool)},
+    {"logListen", "--log-listen", O_STR, OFF(log_listen)},
+    {"logAdvertise", "--log-advertise", O_STR, OFF(log_advertise)},
 };
 
 static int
@@ -313,6 +327,25 @@ agent_config_from_args(int argc, char **argv, struct agent_config *c, struct cm_
     return 0;
 }
 
+/* A CA file only means something for https, and must hold certificates: say
+ * so at start rather than at every failed registration. */
+static int
+check_ca_file(const struct agent_config *c, struct cm_error **err)
+{
+    cleanup_free char *buf = NULL;
+    size_t len = 0;
+
+    if (strncasecmp(c->endpoint, "https://", 8) != 0)
+        return cm_error_set(err, 0,
+                            "--ca-file '%s' is for an https:// endpoint, but the endpoint is '%s'",
+                            c->ca_file, c->endpoint);
+    if (cm_read_file_at(AT_FDCWD, c->ca_file, AGENT_CA_FILE_MAX, &buf, &len, err) < 0)
+        return cm_error_wrap(err, "--ca-file '%s'", c->ca_file);
+    if (!memmem(buf, len, "-----BEGIN CERTIFICATE-----", 27))
+        return cm_error_set(err, 0, "--ca-file '%s': no PEM certificate in it", c->ca_file);
+    return 0;
+}
+
 int
 agent_config_validate(const struct agent_config *c, struct cm_error **err)
 {
@@ -323,8 +356,11 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
                                    .ipam_dir = "/x",
                                    .cache_dir = "/x"};
 
-    if (!c->endpoint || strncmp(c->endpoint, "http", 4) != 0)
+    if (!c->endpoint || (strncasecmp(c->endpoint, "http://", 7) != 0 &&
+                         strncasecmp(c->endpoint, "https://", 8) != 0))
         return cm_error_set(err, 0, "--endpoint URL (http:// or https://) is required");
+    if (c->ca_file && check_ca_file(c, err) < 0)
+        return -1;
     if (!c->join_token_file)
         return cm_error_set(err, 0, "--join-token-file is required");
     if (!c->state_dir || c->state_dir[0] != '/')
@@ -342,6 +378,12 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
         return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)
         return cm_error_set(err, 0, "--log-max-files: at most %d", AGENT_LOG_MAX_FILES_LIMIT);
+    if (c->log_listen && *c->log_listen && strcmp(c->log_listen, "off") != 0 &&
+        agent_logserve_check_address("--log-listen", c->log_listen, true, err) < 0)
+        return -1;
+    if (c->log_advertise &&
+        agent_logserve_check_address("--log-advertise", c->log_advertise, false, err) < 0)
+        return -1;
     if (c->attributes) {
         const char *k;
         json_t *v;

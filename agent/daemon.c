@@ -27,6 +27,7 @@
 #include "agent/bundle.h"
 #include "agent/client.h"
 #include "agent/cni.h"
+#include "agent/logserve.h"
 #include "agent/shim.h"
 #include "agent/state.h"
 #include "agent/taskdef.h"
@@ -132,6 +133,8 @@ struct agent {
     char *warm_id;
     unsigned warm_seq;
     int64_t warm_retry_ms;
+    struct agent_logserve *logs; /* the log endpoint skiffd reads (agent/logserve.c) */
+    char *log_secret;
 };
 
 static int64_t
@@ -1105,7 +1108,8 @@ send_reports(struct agent *a, int64_t now)
         unsigned shift = a->report_failures < 5 ? a->report_failures : 5;
         a->report_failures++;
         a->next_report_ms = now + (250LL << shift);
-        cm_log_warn("report: %s, will retry", err->msg);
+        cm_log(err->code == EKEYREJECTED ? CM_LOG_ERROR : CM_LOG_WARN, "report: %s, will retry",
+               err->msg);
         if (err->code == ENOENT)
             a->next_register_ms = 0, free(a->instance_arn), a->instance_arn = NULL;
         return;
@@ -1154,6 +1158,12 @@ do_register(struct agent *a, struct cm_error **err)
         json_object_set_new(body, "cluster", json_string(a->cfg->cluster));
     if (a->instance_arn)
         json_object_set_new(body, "containerInstanceArn", json_string(a->instance_arn));
+    if (a->logs)
+        json_object_set_new(body, "logEndpoint",
+                            json_pack("{s:s,s:s}", "address",
+                                      a->cfg->log_advertise ? a->cfg->log_advertise
+                                                            : agent_logserve_address(a->logs),
+                                      "secret", a->log_secret));
     if (agent_client_call(a->client, "register", body, REPORT_TIMEOUT_MS, &ans, NULL, err) < 0)
         return -1;
     arn = json_string_value(json_object_get(ans, "containerInstanceArn"));
@@ -1306,7 +1316,8 @@ poll_step(struct agent *a, int64_t now)
         drop_poll_src(a);
         r = agent_client_poll_result(a->client, &ans, &status, &err);
         if (r < 0) {
-            cm_log_warn("poll: %s", err->msg);
+            /* A certificate skiffd's CA does not vouch for needs the operator. */
+            cm_log(err->code == EKEYREJECTED ? CM_LOG_ERROR : CM_LOG_WARN, "poll: %s", err->msg);
             if (status == 404) {
                 free(a->instance_arn);
                 a->instance_arn = NULL;
@@ -1323,7 +1334,8 @@ poll_step(struct agent *a, int64_t now)
         if (now < a->next_register_ms)
             return;
         if (do_register(a, &err) < 0) {
-            cm_log_warn("register: %s, will retry", err->msg);
+            cm_log(err->code == EKEYREJECTED ? CM_LOG_ERROR : CM_LOG_WARN,
+                   "register: %s, will retry", err->msg);
             a->next_register_ms = now + 2000;
             return;
         }
@@ -1629,6 +1641,31 @@ step(struct cm_loop *loop, void *userdata)
     sync_poll_src(a);
 }
 
+/* The log endpoint, after the signals are blocked (its thread inherits the mask).
+ * Without it the agent still runs tasks; `skiff logs` then says so. */
+static void
+logs_start(struct agent *a)
+{
+    const char *listen = a->cfg->log_listen;
+    cleanup_error struct cm_error *e = NULL;
+
+    if (!listen || !*listen || !strcmp(listen, "off"))
+        return;
+    if (!strncmp(listen, "0.0.0.0:", 8) && !a->cfg->log_advertise) {
+        cm_log_warn("log endpoint on '%s' needs --log-advertise ADDRESS:PORT for skiffd, "
+                    "not serving logs",
+                    listen);
+        return;
+    }
+    if (agent_logserve_secret(a->cfg->state_dir, &a->log_secret, &e) < 0 ||
+        !(a->logs = agent_logserve_start(listen, a->cfg->state_dir, a->cfg->log_max_files,
+                                         a->log_secret, &e))) {
+        cm_log_warn("%s, not serving logs", e->msg);
+        return;
+    }
+    cm_log_info("log endpoint on '%s'", agent_logserve_address(a->logs));
+}
+
 int
 agent_run(const struct agent_config *cfg, struct cm_error **err)
 {
@@ -1664,7 +1701,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
                                       .ipam_dir = a.cni_ipam,
                                       .cache_dir = a.cni_cache};
     agent_port_pool_init(&a.ports, cfg->port_lo, cfg->port_hi, true);
-    a.client = agent_client_new(cfg->endpoint, token);
+    a.client = agent_client_new(cfg->endpoint, token, cfg->ca_file);
     signal(SIGPIPE, SIG_IGN);
     a.loop = cm_loop_new(err);
     if (!a.loop || cm_loop_add_signal(a.loop, SIGTERM, on_signal, &a, err) < 0 ||
@@ -1674,6 +1711,8 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
         r = -1;
         goto out;
     }
+    /* After the loop blocked the signals: the log endpoint's thread inherits the mask. */
+    logs_start(&a);
 
     adopt(&a);
     pool_sweep(&a);
@@ -1726,6 +1765,8 @@ out:
     job_wait(&a.gc);
     job_reset(&a.gc);
     drop_poll_src(&a);
+    agent_logserve_stop(a.logs);
+    free(a.log_secret);
     free(a.tasks);
     free(a.instance_arn);
     free(a.cni_ipam);

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* skiff-agent: the per-host daemon (agent/daemon.c), and `skiff-agent logs`
  * to read a container's logs from the state directory. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "agent/daemon.h"
 #include "agent/logfile.h"
 #include "agent/shim.h"
 #include "cm/cleanup.h"
+#include "cm/file.h"
 #include "cm/log.h"
 #include "cm/xalloc.h"
 
@@ -18,8 +22,11 @@ usage(FILE *f)
 {
     fprintf(f,
             "usage: skiff-agent --cluster NAME --endpoint URL --join-token-file F --state DIR\n"
-            "                   [--config FILE] [--runtime PATH] [--bridge NAME] [--subnet CIDR]\n"
-            "                   [--port-range LO-HI] [--attribute K=V]... (see agent/config.c)\n"
+            "                   [--config FILE] [--ca-file PEM] [--runtime PATH] [--bridge NAME]\n"
+            "                   [--subnet CIDR] [--port-range LO-HI] [--attribute K=V]...\n"
+            "                   [--log-listen IPV4:PORT|off] [--log-advertise IPV4:PORT]\n"
+            "                   (see docs/agent.md; --endpoint https://... verifies skiffd's\n"
+            "                   certificate against --ca-file or the system's CAs)\n"
             "       skiff-agent logs --state DIR TASK_ID CONTAINER [--since RFC3339] [--tail N]\n");
 }
 
@@ -72,6 +79,31 @@ cmd_logs(int argc, char **argv)
     return 0;
 }
 
+/* One agent per state directory: a second one would start every task twice
+ * (the end-to-end test once did, through a stray process). The lock dies with
+ * the process, so a kill -9 never leaves it held; shims do not inherit it. */
+static int
+lock_state(const char *state, struct cm_error **err)
+{
+    cleanup_free char *path = xasprintf("%s/agent.lock", state);
+    int fd;
+
+    if (cm_mkdir_p(state, 0700, err) < 0)
+        return -1;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return cm_error_errno(err, "open '%s'", path);
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return cm_error_set(err, EBUSY, "another skiff-agent runs on state '%s'", state);
+        errno = e;
+        return cm_error_errno(err, "lock '%s'", path);
+    }
+    return fd; /* held until exit */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -97,6 +129,11 @@ main(int argc, char **argv)
     /* The runtime's state lives with ours unless told otherwise. */
     if (!cfg.runtime_root)
         cfg.runtime_root = xasprintf("%s/runtime", cfg.state_dir);
+    if (lock_state(cfg.state_dir, &err) < 0) {
+        fprintf(stderr, "skiff-agent: %s\n", err->msg);
+        agent_config_done(&cfg);
+        return 1;
+    }
     cm_log_set_format(CM_LOG_JSON);
     r = agent_run(&cfg, &err);
     if (r < 0)

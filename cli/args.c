@@ -73,6 +73,15 @@ cli_args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args
     for (int i = 0; i < argc; i++) {
         const char *w = argv[i];
         if (strncmp(w, "--", 2) || !w[2]) {
+            /* One bare word may stand for the command's CLI_ARG option. */
+            const struct cli_opt *p = cmd->opts;
+            while (p && p->name && p->kind != CLI_ARG)
+                p++;
+            struct cli_arg *ps = p && p->name ? arg_slot(&a, p->name) : NULL;
+            if (ps && !ps->values[0] && w[0] != '-') {
+                arg_push(ps, w);
+                continue;
+            }
             cli_args_done(&a);
             return cm_error_set(err, 0, "unexpected argument '%s' (options start with --)", w);
         }
@@ -96,7 +105,7 @@ cli_args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args
                 arg_push(s, "true");
             continue;
         }
-        if (o->kind == CLI_VALUE) {
+        if (o->kind == CLI_VALUE || o->kind == CLI_ARG) {
             /* A later --opt overrides an earlier one. */
             cm_strv_free(s->values);
             s->values = xcalloc(1, sizeof(char *));
@@ -104,7 +113,7 @@ cli_args_parse(const struct cli_cmd *cmd, int argc, char **argv, struct cli_args
         size_t before = cm_strv_len(s->values);
         if (eq) {
             arg_push(s, eq + 1);
-        } else if (o->kind == CLI_VALUE) {
+        } else if (o->kind == CLI_VALUE || o->kind == CLI_ARG) {
             if (i + 1 < argc)
                 arg_push(s, argv[++i]);
         } else {

@@ -21,6 +21,11 @@ const struct cli_opt cli_global_opts[] = {
     {"endpoint", CLI_VALUE, "URL",
      "skiffd endpoint (default: $SKIFF_ENDPOINT, $AWS_ENDPOINT_URL_ECS, " CLI_DEFAULT_ENDPOINT ")",
      false},
+    {"ca-file", CLI_VALUE, "FILE",
+     "PEM CA certificates to verify an https endpoint with (default: $SKIFF_CA_FILE, "
+     "$AWS_CA_BUNDLE, the profile's ca_bundle, else the system's CAs)",
+     false},
+    {"ca-bundle", CLI_VALUE, "FILE", "the same as --ca-file (the aws CLI's name)", false},
     {"profile", CLI_VALUE, "NAME",
      "profile in the aws CLI's credentials/config files ($AWS_PROFILE)", false},
     {"region", CLI_VALUE, "REGION",
@@ -126,11 +131,14 @@ static const struct cli_opt o_drain[] = {
 };
 static const struct cli_opt o_logs[] = {
     CLUSTER,
-    {"task", CLI_VALUE, "ID|ARN", "task whose logs to print", true},
+    {"task", CLI_ARG, "ID|ARN", "task whose logs to print (the word alone will do)", true},
     {"container", CLI_VALUE, "NAME", "container (default: every container of the task)", false},
     {"tail", CLI_VALUE, "N", "only the last N lines", false},
-    {"agent-state", CLI_VALUE, "DIR",
-     "the agent's state directory on this host (default " CLI_DEFAULT_STATE "/agent)", false},
+    {"since", CLI_VALUE, "TIME|DURATION",
+     "only lines from then on: RFC 3339 UTC (2026-01-02T15:04:05Z) or back from now (90s, 10m, 2h, "
+     "1d)",
+     false},
+    {"follow", CLI_FLAG, NULL, "keep printing new lines until the task stops (or Ctrl-C)", false},
     END,
 };
 static const struct cli_opt o_wait_stable[] = {
@@ -206,9 +214,11 @@ const struct cli_cmd cli_cmds[] = {
     {"drain", "UpdateContainerInstancesState",
      "drain hosts: their service tasks move elsewhere, no new tasks start there", NULL, o_drain,
      cli_cmd_drain, false},
-    {"logs", "DescribeTasks", "print a task's container logs (from the agent's state on this host)",
-     "skiffd has no log endpoint yet: the logs are read through `skiff-agent logs` from the "
-     "state directory of the agent on this host, so run it on the host the task ran on.",
+    {"logs", "DescribeTasks, SkiffGetTaskLogs",
+     "print a task's container logs (stdout on stdout, stderr on stderr)",
+     "skiffd asks the agent of the task's host for them (its log endpoint, see skiff-agent "
+     "--log-listen), so this works from any host that reaches skiffd. Lines of several containers "
+     "are merged by time and prefixed with the container name.",
      o_logs, cli_cmd_logs, false},
     {"wait services-stable", "DescribeServices",
      "wait until services have one deployment and run their desired count",

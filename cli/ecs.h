@@ -18,6 +18,7 @@ enum cli_opt_kind {
     CLI_FLAG = 0, /* --force */
     CLI_VALUE,    /* --cluster NAME */
     CLI_LIST,     /* --services A B C (every following word until the next --option) */
+    CLI_ARG,      /* --task ID, or ID alone as the command's one bare word (skiff logs TASK) */
 };
 
 struct cli_opt {
@@ -113,6 +114,8 @@ struct cli_creds {
 
 struct cli_ctx {
     char *endpoint;
+    char *ca_file;   /* PEM CAs for an https endpoint; NULL: the system's */
+    char *ca_source; /* where ca_file came from, for messages */
     char *region;
     char *profile;
     struct cli_creds creds;
@@ -124,8 +127,10 @@ struct cli_ctx {
     int http_status;
 };
 
-/* Resolves endpoint, region, profile, output format and credentials from the
- * global options, the environment and the aws CLI's files. */
+/* Resolves endpoint, CA file, region, profile, output format and credentials
+ * from the global options, the environment and the aws CLI's files. The CA
+ * file, for https endpoints only: --ca-file (or --ca-bundle), SKIFF_CA_FILE,
+ * AWS_CA_BUNDLE, the profile's ca_bundle in the aws config file. */
 int cli_ctx_init(struct cli_ctx *ctx, const struct cli_args *a, bool need_creds,
                  struct cm_error **err);
 void cli_ctx_done(struct cli_ctx *ctx);

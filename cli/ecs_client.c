@@ -147,6 +147,44 @@ creds_resolve(struct cli_ctx *ctx, const char *cred_file, const char *cfg_file,
         explicit_profile ? "" : " and skiffd's STATE/skiffd/credentials");
 }
 
+/* The CA file for an https endpoint, in the aws CLI's order (ours first).
+ * A plain-HTTP endpoint ignores the environment and the profile (they may be
+ * set for other endpoints), but an explicit --ca-file with it is a mistake. */
+static int
+ca_resolve(struct cli_ctx *ctx, const struct cli_args *a, const char *cfg_file,
+           struct cm_error **err)
+{
+    bool https = !strncmp(ctx->endpoint, "https://", 8);
+    const char *profile = ctx->profile ? ctx->profile : "default";
+    cleanup_free char *cfg_section =
+        !strcmp(profile, "default") ? xstrdup("default") : xasprintf("profile %s", profile);
+    const char *o;
+
+    if ((o = cli_arg(a, "ca-file")) || (o = cli_arg(a, "ca-bundle"))) {
+        if (!https)
+            return cm_error_set(err, 0,
+                                "--ca-file '%s' is for an https:// endpoint, but the endpoint is "
+                                "'%s'",
+                                o, ctx->endpoint);
+        ctx->ca_file = xstrdup(o);
+        ctx->ca_source = xstrdup(cli_arg(a, "ca-file") ? "--ca-file" : "--ca-bundle");
+    } else if (!https) {
+        return 0;
+    } else if ((ctx->ca_file = env_dup("SKIFF_CA_FILE"))) {
+        ctx->ca_source = xstrdup("SKIFF_CA_FILE");
+    } else if ((ctx->ca_file = env_dup("AWS_CA_BUNDLE"))) {
+        ctx->ca_source = xstrdup("AWS_CA_BUNDLE");
+    } else if ((ctx->ca_file = cli_ini_get(cfg_file, cfg_section, "ca_bundle"))) {
+        ctx->ca_source = xasprintf("ca_bundle in '%s' [%s]", cfg_file, cfg_section);
+    } else {
+        return 0;
+    }
+    /* Said now, rather than as curl's "error setting certificate file". */
+    if (access(ctx->ca_file, R_OK) < 0)
+        return cm_error_errno(err, "CA file '%s' (from %s)", ctx->ca_file, ctx->ca_source);
+    return 0;
+}
+
 int
 cli_ctx_init(struct cli_ctx *ctx, const struct cli_args *a, bool need_creds, struct cm_error **err)
 {
@@ -169,6 +207,8 @@ cli_ctx_init(struct cli_ctx *ctx, const struct cli_args *a, bool need_creds, str
     if (strncmp(ctx->endpoint, "http://", 7) && strncmp(ctx->endpoint, "https://", 8))
         return cm_error_set(err, 0, "endpoint '%s' must start with http:// or https://",
                             ctx->endpoint);
+    if (ca_resolve(ctx, a, cfg_file, err) < 0)
+        return -1;
     if (!need_creds)
         return 0;
     if (creds_resolve(ctx, cred_file, cfg_file, err) < 0)
@@ -190,6 +230,8 @@ void
 cli_ctx_done(struct cli_ctx *ctx)
 {
     free(ctx->endpoint);
+    free(ctx->ca_file);
+    free(ctx->ca_source);
     free(ctx->region);
     free(ctx->profile);
     free(ctx->creds.akid);
@@ -225,6 +267,10 @@ cli_error_hint(const char *t)
         {"InvalidParameterException", "fix the parameter named in the message and retry"},
         {"ServerException",
          "skiffd failed: see its log (journalctl -u skiffd or STATE/../skiffd.log)"},
+        {"tls",
+         "skiffd's certificate is not trusted: pass the CA that signed it with --ca-file FILE "
+         "(or set SKIFF_CA_FILE / AWS_CA_BUNDLE, or ca_bundle in the profile)"},
+        {"tls-plain", "if skiffd serves HTTPS there, use an https:// endpoint (with --ca-file)"},
         {"transport",
          "is skiffd running there? start it (skiffd --listen HOST:PORT --state DIR, or 'skiff "
          "quickstart'), or point --endpoint / SKIFF_ENDPOINT at it"},
@@ -346,6 +392,15 @@ cli_ecs_call(struct cli_ctx *ctx, const char *op, json_t *in, json_t **ret, stru
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    /* The endpoint's scheme only, verification on (curl's default, said here). */
+    bool https = !strncmp(ctx->endpoint, "https://", 8);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
+    if (https) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (ctx->ca_file)
+            curl_easy_setopt(curl, CURLOPT_CAINFO, ctx->ca_file);
+    }
     if (ctx->debug)
         fprintf(stderr, "skiff: POST %s %s %s\n", ctx->endpoint, target, body);
     CURLcode cr = curl_easy_perform(curl);
@@ -353,6 +408,27 @@ cli_ecs_call(struct cli_ctx *ctx, const char *op, json_t *in, json_t **ret, stru
     if (resp.too_big)
         return cm_error_set(err, EFBIG, "%s: response from '%s' larger than %u bytes", op,
                             ctx->endpoint, CLI_MAX_RESPONSE);
+    if (cr == CURLE_SSL_CACERT_BADFILE) {
+        ctx->err_type = xstrdup("tls");
+        return cm_error_set(err, EKEYREJECTED, "%s: cannot use the CA file '%s' (from %s): %s", op,
+                            ctx->ca_file ? ctx->ca_file : "(system default)",
+                            ctx->ca_source ? ctx->ca_source : "libcurl",
+                            *errbuf ? errbuf : curl_easy_strerror(cr));
+    }
+    if (cr == CURLE_PEER_FAILED_VERIFICATION) {
+        ctx->err_type = xstrdup("tls");
+        return cm_error_set(
+            err, EKEYREJECTED,
+            "%s: TLS certificate verification failed for '%s': %s (trusting %s%s%s)", op,
+            ctx->endpoint, *errbuf ? errbuf : curl_easy_strerror(cr),
+            ctx->ca_file ? ctx->ca_file : "the system's CA certificates",
+            ctx->ca_file ? " from " : "", ctx->ca_file ? ctx->ca_source : "");
+    }
+    if (cr == CURLE_GOT_NOTHING && !https) {
+        ctx->err_type = xstrdup("tls-plain");
+        return cm_error_set(err, EIO, "%s: '%s' closed the connection without an answer", op,
+                            ctx->endpoint);
+    }
     if (cr != CURLE_OK) {
         ctx->err_type = xstrdup("transport");
         return cm_error_set(err, EIO, "%s: cannot reach '%s': %s", op, ctx->endpoint,

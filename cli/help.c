@@ -26,8 +26,8 @@ static void
 opt_line(FILE *f, const struct cli_opt *o, bool md)
 {
     char head[128];
-    snprintf(head, sizeof(head), "--%s%s%s", o->name, o->metavar ? " " : "",
-             o->metavar ? o->metavar : "");
+    snprintf(head, sizeof(head), "%s--%s%s%s%s", o->kind == CLI_ARG ? "[" : "", o->name,
+             o->kind == CLI_ARG ? "]" : "", o->metavar ? " " : "", o->metavar ? o->metavar : "");
     if (md) {
         fputs("| `", f);
         md_cell(f, head);

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -42,6 +44,7 @@ struct cm_http_server {
     struct cm_loop_source *fdsrc;
     struct cm_loop_source *timer;
     struct cm_http_config cfg;
+    char *tls_cert, *tls_key; /* MHD reads them through the daemon's lifetime */
     uint16_t port;
     struct cm_http_request *suspended; /* head of the list */
     bool resumed;                      /* a resumed request waits for MHD_run */
@@ -194,6 +197,21 @@ before_sleep(struct cm_loop *loop, void *userdata)
         rearm_timer(srv);
 }
 
+/* MHD's own messages (a client's broken TLS handshake, say) go to our log
+ * in its format, not raw to stderr; they are about one connection. */
+__attribute__((format(printf, 2, 0))) static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    cleanup_free char *msg = NULL;
+    (void)cls;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        return;
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    cm_log_warn("http: %s", msg);
+}
+
 static int
 parse_listen(const char *listen, struct sockaddr_in *sa, struct cm_error **err)
 {
@@ -230,15 +248,43 @@ cm_http_server_new(struct cm_loop *loop, const struct cm_http_config *cfg, struc
         cm_error_errno(err, "listen on '%s'", cfg->listen);
         return NULL;
     }
+    bool tls = cfg->tls_cert_pem || cfg->tls_key_pem;
+    if (tls && (!cfg->tls_cert_pem || !cfg->tls_key_pem)) {
+        cm_error_set(err, 0, "HTTPS on '%s' needs both a certificate and a key", cfg->listen);
+        return NULL;
+    }
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        cm_error_set(err, ENOTSUP, "HTTPS on '%s': this libmicrohttpd was built without TLS",
+                     cfg->listen);
+        return NULL;
+    }
     struct cm_http_server *srv = xcalloc(1, sizeof(*srv));
     srv->loop = loop;
     srv->cfg = *cfg;
+    srv->tls_cert = tls ? xstrdup(cfg->tls_cert_pem) : NULL;
+    srv->tls_key = tls ? xstrdup(cfg->tls_key_pem) : NULL;
+    srv->cfg.tls_cert_pem = srv->tls_cert;
+    srv->cfg.tls_key_pem = srv->tls_key;
+    /* TLS 1.2 and 1.3 only: GnuTLS's NORMAL still allows 1.0 and 1.1. */
+    struct MHD_OptionItem tls_opts[] = {
+        {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls_key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)CM_HTTP_TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
     srv->d = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, access_cb, srv,
-        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s, MHD_OPTION_END);
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0), 0,
+        NULL, NULL, access_cb, srv, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
+        completed_cb, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!srv->d) {
-        cm_error_errno(err, "start HTTP server on '%s'", cfg->listen);
+        if (tls)
+            cm_error_set(err, EINVAL, "start HTTPS server on '%s': certificate or key refused",
+                         cfg->listen);
+        else
+            cm_error_errno(err, "start HTTP server on '%s'", cfg->listen);
+        free(srv->tls_cert);
+        free(srv->tls_key);
         free(srv);
         return NULL;
     }
@@ -277,6 +323,10 @@ cm_http_server_free(struct cm_http_server *srv)
     }
     cm_loop_remove(srv->fdsrc);
     cm_loop_remove(srv->timer);
+    if (srv->tls_key)
+        explicit_bzero(srv->tls_key, strlen(srv->tls_key));
+    free(srv->tls_cert);
+    free(srv->tls_key);
     free(srv);
     return NULL;
 }

@@ -89,6 +89,8 @@ cg_hiers_free(struct cg_hier *h, size_t n)
         free(h[i].dir);
         if (h[i].fd >= 0)
             close(h[i].fd);
+        if (h[i].join_fd >= 0)
+            close(h[i].join_fd);
     }
     free(h);
 }
@@ -245,6 +247,7 @@ add_hier(struct cg_hier **v, size_t *n, size_t *cap, const char *mountpoint, con
         .mask = mask,
         .fd = -1,
         .created = -1,
+        .join_fd = -1,
     };
     (*n)++;
 }
@@ -766,32 +769,105 @@ make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
     }
 }
 
+/* The controllers a container's cgroup is made in. Always those that
+ * ps/kill/pause (freezer), the device policy (devices) and the stats
+ * (cpu, cpuacct, memory, pids) use; the others only when the config sets
+ * their resources (update adds a hierarchy later: rt_cgroup_apply). Each
+ * hierarchy costs a mkdir, a join, a bind mount and an rmdir per container
+ * (about 60-100 us of CPU on this host). */
+static unsigned
+wanted_controllers(const struct rt_resources *res)
+{
+    unsigned want = CG_CPU | CG_CPUACCT | CG_MEMORY | CG_PIDS | CG_DEVICES | CG_FREEZER;
+    if (!res)
+        return want;
+    if (res->has_cpu && (res->cpu.cpus || res->cpu.mems))
+        want |= CG_CPUSET;
+    if (res->has_blkio)
+        want |= CG_BLKIO | CG_IO;
+    if (res->n_hugepage_limits)
+        want |= CG_HUGETLB;
+    if (res->has_network)
+        want |= CG_NET_CLS | CG_NET_PRIO;
+    if (res->n_rdma)
+        want |= CG_RDMA;
+    return want;
+}
+
+/* Whether the container gets a directory in h. A pure v2 host has one
+ * hierarchy: always. On v1 and hybrid hosts a hierarchy is skipped when it
+ * holds none of the wanted controllers: named ones (name=systemd) and, on
+ * hybrid, the cgroup2 mount unless it holds a wanted controller (hugetlb
+ * here) or the config has linux.resources.unified keys. */
+static bool
+hier_wanted(const struct rt_cgroup *cg, const struct cg_hier *h, unsigned want,
+            const struct rt_resources *res)
+{
+    if (cg->mode == RT_CGROUP_V2)
+        return true;
+    if (h->v2 && res && res->n_unified)
+        return true;
+    return (h->mask & want) != 0;
+}
+
 int
-rt_cgroup_create(const char *root, const char *path, const char *id, const struct rt_resources *res,
-                 struct rt_cgroup **ret, struct cm_error **err)
+rt_cgroup_plan(const char *root, const char *path, const char *id, const struct rt_resources *res,
+               struct rt_cgroup **ret, struct cm_error **err)
 {
     cleanup_free char *resolved = NULL;
-    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
-    int r = 0;
+    struct rt_cgroup *cg = NULL;
 
     if (cg_resolve_path(path, id, &resolved, err) < 0)
         return -1;
     if (new_handle(root, resolved, &cg, err) < 0)
         return -1;
+    unsigned want = wanted_controllers(res);
+    for (size_t i = 0; i < cg->n; i++)
+        cg->h[i].wanted = hier_wanted(cg, &cg->h[i], want, res);
+    *ret = cg;
+    return 0;
+}
+
+bool
+rt_cgroup_plan_needs_v2(const struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].v2 && cg->h[i].wanted)
+            return true;
+    return false;
+}
+
+int
+rt_cgroup_realize(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
+{
+    int r = 0;
+
     for (size_t i = 0; i < cg->n && r == 0; i++)
-        r = make_path(cg, &cg->h[i], err);
+        if (cg->h[i].wanted)
+            r = make_path(cg, &cg->h[i], err);
     for (size_t i = 0; i < cg->n && r == 0; i++)
-        if (cg->ops->prepare)
+        if (cg->ops->prepare && cg->h[i].fd >= 0)
             r = cg->ops->prepare(cg, &cg->h[i], err);
     if (r == 0 && res)
         r = cg->ops->apply(cg, res, err);
     if (r < 0) {
         for (size_t i = 0; i < cg->n; i++)
             rollback_hier(&cg->h[i], cg->path);
-        return cm_error_wrap(err, "cgroup '%s'", resolved);
+        return cm_error_wrap(err, "cgroup '%s'", cg->path);
     }
     for (size_t i = 0; i < cg->n; i++)
         cg->h[i].created = -1; /* from now on destroy owns the removal */
+    return 0;
+}
+
+int
+rt_cgroup_create(const char *root, const char *path, const char *id, const struct rt_resources *res,
+                 struct rt_cgroup **ret, struct cm_error **err)
+{
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    if (rt_cgroup_plan(root, path, id, res, &cg, err) < 0 || rt_cgroup_realize(cg, res, err) < 0)
+        return -1;
     *ret = TAKE_PTR(cg);
     return 0;
 }
@@ -819,6 +895,7 @@ rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret, struc
             return cm_error_errno(err, "open '%s'", h->dir);
         if (h->fd >= 0)
             found++;
+        h->wanted = h->fd >= 0;
     }
     if (found == 0)
         return cm_error_set(err, ENOENT, "cgroup '%s' does not exist below '%s'", cg->path,
@@ -833,7 +910,7 @@ rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err)
     char buf[32];
     snprintf(buf, sizeof(buf), "%d", (int)pid);
     for (size_t i = 0; i < cg->n; i++) {
-        if (cg->h[i].fd < 0)
+        if (cg->h[i].fd < 0 || cg->h[i].joined)
             continue;
         if (cg_write(&cg->h[i], "cgroup.procs", buf, err) < 0)
             return cm_error_wrap(err, "move pid %d into cgroup '%s'", (int)pid, cg->path);
@@ -841,12 +918,154 @@ rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err)
     return 0;
 }
 
+/* Why the init joins by itself: a cgroup v1 migration of another process
+ * (or of a whole thread group through cgroup.procs) write-locks the kernel's
+ * cgroup_threadgroup_rwsem, which waits for an RCU grace period when it was
+ * idle: 5-20 ms here. A single thread moving itself ("0" to `tasks`) takes no
+ * such lock (kernel >= 5.19). The files are opened here, by the parent: the
+ * kernel checks the opener's credentials, so the write also works from a new
+ * user namespace. */
+int
+rt_cgroup_join_prepare(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->v2 || h->fd < 0 || h->join_fd >= 0)
+            continue;
+        h->join_fd = openat(h->fd, "tasks", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (h->join_fd < 0 && errno != ENOENT)
+            return cm_error_errno(err, "open '%s/tasks'", h->dir);
+        /* ENOENT (a fake tree): the parent moves the pid as before */
+    }
+    return 0;
+}
+
+int
+rt_cgroup_join_self(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->join_fd < 0)
+            continue;
+        ssize_t r;
+        do
+            r = write(h->join_fd, "0", 1);
+        while (r < 0 && errno == EINTR);
+        if (r != 1)
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
+        close(h->join_fd);
+        h->join_fd = -1;
+    }
+    return 0;
+}
+
+int
+rt_cgroup_join_planned(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (!h->wanted || h->v2)
+            continue;
+        cleanup_free char *tasks = xasprintf("%s/tasks", h->dir);
+        if (cg_write_raw(AT_FDCWD, tasks, "0") < 0)
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
+    }
+    return 0;
+}
+
+void
+rt_cgroup_mark_joined(struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].wanted && !cg->h[i].v2)
+            cg->h[i].joined = true;
+}
+
+void
+rt_cgroup_join_done(struct rt_cgroup *cg, bool v2_joined)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->join_fd >= 0) {
+            close(h->join_fd);
+            h->join_fd = -1;
+            h->joined = true;
+        } else if (h->v2 && h->fd >= 0 && v2_joined) {
+            h->joined = true;
+        }
+    }
+}
+
+int
+rt_cgroup_enter_self(struct rt_cgroup *cg, struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->fd < 0)
+            continue;
+        /* v2 has no per-thread move across domains: cgroup.procs */
+        if (cg_write_raw(h->fd, h->v2 ? "cgroup.procs" : "tasks", "0") < 0 &&
+            (h->v2 || errno != ENOENT || cg_write_raw(h->fd, "cgroup.procs", "0") < 0))
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
+    }
+    return 0;
+}
+
+/* update of a resource whose hierarchy the container was not created in
+ * (hier_wanted): make the directory there and move the container's
+ * processes in, frozen meanwhile so that no fork is missed. */
+static int
+extend(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
+{
+    unsigned want = wanted_controllers(res);
+    cleanup_free pid_t *pids = NULL;
+    cleanup_error struct cm_error *tmp = NULL;
+    size_t n = 0, added = 0;
+    bool was_frozen = false, froze = false;
+    int r = 0;
+
+    for (size_t i = 0; i < cg->n; i++)
+        if (cg->h[i].fd < 0 && hier_wanted(cg, &cg->h[i], want, res))
+            added++;
+    if (added == 0)
+        return 0;
+    if (cg->ops->is_frozen(cg, &was_frozen, &tmp) == 0 && !was_frozen &&
+        cg->ops->freeze(cg, true, &tmp) == 0)
+        froze = true;
+    if (tmp) {
+        cm_log_debug("cgroup: extend '%s' without freezing: %s", cg->path, tmp->msg);
+        cm_error_free(&tmp);
+    }
+    r = rt_cgroup_pids(cg, &pids, &n, err);
+    for (size_t i = 0; i < cg->n && r == 0; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->fd >= 0 || !hier_wanted(cg, h, want, res))
+            continue;
+        r = make_path(cg, h, err);
+        h->wanted = r == 0;
+        if (r == 0 && cg->ops->prepare)
+            r = cg->ops->prepare(cg, h, err);
+        for (size_t k = 0; k < n && r == 0; k++) {
+            char buf[32];
+            snprintf(buf, sizeof(buf), "%d", (int)pids[k]);
+            if (cg_write_raw(h->fd, "cgroup.procs", buf) < 0 && errno != ESRCH)
+                r = cm_error_errno(err, "move pid %d into '%s'", (int)pids[k], h->dir);
+        }
+        if (r < 0)
+            rollback_hier(h, cg->path);
+        h->created = -1;
+    }
+    if (froze && cg->ops->freeze(cg, false, r < 0 ? &tmp : err) < 0 && r == 0)
+        r = -1;
+    return r;
+}
+
 int
 rt_cgroup_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err)
 {
     if (!res)
         return 0;
-    if (cg->ops->apply(cg, res, err) < 0)
+    if (extend(cg, res, err) < 0 || cg->ops->apply(cg, res, err) < 0)
         return cm_error_wrap(err, "cgroup '%s'", cg->path);
     return 0;
 }
@@ -1095,8 +1314,8 @@ remove_tree(int dfd, const char *name, int depth)
 
 /* Whether anything lives in the cgroup or below. A cgroup2 directory (pure
  * v2, or hybrid where the container joined the unified hierarchy too) says
- * so in one read of cgroup.events ("populated", recursive); v1 alone needs
- * the pids. */
+ * so in one read of cgroup.events ("populated", recursive), v1's pids
+ * controller in pids.current (hierarchical); without either, the pids. */
 static int
 has_processes(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
 {
@@ -1109,6 +1328,13 @@ has_processes(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
             *ret = p[10] == '1';
             return 0;
         }
+    }
+    /* v1: the pids controller counts every task below, nested cgroups too */
+    struct cg_hier *p = cg_v1_find(cg, CG_PIDS);
+    uint64_t current = 0;
+    if (p && cg_read_u64(p, "pids.current", NULL, &current, &tmp) == 0) {
+        *ret = current > 0;
+        return 0;
     }
     cleanup_free pid_t *pids = NULL;
     size_t n = 0;
@@ -1234,6 +1460,8 @@ rt_cgroup_mounts(const struct rt_cgroup *cg, struct rt_cgroup_mount **ret, size_
     size_t n = 0;
     for (size_t i = 0; i < cg->n; i++) {
         const struct cg_hier *h = &cg->h[i];
+        if (!h->wanted)
+            continue; /* a hierarchy the container is not in (hier_wanted) */
         struct rt_cgroup_mount *m = &out[n++];
         m->name = xstrdup(h->name);
         m->fstype = xstrdup(h->v2 ? "cgroup2" : "cgroup");

@@ -48,6 +48,10 @@ struct cg_hier {
     int fd;        /* the container's cgroup directory, -1 when absent */
     int created;   /* leading path components that already existed; -1 = none created */
     char *dir;     /* mountpoint + path, for messages */
+    int join_fd;   /* v1: the container's `tasks` opened for writing, for the init to join
+                    * itself (rt_cgroup_join_prepare); -1 otherwise */
+    bool joined;   /* the init joined by itself (v1 tasks, v2 CLONE_INTO_CGROUP): enter skips it */
+    bool wanted;   /* the container has (or gets, rt_cgroup_plan) a directory here */
 };
 
 struct rt_cgroup;

@@ -18,39 +18,13 @@
 
 #include "cm/cleanup.h"
 #include "cm/file.h"
+#include "cm/json.h"
 #include "cm/xalloc.h"
 #include "config_names.h"
+#include "rt/security.h"
 
-/* Set while walking a document that jansson could only load with
- * JSON_DECODE_INT_AS_REAL (an integer above INT64_MAX, e.g. an rlimit of
- * 18446744073709551615): integral reals are then accepted as integers. */
-static __thread bool ints_as_real;
-
-/* ---- error and path helpers ------------------------------------------- */
-
-/* Sets "PATH.KEY: message" (or "KEY: ..." at the top, "PATH: ..." without key). */
-static int ferr(struct cm_error **err, const char *path, const char *key, const char *fmt, ...)
-    CM_PRINTF(4, 5);
-
-static int
-ferr(struct cm_error **err, const char *path, const char *key, const char *fmt, ...)
-{
-    char *msg = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    if (key && path && *path)
-        cm_error_set(err, 0, "%s.%s: %s", path, key, msg);
-    else if (key)
-        cm_error_set(err, 0, "%s: %s", key, msg);
-    else
-        cm_error_set(err, 0, "%s: %s", path, msg);
-    free(msg);
-    return -1;
-}
+/* The typed getters are common/json.c's (cm_json_*); the wrappers below add
+ * this parser's limits (RT_MAX_ARRAY elements or entries). */
 
 /* Child paths, built without printf: they are made for every object of every
  * array, and formatting them showed up as 15% of a parse. Keys are the
@@ -95,92 +69,26 @@ subi(char *buf, const char *path, const char *key, size_t i)
     return buf;
 }
 
-/* ---- typed getters ----------------------------------------------------- */
-
-/* The member, or NULL when absent or null (Go writes null for nil slices). */
-static json_t *
-field(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return v && !json_is_null(v) ? v : NULL;
-}
+/* ---- typed getters (the config's limits on common/json.c's) ---------- */
 
 static int
 missing(struct cm_error **err, const char *path, const char *key)
 {
-    return ferr(err, path, key, "required field missing");
+    return cm_json_error(err, path, key, "required field missing");
 }
 
 static int
 get_object(json_t *o, const char *path, const char *key, bool required, json_t **ret,
            struct cm_error **err)
 {
-    json_t *v = field(o, key);
-    *ret = NULL;
-    if (!v)
-        return required ? missing(err, path, key) : 0;
-    if (!json_is_object(v))
-        return ferr(err, path, key, "expected an object");
-    if (json_object_size(v) > RT_MAX_ARRAY)
-        return ferr(err, path, key, "too many entries (%zu, max %d)", json_object_size(v),
-                    RT_MAX_ARRAY);
-    *ret = v;
-    return 0;
+    return cm_json_get_container(o, path, key, required, false, RT_MAX_ARRAY, ret, err);
 }
 
 static int
 get_array(json_t *o, const char *path, const char *key, bool required, json_t **ret,
           struct cm_error **err)
 {
-    json_t *v = field(o, key);
-    *ret = NULL;
-    if (!v)
-        return required ? missing(err, path, key) : 0;
-    if (!json_is_array(v))
-        return ferr(err, path, key, "expected an array");
-    if (json_array_size(v) > RT_MAX_ARRAY)
-        return ferr(err, path, key, "too many elements (%zu, max %d)", json_array_size(v),
-                    RT_MAX_ARRAY);
-    *ret = v;
-    return 0;
-}
-
-/* Checks a string value v (for path/key messages); max counts bytes without NUL. */
-static int
-check_string(json_t *v, const char *path, const char *key, size_t max, const char **ret,
-             struct cm_error **err)
-{
-    if (!json_is_string(v))
-        return ferr(err, path, key, "expected a string");
-    if (json_string_length(v) > max)
-        return ferr(err, path, key, "too long (%zu bytes, max %zu)", json_string_length(v), max);
-    *ret = json_string_value(v);
-    return 0;
-}
-
-static int
-get_string(json_t *o, const char *path, const char *key, bool required, size_t max,
-           const char **ret, struct cm_error **err)
-{
-    json_t *v = field(o, key);
-    if (!v)
-        return required ? missing(err, path, key) : 0;
-    return check_string(v, path, key, max, ret, err);
-}
-
-/* Duplicates an optional string into *ret (untouched when absent). */
-static int
-dup_string(json_t *o, const char *path, const char *key, bool required, size_t max, char **ret,
-           struct cm_error **err)
-{
-    const char *s = NULL;
-    if (get_string(o, path, key, required, max, &s, err) < 0)
-        return -1;
-    if (s) {
-        free(*ret);
-        *ret = xstrdup(s);
-    }
-    return 0;
+    return cm_json_get_container(o, path, key, required, true, RT_MAX_ARRAY, ret, err);
 }
 
 static bool
@@ -195,14 +103,14 @@ dup_path(json_t *o, const char *path, const char *key, bool required, bool absol
          struct cm_error **err)
 {
     const char *s = NULL;
-    if (get_string(o, path, key, required, RT_MAX_PATH - 1, &s, err) < 0)
+    if (cm_json_get_string_max(o, path, key, required, RT_MAX_PATH - 1, &s, err) < 0)
         return -1;
     if (!s)
         return 0;
     if (absolute && !is_abs(s))
-        return ferr(err, path, key, "must be an absolute path");
+        return cm_json_error(err, path, key, "must be an absolute path");
     if (!*s)
-        return ferr(err, path, key, "must not be empty");
+        return cm_json_error(err, path, key, "must not be empty");
     free(*ret);
     *ret = xstrdup(s);
     return 0;
@@ -211,111 +119,7 @@ dup_path(json_t *o, const char *path, const char *key, bool required, bool absol
 static int
 get_bool(json_t *o, const char *path, const char *key, bool *ret, struct cm_error **err)
 {
-    json_t *v = field(o, key);
-    if (!v)
-        return 0;
-    if (!json_is_boolean(v))
-        return ferr(err, path, key, "expected a boolean");
-    *ret = json_is_true(v);
-    return 0;
-}
-
-/* Integer value of v: exact for JSON integers; integral reals only in the
- * INT_AS_REAL fallback. *big is set for reals at or beyond 2^63. */
-static bool
-int_value(json_t *v, int64_t *ret, bool *big)
-{
-    *big = false;
-    if (json_is_integer(v)) {
-        *ret = json_integer_value(v);
-        return true;
-    }
-    if (ints_as_real && json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d >= 9223372036854775808.0) {
-            /* Every double this large is integral. */
-            *big = true;
-            *ret = INT64_MAX;
-            return true;
-        }
-        if (!(d >= -9223372036854775808.0))
-            return false;
-        int64_t x = (int64_t)d;
-        if ((double)x != d)
-            return false;
-        *ret = x;
-        return true;
-    }
-    return false;
-}
-
-static int
-check_i64(json_t *v, const char *path, const char *key, int64_t min, int64_t max, int64_t *ret,
-          struct cm_error **err)
-{
-    int64_t x;
-    bool big;
-    if (!int_value(v, &x, &big))
-        return ferr(err, path, key, "expected an integer");
-    if (big)
-        return ferr(err, path, key, "out of range (%" PRId64 "..%" PRId64 ")", min, max);
-    if (x < min || x > max)
-        return ferr(err, path, key, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")", x,
-                    min, max);
-    *ret = x;
-    return 0;
-}
-
-static int
-get_i64(json_t *o, const char *path, const char *key, bool required, int64_t min, int64_t max,
-        bool *has, int64_t *ret, struct cm_error **err)
-{
-    json_t *v = field(o, key);
-    if (!v)
-        return required ? missing(err, path, key) : 0;
-    if (check_i64(v, path, key, min, max, ret, err) < 0)
-        return -1;
-    if (has)
-        *has = true;
-    return 0;
-}
-
-static int
-check_u64(json_t *v, const char *path, const char *key, uint64_t max, uint64_t *ret,
-          struct cm_error **err)
-{
-    int64_t x;
-    bool big;
-    uint64_t u;
-    if (!int_value(v, &x, &big) || x < 0)
-        return ferr(err, path, key, "expected a non-negative integer");
-    if (big) {
-        /* Only reachable in the fallback: 2^64-1 rounds to 2^64 as a double. */
-        double d = json_real_value(v);
-        if (d > 18446744073709551616.0)
-            return ferr(err, path, key, "out of range (max %" PRIu64 ")", max);
-        u = d >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)d;
-    } else {
-        u = (uint64_t)x;
-    }
-    if (u > max)
-        return ferr(err, path, key, "%" PRIu64 " is out of range (max %" PRIu64 ")", u, max);
-    *ret = u;
-    return 0;
-}
-
-static int
-get_u64(json_t *o, const char *path, const char *key, bool required, uint64_t max, bool *has,
-        uint64_t *ret, struct cm_error **err)
-{
-    json_t *v = field(o, key);
-    if (!v)
-        return required ? missing(err, path, key) : 0;
-    if (check_u64(v, path, key, max, ret, err) < 0)
-        return -1;
-    if (has)
-        *has = true;
-    return 0;
+    return cm_json_get_bool(o, path, key, false, ret, err);
 }
 
 static int
@@ -324,7 +128,7 @@ get_u32(json_t *o, const char *path, const char *key, bool required, bool *has, 
 {
     uint64_t u = 0;
     bool h = false;
-    if (get_u64(o, path, key, required, UINT32_MAX, &h, &u, err) < 0)
+    if (cm_json_get_uint64_range(o, path, key, required, UINT32_MAX, &h, &u, err) < 0)
         return -1;
     if (h) {
         *ret = (uint32_t)u;
@@ -336,35 +140,13 @@ get_u32(json_t *o, const char *path, const char *key, bool required, bool *has, 
 
 /* Array of strings -> NULL-terminated vector (NULL when absent); each element
  * checked by `check` when given (returns an error message or NULL). */
-typedef const char *(*strv_check_fn)(const char *s);
+typedef cm_json_strv_check_fn strv_check_fn;
 
 static int
 get_strv(json_t *o, const char *path, const char *key, bool required, size_t max,
          strv_check_fn check, char ***ret, struct cm_error **err)
 {
-    char p[PATH_BUF];
-    json_t *arr, *v;
-    size_t i;
-
-    if (get_array(o, path, key, required, &arr, err) < 0)
-        return -1;
-    if (!arr)
-        return 0;
-    cleanup_strv char **out = xcalloc(json_array_size(arr) + 1, sizeof(char *));
-    json_array_foreach (arr, i, v) {
-        const char *s;
-        /* The element's path is only built for a message. */
-        if (!json_is_string(v) || json_string_length(v) > max)
-            return check_string(v, subi(p, path, key, i), NULL, max, &s, err);
-        s = json_string_value(v);
-        const char *bad = check ? check(s) : NULL;
-        if (bad)
-            return ferr(err, subi(p, path, key, i), NULL, "%s", bad);
-        out[i] = xstrdup(s);
-    }
-    cm_strv_free(*ret);
-    *ret = TAKE_PTR(out);
-    return 0;
+    return cm_json_get_strv_max(o, path, key, required, RT_MAX_ARRAY, max, check, ret, err);
 }
 
 static const char *
@@ -389,13 +171,13 @@ static int
 dup_cpuset(json_t *o, const char *path, const char *key, char **ret, struct cm_error **err)
 {
     const char *s = NULL;
-    if (get_string(o, path, key, false, 4096, &s, err) < 0)
+    if (cm_json_get_string_max(o, path, key, false, 4096, &s, err) < 0)
         return -1;
     if (!s || !*s)
         return 0;
     for (const char *c = s; *c; c++)
         if (!strchr("0123456789,- \n\t", *c))
-            return ferr(err, path, key, "invalid cpu/node list '%s'", s);
+            return cm_json_error(err, path, key, "invalid cpu/node list '%s'", s);
     *ret = xstrdup(s);
     return 0;
 }
@@ -418,15 +200,47 @@ parse_caps(json_t *o, const char *path, struct rt_capabilities *caps, struct cm_
         json_array_foreach (arr, i, v) {
             const char *name;
             if (!json_is_string(v) || json_string_length(v) > 64)
-                return check_string(v, subi(p, path, sets[s], i), NULL, 64, &name, err);
+                return cm_json_check_string(v, subi(p, path, sets[s], i), NULL, 64, &name, err);
             name = json_string_value(v);
             int cap = rt_cap_from_name(name);
             if (cap < 0)
-                return ferr(err, subi(p, path, sets[s], i), NULL, "unknown capability '%s'", name);
+                return cm_json_error(err, subi(p, path, sets[s], i), NULL,
+                                     "unknown capability '%s'", name);
             *dst[s] |= UINT64_C(1) << cap;
         }
     }
     return 0;
+}
+
+/* Element i of an array of objects told apart by a required "type" that
+ * by_name knows (an id below 64) and that appears once: the id, or -1 with
+ * "unknown WHAT" / "duplicate WHAT" naming PATH[i].type. p receives the
+ * element's path, *ret_type the name. */
+static int
+typed_element(json_t *v, char *p, const char *path, size_t i, int (*by_name)(const char *),
+              const char *what, uint64_t *seen, const char **ret_type, struct cm_error **err)
+{
+    const char *type = NULL;
+    subi(p, path, "", i);
+    if (!json_is_object(v))
+        return cm_json_error(err, p, NULL, "expected an object");
+    if (cm_json_get_string_max(v, p, "type", true, 64, &type, err) < 0)
+        return -1;
+    int id = by_name(type);
+    if (id < 0 || id > 63)
+        return cm_json_error(err, p, "type", "unknown %s '%s'", what, type);
+    if (*seen & (UINT64_C(1) << id))
+        return cm_json_error(err, p, "type", "duplicate %s '%s'", what, type);
+    *seen |= UINT64_C(1) << id;
+    *ret_type = type;
+    return id;
+}
+
+/* An array's elements, at least one slot (calloc of 0 may return NULL). */
+static void *
+alloc_for(json_t *arr, size_t size)
+{
+    return xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, size);
 }
 
 static int
@@ -437,32 +251,23 @@ parse_rlimits(json_t *arr, const char *path, struct rt_process *proc, struct cm_
     json_t *v;
     size_t i;
 
-    proc->rlimits =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*proc->rlimits));
+    proc->rlimits = alloc_for(arr, sizeof(*proc->rlimits));
     json_array_foreach (arr, i, v) {
         struct rt_rlimit *r = &proc->rlimits[i];
         const char *type = NULL;
-        subi(p, path, "", i);
-        if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
-        if (get_string(v, p, "type", true, 64, &type, err) < 0)
-            return -1;
-        int res = rt_rlimit_from_name(type);
+        int res = typed_element(v, p, path, i, rt_rlimit_from_name, "rlimit", &seen, &type, err);
         if (res < 0)
-            return ferr(err, p, "type", "unknown rlimit '%s'", type);
-        if (seen & (UINT64_C(1) << res))
-            return ferr(err, p, "type", "duplicate rlimit '%s'", type);
-        seen |= UINT64_C(1) << res;
+            return -1;
         r->resource = res;
         r->type = xstrdup(type);
         proc->n_rlimits = i + 1;
-        if (get_u64(v, p, "soft", true, UINT64_MAX, NULL, &r->soft, err) < 0 ||
-            get_u64(v, p, "hard", true, UINT64_MAX, NULL, &r->hard, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "soft", true, UINT64_MAX, NULL, &r->soft, err) < 0 ||
+            cm_json_get_uint64_range(v, p, "hard", true, UINT64_MAX, NULL, &r->hard, err) < 0)
             return -1;
         /* setrlimit(2) would refuse it later with a bare EINVAL. */
         if (r->soft > r->hard)
-            return ferr(err, p, NULL, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64, r->soft,
-                        r->hard);
+            return cm_json_error(err, p, NULL, "soft limit %" PRIu64 " exceeds hard limit %" PRIu64,
+                                 r->soft, r->hard);
     }
     return 0;
 }
@@ -482,7 +287,7 @@ parse_user(json_t *o, const char *path, struct rt_user *u, struct cm_error **err
         return -1;
     u->gid = x;
     uint64_t um = 0;
-    if (get_u64(o, path, "umask", false, 0777, &u->has_umask, &um, err) < 0)
+    if (cm_json_get_uint64_range(o, path, "umask", false, 0777, &u->has_umask, &um, err) < 0)
         return -1;
     u->umask = (mode_t)um;
     if (get_array(o, path, "additionalGids", false, &arr, err) < 0)
@@ -491,13 +296,14 @@ parse_user(json_t *o, const char *path, struct rt_user *u, struct cm_error **err
         u->additional_gids = xcalloc(json_array_size(arr) + 1, sizeof(gid_t));
         json_array_foreach (arr, i, v) {
             uint64_t g;
-            if (check_u64(v, subi(p, path, "additionalGids", i), NULL, UINT32_MAX, &g, err) < 0)
+            if (cm_json_check_uint64(v, subi(p, path, "additionalGids", i), NULL, UINT32_MAX, &g,
+                                     err) < 0)
                 return -1;
             u->additional_gids[i] = (gid_t)g;
             u->n_additional_gids = i + 1;
         }
     }
-    return dup_string(o, path, "username", false, 256, &u->username, err);
+    return cm_json_dup_string_max(o, path, "username", false, 256, &u->username, err);
 }
 
 static int
@@ -509,32 +315,35 @@ parse_scheduler(json_t *o, const char *path, struct rt_scheduler *s, struct cm_e
     json_t *arr, *v;
     size_t i;
 
-    if (get_string(o, path, "policy", true, 64, &policy, err) < 0)
+    if (cm_json_get_string_max(o, path, "policy", true, 64, &policy, err) < 0)
         return -1;
     s->policy = rt_sched_policy_from_name(policy);
     if (s->policy < 0)
-        return ferr(err, path, "policy", "unknown scheduling policy '%s'", policy);
-    if (get_i64(o, path, "nice", false, -20, 19, NULL, &x, err) < 0)
+        return cm_json_error(err, path, "policy", "unknown scheduling policy '%s'", policy);
+    if (cm_json_get_int64_range(o, path, "nice", false, -20, 19, NULL, &x, err) < 0)
         return -1;
     s->nice = (int32_t)x;
     x = 0;
-    if (get_i64(o, path, "priority", false, INT32_MIN, INT32_MAX, NULL, &x, err) < 0)
+    if (cm_json_get_int64_range(o, path, "priority", false, INT32_MIN, INT32_MAX, NULL, &x, err) <
+        0)
         return -1;
     s->priority = (int32_t)x;
     if (get_array(o, path, "flags", false, &arr, err) < 0)
         return -1;
     json_array_foreach (arr, i, v) {
         const char *name;
-        if (check_string(v, subi(p, path, "flags", i), NULL, 64, &name, err) < 0)
+        if (cm_json_check_string(v, subi(p, path, "flags", i), NULL, 64, &name, err) < 0)
             return -1;
         int64_t f = rt_sched_flag_from_name(name);
         if (f < 0)
-            return ferr(err, p, NULL, "unknown scheduler flag '%s'", name);
+            return cm_json_error(err, p, NULL, "unknown scheduler flag '%s'", name);
         s->flags |= (uint64_t)f;
     }
-    if (get_u64(o, path, "runtime", false, UINT64_MAX, NULL, &s->runtime, err) < 0 ||
-        get_u64(o, path, "deadline", false, UINT64_MAX, NULL, &s->deadline, err) < 0 ||
-        get_u64(o, path, "period", false, UINT64_MAX, NULL, &s->period, err) < 0)
+    if (cm_json_get_uint64_range(o, path, "runtime", false, UINT64_MAX, NULL, &s->runtime, err) <
+            0 ||
+        cm_json_get_uint64_range(o, path, "deadline", false, UINT64_MAX, NULL, &s->deadline, err) <
+            0 ||
+        cm_json_get_uint64_range(o, path, "period", false, UINT64_MAX, NULL, &s->period, err) < 0)
         return -1;
     return 0;
 }
@@ -568,8 +377,9 @@ parse_process(json_t *o, const char *path, struct rt_process *proc, struct cm_er
     if (get_strv(o, path, "args", true, RT_MAX_STRING, NULL, &proc->args, err) < 0)
         return -1;
     if (!proc->args[0])
-        return ferr(err, path, "args", "must contain at least one element");
-    if (dup_string(o, path, "commandLine", false, RT_MAX_STRING, &proc->command_line, err) < 0)
+        return cm_json_error(err, path, "args", "must contain at least one element");
+    if (cm_json_dup_string_max(o, path, "commandLine", false, RT_MAX_STRING, &proc->command_line,
+                               err) < 0)
         return -1;
     if (get_strv(o, path, "env", false, RT_MAX_STRING, check_env, &proc->env, err) < 0)
         return -1;
@@ -587,27 +397,29 @@ parse_process(json_t *o, const char *path, struct rt_process *proc, struct cm_er
         return -1;
     if (get_bool(o, path, "noNewPrivileges", &proc->no_new_privileges, err) < 0)
         return -1;
-    if (dup_string(o, path, "apparmorProfile", false, RT_MAX_PATH - 1, &proc->apparmor_profile,
-                   err) < 0)
+    if (cm_json_dup_string_max(o, path, "apparmorProfile", false, RT_MAX_PATH - 1,
+                               &proc->apparmor_profile, err) < 0)
         return -1;
     x = 0;
-    if (get_i64(o, path, "oomScoreAdj", false, -1000, 1000, &proc->has_oom_score_adj, &x, err) < 0)
+    if (cm_json_get_int64_range(o, path, "oomScoreAdj", false, -1000, 1000,
+                                &proc->has_oom_score_adj, &x, err) < 0)
         return -1;
     proc->oom_score_adj = (int)x;
-    if (dup_string(o, path, "selinuxLabel", false, RT_MAX_PATH - 1, &proc->selinux_label, err) < 0)
+    if (cm_json_dup_string_max(o, path, "selinuxLabel", false, RT_MAX_PATH - 1,
+                               &proc->selinux_label, err) < 0)
         return -1;
     if (get_object(o, path, "ioPriority", false, &obj, err) < 0)
         return -1;
     if (obj) {
         const char *klass = NULL;
         sub(p, path, "ioPriority");
-        if (get_string(obj, p, "class", true, 64, &klass, err) < 0)
+        if (cm_json_get_string_max(obj, p, "class", true, 64, &klass, err) < 0)
             return -1;
         proc->io_priority.klass = rt_ioprio_class_from_name(klass);
         if (proc->io_priority.klass < 0)
-            return ferr(err, p, "class", "unknown I/O priority class '%s'", klass);
+            return cm_json_error(err, p, "class", "unknown I/O priority class '%s'", klass);
         x = 0;
-        if (get_i64(obj, p, "priority", false, 0, 7, NULL, &x, err) < 0)
+        if (cm_json_get_int64_range(obj, p, "priority", false, 0, 7, NULL, &x, err) < 0)
             return -1;
         proc->io_priority.priority = (int)x;
         proc->has_io_priority = true;
@@ -640,21 +452,21 @@ parse_id_mappings(json_t *arr, const char *path, struct rt_id_mapping **ret, siz
     json_t *v;
     size_t i;
 
-    *ret = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(**ret));
+    *ret = alloc_for(arr, sizeof(**ret));
     json_array_foreach (arr, i, v) {
         struct rt_id_mapping *m = &(*ret)[i];
         subi(p, path, "", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         if (get_u32(v, p, "containerID", true, NULL, &m->container_id, err) < 0 ||
             get_u32(v, p, "hostID", true, NULL, &m->host_id, err) < 0 ||
             get_u32(v, p, "size", true, NULL, &m->size, err) < 0)
             return -1;
         if (m->size == 0)
-            return ferr(err, p, "size", "must be greater than 0");
+            return cm_json_error(err, p, "size", "must be greater than 0");
         if ((uint64_t)m->container_id + m->size - 1 > UINT32_MAX ||
             (uint64_t)m->host_id + m->size - 1 > UINT32_MAX)
-            return ferr(err, p, "size", "range exceeds the 32-bit id space");
+            return cm_json_error(err, p, "size", "range exceeds the 32-bit id space");
         *n = i + 1;
     }
     return 0;
@@ -731,15 +543,15 @@ parse_mount(json_t *o, const char *path, struct rt_mount *m, struct cm_error **e
     const char *dest = NULL;
 
     if (!json_is_object(o))
-        return ferr(err, path, NULL, "expected an object");
-    if (get_string(o, path, "destination", true, RT_MAX_PATH - 2, &dest, err) < 0)
+        return cm_json_error(err, path, NULL, "expected an object");
+    if (cm_json_get_string_max(o, path, "destination", true, RT_MAX_PATH - 2, &dest, err) < 0)
         return -1;
     if (!*dest)
-        return ferr(err, path, "destination", "must not be empty");
+        return cm_json_error(err, path, "destination", "must not be empty");
     /* Relative destinations are deprecated but allowed: relative to "/". */
     m->destination = is_abs(dest) ? xstrdup(dest) : xasprintf("/%s", dest);
-    if (dup_string(o, path, "source", false, RT_MAX_PATH - 1, &m->source, err) < 0 ||
-        dup_string(o, path, "type", false, 255, &m->type, err) < 0 ||
+    if (cm_json_dup_string_max(o, path, "source", false, RT_MAX_PATH - 1, &m->source, err) < 0 ||
+        cm_json_dup_string_max(o, path, "type", false, 255, &m->type, err) < 0 ||
         get_strv(o, path, "options", false, RT_MAX_STRING, NULL, &m->options, err) < 0)
         return -1;
     if (get_id_mappings(o, path, "uidMappings", &m->uid_mappings, &m->n_uid_mappings, err) < 0 ||
@@ -772,28 +584,27 @@ parse_hooks(json_t *o, const char *path, struct rt_hooks *h, struct cm_error **e
             return -1;
         if (!arr)
             continue;
-        h->hooks[k] =
-            xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(struct rt_hook));
+        h->hooks[k] = alloc_for(arr, sizeof(struct rt_hook));
         json_array_foreach (arr, i, v) {
             struct rt_hook *hk = &h->hooks[k][i];
             int64_t t = 0;
             subi(p, path, hook_keys[k], i);
             if (!json_is_object(v))
-                return ferr(err, p, NULL, "expected an object");
+                return cm_json_error(err, p, NULL, "expected an object");
             h->n_hooks[k] = i + 1;
             if (dup_path(v, p, "path", true, true, &hk->path, err) < 0 ||
                 get_strv(v, p, "args", false, RT_MAX_STRING, NULL, &hk->args, err) < 0 ||
                 get_strv(v, p, "env", false, RT_MAX_STRING, NULL, &hk->env, err) < 0)
                 return -1;
-            json_t *tv = field(v, "timeout");
+            json_t *tv = cm_json_field(v, "timeout");
             if (tv) {
-                if (check_i64(tv, p, "timeout", INT64_MIN, INT64_MAX, &t, err) < 0)
+                if (cm_json_check_int64(tv, p, "timeout", INT64_MIN, INT64_MAX, &t, err) < 0)
                     return -1;
                 if (t <= 0)
-                    return ferr(err, p, "timeout", "must be greater than 0");
+                    return cm_json_error(err, p, "timeout", "must be greater than 0");
                 if (t > INT_MAX)
-                    return ferr(err, p, "timeout", "%" PRId64 " is out of range (max %d)", t,
-                                INT_MAX);
+                    return cm_json_error(err, p, "timeout", "%" PRId64 " is out of range (max %d)",
+                                         t, INT_MAX);
                 hk->has_timeout = true;
                 hk->timeout = (int)t;
             }
@@ -847,26 +658,18 @@ static int
 parse_namespaces(json_t *arr, const char *path, struct rt_linux *l, struct cm_error **err)
 {
     char p[PATH_BUF];
-    unsigned seen = 0;
+    uint64_t seen = 0;
     json_t *v;
     size_t i;
 
-    l->namespaces =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*l->namespaces));
+    l->namespaces = alloc_for(arr, sizeof(*l->namespaces));
     json_array_foreach (arr, i, v) {
         struct rt_namespace *ns = &l->namespaces[i];
         const char *type = NULL;
-        subi(p, path, "", i);
-        if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
-        if (get_string(v, p, "type", true, 64, &type, err) < 0)
-            return -1;
-        int t = rt_ns_type_from_name(type);
+        int t =
+            typed_element(v, p, path, i, rt_ns_type_from_name, "namespace type", &seen, &type, err);
         if (t < 0)
-            return ferr(err, p, "type", "unknown namespace type '%s'", type);
-        if (seen & (1u << t))
-            return ferr(err, p, "type", "duplicate namespace type '%s'", type);
-        seen |= 1u << t;
+            return -1;
         ns->type = (enum rt_ns_type)t;
         l->n_namespaces = i + 1;
         if (dup_path(v, p, "path", false, true, &ns->path, err) < 0)
@@ -882,28 +685,28 @@ parse_devices(json_t *arr, const char *path, struct rt_linux *l, struct cm_error
     json_t *v;
     size_t i;
 
-    l->devices = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*l->devices));
+    l->devices = alloc_for(arr, sizeof(*l->devices));
     json_array_foreach (arr, i, v) {
         struct rt_device *d = &l->devices[i];
         const char *type = NULL;
         uint64_t u = 0;
         subi(p, path, "", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         l->n_devices = i + 1;
-        if (get_string(v, p, "type", true, 8, &type, err) < 0)
+        if (cm_json_get_string_max(v, p, "type", true, 8, &type, err) < 0)
             return -1;
         if (strlen(type) != 1 || !strchr("cbup", type[0]))
-            return ferr(err, p, "type", "unknown device type '%s' (c, b, u or p)", type);
+            return cm_json_error(err, p, "type", "unknown device type '%s' (c, b, u or p)", type);
         d->type = type[0];
         if (dup_path(v, p, "path", true, true, &d->path, err) < 0)
             return -1;
         bool need = d->type != 'p';
         d->major = d->minor = 0;
-        if (get_i64(v, p, "major", need, 0, INT64_MAX, NULL, &d->major, err) < 0 ||
-            get_i64(v, p, "minor", need, 0, INT64_MAX, NULL, &d->minor, err) < 0)
+        if (cm_json_get_int64_range(v, p, "major", need, 0, INT64_MAX, NULL, &d->major, err) < 0 ||
+            cm_json_get_int64_range(v, p, "minor", need, 0, INT64_MAX, NULL, &d->minor, err) < 0)
             return -1;
-        if (get_u64(v, p, "fileMode", false, 07777, &d->has_mode, &u, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "fileMode", false, 07777, &d->has_mode, &u, err) < 0)
             return -1;
         d->mode = (mode_t)u;
         uint32_t id = 0;
@@ -924,32 +727,33 @@ parse_device_rules(json_t *arr, const char *path, struct rt_resources *r, struct
     json_t *v;
     size_t i;
 
-    r->devices = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->devices));
+    r->devices = alloc_for(arr, sizeof(*r->devices));
     json_array_foreach (arr, i, v) {
         struct rt_device_rule *d = &r->devices[i];
         const char *type = NULL, *access = NULL;
         subi(p, path, "", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         r->n_devices = i + 1;
-        json_t *av = field(v, "allow");
+        json_t *av = cm_json_field(v, "allow");
         if (!av)
             return missing(err, p, "allow");
         if (get_bool(v, p, "allow", &d->allow, err) < 0)
             return -1;
-        if (get_string(v, p, "type", false, 8, &type, err) < 0)
+        if (cm_json_get_string_max(v, p, "type", false, 8, &type, err) < 0)
             return -1;
         d->type = 'a';
         if (type && *type) {
             if (strlen(type) != 1 || !strchr("acb", type[0]))
-                return ferr(err, p, "type", "unknown device type '%s' (a, c or b)", type);
+                return cm_json_error(err, p, "type", "unknown device type '%s' (a, c or b)", type);
             d->type = type[0];
         }
         d->major = d->minor = -1;
-        if (get_i64(v, p, "major", false, -1, INT64_MAX, NULL, &d->major, err) < 0 ||
-            get_i64(v, p, "minor", false, -1, INT64_MAX, NULL, &d->minor, err) < 0)
+        if (cm_json_get_int64_range(v, p, "major", false, -1, INT64_MAX, NULL, &d->major, err) <
+                0 ||
+            cm_json_get_int64_range(v, p, "minor", false, -1, INT64_MAX, NULL, &d->minor, err) < 0)
             return -1;
-        if (get_string(v, p, "access", false, 16, &access, err) < 0)
+        if (cm_json_get_string_max(v, p, "access", false, 16, &access, err) < 0)
             return -1;
         if (!access || !*access) {
             memcpy(d->access, "rwm", 4);
@@ -964,7 +768,8 @@ parse_device_rules(json_t *arr, const char *path, struct rt_resources *r, struct
             else if (*c == 'm')
                 mk = true;
             else
-                return ferr(err, p, "access", "invalid access '%s' (a subset of \"rwm\")", access);
+                return cm_json_error(err, p, "access", "invalid access '%s' (a subset of \"rwm\")",
+                                     access);
         }
         char *a = d->access;
         if (rd)
@@ -981,19 +786,22 @@ parse_device_rules(json_t *arr, const char *path, struct rt_resources *r, struct
 static int
 parse_memory(json_t *o, const char *path, struct rt_memory *m, struct cm_error **err)
 {
-    if (get_i64(o, path, "limit", false, INT64_MIN, INT64_MAX, &m->has_limit, &m->limit, err) < 0 ||
-        get_i64(o, path, "reservation", false, INT64_MIN, INT64_MAX, &m->has_reservation,
-                &m->reservation, err) < 0 ||
-        get_i64(o, path, "swap", false, INT64_MIN, INT64_MAX, &m->has_swap, &m->swap, err) < 0 ||
-        get_i64(o, path, "kernel", false, INT64_MIN, INT64_MAX, &m->has_kernel, &m->kernel, err) <
-            0 ||
-        get_i64(o, path, "kernelTCP", false, INT64_MIN, INT64_MAX, &m->has_kernel_tcp,
-                &m->kernel_tcp, err) < 0 ||
-        get_u64(o, path, "swappiness", false, 100, &m->has_swappiness, &m->swappiness, err) < 0)
+    if (cm_json_get_int64_range(o, path, "limit", false, INT64_MIN, INT64_MAX, &m->has_limit,
+                                &m->limit, err) < 0 ||
+        cm_json_get_int64_range(o, path, "reservation", false, INT64_MIN, INT64_MAX,
+                                &m->has_reservation, &m->reservation, err) < 0 ||
+        cm_json_get_int64_range(o, path, "swap", false, INT64_MIN, INT64_MAX, &m->has_swap,
+                                &m->swap, err) < 0 ||
+        cm_json_get_int64_range(o, path, "kernel", false, INT64_MIN, INT64_MAX, &m->has_kernel,
+                                &m->kernel, err) < 0 ||
+        cm_json_get_int64_range(o, path, "kernelTCP", false, INT64_MIN, INT64_MAX,
+                                &m->has_kernel_tcp, &m->kernel_tcp, err) < 0 ||
+        cm_json_get_uint64_range(o, path, "swappiness", false, 100, &m->has_swappiness,
+                                 &m->swappiness, err) < 0)
         return -1;
-    m->has_disable_oom_killer = field(o, "disableOOMKiller") != NULL;
-    m->has_use_hierarchy = field(o, "useHierarchy") != NULL;
-    m->has_check_before_update = field(o, "checkBeforeUpdate") != NULL;
+    m->has_disable_oom_killer = cm_json_field(o, "disableOOMKiller") != NULL;
+    m->has_use_hierarchy = cm_json_field(o, "useHierarchy") != NULL;
+    m->has_check_before_update = cm_json_field(o, "checkBeforeUpdate") != NULL;
     if (get_bool(o, path, "disableOOMKiller", &m->disable_oom_killer, err) < 0 ||
         get_bool(o, path, "useHierarchy", &m->use_hierarchy, err) < 0 ||
         get_bool(o, path, "checkBeforeUpdate", &m->check_before_update, err) < 0)
@@ -1004,15 +812,20 @@ parse_memory(json_t *o, const char *path, struct rt_memory *m, struct cm_error *
 static int
 parse_cpu(json_t *o, const char *path, struct rt_cpu *c, struct cm_error **err)
 {
-    if (get_u64(o, path, "shares", false, UINT64_MAX, &c->has_shares, &c->shares, err) < 0 ||
-        get_i64(o, path, "quota", false, INT64_MIN, INT64_MAX, &c->has_quota, &c->quota, err) < 0 ||
-        get_u64(o, path, "burst", false, UINT64_MAX, &c->has_burst, &c->burst, err) < 0 ||
-        get_u64(o, path, "period", false, UINT64_MAX, &c->has_period, &c->period, err) < 0 ||
-        get_i64(o, path, "realtimeRuntime", false, INT64_MIN, INT64_MAX, &c->has_realtime_runtime,
-                &c->realtime_runtime, err) < 0 ||
-        get_u64(o, path, "realtimePeriod", false, UINT64_MAX, &c->has_realtime_period,
-                &c->realtime_period, err) < 0 ||
-        get_i64(o, path, "idle", false, INT64_MIN, INT64_MAX, &c->has_idle, &c->idle, err) < 0 ||
+    if (cm_json_get_uint64_range(o, path, "shares", false, UINT64_MAX, &c->has_shares, &c->shares,
+                                 err) < 0 ||
+        cm_json_get_int64_range(o, path, "quota", false, INT64_MIN, INT64_MAX, &c->has_quota,
+                                &c->quota, err) < 0 ||
+        cm_json_get_uint64_range(o, path, "burst", false, UINT64_MAX, &c->has_burst, &c->burst,
+                                 err) < 0 ||
+        cm_json_get_uint64_range(o, path, "period", false, UINT64_MAX, &c->has_period, &c->period,
+                                 err) < 0 ||
+        cm_json_get_int64_range(o, path, "realtimeRuntime", false, INT64_MIN, INT64_MAX,
+                                &c->has_realtime_runtime, &c->realtime_runtime, err) < 0 ||
+        cm_json_get_uint64_range(o, path, "realtimePeriod", false, UINT64_MAX,
+                                 &c->has_realtime_period, &c->realtime_period, err) < 0 ||
+        cm_json_get_int64_range(o, path, "idle", false, INT64_MIN, INT64_MAX, &c->has_idle,
+                                &c->idle, err) < 0 ||
         dup_cpuset(o, path, "cpus", &c->cpus, err) < 0 ||
         dup_cpuset(o, path, "mems", &c->mems, err) < 0)
         return -1;
@@ -1026,26 +839,27 @@ parse_weight_devices(json_t *arr, const char *path, struct rt_blkio *b, struct c
     json_t *v;
     size_t i;
 
-    b->weight_device =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*b->weight_device));
+    b->weight_device = alloc_for(arr, sizeof(*b->weight_device));
     json_array_foreach (arr, i, v) {
         struct rt_blkio_device *d = &b->weight_device[i];
         uint64_t u = 0;
         subi(p, path, "", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         b->n_weight_device = i + 1;
-        if (get_i64(v, p, "major", true, 0, INT64_MAX, NULL, &d->major, err) < 0 ||
-            get_i64(v, p, "minor", true, 0, INT64_MAX, NULL, &d->minor, err) < 0)
+        if (cm_json_get_int64_range(v, p, "major", true, 0, INT64_MAX, NULL, &d->major, err) < 0 ||
+            cm_json_get_int64_range(v, p, "minor", true, 0, INT64_MAX, NULL, &d->minor, err) < 0)
             return -1;
-        if (get_u64(v, p, "weight", false, UINT16_MAX, &d->has_weight, &u, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "weight", false, UINT16_MAX, &d->has_weight, &u, err) <
+            0)
             return -1;
         d->weight = (uint16_t)u;
-        if (get_u64(v, p, "leafWeight", false, UINT16_MAX, &d->has_leaf_weight, &u, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "leafWeight", false, UINT16_MAX, &d->has_leaf_weight, &u,
+                                     err) < 0)
             return -1;
         d->leaf_weight = (uint16_t)u;
         if (!d->has_weight && !d->has_leaf_weight)
-            return ferr(err, p, NULL, "needs weight or leafWeight");
+            return cm_json_error(err, p, NULL, "needs weight or leafWeight");
     }
     return 0;
 }
@@ -1062,16 +876,16 @@ parse_throttle(json_t *o, const char *path, const char *key, struct rt_blkio_thr
         return -1;
     if (!arr)
         return 0;
-    *ret = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(**ret));
+    *ret = alloc_for(arr, sizeof(**ret));
     json_array_foreach (arr, i, v) {
         struct rt_blkio_throttle *t = &(*ret)[i];
         subi(p, path, key, i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         *n = i + 1;
-        if (get_i64(v, p, "major", true, 0, INT64_MAX, NULL, &t->major, err) < 0 ||
-            get_i64(v, p, "minor", true, 0, INT64_MAX, NULL, &t->minor, err) < 0 ||
-            get_u64(v, p, "rate", true, UINT64_MAX, NULL, &t->rate, err) < 0)
+        if (cm_json_get_int64_range(v, p, "major", true, 0, INT64_MAX, NULL, &t->major, err) < 0 ||
+            cm_json_get_int64_range(v, p, "minor", true, 0, INT64_MAX, NULL, &t->minor, err) < 0 ||
+            cm_json_get_uint64_range(v, p, "rate", true, UINT64_MAX, NULL, &t->rate, err) < 0)
             return -1;
     }
     return 0;
@@ -1084,10 +898,11 @@ parse_blkio(json_t *o, const char *path, struct rt_blkio *b, struct cm_error **e
     uint64_t u = 0;
     json_t *arr;
 
-    if (get_u64(o, path, "weight", false, UINT16_MAX, &b->has_weight, &u, err) < 0)
+    if (cm_json_get_uint64_range(o, path, "weight", false, UINT16_MAX, &b->has_weight, &u, err) < 0)
         return -1;
     b->weight = (uint16_t)u;
-    if (get_u64(o, path, "leafWeight", false, UINT16_MAX, &b->has_leaf_weight, &u, err) < 0)
+    if (cm_json_get_uint64_range(o, path, "leafWeight", false, UINT16_MAX, &b->has_leaf_weight, &u,
+                                 err) < 0)
         return -1;
     b->leaf_weight = (uint16_t)u;
     if (get_array(o, path, "weightDevice", false, &arr, err) < 0)
@@ -1125,21 +940,20 @@ parse_hugepages(json_t *arr, const char *path, struct rt_resources *r, struct cm
     json_t *v;
     size_t i;
 
-    r->hugepage_limits =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->hugepage_limits));
+    r->hugepage_limits = alloc_for(arr, sizeof(*r->hugepage_limits));
     json_array_foreach (arr, i, v) {
         struct rt_hugepage_limit *h = &r->hugepage_limits[i];
         const char *ps = NULL;
         subi(p, path, "", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         r->n_hugepage_limits = i + 1;
-        if (get_string(v, p, "pageSize", true, 32, &ps, err) < 0)
+        if (cm_json_get_string_max(v, p, "pageSize", true, 32, &ps, err) < 0)
             return -1;
         if (!valid_page_size(ps))
-            return ferr(err, p, "pageSize", "invalid page size '%s' (e.g. \"2MB\")", ps);
+            return cm_json_error(err, p, "pageSize", "invalid page size '%s' (e.g. \"2MB\")", ps);
         h->page_size = xstrdup(ps);
-        if (get_u64(v, p, "limit", true, UINT64_MAX, NULL, &h->limit, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "limit", true, UINT64_MAX, NULL, &h->limit, err) < 0)
             return -1;
     }
     return 0;
@@ -1159,19 +973,18 @@ parse_network(json_t *o, const char *path, struct rt_resources *r, struct cm_err
         return -1;
     if (!arr)
         return 0;
-    r->priorities =
-        xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*r->priorities));
+    r->priorities = alloc_for(arr, sizeof(*r->priorities));
     json_array_foreach (arr, i, v) {
         struct rt_net_prio *np = &r->priorities[i];
         subi(p, path, "priorities", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         r->n_priorities = i + 1;
-        if (dup_string(v, p, "name", true, 15, &np->name, err) < 0 ||
+        if (cm_json_dup_string_max(v, p, "name", true, 15, &np->name, err) < 0 ||
             get_u32(v, p, "priority", true, NULL, &np->priority, err) < 0)
             return -1;
         if (!*np->name)
-            return ferr(err, p, "name", "must not be empty");
+            return cm_json_error(err, p, "name", "must not be empty");
     }
     return 0;
 }
@@ -1200,14 +1013,14 @@ parse_rdma(json_t *obj, const char *path, struct rt_resources *r, struct cm_erro
             return cm_error_set(err, 0, "%s: invalid device name '%.64s'", path, key);
         p = xasprintf("%s['%s']", path, key);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         d->device = xstrdup(key);
         r->n_rdma = ++i;
         if (get_u32(v, p, "hcaHandles", false, &d->has_hca_handles, &d->hca_handles, err) < 0 ||
             get_u32(v, p, "hcaObjects", false, &d->has_hca_objects, &d->hca_objects, err) < 0)
             return -1;
         if (!d->has_hca_handles && !d->has_hca_objects)
-            return ferr(err, p, NULL, "needs hcaHandles or hcaObjects");
+            return cm_json_error(err, p, NULL, "needs hcaHandles or hcaObjects");
     }
     return 0;
 }
@@ -1239,8 +1052,8 @@ parse_resources(json_t *o, const char *path, struct rt_resources *r, struct cm_e
     if (get_object(o, path, "pids", false, &obj, err) < 0)
         return -1;
     if (obj) {
-        if (get_i64(obj, sub(p, path, "pids"), "limit", true, INT64_MIN, INT64_MAX, NULL,
-                    &r->pids_limit, err) < 0)
+        if (cm_json_get_int64_range(obj, sub(p, path, "pids"), "limit", true, INT64_MIN, INT64_MAX,
+                                    NULL, &r->pids_limit, err) < 0)
             return -1;
         r->has_pids = true;
     }
@@ -1284,25 +1097,26 @@ parse_seccomp_args(json_t *arr, const char *path, struct rt_seccomp_syscall *sc,
     json_t *v;
     size_t i;
 
-    sc->args = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*sc->args));
+    sc->args = alloc_for(arr, sizeof(*sc->args));
     json_array_foreach (arr, i, v) {
         struct rt_seccomp_arg *a = &sc->args[i];
         const char *op = NULL;
         uint64_t idx = 0;
         subi(p, path, "", i);
         if (!json_is_object(v))
-            return ferr(err, p, NULL, "expected an object");
+            return cm_json_error(err, p, NULL, "expected an object");
         sc->n_args = i + 1;
-        if (get_u64(v, p, "index", true, 5, NULL, &idx, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "index", true, 5, NULL, &idx, err) < 0)
             return -1;
         a->index = (unsigned)idx;
-        if (get_u64(v, p, "value", true, UINT64_MAX, NULL, &a->value, err) < 0 ||
-            get_u64(v, p, "valueTwo", false, UINT64_MAX, NULL, &a->value_two, err) < 0 ||
-            get_string(v, p, "op", true, 64, &op, err) < 0)
+        if (cm_json_get_uint64_range(v, p, "value", true, UINT64_MAX, NULL, &a->value, err) < 0 ||
+            cm_json_get_uint64_range(v, p, "valueTwo", false, UINT64_MAX, NULL, &a->value_two,
+                                     err) < 0 ||
+            cm_json_get_string_max(v, p, "op", true, 64, &op, err) < 0)
             return -1;
         int o = rt_seccomp_op_from_name(op);
         if (o < 0)
-            return ferr(err, p, "op", "unknown operator '%s'", op);
+            return cm_json_error(err, p, "op", "unknown operator '%s'", op);
         a->op = (enum rt_seccomp_op)o;
     }
     return 0;
@@ -1313,11 +1127,11 @@ get_action(json_t *o, const char *path, const char *key, enum rt_seccomp_action 
            struct cm_error **err)
 {
     const char *name = NULL;
-    if (get_string(o, path, key, true, 64, &name, err) < 0)
+    if (cm_json_get_string_max(o, path, key, true, 64, &name, err) < 0)
         return -1;
     int a = rt_seccomp_action_from_name(name);
     if (a < 0)
-        return ferr(err, path, key, "unknown action '%s'", name);
+        return cm_json_error(err, path, key, "unknown action '%s'", name);
     *ret = (enum rt_seccomp_action)a;
     return 0;
 }
@@ -1330,8 +1144,9 @@ get_errno_ret(json_t *o, const char *path, const char *key, enum rt_seccomp_acti
     if (get_u32(o, path, key, false, has, ret, err) < 0)
         return -1;
     if (*has && action != RT_SCMP_ERRNO && action != RT_SCMP_TRACE)
-        return ferr(err, path, key, "only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
-                    rt_seccomp_action_name(action));
+        return cm_json_error(err, path, key,
+                             "only valid with SCMP_ACT_ERRNO or SCMP_ACT_TRACE, not %s",
+                             rt_seccomp_action_name(action));
     return 0;
 }
 
@@ -1366,39 +1181,39 @@ parse_seccomp(json_t *o, const char *path, struct rt_seccomp *s, struct cm_error
                       &s->default_errno_ret, err) < 0)
         return -1;
     if (s->default_action == RT_SCMP_NOTIFY)
-        return ferr(err, path, "defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+        return cm_json_error(err, path, "defaultAction",
+                             "SCMP_ACT_NOTIFY cannot be the default action");
     if (get_strv(o, path, "architectures", false, 64, NULL, &s->architectures, err) < 0 ||
         get_strv(o, path, "flags", false, 64, NULL, &s->flags, err) < 0)
         return -1;
     /* Checked here rather than through get_strv's hook to name the value. */
     for (size_t k = 0; s->architectures && s->architectures[k]; k++)
         if (check_arch(s->architectures[k]))
-            return ferr(err, subi(p, path, "architectures", k), NULL, "unknown architecture '%s'",
-                        s->architectures[k]);
+            return cm_json_error(err, subi(p, path, "architectures", k), NULL,
+                                 "unknown architecture '%s'", s->architectures[k]);
     for (size_t k = 0; s->flags && s->flags[k]; k++)
         if (check_flag(s->flags[k]))
-            return ferr(err, subi(p, path, "flags", k), NULL, "unknown seccomp flag '%s'",
-                        s->flags[k]);
+            return cm_json_error(err, subi(p, path, "flags", k), NULL, "unknown seccomp flag '%s'",
+                                 s->flags[k]);
     if (dup_path(o, path, "listenerPath", false, false, &s->listener_path, err) < 0 ||
-        dup_string(o, path, "listenerMetadata", false, RT_MAX_STRING, &s->listener_metadata, err) <
-            0)
+        cm_json_dup_string_max(o, path, "listenerMetadata", false, RT_MAX_STRING,
+                               &s->listener_metadata, err) < 0)
         return -1;
     if (get_array(o, path, "syscalls", false, &arr, err) < 0)
         return -1;
     if (arr) {
-        s->syscalls =
-            xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*s->syscalls));
+        s->syscalls = alloc_for(arr, sizeof(*s->syscalls));
         json_array_foreach (arr, i, v) {
             struct rt_seccomp_syscall *sc = &s->syscalls[i];
             json_t *args;
             subi(p, path, "syscalls", i);
             if (!json_is_object(v))
-                return ferr(err, p, NULL, "expected an object");
+                return cm_json_error(err, p, NULL, "expected an object");
             s->n_syscalls = i + 1;
             if (get_strv(v, p, "names", true, 128, NULL, &sc->names, err) < 0)
                 return -1;
             if (!sc->names[0])
-                return ferr(err, p, "names", "must contain at least one element");
+                return cm_json_error(err, p, "names", "must contain at least one element");
             if (get_action(v, p, "action", &sc->action, err) < 0 ||
                 get_errno_ret(v, p, "errnoRet", sc->action, &sc->has_errno_ret, &sc->errno_ret,
                               err) < 0)
@@ -1414,9 +1229,9 @@ parse_seccomp(json_t *o, const char *path, struct rt_seccomp *s, struct cm_error
         }
     }
     if (notify && !s->listener_path)
-        return ferr(err, path, "listenerPath", "required when SCMP_ACT_NOTIFY is used");
+        return cm_json_error(err, path, "listenerPath", "required when SCMP_ACT_NOTIFY is used");
     if (s->listener_metadata && !s->listener_path)
-        return ferr(err, path, "listenerMetadata", "set without listenerPath");
+        return cm_json_error(err, path, "listenerMetadata", "set without listenerPath");
     return 0;
 }
 
@@ -1445,8 +1260,9 @@ parse_time_offset(json_t *o, const char *path, const char *key, struct rt_time_o
         return 0;
     sub(p, path, key);
     uint64_t ns = 0;
-    if (get_i64(obj, p, "secs", false, INT64_MIN, INT64_MAX, NULL, &t->secs, err) < 0 ||
-        get_u64(obj, p, "nanosecs", false, 999999999, NULL, &ns, err) < 0)
+    if (cm_json_get_int64_range(obj, p, "secs", false, INT64_MIN, INT64_MAX, NULL, &t->secs, err) <
+            0 ||
+        cm_json_get_uint64_range(obj, p, "nanosecs", false, 999999999, NULL, &ns, err) < 0)
         return -1;
     t->nanosecs = (uint32_t)ns;
     t->present = true;
@@ -1481,7 +1297,7 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
         return -1;
     if (arr && parse_devices(arr, sub(p, path, "devices"), l, err) < 0)
         return -1;
-    if (get_string(o, path, "cgroupsPath", false, RT_MAX_PATH - 1, &s, err) < 0)
+    if (cm_json_get_string_max(o, path, "cgroupsPath", false, RT_MAX_PATH - 1, &s, err) < 0)
         return -1;
     if (s && *s)
         l->cgroups_path = xstrdup(s);
@@ -1493,12 +1309,12 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
             return -1;
     }
     s = NULL;
-    if (get_string(o, path, "rootfsPropagation", false, 64, &s, err) < 0)
+    if (cm_json_get_string_max(o, path, "rootfsPropagation", false, 64, &s, err) < 0)
         return -1;
     if (s && *s) {
         int prop = rt_rootfs_propagation_from_name(s);
         if (prop < 0)
-            return ferr(err, path, "rootfsPropagation", "unknown propagation '%s'", s);
+            return cm_json_error(err, path, "rootfsPropagation", "unknown propagation '%s'", s);
         l->rootfs_propagation = (enum rt_rootfs_propagation)prop;
     }
     if (get_object(o, path, "seccomp", false, &obj, err) < 0)
@@ -1523,16 +1339,18 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
         get_strv(o, path, "readonlyPaths", false, RT_MAX_PATH - 1, check_abs, &l->readonly_paths,
                  err) < 0)
         return -1;
-    if (dup_string(o, path, "mountLabel", false, RT_MAX_PATH - 1, &l->mount_label, err) < 0)
+    if (cm_json_dup_string_max(o, path, "mountLabel", false, RT_MAX_PATH - 1, &l->mount_label,
+                               err) < 0)
         return -1;
     if (get_object(o, path, "personality", false, &obj, err) < 0)
         return -1;
     if (obj) {
         sub(p, path, "personality");
-        if (get_string(obj, p, "domain", true, 16, &s, err) < 0)
+        if (cm_json_get_string_max(obj, p, "domain", true, 16, &s, err) < 0)
             return -1;
         if (strcmp(s, "LINUX") != 0 && strcmp(s, "LINUX32") != 0)
-            return ferr(err, p, "domain", "unknown personality domain '%s' (LINUX or LINUX32)", s);
+            return cm_json_error(err, p, "domain",
+                                 "unknown personality domain '%s' (LINUX or LINUX32)", s);
         l->has_personality = true;
         l->personality_domain = xstrdup(s);
         if (get_strv(obj, p, "flags", false, 64, NULL, &l->personality_flags, err) < 0)
@@ -1540,8 +1358,8 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
         /* The spec defines no flag yet: any value is unsupported. */
         if (l->personality_flags && l->personality_flags[0]) {
             char fp[PATH_BUF];
-            return ferr(err, subi(fp, p, "flags", 0), NULL, "unknown personality flag '%s'",
-                        l->personality_flags[0]);
+            return cm_json_error(err, subi(fp, p, "flags", 0), NULL,
+                                 "unknown personality flag '%s'", l->personality_flags[0]);
         }
     }
     if (get_object(o, path, "intelRdt", false, &obj, err) < 0)
@@ -1549,22 +1367,23 @@ parse_linux(json_t *o, const char *path, struct rt_linux *l, struct cm_error **e
     if (obj) {
         sub(p, path, "intelRdt");
         l->has_intel_rdt = true;
-        if (dup_string(obj, p, "closID", false, 255, &l->intel_rdt_clos_id, err) < 0 ||
-            dup_string(obj, p, "l3CacheSchema", false, RT_MAX_PATH, &l->intel_rdt_l3_cache_schema,
-                       err) < 0 ||
-            dup_string(obj, p, "memBwSchema", false, RT_MAX_PATH, &l->intel_rdt_mem_bw_schema,
-                       err) < 0 ||
-            dup_string(obj, p, "schemata", false, RT_MAX_STRING, &l->intel_rdt_schemata, err) < 0 ||
+        if (cm_json_dup_string_max(obj, p, "closID", false, 255, &l->intel_rdt_clos_id, err) < 0 ||
+            cm_json_dup_string_max(obj, p, "l3CacheSchema", false, RT_MAX_PATH,
+                                   &l->intel_rdt_l3_cache_schema, err) < 0 ||
+            cm_json_dup_string_max(obj, p, "memBwSchema", false, RT_MAX_PATH,
+                                   &l->intel_rdt_mem_bw_schema, err) < 0 ||
+            cm_json_dup_string_max(obj, p, "schemata", false, RT_MAX_STRING, &l->intel_rdt_schemata,
+                                   err) < 0 ||
             get_bool(obj, p, "enableCMT", &l->intel_rdt_enable_cmt, err) < 0 ||
             get_bool(obj, p, "enableMBM", &l->intel_rdt_enable_mbm, err) < 0)
             return -1;
         if (l->intel_rdt_mem_bw_schema && (strncmp(l->intel_rdt_mem_bw_schema, "MB:", 3) != 0 ||
                                            strchr(l->intel_rdt_mem_bw_schema, '\n')))
-            return ferr(err, p, "memBwSchema", "must start with \"MB:\" and be one line");
+            return cm_json_error(err, p, "memBwSchema", "must start with \"MB:\" and be one line");
         if (l->intel_rdt_clos_id &&
             (strchr(l->intel_rdt_clos_id, '/') || strcmp(l->intel_rdt_clos_id, ".") == 0 ||
              strcmp(l->intel_rdt_clos_id, "..") == 0))
-            return ferr(err, p, "closID", "must be a plain directory name");
+            return cm_json_error(err, p, "closID", "must be a plain directory name");
     }
     return 0;
 }
@@ -1585,6 +1404,10 @@ check_cross_fields(const struct rt_config *c, struct cm_error **err)
     if ((c->linux_.time_monotonic.present || c->linux_.time_boottime.present) &&
         !rt_config_namespace(c, RT_NS_TIME))
         return cm_error_set(err, 0, "linux.timeOffsets: given without a time namespace");
+    if ((c->linux_.time_monotonic.present || c->linux_.time_boottime.present) &&
+        rt_config_namespace(c, RT_NS_TIME)->path)
+        return cm_error_set(err, 0,
+                            "linux.timeOffsets: a joined time namespace (path) keeps its offsets");
     return 0;
 }
 
@@ -1646,7 +1469,7 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
 
     if (!json_is_object(root))
         return cm_error_set(err, 0, "expected a JSON object at the top level");
-    if (dup_string(root, "", "ociVersion", true, 64, &c->oci_version, err) < 0)
+    if (cm_json_dup_string_max(root, "", "ociVersion", true, 64, &c->oci_version, err) < 0)
         return -1;
     if (check_oci_version(c->oci_version, err) < 0)
         return -1;
@@ -1662,13 +1485,13 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
         get_bool(obj, "root", "readonly", &c->root.readonly, err) < 0)
         return -1;
     /* sethostname/setdomainname take at most 64 bytes (__NEW_UTS_LEN). */
-    if (dup_string(root, "", "hostname", false, 64, &c->hostname, err) < 0 ||
-        dup_string(root, "", "domainname", false, 64, &c->domainname, err) < 0)
+    if (cm_json_dup_string_max(root, "", "hostname", false, 64, &c->hostname, err) < 0 ||
+        cm_json_dup_string_max(root, "", "domainname", false, 64, &c->domainname, err) < 0)
         return -1;
     if (get_array(root, "", "mounts", false, &arr, err) < 0)
         return -1;
     if (arr) {
-        c->mounts = xcalloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*c->mounts));
+        c->mounts = alloc_for(arr, sizeof(*c->mounts));
         json_array_foreach (arr, i, v) {
             c->n_mounts = i + 1;
             if (parse_mount(v, subi(p, "", "mounts", i), &c->mounts[i], err) < 0)
@@ -1696,28 +1519,14 @@ config_from_json(json_t *root, struct rt_config *c, struct cm_error **err)
     return check_cross_fields(c, err);
 }
 
-/* Loads JSON text with the limits and the big-integer fallback. */
+/* Loads JSON text with the size limit and the big-integer fallback. */
 static int
 load_json(const char *buf, size_t len, const char *name, json_t **ret, struct cm_error **err)
 {
-    json_error_t jerr;
-    json_t *j;
-
     if (len > RT_CONFIG_MAX_BYTES)
         return cm_error_set(err, EFBIG, "%s: too large (%zu bytes, max %u)", name, len,
                             RT_CONFIG_MAX_BYTES);
-    ints_as_real = false;
-    j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j && json_error_code(&jerr) == json_error_numeric_overflow) {
-        /* Go writes uint64 values (RLIM_INFINITY, seccomp masks) that do not
-         * fit jansson's int64: reparse with reals, accepted where integral. */
-        j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
-        ints_as_real = j != NULL;
-    }
-    if (!j)
-        return cm_error_set(err, 0, "%s:%d:%d: %s", name, jerr.line, jerr.column, jerr.text);
-    *ret = j;
-    return 0;
+    return cm_json_loadb_wide(buf, len, name, ret, err);
 }
 
 int
@@ -1733,7 +1542,7 @@ rt_config_parse(const char *buf, size_t len, const char *name, struct rt_config 
         return -1;
     c = xcalloc(1, sizeof(*c));
     int r = config_from_json(root, c, err);
-    ints_as_real = false;
+    cm_json_set_ints_as_real(false);
     if (r < 0)
         return cm_error_wrap(err, "%s", name);
     *ret = TAKE_PTR(c);
@@ -1765,7 +1574,7 @@ rt_process_parse(const char *buf, size_t len, const char *name, struct rt_proces
         return -1;
     int r = json_is_object(root) ? parse_process(root, "", &p, err)
                                  : cm_error_set(err, 0, "expected a JSON object at the top level");
-    ints_as_real = false;
+    cm_json_set_ints_as_real(false);
     if (r < 0) {
         rt_process_done(&p);
         return cm_error_wrap(err, "%s", name);
@@ -1787,7 +1596,7 @@ rt_resources_parse(const char *buf, size_t len, const char *name, struct rt_reso
         return -1;
     int rc = json_is_object(root) ? parse_resources(root, "", &r, err)
                                   : cm_error_set(err, 0, "expected a JSON object at the top level");
-    ints_as_real = false;
+    cm_json_set_ints_as_real(false);
     if (rc < 0) {
         rt_resources_done(&r);
         return cm_error_wrap(err, "%s", name);
@@ -1817,23 +1626,6 @@ rt_process_done(struct rt_process *p)
     free(p->exec_cpu_affinity_initial);
     free(p->exec_cpu_affinity_final);
     *p = (struct rt_process){0};
-}
-
-static void
-seccomp_free(struct rt_seccomp *s)
-{
-    if (!s)
-        return;
-    cm_strv_free(s->architectures);
-    cm_strv_free(s->flags);
-    free(s->listener_path);
-    free(s->listener_metadata);
-    for (size_t i = 0; i < s->n_syscalls; i++) {
-        cm_strv_free(s->syscalls[i].names);
-        free(s->syscalls[i].args);
-    }
-    free(s->syscalls);
-    free(s);
 }
 
 void
@@ -1879,7 +1671,7 @@ linux_done(struct rt_linux *l)
     free(l->devices);
     free(l->cgroups_path);
     rt_resources_done(&l->resources);
-    seccomp_free(l->seccomp);
+    rt_seccomp_profile_free(l->seccomp); /* frees what the parser built too */
     for (size_t i = 0; i < l->n_sysctl; i++) {
         free(l->sysctl[i].key);
         free(l->sysctl[i].value);

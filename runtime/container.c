@@ -9,7 +9,9 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,32 @@ run_hooks_warn(const struct rt_config *cfg, enum rt_hook_kind k, const struct rt
     }
 }
 
+/* clone() of the init with every new namespace. With a cgroup2 directory
+ * (pure v2, or the hybrid host's unified mount) clone3 starts it there
+ * (CLONE_INTO_CGROUP): moving it afterwards through cgroup.procs would wait
+ * for an RCU grace period. *ret_into says whether that happened; any clone3
+ * failure (an old kernel, a caller's seccomp filter, a refusal that the
+ * later cgroup.procs write reports better) falls back to plain clone. */
+static pid_t
+clone_init(unsigned long flags, int cgroup_fd, bool *ret_into)
+{
+    *ret_into = false;
+    if (cgroup_fd >= 0) {
+        struct clone_args a = {
+            .flags = flags | CLONE_INTO_CGROUP,
+            .exit_signal = SIGCHLD,
+            .cgroup = (uint64_t)cgroup_fd,
+        };
+        pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+        if (pid >= 0) {
+            *ret_into = true;
+            return pid;
+        }
+        cm_log_debug("clone3 into cgroup: %s, using clone", strerror(errno));
+    }
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 /* The body of create and run. On success *ret_pid is the init's pid and the
  * container is in "created" (fifo) or about to exec (run, fifo_wait false). */
 static int
@@ -238,6 +266,10 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     struct rt_state st = {0};
     struct rt_init_ctx ctx = {0};
     unsigned long flags = 0;
+    bool into_cgroup = false;
+    bool late_cgroup = false;
+    struct rt_resources cg_res = {0};
+    cleanup_free struct rt_device_rule *cg_rules = NULL;
     struct rt_sync_msg m;
     int r = -1;
     char pathbuf[PATH_MAX];
@@ -327,17 +359,22 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0 ||
         rt_state_save(o->root, &st, err) < 0)
         goto fail;
-    {
-        struct rt_resources res = cfg->linux_.resources;
-        cleanup_free struct rt_device_rule *rules = NULL;
-        if (cfg->linux_.has_resources) {
-            rules = device_rules(cfg, &res.n_devices);
-            res.devices = rules;
-        }
-        if (rt_cgroup_create(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
-                             cfg->linux_.has_resources ? &res : NULL, &c.cg, err) < 0)
-            goto fail;
+    cg_res = cfg->linux_.resources;
+    if (cfg->linux_.has_resources) {
+        cg_rules = device_rules(cfg, &cg_res.n_devices);
+        cg_res.devices = cg_rules;
     }
+    if (rt_cgroup_plan(RT_CGROUP_ROOT, cfg->linux_.cgroups_path, o->id,
+                       cfg->linux_.has_resources ? &cg_res : NULL, &c.cg, err) < 0)
+        goto fail;
+    /* The directories are made after the clone, while the init builds its
+     * rootfs (it joins them by path when told, before its cgroup mount),
+     * unless the init must be born in them (clone3 into cgroup2) or cannot
+     * open their files itself (a user namespace). */
+    late_cgroup = !rt_cgroup_plan_needs_v2(c.cg) && !rt_config_namespace(cfg, RT_NS_USER);
+    if (!late_cgroup &&
+        rt_cgroup_realize(c.cg, cfg->linux_.has_resources ? &cg_res : NULL, err) < 0)
+        goto fail;
     free(st.cgroup_path);
     st.cgroup_path = xstrdup(rt_cgroup_path(c.cg));
 
@@ -406,12 +443,15 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.state = &st;
     ctx.self_exe_fd = self_exe;
     ctx.cg = c.cg;
+    ctx.join_planned = late_cgroup;
     ctx.sig_ignored = rt_signals_ignored();
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];
 
-    c.pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (rt_cgroup_join_prepare(c.cg, err) < 0)
+        goto fail;
+    c.pid = clone_init(flags, rt_cgroup_v2_fd(c.cg), &into_cgroup);
     if (c.pid < 0) {
         c.pid = 0;
         cm_error_errno(err, "clone");
@@ -423,6 +463,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     }
     close(sp[1]);
     sp[1] = -1;
+    rt_cgroup_join_done(c.cg, into_cgroup);
     close_fds(ctx.join_fds, RT_NS_COUNT);
     if (saved_cwd >= 0 && fchdir(saved_cwd) < 0)
         cm_log_debug("restore the working directory: %s, ignoring", strerror(errno));
@@ -431,11 +472,16 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
 
     if ((flags & CLONE_NEWUSER) && rt_write_id_maps(c.pid, cfg, err) < 0)
         goto fail;
-    /* The init builds its rootfs while we move it into the cgroup: on cgroup
-     * v1 a migration waits for an RCU grace period (milliseconds). */
+    /* The init joined the v1 hierarchies itself and clone3 placed it in the
+     * v2 one: this moves it only where that was not possible. */
     if (rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
         cm_error_errno(err, "signal the container init");
         goto fail;
+    }
+    if (late_cgroup) {
+        rt_cgroup_mark_joined(c.cg); /* the init joins when told (RT_SYNC_CGROUP) */
+        if (rt_cgroup_realize(c.cg, cfg->linux_.has_resources ? &cg_res : NULL, err) < 0)
+            goto fail;
     }
     if (rt_cgroup_enter(c.cg, c.pid, err) < 0)
         goto fail;

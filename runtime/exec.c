@@ -80,6 +80,10 @@ exec_process(const struct rt_exec_opts *o, const struct rt_config *cfg, int cons
         child_fail(errfd, e, "rlimits");
     if (rt_oom_score_adj_apply(p, &e) < 0)
         child_fail(errfd, e, "oomScoreAdj");
+    if (rt_ioprio_apply(p, &e) < 0)
+        child_fail(errfd, e, "ioPriority");
+    if (rt_sched_apply(p, &e) < 0)
+        child_fail(errfd, e, "scheduler");
     /* Before the filter, which may not allow rt_sigaction. */
     rt_signals_reset(sig_ignored);
     int nfd = -1;
@@ -175,7 +179,8 @@ rt_container_exec(const struct rt_exec_opts *o, int *ret_status, struct cm_error
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         close(errp[0]);
         close(pidp[0]);
-        if (cg && rt_cgroup_enter(cg, getpid(), &e) < 0)
+        /* by itself: no RCU grace period on cgroup v1 (rt_cgroup_join_prepare) */
+        if (cg && rt_cgroup_enter_self(cg, &e) < 0)
             child_fail(errp[1], e, "cgroup");
         for (size_t i = 0; i < sizeof(exec_ns_order) / sizeof(exec_ns_order[0]); i++) {
             enum rt_ns_type t = exec_ns_order[i];

@@ -55,7 +55,8 @@ struct rt_init_ctx {
     int self_exe_fd;        /* O_PATH to our own binary (CVE-2019-5736 check) */
     struct rt_cgroup *cg;   /* the container's cgroup (cgroup mounts) */
     bool in_cgroup;         /* RT_SYNC_CGROUP received */
-    uint64_t sig_ignored;   /* the parent's ignored signals (bit sig-1), reset before execve */
+    bool join_planned; /* the cgroup is made after the clone: join it by path on RT_SYNC_CGROUP */
+    uint64_t sig_ignored; /* the parent's ignored signals (bit sig-1), reset before execve */
 };
 
 /* signals.c: the set of signals this process ignores (bit sig-1); all ones
@@ -65,6 +66,11 @@ uint64_t rt_signals_ignored(void);
  * before execve (and the seccomp filter): the runtime relies on neither from
  * there on. */
 void rt_signals_reset(uint64_t ignored);
+
+/* linux.c: waits (once) for RT_SYNC_CGROUP: the cgroup exists and the init
+ * is in it (joining it first when ctx->join_planned). Errors are reported to
+ * the parent; false means the init must exit. */
+bool rt_init_wait_cgroup(struct rt_init_ctx *ctx);
 
 /* linux.c: the body of the init process; never returns. */
 _Noreturn void rt_init_main(struct rt_init_ctx *ctx);
@@ -78,7 +84,7 @@ int rt_resolve_exec(const char *file, char *const *env, int self_exe_fd, int *re
 int rt_prepare_fds(int preserve, struct cm_error **err);
 
 /* mount.c */
-int rt_rootfs_prepare(const struct rt_init_ctx *ctx, struct cm_error **err);
+int rt_rootfs_prepare(struct rt_init_ctx *ctx, struct cm_error **err);
 int rt_rootfs_pivot(const struct rt_init_ctx *ctx, struct cm_error **err);
 int rt_rootfs_finish(const struct rt_init_ctx *ctx, struct cm_error **err);
 /* Opens path below rootfd (RESOLVE_IN_ROOT), creating missing directories and,

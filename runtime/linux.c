@@ -310,17 +310,25 @@ hooks_in_init(struct rt_init_ctx *ctx, enum rt_hook_kind kind, const char *statu
     return rt_hooks_run(h->hooks[kind], h->n_hooks[kind], json, err);
 }
 
-/* Waits (once) until the parent has moved us into the cgroup. */
-static bool
-wait_cgroup(struct rt_init_ctx *ctx)
+bool
+rt_init_wait_cgroup(struct rt_init_ctx *ctx)
 {
     struct rt_sync_msg m;
+    struct cm_error *e = NULL;
     if (ctx->in_cgroup)
         return true;
     if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_CGROUP)
         return false;
+    if (ctx->join_planned && rt_cgroup_join_planned(ctx->cg, &e) < 0)
+        init_fail(ctx, e, "cgroup");
     ctx->in_cgroup = true;
     return true;
+}
+
+static bool
+wait_cgroup(struct rt_init_ctx *ctx)
+{
+    return rt_init_wait_cgroup(ctx);
 }
 
 static _Noreturn void
@@ -355,6 +363,10 @@ rt_init_main(struct rt_init_ctx *ctx)
     /* Until execve nothing in the container may open /proc/<us>/exe. */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* First, when the cgroup exists already (a user namespace, cgroup2): what the
+     * init does from here on is charged to the container. */
+    if (ctx->cg && rt_cgroup_join_self(ctx->cg, &e) < 0)
+        init_fail(ctx, e, "cgroup");
 
     if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_GO)
         _exit(1);
@@ -373,6 +385,9 @@ rt_init_main(struct rt_init_ctx *ctx)
         cm_error_errno(&e, "unshare");
         init_fail(ctx, e, "namespaces");
     }
+    /* Before any hook: the first process to enter the namespace fixes them. */
+    if ((ctx->late_ns_flags & CLONE_NEWTIME) && rt_time_offsets_apply(&cfg->linux_, &e) < 0)
+        init_fail(ctx, e, "time namespace");
 
     if (rt_rootfs_prepare(ctx, &e) < 0)
         init_fail(ctx, e, "rootfs");
@@ -388,6 +403,9 @@ rt_init_main(struct rt_init_ctx *ctx)
             init_fail(ctx, e, "createContainer hook");
     }
 
+    /* Joining by path needs the host's /sys/fs/cgroup: before the pivot. */
+    if (ctx->join_planned && !wait_cgroup(ctx))
+        _exit(1);
     if (rt_rootfs_pivot(ctx, &e) < 0)
         init_fail(ctx, e, "pivot_root");
     if (rt_config_namespace(cfg, RT_NS_UTS) && set_hostname(cfg, &e) < 0)
@@ -441,6 +459,10 @@ rt_init_main(struct rt_init_ctx *ctx)
     }
     if (rt_oom_score_adj_apply(p, &e) < 0)
         init_fail(ctx, e, "oomScoreAdj");
+    if (rt_ioprio_apply(p, &e) < 0)
+        init_fail(ctx, e, "ioPriority");
+    if (rt_sched_apply(p, &e) < 0)
+        init_fail(ctx, e, "scheduler");
     if (!wait_cgroup(ctx))
         _exit(1);
     /* create's process exits after READY: the init must outlive it. */

@@ -170,7 +170,7 @@ locked_flags(const char *path)
  * container's own cgroup bound, or a fresh cgroup mount inside a cgroup
  * namespace); on pure v2 the cgroup2 tree itself. */
 static int
-mount_cgroup(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int target,
+mount_cgroup(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int target,
              struct cm_error **err)
 {
     struct rt_cgroup_mount *cm = NULL;
@@ -185,6 +185,9 @@ mount_cgroup(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m
 
     if (!ctx->cg)
         return cm_error_set(err, ENOENT, "mount '%s': no cgroup", m->destination);
+    /* the parent may still be making the directories bound here */
+    if (!rt_init_wait_cgroup(ctx))
+        return cm_error_set(err, EIO, "mount '%s': the runtime went away", m->destination);
     fd_path(target, tp, sizeof(tp));
     if (rt_cgroup_mounts(ctx->cg, &cm, &n, err) < 0)
         return -1;
@@ -246,7 +249,7 @@ mount_cgroup(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m
 }
 
 static int
-do_mount(const struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct cm_error **err)
+do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct cm_error **err)
 {
     cleanup_close int target = -1;
     bool file = false;
@@ -452,7 +455,7 @@ setup_dev(const struct rt_init_ctx *ctx, int rootfd, struct cm_error **err)
 }
 
 int
-rt_rootfs_prepare(const struct rt_init_ctx *ctx, struct cm_error **err)
+rt_rootfs_prepare(struct rt_init_ctx *ctx, struct cm_error **err)
 {
     const struct rt_config *cfg = ctx->cfg;
     cleanup_close int rootfd = -1;

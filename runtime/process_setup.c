@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The rest of the container process's security set-up: rlimits,
- * oomScoreAdj, user and groups, umask, no_new_privs. */
+/* The rest of the container process's set-up: rlimits, oomScoreAdj,
+ * ioPriority, scheduler, time namespace offsets, user and groups, umask,
+ * no_new_privs. */
 #include "rt/security.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cm/cleanup.h"
@@ -92,6 +94,91 @@ rt_oom_score_adj_apply(const struct rt_process *p, struct cm_error **err)
                                   p->oom_score_adj);
         return cm_error_errno(err, "setting oomScoreAdj %d", p->oom_score_adj);
     }
+    return 0;
+}
+
+/* ioprio_set(2) has no glibc wrapper: IOPRIO_PRIO_VALUE(class, data). */
+#define RT_IOPRIO_CLASS_SHIFT 13
+#define RT_IOPRIO_WHO_PROCESS 1
+
+int
+rt_ioprio_apply(const struct rt_process *p, struct cm_error **err)
+{
+    if (!p || !p->has_io_priority)
+        return 0;
+    int value = (p->io_priority.klass << RT_IOPRIO_CLASS_SHIFT) | p->io_priority.priority;
+    if (syscall(SYS_ioprio_set, RT_IOPRIO_WHO_PROCESS, 0, value) < 0)
+        return cm_error_errno(err, "process.ioPriority: ioprio_set class %d priority %d",
+                              p->io_priority.klass, p->io_priority.priority);
+    return 0;
+}
+
+/* struct sched_attr of sched_setattr(2) (glibc has neither). */
+struct rt_sched_attr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+
+int
+rt_sched_apply(const struct rt_process *p, struct cm_error **err)
+{
+    if (!p || !p->has_scheduler)
+        return 0;
+    const struct rt_scheduler *s = &p->scheduler;
+    if (s->priority < 0)
+        return cm_error_set(err, 0, "process.scheduler.priority: %d is negative", s->priority);
+    struct rt_sched_attr a = {
+        .size = sizeof(a),
+        .sched_policy = (uint32_t)s->policy,
+        .sched_flags = s->flags,
+        .sched_nice = s->nice,
+        .sched_priority = (uint32_t)s->priority,
+        .sched_runtime = s->runtime,
+        .sched_deadline = s->deadline,
+        .sched_period = s->period,
+    };
+    if (syscall(SYS_sched_setattr, 0, &a, 0) < 0) {
+        int e = errno;
+        /* EPERM for a real-time policy: CAP_SYS_NICE, or on cgroup v1 a cpu
+         * cgroup without cpu.rt_runtime_us (linux.resources.cpu.realtimeRuntime) */
+        cm_error_errno(err, "process.scheduler: sched_setattr policy %d priority %d nice %d%s",
+                       s->policy, s->priority, s->nice,
+                       e == EPERM    ? " (a real-time policy needs CAP_SYS_NICE and real-time "
+                                       "runtime in the cpu cgroup)"
+                       : e == EINVAL ? " (invalid for this policy)"
+                                     : "");
+        return -1;
+    }
+    return 0;
+}
+
+int
+rt_time_offsets_apply(const struct rt_linux *l, struct cm_error **err)
+{
+    char buf[128];
+    int len = 0;
+
+    if (l->time_monotonic.present)
+        len += snprintf(buf + len, sizeof(buf) - (size_t)len, "monotonic %" PRId64 " %" PRIu32 "\n",
+                        l->time_monotonic.secs, l->time_monotonic.nanosecs);
+    if (l->time_boottime.present)
+        len += snprintf(buf + len, sizeof(buf) - (size_t)len, "boottime %" PRId64 " %" PRIu32 "\n",
+                        l->time_boottime.secs, l->time_boottime.nanosecs);
+    if (len == 0)
+        return 0;
+    /* Only before any process entered the namespace: the init enters it at
+     * execve, and hooks forked after this line would be the first ones. */
+    cleanup_close int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cm_error_errno(err, "linux.timeOffsets: open /proc/self/timens_offsets");
+    if (write(fd, buf, (size_t)len) != len)
+        return cm_error_errno(err, "linux.timeOffsets: write '%.*s'", len - 1, buf);
     return 0;
 }
 

@@ -185,6 +185,8 @@ do_register(struct sched_daemon *d, struct cm_http_request *req, json_t *in,
         json_string_value(json_object_get(in, "containerInstanceArn")), NULL);
     free(c.err_type);
     free(c.err_msg);
+    if (inst)
+        sched_logs_register(d, inst, json_object_get(in, "logEndpoint"));
     cleanup_error struct cm_error *err = NULL;
     if (sched_flush(d, &err) < 0) {
         respond_err(req, 500, "StoreFailed", err->msg);

@@ -354,7 +354,7 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
         }
     }
 
-    struct sched_call c = {.d = d, .op = op->name, .region = region, .in = in};
+    struct sched_call c = {.d = d, .op = op->name, .region = region, .in = in, .req = req};
     json_auto_t *out = json_object();
     int r = op->fn(&c, in, out);
     cleanup_error struct cm_error *err = NULL;
@@ -366,7 +366,7 @@ sched_http_handler(struct cm_http_request *req, void *userdata)
         const char *type = c.err_type ? c.err_type : "ServerException";
         respond_error(req, strcmp(type, "ServerException") ? 400 : 500, type,
                       c.err_msg ? c.err_msg : "internal error");
-    } else {
+    } else if (!c.deferred) { /* a deferred operation answers req itself (api_logs.c) */
         respond_json(req, 200, out);
     }
     if (r >= 0)

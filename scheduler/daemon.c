@@ -15,6 +15,7 @@
 #include "cm/xalloc.h"
 #include "sched/store.h"
 #include "skiffd.h"
+#include "tls.h"
 
 static void
 on_signal(struct cm_loop *loop, int signo, void *userdata)
@@ -114,6 +115,7 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
 {
     struct sched_daemon *d = xcalloc(1, sizeof(*d));
     cleanup_free char *dbpath = NULL;
+    cleanup_sched_tls struct sched_tls *tls = NULL;
 
     d->state_dir = xstrdup(cfg->state_dir);
     d->region = xstrdup(cfg->region ? cfg->region : "us-east-1");
@@ -123,6 +125,13 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
     d->stopped_retention_ms =
         cfg->stopped_retention_ms ? cfg->stopped_retention_ms : 3600ULL * 1000;
     sched_state_init(d);
+    /* Before anything is written: a bad certificate leaves no trace. */
+    if (cfg->tls_cert || cfg->tls_key) {
+        tls = sched_tls_load(cfg->tls_cert, cfg->tls_key, err);
+        if (!tls)
+            goto fail;
+        sched_tls_log(tls, cfg->tls_cert);
+    }
     if (cm_mkdir_p(cfg->state_dir, 0700, err) < 0)
         goto fail;
     dbpath = xasprintf("%s/skiffd.db", cfg->state_dir);
@@ -149,6 +158,8 @@ sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err)
         .conn_timeout_s = 120,
         .handler = sched_http_handler,
         .userdata = d,
+        .tls_cert_pem = tls ? tls->cert_pem : NULL,
+        .tls_key_pem = tls ? tls->key_pem : NULL,
     };
     d->http = cm_http_server_new(d->loop, &hc, err);
     if (!d->http)

@@ -23,6 +23,8 @@ usage(FILE *f)
                "  --poll-timeout MS        agent long-poll timeout (default 20000)\n"
                "  --tick MS                periodic scheduling pass (default 1000)\n"
                "  --stopped-retention MS   STOPPED tasks stay describable (default 3600000)\n"
+               "  --tls-cert FILE          serve HTTPS with this PEM certificate (chain)...\n"
+               "  --tls-key FILE           ...and this PEM private key (default: plain HTTP)\n"
                "  --log-json               JSON log lines\n"
                "  --debug                  debug logging\n");
 }
@@ -48,6 +50,8 @@ static const struct cm_config_key config_keys[] = {
     {"taskGraceMs", CM_CONFIG_UINT, 1, 86400000},
     {"pollTimeoutMs", CM_CONFIG_UINT, 1, 86400000},
     {"tickMs", CM_CONFIG_UINT, 1, 86400000},
+    {"tlsCert", CM_CONFIG_STRING, 0, 0},
+    {"tlsKey", CM_CONFIG_STRING, 0, 0},
     {"logJson", CM_CONFIG_BOOL, 0, 0},
     {"debug", CM_CONFIG_BOOL, 0, 0},
     {NULL, CM_CONFIG_STRING, 0, 0},
@@ -79,6 +83,10 @@ load_config(const char *path, struct sched_daemon_config *cfg, json_t **ret_json
         cfg->poll_timeout_ms = (uint64_t)json_integer_value(v);
     if ((v = json_object_get(j, "tickMs")))
         cfg->tick_ms = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(j, "tlsCert")))
+        cfg->tls_cert = json_string_value(v);
+    if ((v = json_object_get(j, "tlsKey")))
+        cfg->tls_key = json_string_value(v);
     if (json_is_true(json_object_get(j, "logJson")))
         cm_log_set_format(CM_LOG_JSON);
     if (json_is_true(json_object_get(j, "debug")))
@@ -100,6 +108,8 @@ main(int argc, char **argv)
         {"poll-timeout", required_argument, NULL, 'P'},
         {"tick", required_argument, NULL, 't'},
         {"stopped-retention", required_argument, NULL, 'R'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"log-json", no_argument, NULL, 'j'},
         {"debug", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},
@@ -145,6 +155,12 @@ main(int argc, char **argv)
             break;
         case 'R':
             cfg.stopped_retention_ms = parse_ms(optarg, "--stopped-retention");
+            break;
+        case 'C':
+            cfg.tls_cert = optarg;
+            break;
+        case 'K':
+            cfg.tls_key = optarg;
             break;
         case 'j':
             cm_log_set_format(CM_LOG_JSON);

@@ -4,7 +4,7 @@
 MODULES += scheduler
 scheduler_DIR := scheduler
 scheduler_SRCS := $(filter-out scheduler/main.c,$(wildcard scheduler/*.c))
-scheduler_PKGS := jansson sqlite3 libmicrohttpd libcrypto
+scheduler_PKGS := jansson sqlite3 libmicrohttpd libcrypto gnutls
 scheduler_DEPS := common
 
 PROGS += skiffd

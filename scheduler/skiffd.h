@@ -117,6 +117,8 @@ struct sched_call {
     char *err_type;
     char *err_msg;
     json_t *in;
+    struct cm_http_request *req; /* NULL when not called for a request */
+    bool deferred;               /* the operation suspended req and answers it later */
 };
 
 void sched_http_handler(struct cm_http_request *req, void *userdata);
@@ -234,6 +236,12 @@ int sched_op_tag_resource(struct sched_call *c, json_t *in, json_t *out);
 int sched_op_untag_resource(struct sched_call *c, json_t *in, json_t *out);
 int sched_op_list_tags_for_resource(struct sched_call *c, json_t *in, json_t *out);
 int sched_op_create_join_token(struct sched_call *c, json_t *in, json_t *out);
+
+/* --- api_logs.c: SkiffGetTaskLogs, relayed to the task's agent ------------- */
+int sched_op_get_task_logs(struct sched_call *c, json_t *in, json_t *out);
+/* Keeps (or forgets) the log endpoint {"address","secret"} an agent registered
+ * (may be NULL) in the instance document inst. */
+void sched_logs_register(struct sched_daemon *d, json_t *inst, json_t *ep);
 
 /* --- agent.c / service_loop.c --------------------------------------------- */
 void sched_agent_http(struct sched_daemon *d, struct cm_http_request *req);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The agent's HTTP client for skiffd's /agent/v1/ API (plain HTTP/1.1 over
- * sockets): blocking calls with a deadline for register/report, and the
- * desired-state long poll as a non-blocking exchange whose socket the
- * agent's loop watches. */
+/* The agent's HTTP client for skiffd's /agent/v1/ API (HTTP/1.1 over
+ * sockets, TLS through OpenSSL's libssl loaded only for https endpoints,
+ * kept-alive connections): blocking calls with a deadline for
+ * register/report, and the desired-state long poll as a non-blocking exchange
+ * whose socket the agent's loop watches. The caller ignores SIGPIPE. */
 #pragma once
 
 #include <jansson.h>
@@ -15,8 +16,13 @@
 
 struct agent_client;
 
-/* endpoint: "http://127.0.0.1:8080" (no trailing path); token: the join token. */
-struct agent_client *agent_client_new(const char *endpoint, const char *token);
+/* endpoint: "http://127.0.0.1:8080" or "https://..." (no trailing path);
+ * token: the join token; ca_file: PEM CA certificates to verify an https
+ * endpoint with (NULL: the system's). Only the endpoint's scheme is spoken,
+ * TLS 1.2 or later, and the certificate is always verified (chain, and the
+ * endpoint's host name or IP address): a failure is an error saying so (code
+ * EKEYREJECTED), never a fallback; other TLS failures have code EPROTO. */
+struct agent_client *agent_client_new(const char *endpoint, const char *token, const char *ca_file);
 struct agent_client *agent_client_free(struct agent_client *c);
 
 /* POSTs body to ENDPOINT/agent/v1/PATH and waits (at most timeout_ms). A

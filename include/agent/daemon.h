@@ -17,6 +17,7 @@
 struct agent_config {
     char *cluster;
     char *endpoint;
+    char *ca_file; /* PEM CAs for an https endpoint (default: the system's) */
     char *join_token_file;
     char *state_dir;
     char *hostname;     /* default: uname nodename */
@@ -47,17 +48,21 @@ struct agent_config {
                                      which unused images are removed (default 85) */
     unsigned netns_pool;          /* network namespaces kept attached to the bridge
                                      ahead of time for awsvpc/bridge tasks (default 0) */
+    char *log_listen;             /* "IPv4:PORT" of the log endpoint skiffd reads
+                                     (agent/logserve.c); default "127.0.0.1:0", "off" = none */
+    char *log_advertise;          /* "IPv4:PORT" skiffd should use, when not the listen address */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */
 void agent_config_init(struct agent_config *c, const char *argv0);
 void agent_config_done(struct agent_config *c);
 /* Reads a JSON config file (strict: unknown keys are errors) over c. Keys are
- * the long option names in camelCase: cluster, endpoint, joinTokenFile, state,
- * hostname, runtime, runtimeRoot, shim, worker, imageStore, insecureRegistries,
- * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
- * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
- * logMaxFiles, retention, pidsLimit, imageGcPercent, netnsPool. */
+ * the long option names in camelCase: cluster, endpoint, caFile, joinTokenFile,
+ * state, hostname, runtime, runtimeRoot, shim, worker, imageStore,
+ * insecureRegistries, defaultRegistry, cniPluginDir, bridge, subnet, netnsDir,
+ * cgroupRoot, initPath, portRange ("lo-hi"), reservedMemory, attributes,
+ * logMaxSize, logMaxFiles, retention, pidsLimit, imageGcPercent, netnsPool,
+ * logListen, logAdvertise. */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */

@@ -11,6 +11,9 @@
 
 #include "cm/error.h"
 
+/* GnuTLS priorities of an HTTPS server: TLS 1.2 and 1.3, GnuTLS's default ciphers. */
+#define CM_HTTP_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 struct cm_loop;
 struct cm_http_server;
 struct cm_http_request;
@@ -25,6 +28,12 @@ struct cm_http_config {
     unsigned conn_timeout_s;
     cm_http_handler_fn handler;
     void *userdata;
+    /* Both NULL: plain HTTP. Both set: HTTPS (GnuTLS through libmicrohttpd)
+     * with this PEM certificate (chain, leaf first) and PEM private key; the
+     * server keeps copies. Check them first (sched_tls_load()): MHD only logs
+     * why it refuses them. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 };
 
 struct cm_http_server *cm_http_server_new(struct cm_loop *loop, const struct cm_http_config *cfg,

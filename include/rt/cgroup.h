@@ -36,13 +36,40 @@ void rt_cgroup_hierarchies_free(struct rt_cgroup_hierarchy *h, size_t n);
  * returns a handle. On failure nothing it created is left behind. */
 int rt_cgroup_create(const char *root, const char *path, const char *id,
                      const struct rt_resources *res, struct rt_cgroup **ret, struct cm_error **err);
+/* rt_cgroup_create in two steps, so that create can make the directories
+ * while the init builds its rootfs: plan resolves the path and picks the
+ * hierarchies (nothing on the host changes); realize makes, prepares and
+ * configures them (on failure it removes what it made). */
+int rt_cgroup_plan(const char *root, const char *path, const char *id,
+                   const struct rt_resources *res, struct rt_cgroup **ret, struct cm_error **err);
+int rt_cgroup_realize(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error **err);
+/* Whether the plan uses a cgroup2 hierarchy (joined through clone3
+ * CLONE_INTO_CGROUP, so realized before the clone). */
+bool rt_cgroup_plan_needs_v2(const struct rt_cgroup *cg);
+/* The init's way in after the parent realized the plan: "0" to each planned
+ * v1 hierarchy's `tasks`, by path (host root, no user namespace: the files'
+ * permissions apply). mark_joined tells the parent's handle that enter has
+ * nothing left to do there. */
+int rt_cgroup_join_planned(struct rt_cgroup *cg, struct cm_error **err);
+void rt_cgroup_mark_joined(struct rt_cgroup *cg);
 /* Re-opens an existing container cgroup from the path recorded in the state. */
 int rt_cgroup_open(const char *root, const char *path, struct rt_cgroup **ret,
                    struct cm_error **err);
 /* The resolved path ("/skiff/ID" or the absolute cgroupsPath), borrowed. */
 const char *rt_cgroup_path(const struct rt_cgroup *cg);
-/* Moves pid into the cgroup in every hierarchy. */
+/* Moves pid into the cgroup in every hierarchy (but those the process joined
+ * by itself: rt_cgroup_join_done). */
 int rt_cgroup_enter(struct rt_cgroup *cg, pid_t pid, struct cm_error **err);
+/* A new process joins the v1 hierarchies by itself (no RCU grace period):
+ * prepare (parent, before fork/clone) opens each hierarchy's `tasks`;
+ * join_self (the child) writes "0" to them and closes its copies; join_done
+ * (parent, after the fork) closes the parent's copies and marks them joined,
+ * and the v2 hierarchy too when v2_joined (clone3 CLONE_INTO_CGROUP). */
+int rt_cgroup_join_prepare(struct rt_cgroup *cg, struct cm_error **err);
+int rt_cgroup_join_self(struct rt_cgroup *cg, struct cm_error **err);
+void rt_cgroup_join_done(struct rt_cgroup *cg, bool v2_joined);
+/* The calling (single-threaded) process joins the cgroup in every hierarchy. */
+int rt_cgroup_enter_self(struct rt_cgroup *cg, struct cm_error **err);
 /* Applies (new) resource limits: create and `update`. Mapping tables in
  * docs/cgroups.md. When res->devices is not empty, runc's default device
  * rules (null, zero, full, random, urandom, tty, console, ptmx, ptys, mknod)

@@ -47,6 +47,15 @@ int rt_seccomp_send_listener(const char *listener_path, int notify_fd, const cha
 int rt_rlimits_apply(const struct rt_rlimit *r, size_t n, struct cm_error **err);
 /* Writes /proc/self/oom_score_adj when set. */
 int rt_oom_score_adj_apply(const struct rt_process *p, struct cm_error **err);
+/* process.ioPriority through ioprio_set(2), when set. */
+int rt_ioprio_apply(const struct rt_process *p, struct cm_error **err);
+/* process.scheduler through sched_setattr(2), when set (before privileges
+ * drop: real-time policies need CAP_SYS_NICE). */
+int rt_sched_apply(const struct rt_process *p, struct cm_error **err);
+/* linux.timeOffsets into /proc/self/timens_offsets, right after
+ * unshare(CLONE_NEWTIME) and before any process enters the namespace (the
+ * caller itself does at its execve). */
+int rt_time_offsets_apply(const struct rt_linux *l, struct cm_error **err);
 /* setgroups, setresgid, setresuid keeping capabilities across the uid change,
  * then umask. */
 int rt_user_apply(const struct rt_user *u, struct cm_error **err);

@@ -17,6 +17,8 @@ struct sched_daemon_config {
     uint64_t poll_timeout_ms;      /* agent long-poll answer at the latest after this */
     uint64_t stopped_retention_ms; /* STOPPED tasks stay describable this long (1 h) */
     uint64_t tick_ms;              /* periodic scheduling pass */
+    const char *tls_cert;          /* PEM certificate file: serve HTTPS (with tls_key) */
+    const char *tls_key;           /* PEM private key file; both NULL: plain HTTP */
 };
 
 struct sched_daemon *sched_daemon_new(const struct sched_daemon_config *cfg, struct cm_error **err);

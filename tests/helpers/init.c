@@ -6,7 +6,9 @@
  *   init sleep N       sleeps N seconds
  *   init signal SIG    kills itself with SIG
  *   init cat PATH      prints the file
- *   init write PATH    tries to open PATH for writing, reports the result */
+ *   init write PATH    tries to open PATH for writing, reports the result
+ *   init sched         scheduling policy, nice and I/O priority
+ *   init clock         CLOCK_MONOTONIC and CLOCK_BOOTTIME seconds */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +16,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static void
@@ -89,6 +95,16 @@ main(int argc, char **argv)
         printf("write=%s\n", fd < 0 ? strerror(errno) : "ok");
         if (fd >= 0)
             close(fd);
+    } else if (!strcmp(cmd, "sched")) {
+        errno = 0;
+        int nice = getpriority(PRIO_PROCESS, 0);
+        printf("policy=%d\nnice=%d\nioprio=%ld\n", sched_getscheduler(0), errno ? -100 : nice,
+               syscall(SYS_ioprio_get, 1, 0));
+    } else if (!strcmp(cmd, "clock")) {
+        struct timespec m, b;
+        clock_gettime(CLOCK_MONOTONIC, &m);
+        clock_gettime(CLOCK_BOOTTIME, &b);
+        printf("monotonic=%lld\nboottime=%lld\n", (long long)m.tv_sec, (long long)b.tv_sec);
     } else {
         fprintf(stderr, "init: unknown command '%s'\n", cmd);
         return 2;

@@ -41,7 +41,12 @@ cleanup() {
     for f in "$S"/tasks/*/c/*/shim.json; do
         [ -f "$f" ] || continue
         python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["shimPid"], j["pid"])' "$f" |
-            while read -r sp cp; do kill -9 "$sp" "$cp" 2>/dev/null; done
+            while read -r sp cp; do
+                # Recorded pids may have been reused by anyone since: ours only.
+                { tr '\0' ' ' <"/proc/$sp/cmdline"; } 2>/dev/null | grep -q "skiff-shim .*$S/" &&
+                    kill -9 "$sp" 2>/dev/null
+                [ "$cp" != 0 ] && grep -qF "$CG" "/proc/$cp/cgroup" 2>/dev/null && kill -9 "$cp" 2>/dev/null
+            done
     done
     for id in $("$RTCLI" --root "$RT" list -q 2>/dev/null); do "$RTCLI" --root "$RT" delete --force "$id"; done
     grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done

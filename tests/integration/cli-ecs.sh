@@ -117,8 +117,8 @@ msg=$("$SKIFF" update-service --desired-count 2 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "missing required option '--service NAME'" <<<"$msg" || fail "usage: $msg"
 msg=$("$SKIFF" register-task-definition --cli-input-json "file://$TMP/nope.json" 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "nope.json" <<<"$msg" || fail "missing file: $msg"
-msg=$("$SKIFF" logs --task "$new" --agent-state "$TMP/no-agent" 2>&1); rc=$?
-[ $rc = 1 ] && grep -q 'has no logs on this host' <<<"$msg" || fail "logs: $msg"
+msg=$("$SKIFF" logs --task "$new" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q 'serves no logs' <<<"$msg" || fail "logs (agent without a log endpoint): $msg"
 # A service that cannot get stable: wait times out with 255 and says why.
 echo '{"family":"cli-fail","containerDefinitions":[{"name":"a","image":"fail/x","memory":64}]}' >"$TMP/f.json"
 sk register-task-definition --cli-input-json "file://$TMP/f.json" >/dev/null

@@ -90,12 +90,12 @@ if [ $with_agent = 1 ]; then
     # httpd logs after answering and the shim writes asynchronously: retry a little.
     logs_ok=0
     for _ in $(seq 50); do
-        if SKIFF_ENDPOINT=http://127.0.0.1:$P SKIFF_STATE_DIR=$S "$SKIFF" logs --task "$task" \
-            --agent-state "$S/agent" 2>&1 | grep -q 'response:200'; then logs_ok=1; break; fi
+        if SKIFF_ENDPOINT=http://127.0.0.1:$P "$SKIFF" logs --task "$task" 2>&1 |
+            grep -q 'response:200'; then logs_ok=1; break; fi
         sleep 0.1
     done
-    [ $logs_ok = 1 ] || fail "skiff logs --task $task: $(SKIFF_ENDPOINT=http://127.0.0.1:$P \
-        SKIFF_STATE_DIR=$S "$SKIFF" logs --task "$task" --agent-state "$S/agent" 2>&1 | tail -3)"
+    [ $logs_ok = 1 ] || fail "skiff logs --task $task (through skiffd): $(SKIFF_ENDPOINT=http://127.0.0.1:$P \
+        "$SKIFF" logs --task "$task" 2>&1 | tail -3)"
     line=$(grep -A1 '^Try:' <<<"$out" | tail -1)
     eval "$line" | grep -q 'hello from skiff task' || fail "the printed curl line: $line"
 fi

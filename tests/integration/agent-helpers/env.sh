@@ -41,10 +41,15 @@ agt_kill_shims() {
     local f
     for f in "$S"/tasks/*/c/*/shim.json; do
         [ -f "$f" ] || continue
-        python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["shimPid"], j["pid"])' "$f" |
+        if command -v jq >/dev/null; then jq -r '"\(.shimPid) \(.pid)"' "$f"; else
+            python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["shimPid"], j["pid"])' "$f"
+        fi |
             while read -r sp cp; do
-                kill -9 "$sp" 2>/dev/null
-                [ "$cp" != 0 ] && kill -9 "$cp" 2>/dev/null
+                # The pids of a stopped container may have been reused by anyone since:
+                # only a shim of ours and a process in our cgroups are killed.
+                { tr '\0' ' ' <"/proc/$sp/cmdline"; } 2>/dev/null | grep -q "skiff-shim .*$S/" &&
+                    kill -9 "$sp" 2>/dev/null
+                [ "$cp" != 0 ] && grep -qF "$CG" "/proc/$cp/cgroup" 2>/dev/null && kill -9 "$cp" 2>/dev/null
             done
     done
 }

@@ -153,22 +153,58 @@ require_layout(void)
     }
 }
 
+/* The directory a /proc/PID/cgroup line's hierarchy is mounted at here:
+ * "cpu" -> cpu, "name=systemd" -> systemd, "" (cgroup2) -> unified. */
+static char *
+line_hier_dir(const char *ctrls, size_t len)
+{
+    if (len == 0)
+        return xstrdup(ROOT "/unified");
+    if (len > 5 && !strncmp(ctrls, "name=", 5))
+        return xasprintf(ROOT "/%.*s", (int)len - 5, ctrls + 5);
+    return xasprintf(ROOT "/%.*s", (int)len, ctrls);
+}
+
+/* Whether pid is in path in every hierarchy where path exists (the
+ * container's cgroup is made only in the hierarchies it uses), and in at
+ * least one. */
 static bool
-proc_in(pid_t pid, const char *path)
+proc_in_hiers(pid_t pid, const char *path, bool v1_only)
 {
     cleanup_free char *p = xasprintf("/proc/%d/cgroup", (int)pid);
     cleanup_free char *buf = NULL;
     if (cm_read_file_at(AT_FDCWD, p, 1 << 16, &buf, NULL, NULL) < 0)
         return false;
-    /* every line "N:ctrls:PATH" must end in our path */
+    /* lines "N:ctrls:PATH" */
     int lines = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        char *c = strrchr(line, ':');
-        if (!c || strcmp(c + 1, path) != 0)
+        char *a = strchr(line, ':');
+        char *c = a ? strchr(a + 1, ':') : NULL;
+        if (!c)
+            return false;
+        if (v1_only && c == a + 1)
+            continue; /* the cgroup2 line "0::PATH" */
+        cleanup_free char *hier = line_hier_dir(a + 1, (size_t)(c - a - 1));
+        cleanup_free char *dir = xasprintf("%s%s", hier, path);
+        if (access(dir, F_OK) < 0)
+            continue;
+        if (strcmp(c + 1, path) != 0)
             return false;
         lines++;
     }
     return lines > 0;
+}
+
+static bool
+proc_in(pid_t pid, const char *path)
+{
+    return proc_in_hiers(pid, path, false);
+}
+
+static bool
+proc_in_v1(pid_t pid, const char *path)
+{
+    return proc_in_hiers(pid, path, true);
 }
 
 Test(rt_cgroup_host, applies_memory_cpu_pids_cpuset)
@@ -256,6 +292,60 @@ Test(rt_cgroup_host, enter_pids_freeze_kill_destroy)
     n_children = 0;
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+}
+
+/* The init's way in (rt_cgroup_join_prepare/join_self/join_done, "0" to
+ * each v1 `tasks`) and exec's (enter_self) place the process in every
+ * hierarchy, like enter does from outside; enter then skips what was joined. */
+Test(rt_cgroup_host, join_self_and_enter_self)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    int status = 0;
+
+    require_layout();
+    cr_assert_eq(rt_cgroup_create(ROOT, name, "x", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(rt_cgroup_join_prepare(cg, &err), 0, "%s", err ? err->msg : "");
+    pid_t child = fork();
+    cr_assert(child >= 0);
+    if (child == 0) {
+        cleanup_error struct cm_error *e = NULL;
+        if (rt_cgroup_join_self(cg, &e) < 0)
+            _exit(3);
+        /* the v2 hierarchy (hybrid's unified) is enter's or clone3's */
+        for (;;)
+            pause();
+    }
+    children[n_children++] = child;
+    rt_cgroup_join_done(cg, false);
+    for (int i = 0; i < 200 && !proc_in_v1(child, name); i++)
+        usleep(5000);
+    cr_assert(proc_in_v1(child, name), "child did not join the v1 hierarchies by itself");
+    cr_assert_eq(rt_cgroup_enter(cg, child, &err), 0, "%s", err ? err->msg : "");
+    for (int i = 0; i < 200 && !proc_in(child, name); i++)
+        usleep(5000);
+    cr_assert(proc_in(child, name), "joined child is not in %s everywhere", name);
+
+    pid_t c2 = fork();
+    cr_assert(c2 >= 0);
+    if (c2 == 0) {
+        cleanup_error struct cm_error *e = NULL;
+        if (rt_cgroup_enter_self(cg, &e) < 0)
+            _exit(3);
+        for (;;)
+            pause();
+    }
+    children[n_children++] = c2;
+    for (int i = 0; i < 200 && !proc_in(c2, name); i++)
+        usleep(5000);
+    cr_assert(proc_in(c2, name), "exec-style child is not in %s everywhere", name);
+
+    cr_assert_eq(rt_cgroup_destroy(cg, true, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(waitpid(child, &status, 0), child);
+    cr_assert(WIFSIGNALED(status), "join_self failed: status %d", status);
+    cr_assert_eq(waitpid(c2, &status, 0), c2);
+    cr_assert(WIFSIGNALED(status), "enter_self failed: status %d", status);
+    n_children = 0;
 }
 
 Test(rt_cgroup_host, force_destroy_kills_forked_stragglers)
@@ -389,8 +479,13 @@ Test(rt_cgroup_host, v2_device_program_on_unified)
         {.allow = true, .type = 'c', .major = 1, .minor = 5, .access = "rwm"},
     };
 
+    /* a hugepage limit: on hybrid the container is in the cgroup2 mount too */
+    struct rt_hugepage_limit hl[] = {{.page_size = "2MB", .limit = 4 << 21}};
+    struct rt_resources res = {.hugepage_limits = hl, .n_hugepage_limits = 1};
+
     require_layout();
-    cr_assert_eq(rt_cgroup_create(ROOT, name, "x", NULL, &cg, &err), 0);
+    if (rt_cgroup_create(ROOT, name, "x", &res, &cg, &err) < 0)
+        cr_skip_test("no hugetlb controller: %s", err->msg);
     int fd = rt_cgroup_v2_fd(cg);
     if (fd < 0)
         cr_skip_test("no cgroup2 hierarchy on this host");

@@ -200,6 +200,147 @@ Test(rt_lifecycle, update_resources)
     cr_assert_neq(h_rt("update", "--memory", "bogus", id, NULL), 0);
 }
 
+/* On v1 the container is made only in the hierarchies it uses (no cpuset
+ * here): update of a cpuset makes its directory and moves the processes in. */
+Test(rt_lifecycle, update_adds_the_cpuset_hierarchy)
+{
+    const char *id = h_id("upcpuset");
+    char dir[256], path[320];
+    char *buf = NULL, *procs = NULL;
+
+    if (access("/sys/fs/cgroup/cpuset/cgroup.procs", F_OK) != 0)
+        cr_skip_test("no v1 cpuset hierarchy");
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    snprintf(dir, sizeof(dir), "/sys/fs/cgroup/cpuset/skiff/%s", id);
+    cr_assert_neq(access(dir, F_OK), 0, "%s made without a cpuset in the config", dir);
+    cr_assert_eq(h_rt("update", "--cpuset-cpus", "0", id, NULL), 0, "%s", h_err);
+    snprintf(path, sizeof(path), "%s/cpuset.cpus", dir);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 64, &buf, NULL, NULL), 0, "%s", path);
+    cr_assert_eq(strcmp(buf, "0\n"), 0, "%s", buf);
+    snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 4096, &procs, NULL, NULL), 0, "%s", path);
+    cr_assert_gt(atoi(procs), 0, "no process moved into %s", dir);
+    free(buf);
+    free(procs);
+    cr_assert_eq(h_rt("delete", "-f", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(dir, F_OK), 0, "%s left behind", dir);
+}
+
+/* The cgroup is made while the init builds its rootfs and the init joins it
+ * by path before pivot_root, also when no `cgroup` mount asks for it. */
+Test(rt_lifecycle, cgroup_joined_without_a_cgroup_mount)
+{
+    const char *id = h_id("nocgmnt");
+    json_t *mounts = json_object_get(H.config, "mounts");
+    char want[128];
+    size_t i;
+    json_t *m;
+
+    json_array_foreach (mounts, i, m) {
+        if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "cgroup")) {
+            json_array_remove(mounts, i);
+            break;
+        }
+    }
+    /* without a cgroup namespace /proc/self/cgroup shows the host paths */
+    json_t *nss = json_object_get(json_object_get(H.config, "linux"), "namespaces");
+    json_array_foreach (nss, i, m) {
+        if (!strcmp(json_string_value(json_object_get(m, "type")) ?: "", "cgroup")) {
+            json_array_remove(nss, i);
+            break;
+        }
+    }
+    h_args("cat", "/proc/self/cgroup", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    snprintf(want, sizeof(want), ":/skiff/%s\n", id);
+    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+        cr_assert_not_null(strstr(h_out, want), "%s", h_out);
+        return;
+    }
+    static const char *const hiers[] = {"memory", "pids", "freezer", "devices"};
+    for (size_t k = 0; k < sizeof(hiers) / sizeof(hiers[0]); k++) {
+        char line[160];
+        snprintf(line, sizeof(line), ":%s:/skiff/%s\n", hiers[k], id);
+        cr_assert_not_null(strstr(h_out, line), "no %s in\n%s", line, h_out);
+    }
+}
+
+/* process.ioPriority and process.scheduler reach the container process,
+ * and an exec'd one (its own process.json). */
+Test(rt_lifecycle, io_priority_and_scheduler)
+{
+    const char *id = h_id("sched");
+    json_t *proc = json_object_get(H.config, "process");
+
+    json_object_set_new(proc, "ioPriority",
+                        json_pack("{sssi}", "class", "IOPRIO_CLASS_BE", "priority", 6));
+    json_object_set_new(proc, "scheduler", json_pack("{sssi}", "policy", "SCHED_BATCH", "nice", 7));
+    h_args("sched", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "policy=3\n"), "%s", h_out); /* SCHED_BATCH */
+    cr_assert_not_null(strstr(h_out, "nice=7\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "ioprio=16390\n"), "%s", h_out); /* BE << 13 | 6 */
+
+    /* exec: the process.json's own values */
+    const char *id2 = h_id("schedx");
+    h_args("sleep", "30", NULL);
+    json_object_del(proc, "ioPriority");
+    json_object_del(proc, "scheduler");
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id2, NULL), 0, "%s", h_err);
+    char pj[256];
+    snprintf(pj, sizeof(pj), "%s/process.json", H.dir);
+    json_t *xp =
+        json_pack("{s[ss]sss[s]s{sisi}s{sssi}s{sssi}}", "args", "/init", "sched", "cwd", "/", "env",
+                  "PATH=/", "user", "uid", 0, "gid", 0, "ioPriority", "class", "IOPRIO_CLASS_IDLE",
+                  "priority", 0, "scheduler", "policy", "SCHED_OTHER", "nice", 3);
+    cr_assert_eq(json_dump_file(xp, pj, 0), 0);
+    json_decref(xp);
+    cr_assert_eq(h_rt("exec", "--process", pj, id2, NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "policy=0\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "nice=3\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "ioprio=24576\n"), "%s", h_out); /* IDLE << 13 */
+}
+
+/* linux.timeOffsets: the container's clocks are shifted in its new time
+ * namespace; offsets on a joined one are refused. */
+Test(rt_lifecycle, time_namespace_offsets)
+{
+    const char *id = h_id("timens");
+    json_t *lx = json_object_get(H.config, "linux");
+
+    if (access("/proc/self/ns/time", F_OK) != 0)
+        cr_skip_test("no time namespaces");
+    json_array_append_new(json_object_get(lx, "namespaces"), json_pack("{ss}", "type", "time"));
+    json_object_set_new(lx, "timeOffsets",
+                        json_pack("{s{sIsi}s{sIsi}}", "monotonic", "secs", (json_int_t)86400 * 3650,
+                                  "nanosecs", 0, "boottime", "secs", (json_int_t)86400 * 7300,
+                                  "nanosecs", 500000000));
+    h_args("clock", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    long long mono = -1, boot = -1;
+    const char *m = strstr(h_out, "monotonic="), *b = strstr(h_out, "boottime=");
+    cr_assert(m && b, "%s", h_out);
+    mono = atoll(m + 10);
+    boot = atoll(b + 9);
+    cr_assert_geq(mono, 86400LL * 3650, "%s", h_out);
+    cr_assert_lt(mono, 86400LL * 3651, "%s", h_out);
+    cr_assert_geq(boot, 86400LL * 7300, "%s", h_out);
+
+    /* a joined time namespace keeps its offsets: refused before anything runs */
+    json_t *nss = json_object_get(lx, "namespaces");
+    json_array_remove(nss, json_array_size(nss) - 1);
+    json_array_append_new(nss, json_pack("{ssss}", "type", "time", "path", "/proc/self/ns/time"));
+    h_write_config();
+    cr_assert_neq(h_rt("run", "--bundle", H.bundle, h_id("timens2"), NULL), 0);
+    cr_assert_not_null(strstr(h_err, "timeOffsets"), "%s", h_err);
+}
+
 Test(rt_lifecycle, recursive_readonly_bind_and_personality)
 {
     char src[256];

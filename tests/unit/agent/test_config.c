@@ -147,4 +147,68 @@ Test(agent_config, validate)
     cfg.cgroup_root = xstrdup("/a/../b");
     cr_assert_eq(agent_config_validate(&cfg, &err), -1);
     cm_error_free(&err);
+    free(cfg.cgroup_root);
+    cfg.cgroup_root = xstrdup("/skiff");
+    /* The log endpoint: loopback with a free port by default, IPv4:PORT or "off". */
+    cr_assert_str_eq(cfg.log_listen, "127.0.0.1:0");
+    free(cfg.log_listen);
+    cfg.log_listen = xstrdup("localhost:80");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "--log-listen"));
+    cm_error_free(&err);
+    free(cfg.log_listen);
+    cfg.log_listen = xstrdup("off");
+    cr_assert_eq(agent_config_validate(&cfg, NULL), 0);
+    cfg.log_advertise = xstrdup("10.0.0.1:0");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "--log-advertise"));
+    cm_error_free(&err);
+}
+
+/* --ca-file: only with https, must exist and hold a PEM certificate; the
+ * config file's caFile is the same setting. */
+Test(agent_config, ca_file)
+{
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "ca.pem", pem, strlen(pem), 0644, NULL), 0);
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "junk.pem", "hello\n", 6, 0644, NULL), 0);
+    cleanup_free char *ca = xasprintf("%s/ca.pem", dir);
+    cleanup_free char *junk = xasprintf("%s/junk.pem", dir);
+    cleanup_free char *missing = xasprintf("%s/missing.pem", dir);
+    cleanup_free char *text = xasprintf("{\"endpoint\":\"https://127.0.0.1:1\",\"caFile\":\"%s\","
+                                        "\"joinTokenFile\":\"/t\",\"state\":\"/var/lib/skiff\"}",
+                                        ca);
+    cleanup_free char *path = write_cfg(text);
+    struct cm_error *err = NULL;
+
+    cr_assert_eq(agent_config_load(path, &cfg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(cfg.ca_file, ca);
+    cr_assert_eq(agent_config_validate(&cfg, &err), 0, "%s", err ? err->msg : "");
+
+    char *argv[] = {"skiff-agent", "--ca-file", junk, NULL};
+    cr_assert_eq(agent_config_from_args(3, argv, &cfg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, junk) && strstr(err->msg, "no PEM certificate"), "%s", err->msg);
+    cm_error_free(&err);
+
+    free(cfg.ca_file);
+    cfg.ca_file = xstrdup(missing);
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, missing), "%s", err->msg);
+    cm_error_free(&err);
+
+    /* A CA for a plain-HTTP endpoint is a mistake (the token would go in clear). */
+    free(cfg.ca_file);
+    cfg.ca_file = xstrdup(ca);
+    free(cfg.endpoint);
+    cfg.endpoint = xstrdup("http://127.0.0.1:1");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "https://"), "%s", err->msg);
+    cm_error_free(&err);
+
+    free(cfg.endpoint);
+    cfg.endpoint = xstrdup("httpx://127.0.0.1:1");
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cm_error_free(&err);
 }

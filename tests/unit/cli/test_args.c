@@ -106,3 +106,28 @@ Test(cli_args, unknown_command)
     cr_assert_null(cli_cmd_find(1, w, &used));
     cr_assert_eq(cli_ecs_main(1, w), -1);
 }
+
+Test(cli_args, one_bare_word_for_the_commands_argument)
+{
+    struct cli_args a = {0};
+    struct cm_error *err = NULL;
+    cr_assert_eq(parse("logs abc123 --container web --follow", &a, &err), 0);
+    cr_assert_str_eq(cli_arg(&a, "task"), "abc123");
+    cr_assert_str_eq(cli_arg(&a, "container"), "web");
+    cr_assert(cli_flag(&a, "follow"));
+    cli_args_done(&a);
+    cr_assert_eq(parse("logs --task abc123", &a, &err), 0);
+    cr_assert_str_eq(cli_arg(&a, "task"), "abc123");
+    cli_args_done(&a);
+    /* A second bare word, or one with --task, is an error; so is one for other commands. */
+    cr_assert_eq(parse("logs abc def", &a, &err), -1);
+    cr_assert(strstr(err->msg, "'def'"));
+    cm_error_free(&err);
+    cr_assert_eq(parse("logs --task abc def", &a, &err), -1);
+    cm_error_free(&err);
+    cr_assert_eq(parse("list-tasks abc", &a, &err), -1);
+    cm_error_free(&err);
+    cr_assert_eq(parse("logs", &a, &err), -1);
+    cr_assert(strstr(err->msg, "--task"));
+    cm_error_free(&err);
+}

@@ -31,11 +31,10 @@ static void
 setup(void)
 {
     cr_assert_not_null(mkdtemp(tmpdir));
-    static const char *const vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                       "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                                       "AWS_REGION",        "AWS_DEFAULT_REGION",
-                                       "SKIFF_ENDPOINT",    "AWS_ENDPOINT_URL_ECS",
-                                       "AWS_ENDPOINT_URL",  NULL};
+    static const char *const vars[] = {
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+        "AWS_REGION",        "AWS_DEFAULT_REGION",    "SKIFF_ENDPOINT",    "AWS_ENDPOINT_URL_ECS",
+        "AWS_ENDPOINT_URL",  "SKIFF_CA_FILE",         "AWS_CA_BUNDLE",     NULL};
     for (int i = 0; vars[i]; i++)
         unsetenv(vars[i]);
     cleanup_free char *c = xasprintf("%s/credentials", tmpdir);
@@ -265,4 +264,63 @@ Test(cli_client, input_json)
     cr_assert_eq(cli_input_json("{\"family\":\"a\"}", &v, &err), 0);
     cr_assert_str_eq(json_string_value(json_object_get(v, "family")), "a");
     json_decref(v);
+}
+
+/* The CA file for https: --ca-file/--ca-bundle, SKIFF_CA_FILE, AWS_CA_BUNDLE,
+ * the profile's ca_bundle; ignored for http unless given explicitly. */
+Test(cli_client, ca_file_like_the_aws_cli)
+{
+    struct cli_ctx ctx;
+    struct cm_error *err = NULL;
+    write_file("credentials",
+               "[default]\naws_access_key_id = AKIADEF\naws_secret_access_key = s\n");
+    write_file("a.pem", "x");
+    write_file("b.pem", "x");
+    write_file("c.pem", "x");
+    cleanup_free char *a = xasprintf("%s/a.pem", tmpdir);
+    cleanup_free char *b = xasprintf("%s/b.pem", tmpdir);
+    cleanup_free char *c = xasprintf("%s/c.pem", tmpdir);
+    cleanup_free char *cfg = xasprintf("[default]\nregion = us-east-1\nca_bundle = %s\n", c);
+    write_file("config", cfg);
+
+    /* http: the environment and the profile do not apply. */
+    setenv("AWS_CA_BUNDLE", b, 1);
+    cr_assert_eq(ctx_for("list-clusters", &ctx, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_null(ctx.ca_file);
+    cli_ctx_done(&ctx);
+    unsetenv("AWS_CA_BUNDLE");
+
+    setenv("SKIFF_ENDPOINT", "https://127.0.0.1:8262", 1);
+    cr_assert_eq(ctx_for("list-clusters", &ctx, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(ctx.ca_file, c, "the profile's ca_bundle");
+    cli_ctx_done(&ctx);
+    setenv("AWS_CA_BUNDLE", b, 1);
+    cr_assert_eq(ctx_for("list-clusters", &ctx, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(ctx.ca_file, b, "AWS_CA_BUNDLE beats the profile");
+    cli_ctx_done(&ctx);
+    setenv("SKIFF_CA_FILE", a, 1);
+    cr_assert_eq(ctx_for("list-clusters", &ctx, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(ctx.ca_file, a, "SKIFF_CA_FILE beats AWS_CA_BUNDLE");
+    cli_ctx_done(&ctx);
+    cleanup_free char *line = xasprintf("list-clusters --ca-bundle %s", c);
+    cr_assert_eq(ctx_for(line, &ctx, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_str_eq(ctx.ca_file, c, "the option beats the environment");
+    cr_assert_str_eq(ctx.ca_source, "--ca-bundle");
+    cli_ctx_done(&ctx);
+
+    /* A missing file is named with where it came from. */
+    setenv("SKIFF_CA_FILE", "/nonexistent/ca.pem", 1);
+    cr_assert_eq(ctx_for("list-clusters", &ctx, &err), -1);
+    cr_assert(strstr(err->msg, "/nonexistent/ca.pem") && strstr(err->msg, "SKIFF_CA_FILE"), "%s",
+              err->msg);
+    cm_error_free(&err);
+    cli_ctx_done(&ctx);
+
+    /* An explicit CA with a plain-HTTP endpoint is a mistake, said so. */
+    cleanup_free char *line2 =
+        xasprintf("list-clusters --endpoint http://127.0.0.1:1 --ca-file %s", a);
+    cr_assert_eq(ctx_for(line2, &ctx, &err), -1);
+    cr_assert(strstr(err->msg, "https://"), "%s", err->msg);
+    cm_error_free(&err);
+    cli_ctx_done(&ctx);
 }

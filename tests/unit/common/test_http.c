@@ -244,3 +244,23 @@ Test(cm_loop_http, bad_listen_address)
     cr_assert(strstr(err->msg, "HOST:PORT"));
     cm_loop_free(loop);
 }
+
+Test(cm_loop_http, tls_needs_cert_and_key)
+{
+    cleanup_error struct cm_error *err = NULL;
+    struct cm_loop *loop = cm_loop_new(&err);
+    struct server_state s = {0};
+    struct cm_http_config cfg = {.listen = "127.0.0.1:0",
+                                 .max_body = 1,
+                                 .handler = handler,
+                                 .userdata = &s,
+                                 .tls_cert_pem = "-----BEGIN CERTIFICATE-----\n"};
+    cr_assert_null(cm_http_server_new(loop, &cfg, &err));
+    cr_assert(strstr(err->msg, "both a certificate and a key"), "%s", err->msg);
+    cm_error_free(&err);
+    /* MHD refuses what is no certificate: an error, not a crash or a plain-HTTP server. */
+    cfg.tls_key_pem = "-----BEGIN PRIVATE KEY-----\n";
+    cr_assert_null(cm_http_server_new(loop, &cfg, &err));
+    cr_assert(strstr(err->msg, "HTTPS"), "%s", err->msg);
+    cm_loop_free(loop);
+}

@@ -53,3 +53,78 @@ Test(cm_json, uint_range_checked)
     cr_assert_eq(cm_json_get_uint64(j, "a.b", "big", true, UINT32_MAX, &u, &err), -1);
     cr_assert(strstr(err->msg, "a.b.big: 5000000000 is out of range"), "%s", err->msg);
 }
+
+static const char *
+no_x(const char *s)
+{
+    return strchr(s, 'x') ? "must not contain 'x'" : NULL;
+}
+
+/* The limited family (the runtime config's): lengths, counts, ranges, has
+ * flags, element checks; each error names the field. */
+Test(cm_json, limited_getters)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *j = json_pack("{s:s, s:[i,i,i], s:{s:i}, s:i, s:[s,s]}", "s", "abcdef", "a", 1, 2,
+                               3, "o", "k", 1, "n", 7, "v", "ok", "oxo");
+    const char *s = NULL;
+    json_t *c = NULL;
+    int64_t i = 0;
+    uint64_t u = 0;
+    bool has = false;
+    cleanup_strv char **v = NULL;
+
+    cr_assert_eq(cm_json_get_string_max(j, "p", "s", true, 5, &s, &err), -1);
+    cr_assert_str_eq(err->msg, "p.s: too long (6 bytes, max 5)");
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_get_container(j, "p", "a", true, true, 2, &c, &err), -1);
+    cr_assert_str_eq(err->msg, "p.a: too many elements (3, max 2)");
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_get_container(j, "", "o", true, false, 1, &c, &err), 0);
+    cr_assert_eq(cm_json_get_container(j, "", "a", true, false, 9, &c, &err), -1);
+    cr_assert_str_eq(err->msg, "a: expected an object");
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_get_int64_range(j, "p", "n", true, 0, 5, &has, &i, &err), -1);
+    cr_assert_str_eq(err->msg, "p.n: 7 is out of range (0..5)");
+    cr_assert(!has);
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_get_uint64_range(j, "p", "n", true, 9, &has, &u, &err), 0);
+    cr_assert(has && u == 7);
+    has = false;
+    cr_assert_eq(cm_json_get_uint64_range(j, "p", "absent", false, 9, &has, &u, &err), 0);
+    cr_assert(!has);
+    cr_assert_eq(cm_json_get_uint64_range(j, "p", "absent", true, 9, &has, &u, &err), -1);
+    cr_assert_str_eq(err->msg, "p.absent: required field missing");
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_get_strv_max(j, "p", "v", true, 8, 64, no_x, &v, &err), -1);
+    cr_assert_str_eq(err->msg, "p.v[1]: must not contain 'x'");
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_get_strv_max(j, "", "v", true, 8, 2, NULL, &v, &err), -1);
+    cr_assert_str_eq(err->msg, "v[1]: too long (3 bytes, max 2)");
+}
+
+/* Go's uint64 values (RLIM_INFINITY) load through the real fallback and read
+ * back exactly as integers, only while the flag is on. */
+Test(cm_json, wide_integers)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_t *j = NULL;
+    const char *doc = "{\"max\": 18446744073709551615, \"neg\": -1, \"half\": 1.5}";
+    uint64_t u = 0;
+    int64_t i = 0;
+
+    cr_assert_eq(cm_json_loadb(doc, strlen(doc), "x", &j, &err), -1);
+    cm_error_free(&err);
+    cr_assert_eq(cm_json_loadb_wide(doc, strlen(doc), "x", &j, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(cm_json_get_uint64_range(j, "", "max", true, UINT64_MAX, NULL, &u, &err), 0);
+    cr_assert_eq(u, UINT64_MAX);
+    cr_assert_eq(cm_json_get_int64_range(j, "", "neg", true, -5, 5, NULL, &i, &err), 0);
+    cr_assert_eq(i, -1);
+    cr_assert_eq(cm_json_get_int64_range(j, "", "half", true, -5, 5, NULL, &i, &err), -1);
+    cr_assert_str_eq(err->msg, "half: expected an integer");
+    cm_error_free(&err);
+    cm_json_set_ints_as_real(false);
+    cr_assert_eq(cm_json_get_int64_range(j, "", "neg", true, -5, 5, NULL, &i, &err), -1);
+    cr_assert_str_eq(err->msg, "neg: expected an integer");
+    json_decref(j);
+}

@@ -49,6 +49,8 @@ fake_populate(int parent_fd, int dir_fd)
             !strcmp(n, "cpuset.mems") || !strcmp(n, "devices.allow") ||
             !strcmp(n, "devices.deny")) {
             fake_put_at(dir_fd, n, ""); /* v1 cpuset starts empty */
+        } else if (!strcmp(n, "pids.current")) {
+            fake_put_at(dir_fd, n, "0\n"); /* nothing in a new cgroup */
         } else {
             cleanup_free char *buf = NULL;
             cr_assert_eq(cm_read_file_at(parent_fd, n, 1 << 20, &buf, NULL, NULL), 0);

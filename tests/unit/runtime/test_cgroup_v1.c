@@ -85,21 +85,71 @@ Test(rt_cgroup_v1, empty_root_is_an_error)
     cr_assert_eq(err->code, ENOENT);
 }
 
-Test(rt_cgroup_v1, creates_default_path_everywhere)
+/* The default path, in the hierarchies every container uses (cpu, cpuacct,
+ * memory, pids, devices, freezer); cpuset, blkio, named hierarchies and the
+ * hybrid cgroup2 only when the config needs them. */
+Test(rt_cgroup_v1, creates_default_path_where_needed)
 {
     cleanup_error struct cm_error *err = NULL;
     cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    static const char *const used[] = {"cpu,cpuacct", "memory", "devices", "freezer", "pids"};
+    static const char *const unused[] = {"cpuset", "blkio", "systemd", "unified"};
 
     fake_v1_tree(root, true);
     cr_assert_eq(rt_cgroup_create(root, NULL, "c1", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
     cr_assert_str_eq(rt_cgroup_path(cg), "/skiff/c1");
     cr_assert_eq(rt_cgroup_get_mode(cg), RT_CGROUP_HYBRID);
-    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
-        cleanup_free char *p = xasprintf("%s/skiff/c1/cgroup.procs", all_hiers[i]);
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/c1/cgroup.procs", used[i]);
         cr_assert(fake_exists(root, p), "%s missing", p);
     }
-    cr_assert(fake_exists(root, "unified/skiff/c1/cgroup.procs"));
+    for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/c1", unused[i]);
+        cr_assert(!fake_exists(root, p), "%s made for nothing", p);
+    }
+    cr_assert_eq(rt_cgroup_v2_fd(cg), -1);
+}
+
+Test(rt_cgroup_v1, config_resources_add_their_hierarchies)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_hugepage_limit hl[] = {{.page_size = "2MB", .limit = 4 << 21}};
+    struct rt_resources res = {.has_cpu = true,
+                               .cpu = {.mems = "0"},
+                               .has_blkio = true,
+                               .hugepage_limits = hl,
+                               .n_hugepage_limits = 1};
+
+    fake_v1_tree(root, true);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "c2", &res, &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(fake_exists(root, "cpuset/skiff/c2/cgroup.procs"));
+    cr_assert(fake_exists(root, "blkio/skiff/c2/cgroup.procs"));
+    cr_assert(fake_exists(root, "unified/skiff/c2/cgroup.procs"));
+    cr_assert(!fake_exists(root, "systemd/skiff/c2"));
     cr_assert(rt_cgroup_v2_fd(cg) >= 0);
+}
+
+/* update of a resource whose hierarchy the container is not in: the
+ * directory is made and the container's processes are moved there */
+Test(rt_cgroup_v1, update_adds_a_hierarchy_and_moves_the_processes)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {.has_cpu = true, .cpu = {.cpus = "1"}};
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "u", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
+    rt_cgroup_free(cg);
+    cg = NULL;
+    fake_put(root, "freezer/skiff/u/cgroup.procs", "4242\n");
+    cr_assert(!fake_exists(root, "cpuset/skiff/u"));
+    cr_assert_eq(rt_cgroup_open(root, "/skiff/u", &cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(rt_cgroup_apply(cg, &res, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "cpuset/skiff/u/cpuset.cpus", "1");
+    cr_assert_file(root, "cpuset/skiff/u/cpuset.mems", "0");
+    cr_assert_file(root, "cpuset/skiff/u/cgroup.procs", "4242");
+    cr_assert_file(root, "freezer/skiff/u/freezer.state", "THAWED");
 }
 
 Test(rt_cgroup_v1, cpuset_inherits_parent_cpus_and_mems)
@@ -107,8 +157,10 @@ Test(rt_cgroup_v1, cpuset_inherits_parent_cpus_and_mems)
     cleanup_error struct cm_error *err = NULL;
     cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
 
+    struct rt_resources res = {.has_cpu = true, .cpu = {.cpus = "0-1"}};
+
     fake_v1_tree(root, false);
-    cr_assert_eq(rt_cgroup_create(root, "/a/b", "x", NULL, &cg, &err), 0, "%s",
+    cr_assert_eq(rt_cgroup_create(root, "/a/b", "x", &res, &cg, &err), 0, "%s",
                  err ? err->msg : "");
     cr_assert_file(root, "cpuset/a/cpuset.cpus", "0-1");
     cr_assert_file(root, "cpuset/a/b/cpuset.cpus", "0-1");
@@ -120,11 +172,13 @@ Test(rt_cgroup_v1, empty_existing_cpuset_is_filled)
     cleanup_error struct cm_error *err = NULL;
     cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
 
+    struct rt_resources res = {.has_cpu = true, .cpu = {.mems = "0"}};
+
     fake_v1_tree(root, false);
     fake_put(root, "cpuset/old/cpuset.cpus", "");
     fake_put(root, "cpuset/old/cpuset.mems", "");
     fake_put(root, "cpuset/old/cgroup.procs", "");
-    cr_assert_eq(rt_cgroup_create(root, "/old", "x", NULL, &cg, &err), 0, "%s",
+    cr_assert_eq(rt_cgroup_create(root, "/old", "x", &res, &cg, &err), 0, "%s",
                  err ? err->msg : "");
     cr_assert_file(root, "cpuset/old/cpuset.cpus", "0-1");
     cr_assert_file(root, "cpuset/old/cpuset.mems", "0");
@@ -490,8 +544,12 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
     cleanup_free pid_t *pids = NULL;
     size_t n = 0;
 
+    /* a hugepage limit: the container is in the hybrid cgroup2 too */
+    struct rt_hugepage_limit hl[] = {{.page_size = "2MB", .limit = 4 << 21}};
+    struct rt_resources res = {.hugepage_limits = hl, .n_hugepage_limits = 1};
+
     fake_v1_tree(root, true);
-    cr_assert_eq(rt_cgroup_create(root, NULL, "e", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "e", &res, &cg, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(rt_cgroup_enter(cg, 4242, &err), 0, "%s", err ? err->msg : "");
     cr_assert_file(root, "memory/skiff/e/cgroup.procs", "4242");
     cr_assert_file(root, "unified/skiff/e/cgroup.procs", "4242");
@@ -513,8 +571,9 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
     cr_assert_eq(err->code, EBUSY);
     cm_error_free(&err);
-    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
-        cleanup_free char *p = xasprintf("%s/skiff/e/cgroup.procs", all_hiers[i]);
+    static const char *const used[] = {"cpu,cpuacct", "memory", "devices", "freezer", "pids"};
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/e/cgroup.procs", used[i]);
         cr_assert(fake_exists(root, p), "%s removed from a busy cgroup", p);
         fake_put(root, p, "");
     }
@@ -533,7 +592,9 @@ Test(rt_cgroup_v1, pure_v1_busy_check_reads_pids)
 
     fake_v1_tree(root, false);
     cr_assert_eq(rt_cgroup_create(root, NULL, "b", NULL, &cg, &err), 0);
+    /* the kernel counts a process in a nested cgroup in pids.current */
     fake_put(root, "freezer/skiff/b/sub/cgroup.procs", "31\n");
+    fake_put(root, "pids/skiff/b/pids.current", "1\n");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
     cr_assert_eq(err->code, EBUSY);
     cr_assert(fake_exists(root, "memory/skiff/b"));
@@ -604,6 +665,19 @@ Test(rt_cgroup_v1, mounts_for_the_container)
 
     fake_v1_tree(root, true);
     cr_assert_eq(rt_cgroup_create(root, NULL, "mnt", NULL, &cg, &err), 0);
+    /* one entry per hierarchy the container is in */
+    cr_assert_eq(rt_cgroup_mounts(cg, &m, &n, &err), 0);
+    cr_assert_eq(n, 5);
+    rt_cgroup_mounts_free(m, n);
+    rt_cgroup_free(cg);
+    cg = NULL;
+    /* a cgroup made by someone else in every hierarchy: all of them */
+    for (size_t i = 0; i < sizeof(all_hiers) / sizeof(all_hiers[0]); i++) {
+        cleanup_free char *p = xasprintf("%s/skiff/mnt/cgroup.procs", all_hiers[i]);
+        fake_put(root, p, "");
+    }
+    fake_put(root, "unified/skiff/mnt/cgroup.procs", "");
+    cr_assert_eq(rt_cgroup_open(root, "/skiff/mnt", &cg, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(rt_cgroup_mounts(cg, &m, &n, &err), 0);
     cr_assert_eq(n, 9);
     for (size_t i = 0; i < n; i++) {
@@ -639,6 +713,7 @@ Test(rt_cgroup_v1, stats)
 
     fake_v1_tree(root, true);
     cr_assert_eq(rt_cgroup_create(root, NULL, "st", NULL, &cg, &err), 0);
+    fake_put(root, "pids/skiff/st/pids.current", "3\n");
     cr_assert_eq(rt_cgroup_stats(cg, &st, &err), 0, "%s", err ? err->msg : "");
     cr_assert(st.has_memory && st.has_oom && st.has_pids && st.has_cpu);
     cr_assert_eq(st.memory_usage, 4096);
@@ -814,7 +889,7 @@ Test(rt_cgroup_v1, destroy_removes_parents_made_below_skiff)
     assert_nothing_below("skiff/testdir");
     /* our own parent stays for the next container */
     cr_assert(fake_exists(root, "memory/skiff"));
-    cr_assert(fake_exists(root, "unified/skiff"));
+    cr_assert(fake_exists(root, "pids/skiff"));
 }
 
 Test(rt_cgroup_v1, destroy_leaves_parents_outside_skiff)
