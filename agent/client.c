@@ -2,8 +2,9 @@
 /* HTTP/1.1 client for skiffd's agent API: a small one over plain sockets,
  * not libcurl, because loading libcurl and OpenSSL alone costs the agent more
  * resident memory (~9 MiB) than its whole budget. An https endpoint uses
- * OpenSSL's libssl, loaded (dlopen) at the first https connection only, so
- * that an agent speaking plain HTTP never maps it. Connections are kept alive
+ * GnuTLS, loaded (dlopen) at the first https connection only: an agent on
+ * plain HTTP does not need it, and one serving logs has it mapped already
+ * (libmicrohttpd), so it costs far less than OpenSSL 3. Connections are kept alive
  * (one for calls, one for the poll: no TLS handshake per report); answers
  * with Content-Length, chunked transfer coding or up to EOF; bodies limited
  * to AGENT_CLIENT_MAX_BODY. */
@@ -14,9 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
+#include <gnutls/gnutls.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,45 +30,40 @@
 
 #define MAX_HEADER (64u << 10)
 
-/* ---- libssl, loaded on demand ---- */
+/* ---- GnuTLS, loaded on demand ---- */
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define LIBSSL_SONAME "libssl.so." STR(OPENSSL_SHLIB_VERSION)
+/* GnuTLS 3's soname (Debian 12's libgnutls30). */
+#define LIBTLS_SONAME "libgnutls.so.30"
+/* As skiffd's server (CM_HTTP_TLS_PRIORITIES): TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
-/* Every OpenSSL function used, called through pointers of the headers' own
+/* Every GnuTLS function used, called through pointers of the header's own
  * types (checked by the compiler); none is linked, so none is loaded early. */
 #define TLS_FUNCS(X)                                                                               \
-    X(TLS_client_method)                                                                           \
-    X(SSL_CTX_new)                                                                                 \
-    X(SSL_CTX_free)                                                                                \
-    X(SSL_CTX_ctrl)                                                                                \
-    X(SSL_CTX_set_verify)                                                                          \
-    X(SSL_CTX_set_default_verify_paths)                                                            \
-    X(SSL_CTX_load_verify_locations)                                                               \
-    X(SSL_new)                                                                                     \
-    X(SSL_free)                                                                                    \
-    X(SSL_ctrl)                                                                                    \
-    X(SSL_set_fd)                                                                                  \
-    X(SSL_set1_host)                                                                               \
-    X(SSL_get0_param)                                                                              \
-    X(SSL_connect)                                                                                 \
-    X(SSL_read)                                                                                    \
-    X(SSL_write)                                                                                   \
-    X(SSL_get_error)                                                                               \
-    X(SSL_get_verify_result)                                                                       \
-    X(X509_VERIFY_PARAM_set1_ip_asc)                                                               \
-    X(X509_verify_cert_error_string)                                                               \
-    X(ERR_get_error)                                                                               \
-    X(ERR_clear_error)                                                                             \
-    X(ERR_error_string_n)
+    X(gnutls_certificate_allocate_credentials)                                                     \
+    X(gnutls_certificate_free_credentials)                                                         \
+    X(gnutls_certificate_set_x509_trust_file)                                                      \
+    X(gnutls_certificate_set_x509_system_trust)                                                    \
+    X(gnutls_init)                                                                                 \
+    X(gnutls_deinit)                                                                               \
+    X(gnutls_priority_set_direct)                                                                  \
+    X(gnutls_credentials_set)                                                                      \
+    X(gnutls_server_name_set)                                                                      \
+    X(gnutls_session_set_verify_cert)                                                              \
+    X(gnutls_session_get_verify_cert_status)                                                       \
+    X(gnutls_transport_set_int2)                                                                   \
+    X(gnutls_handshake)                                                                            \
+    X(gnutls_record_get_direction)                                                                 \
+    X(gnutls_record_send)                                                                          \
+    X(gnutls_record_recv)                                                                          \
+    X(gnutls_strerror)
 
 #define TLS_DECL(f) __typeof__(f) *f;
 static struct {
     bool tried;
     char *why; /* why it could not be loaded */
     TLS_FUNCS(TLS_DECL)
-} ssl;
+} tls;
 
 /* 0, or -1 with *why (borrowed). The handle stays open for the process. */
 static int
@@ -77,44 +71,49 @@ tls_load(const char **why)
 {
     void *h;
 
-    if (ssl.tried) {
-        *why = ssl.why;
-        return ssl.why ? -1 : 0;
+    if (tls.tried) {
+        *why = tls.why;
+        return tls.why ? -1 : 0;
     }
-    ssl.tried = true;
-    h = dlopen(LIBSSL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    tls.tried = true;
+    h = dlopen(LIBTLS_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        ssl.why = xasprintf("cannot load %s (%s)", LIBSSL_SONAME, dlerror());
-        *why = ssl.why;
+        tls.why = xasprintf("cannot load %s (%s)", LIBTLS_SONAME, dlerror());
+        *why = tls.why;
         return -1;
     }
 #define TLS_LOAD(f)                                                                                \
     {                                                                                              \
         void *p = dlsym(h, #f);                                                                    \
-        if (!p && !ssl.why)                                                                        \
-            ssl.why = xasprintf("%s has no %s", LIBSSL_SONAME, #f);                                \
-        memcpy(&ssl.f, &p, sizeof p);                                                              \
+        if (!p && !tls.why)                                                                        \
+            tls.why = xasprintf("%s has no %s", LIBTLS_SONAME, #f);                                \
+        memcpy(&tls.f, &p, sizeof p);                                                              \
     }
     TLS_FUNCS(TLS_LOAD)
 #undef TLS_LOAD
-    *why = ssl.why;
-    return ssl.why ? -1 : 0;
+    *why = tls.why;
+    return tls.why ? -1 : 0;
 }
 
-/* OpenSSL's last error as text (the queue is then cleared). */
-static void
-tls_errstr(char *buf, size_t len)
+/* Why a certificate did not verify, from GnuTLS's status bits. */
+static const char *
+verify_reason(unsigned status)
 {
-    unsigned long e = ssl.ERR_get_error(), next;
-
-    /* The last one queued says most ("certificate verify failed" over "handshake"). */
-    while ((next = ssl.ERR_get_error()) != 0)
-        e = next;
-    if (e)
-        ssl.ERR_error_string_n(e, buf, len);
-    else
-        snprintf(buf, len, "%s", "connection closed by the server");
-    ssl.ERR_clear_error();
+    if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+        return "the certificate does not name this host (name mismatch)";
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        return "unable to get local issuer certificate (its issuer is not trusted)";
+    if (status & GNUTLS_CERT_EXPIRED)
+        return "the certificate has expired";
+    if (status & GNUTLS_CERT_NOT_ACTIVATED)
+        return "the certificate is not yet valid";
+    if (status & GNUTLS_CERT_REVOKED)
+        return "the certificate is revoked";
+    if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+        return "the certificate uses an insecure algorithm";
+    if (status & GNUTLS_CERT_SIGNER_NOT_CA)
+        return "the certificate's signer is not a CA";
+    return "the certificate is invalid";
 }
 
 /* ---- connections and exchanges ---- */
@@ -123,7 +122,7 @@ enum xstate { X_CONNECTING, X_HANDSHAKE, X_SENDING, X_RECEIVING, X_DONE };
 
 struct conn {
     int fd; /* -1: none */
-    SSL *ssl;
+    gnutls_session_t tls;
 };
 
 struct agent_client;
@@ -151,7 +150,7 @@ struct agent_client {
     bool https, host_is_ip;
     char *token;
     char *ca_file;
-    SSL_CTX *ctx;
+    gnutls_certificate_credentials_t cred;
     struct conn idle_call, idle_poll;
     struct xfer *poll;
 };
@@ -167,9 +166,9 @@ mono_ms(void)
 static void
 conn_close(struct conn *k)
 {
-    if (k->ssl)
-        ssl.SSL_free(k->ssl);
-    k->ssl = NULL;
+    if (k->tls)
+        tls.gnutls_deinit(k->tls);
+    k->tls = NULL;
     if (k->fd >= 0)
         close(k->fd);
     k->fd = -1;
@@ -238,8 +237,8 @@ agent_client_free(struct agent_client *c)
     xfer_free(c->poll);
     conn_close(&c->idle_call);
     conn_close(&c->idle_poll);
-    if (c->ctx)
-        ssl.SSL_CTX_free(c->ctx);
+    if (c->cred)
+        tls.gnutls_certificate_free_credentials(c->cred);
     free(c->host);
     free(c->port);
     free(c->base);
@@ -277,45 +276,41 @@ xfer_fail_plain(struct xfer *x, int code, const char *msg)
     x->fail_code = code ? code : EPROTO;
 }
 
-/* The TLS context: verification on (the CA file or the system's), TLS 1.2+. */
-static SSL_CTX *
-tls_ctx(struct xfer *x)
+/* The trusted CAs: the CA file or the system's. */
+static bool
+tls_cred(struct xfer *x)
 {
     struct agent_client *c = x->c;
     const char *why = NULL;
-    char e[256];
+    int r;
 
-    if (c->ctx)
-        return c->ctx;
+    if (c->cred)
+        return true;
     if (tls_load(&why) < 0) {
         cleanup_free char *m = xasprintf("TLS: %s", why);
         xfer_fail(x, 0, m);
         x->fail_code = EPROTO;
-        return NULL;
+        return false;
     }
-    ssl.ERR_clear_error();
-    c->ctx = ssl.SSL_CTX_new(ssl.TLS_client_method());
-    if (!c->ctx) {
-        xfer_fail(x, ENOMEM, "TLS context");
-        return NULL;
+    if (tls.gnutls_certificate_allocate_credentials(&c->cred) < 0) {
+        c->cred = NULL;
+        xfer_fail(x, ENOMEM, "TLS credentials");
+        return false;
     }
-    ssl.SSL_CTX_ctrl(c->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
-    ssl.SSL_CTX_ctrl(c->ctx, SSL_CTRL_MODE,
-                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
-    ssl.SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-    if (c->ca_file ? ssl.SSL_CTX_load_verify_locations(c->ctx, c->ca_file, NULL) != 1
-                   : ssl.SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
-        cleanup_free char *m = NULL;
-        tls_errstr(e, sizeof e);
-        m = xasprintf("TLS: cannot use the CA file '%s': %s",
-                      c->ca_file ? c->ca_file : "(system default)", e);
-        ssl.SSL_CTX_free(c->ctx);
-        c->ctx = NULL;
+    r = c->ca_file
+            ? tls.gnutls_certificate_set_x509_trust_file(c->cred, c->ca_file, GNUTLS_X509_FMT_PEM)
+            : tls.gnutls_certificate_set_x509_system_trust(c->cred);
+    if (r <= 0) {
+        cleanup_free char *m = xasprintf("TLS: cannot use the CA file '%s': %s",
+                                         c->ca_file ? c->ca_file : "(system default)",
+                                         r < 0 ? tls.gnutls_strerror(r) : "no certificate in it");
+        tls.gnutls_certificate_free_credentials(c->cred);
+        c->cred = NULL;
         xfer_fail(x, 0, m);
         x->fail_code = EKEYREJECTED;
-        return NULL;
+        return false;
     }
-    return c->ctx;
+    return true;
 }
 
 /* Opens a new connection (non-blocking) for x; the old one, if any, is
@@ -335,7 +330,7 @@ xfer_connect(struct xfer *x)
     x->want = 0;
     x->req_off = 0;
     x->len = 0;
-    if (c->https && !tls_ctx(x))
+    if (c->https && !tls_cred(x))
         goto out;
     r = getaddrinfo(c->host, c->port, &hints, &res);
     if (r != 0 || !res) {
@@ -369,19 +364,22 @@ xfer_connect(struct xfer *x)
     x->conn.fd = fd;
     x->st = X_CONNECTING;
     if (c->https) {
-        x->conn.ssl = ssl.SSL_new(c->ctx);
-        if (!x->conn.ssl || ssl.SSL_set_fd(x->conn.ssl, fd) != 1) {
+        if (tls.gnutls_init(&x->conn.tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0) {
+            x->conn.tls = NULL;
             xfer_fail(x, ENOMEM, "TLS session");
             goto out;
         }
-        /* The certificate must name what the endpoint names; SNI for names only. */
-        if (c->host_is_ip) {
-            ssl.X509_VERIFY_PARAM_set1_ip_asc(ssl.SSL_get0_param(x->conn.ssl), c->host);
-        } else {
-            ssl.SSL_set1_host(x->conn.ssl, c->host);
-            ssl.SSL_ctrl(x->conn.ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                         c->host);
+        if (tls.gnutls_priority_set_direct(x->conn.tls, TLS_PRIORITIES, NULL) < 0 ||
+            tls.gnutls_credentials_set(x->conn.tls, GNUTLS_CRD_CERTIFICATE, c->cred) < 0) {
+            xfer_fail(x, EINVAL, "TLS session");
+            goto out;
         }
+        /* The certificate must name what the endpoint names (a DNS name or an
+         * IP address SAN); SNI for names only. */
+        tls.gnutls_session_set_verify_cert(x->conn.tls, c->host, 0);
+        if (!c->host_is_ip)
+            tls.gnutls_server_name_set(x->conn.tls, GNUTLS_NAME_DNS, c->host, strlen(c->host));
+        tls.gnutls_transport_set_int2(x->conn.tls, fd, fd);
     }
 out:
     conn_close(&old);
@@ -540,77 +538,57 @@ xfer_retry(struct xfer *x)
 
 enum io_result { IO_OK, IO_AGAIN, IO_EOF, IO_ERR };
 
-/* What a failed SSL call means: waiting (x->want set), EOF or an error
- * (errno set, or *tls_err for a TLS-level one). */
+/* What a failed GnuTLS call (r < 0) means: waiting (x->want set), EOF or an
+ * error (*tls_err = r). */
 static enum io_result
-tls_result(struct xfer *x, int r, bool *tls_err)
+tls_result(struct xfer *x, int r, int *tls_err)
 {
-    int e = ssl.SSL_get_error(x->conn.ssl, r);
-
-    *tls_err = false;
-    switch (e) {
-    case SSL_ERROR_WANT_READ:
-        x->want = EPOLLIN;
+    *tls_err = 0;
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+        x->want = tls.gnutls_record_get_direction(x->conn.tls) ? EPOLLOUT : EPOLLIN;
         return IO_AGAIN;
-    case SSL_ERROR_WANT_WRITE:
-        x->want = EPOLLOUT;
-        return IO_AGAIN;
-    case SSL_ERROR_ZERO_RETURN:
-        return IO_EOF;
-    case SSL_ERROR_SYSCALL:
-        if (errno == 0 || errno == ECONNRESET || errno == EPIPE) {
-            ssl.ERR_clear_error();
-            return IO_EOF;
-        }
-        return IO_ERR;
-    default:
-        *tls_err = true;
-        return IO_ERR;
     }
+    if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR || r == GNUTLS_E_PULL_ERROR)
+        return IO_EOF;
+    *tls_err = r;
+    return IO_ERR;
 }
 
 static void
-handshake_failed(struct xfer *x, bool tls_err)
+handshake_failed(struct xfer *x, int tls_err)
 {
     struct agent_client *c = x->c;
-    long v = ssl.SSL_get_verify_result(x->conn.ssl);
     cleanup_free char *m = NULL;
-    char e[256];
 
-    if (v != X509_V_OK) {
-        ssl.ERR_clear_error();
+    if (tls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
         m = xasprintf("TLS certificate verification failed for '%s': %s (trusting %s; give the "
                       "CA that signed skiffd's certificate with --ca-file)",
-                      c->endpoint, ssl.X509_verify_cert_error_string(v),
+                      c->endpoint,
+                      verify_reason(tls.gnutls_session_get_verify_cert_status(x->conn.tls)),
                       c->ca_file ? c->ca_file : "the system's CA certificates");
         xfer_fail(x, 0, m);
         x->fail_code = EKEYREJECTED;
         return;
     }
-    if (tls_err)
-        tls_errstr(e, sizeof e);
-    else
-        snprintf(e, sizeof e, "%s", errno ? strerror(errno) : "connection closed by the server");
-    m = xasprintf("TLS handshake with '%s' failed: %s", c->endpoint, e);
+    m = xasprintf("TLS handshake with '%s' failed: %s", c->endpoint,
+                  tls_err ? tls.gnutls_strerror(tls_err) : "connection closed by the server");
     xfer_fail(x, 0, m);
     x->fail_code = EPROTO;
 }
 
 /* One write of what is left of the request. */
 static enum io_result
-xfer_send(struct xfer *x, bool *tls_err)
+xfer_send(struct xfer *x, int *tls_err)
 {
     const char *p = x->req + x->req_off;
     size_t left = x->req_len - x->req_off;
     ssize_t n;
 
-    *tls_err = false;
-    if (x->conn.ssl) {
-        ssl.ERR_clear_error();
-        int r = ssl.SSL_write(x->conn.ssl, p, (int)(left > INT32_MAX ? INT32_MAX : left));
-        if (r <= 0)
-            return tls_result(x, r, tls_err);
-        n = r;
+    *tls_err = 0;
+    if (x->conn.tls) {
+        n = tls.gnutls_record_send(x->conn.tls, p, left);
+        if (n < 0)
+            return tls_result(x, (int)n, tls_err);
     } else {
         n = send(x->conn.fd, p, left, MSG_NOSIGNAL);
         if (n < 0)
@@ -624,19 +602,18 @@ xfer_send(struct xfer *x, bool *tls_err)
 
 /* One read into the answer buffer. */
 static enum io_result
-xfer_recv(struct xfer *x, bool *tls_err)
+xfer_recv(struct xfer *x, int *tls_err)
 {
     size_t room = x->cap - x->len - 1;
     ssize_t n;
 
-    *tls_err = false;
-    if (x->conn.ssl) {
-        ssl.ERR_clear_error();
-        int r =
-            ssl.SSL_read(x->conn.ssl, x->buf + x->len, (int)(room > INT32_MAX ? INT32_MAX : room));
-        if (r <= 0)
-            return tls_result(x, r, tls_err);
-        n = r;
+    *tls_err = 0;
+    if (x->conn.tls) {
+        n = tls.gnutls_record_recv(x->conn.tls, x->buf + x->len, room);
+        if (n < 0)
+            return tls_result(x, (int)n, tls_err);
+        if (n == 0)
+            return IO_EOF;
     } else {
         n = recv(x->conn.fd, x->buf + x->len, room, 0);
         if (n < 0)
@@ -652,17 +629,15 @@ xfer_recv(struct xfer *x, bool *tls_err)
 }
 
 static void
-io_failed(struct xfer *x, bool tls_err, const char *what)
+io_failed(struct xfer *x, int tls_err, const char *what)
 {
-    char e[256];
     cleanup_free char *m = NULL;
 
     if (!tls_err) {
         xfer_fail(x, errno, what);
         return;
     }
-    tls_errstr(e, sizeof e);
-    m = xasprintf("%s: TLS: %s", what, e);
+    m = xasprintf("%s: TLS: %s", what, tls.gnutls_strerror(tls_err));
     xfer_fail(x, 0, m);
     x->fail_code = EPROTO;
 }
@@ -671,7 +646,7 @@ io_failed(struct xfer *x, bool tls_err, const char *what)
 static void
 xfer_io(struct xfer *x)
 {
-    bool tls_err;
+    int tls_err;
 
     x->want = 0;
     if (x->st == X_CONNECTING) {
@@ -688,13 +663,11 @@ xfer_io(struct xfer *x)
             xfer_fail(x, e, "connect");
             return;
         }
-        x->st = x->conn.ssl ? X_HANDSHAKE : X_SENDING;
+        x->st = x->conn.tls ? X_HANDSHAKE : X_SENDING;
     }
     if (x->st == X_HANDSHAKE) {
-        ssl.ERR_clear_error();
-        errno = 0;
-        int r = ssl.SSL_connect(x->conn.ssl);
-        if (r != 1) {
+        int r = tls.gnutls_handshake(x->conn.tls);
+        if (r < 0) {
             enum io_result ir = tls_result(x, r, &tls_err);
             if (ir != IO_AGAIN)
                 handshake_failed(x, tls_err);
