@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The agent's HTTP client for skiffd's /agent/v1/ API (HTTP/1.1 over
- * sockets, TLS through OpenSSL's libssl loaded only for https endpoints,
+ * sockets, TLS through GnuTLS loaded only for https endpoints,
  * kept-alive connections): blocking calls with a deadline for
  * register/report, and the desired-state long poll as a non-blocking exchange
  * whose socket the agent's loop watches. The caller ignores SIGPIPE. */
