@@ -1,89 +1,232 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* HTTP client for skiffd's agent API over libcurl (easy for calls, multi for the poll). */
+/* HTTP/1.1 client for skiffd's agent API: a small one over plain sockets,
+ * not libcurl, because loading libcurl and OpenSSL alone costs the agent more
+ * resident memory (~9 MiB) than its whole budget. An https endpoint uses
+ * GnuTLS, loaded (dlopen) at the first https connection only: an agent on
+ * plain HTTP does not need it, and one serving logs has it mapped already
+ * (libmicrohttpd), so it costs far less than OpenSSL 3. Connections are kept alive
+ * (one for calls, one for the poll: no TLS handshake per report); answers
+ * with Content-Length, chunked transfer coding or up to EOF; bodies limited
+ * to AGENT_CLIENT_MAX_BODY. */
 #include "agent/client.h"
 
-#include <curl/curl.h>
+#include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <gnutls/gnutls.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cm/cleanup.h"
 #include "cm/xalloc.h"
 
-struct body {
-    char *data;
+#define MAX_HEADER (64u << 10)
+
+/* ---- GnuTLS, loaded on demand ---- */
+
+/* GnuTLS 3's soname (Debian 12's libgnutls30). */
+#define LIBTLS_SONAME "libgnutls.so.30"
+/* As skiffd's server (CM_HTTP_TLS_PRIORITIES): TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
+/* Every GnuTLS function used, called through pointers of the header's own
+ * types (checked by the compiler); none is linked, so none is loaded early. */
+#define TLS_FUNCS(X)                                                                               \
+    X(gnutls_certificate_allocate_credentials)                                                     \
+    X(gnutls_certificate_free_credentials)                                                         \
+    X(gnutls_certificate_set_x509_trust_file)                                                      \
+    X(gnutls_certificate_set_x509_system_trust)                                                    \
+    X(gnutls_init)                                                                                 \
+    X(gnutls_deinit)                                                                               \
+    X(gnutls_priority_set_direct)                                                                  \
+    X(gnutls_credentials_set)                                                                      \
+    X(gnutls_server_name_set)                                                                      \
+    X(gnutls_session_set_verify_cert)                                                              \
+    X(gnutls_session_get_verify_cert_status)                                                       \
+    X(gnutls_transport_set_int2)                                                                   \
+    X(gnutls_handshake)                                                                            \
+    X(gnutls_record_get_direction)                                                                 \
+    X(gnutls_record_send)                                                                          \
+    X(gnutls_record_recv)                                                                          \
+    X(gnutls_strerror)
+
+#define TLS_DECL(f) __typeof__(f) *f;
+static struct {
+    bool tried;
+    char *why; /* why it could not be loaded */
+    TLS_FUNCS(TLS_DECL)
+} tls;
+
+/* 0, or -1 with *why (borrowed). The handle stays open for the process. */
+static int
+tls_load(const char **why)
+{
+    void *h;
+
+    if (tls.tried) {
+        *why = tls.why;
+        return tls.why ? -1 : 0;
+    }
+    tls.tried = true;
+    h = dlopen(LIBTLS_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        tls.why = xasprintf("cannot load %s (%s)", LIBTLS_SONAME, dlerror());
+        *why = tls.why;
+        return -1;
+    }
+#define TLS_LOAD(f)                                                                                \
+    {                                                                                              \
+        void *p = dlsym(h, #f);                                                                    \
+        if (!p && !tls.why)                                                                        \
+            tls.why = xasprintf("%s has no %s", LIBTLS_SONAME, #f);                                \
+        memcpy(&tls.f, &p, sizeof p);                                                              \
+    }
+    TLS_FUNCS(TLS_LOAD)
+#undef TLS_LOAD
+    *why = tls.why;
+    return tls.why ? -1 : 0;
+}
+
+/* Why a certificate did not verify, from GnuTLS's status bits. */
+static const char *
+verify_reason(unsigned status)
+{
+    if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+        return "the certificate does not name this host (name mismatch)";
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        return "unable to get local issuer certificate (its issuer is not trusted)";
+    if (status & GNUTLS_CERT_EXPIRED)
+        return "the certificate has expired";
+    if (status & GNUTLS_CERT_NOT_ACTIVATED)
+        return "the certificate is not yet valid";
+    if (status & GNUTLS_CERT_REVOKED)
+        return "the certificate is revoked";
+    if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+        return "the certificate uses an insecure algorithm";
+    if (status & GNUTLS_CERT_SIGNER_NOT_CA)
+        return "the certificate's signer is not a CA";
+    return "the certificate is invalid";
+}
+
+/* ---- connections and exchanges ---- */
+
+enum xstate { X_CONNECTING, X_HANDSHAKE, X_SENDING, X_RECEIVING, X_DONE };
+
+struct conn {
+    int fd; /* -1: none */
+    gnutls_session_t tls;
+};
+
+struct agent_client;
+
+/* One request/answer exchange. */
+struct xfer {
+    struct agent_client *c;
+    struct conn *slot; /* where a kept-alive connection goes back */
+    struct conn conn;
+    bool reused;  /* the connection served an earlier exchange */
+    bool retried; /* already reconnected once */
+    enum xstate st;
+    uint32_t want; /* what TLS waits for (EPOLLIN/EPOLLOUT), 0: by state */
+    char *req;
+    size_t req_len, req_off;
+    char *buf;
     size_t len, cap;
-    bool too_big;
+    int64_t deadline;
+    int fail_code;  /* errno-like, 0 = none */
+    char *fail_msg; /* transport failure */
 };
 
 struct agent_client {
-    char *endpoint;
-    char *auth;
-    char *ca_file; /* NULL: the system's CAs */
-    bool https;
-    CURL *call; /* kept for its connection: no TLS handshake per report */
-    char call_errbuf[CURL_ERROR_SIZE];
-    CURLM *multi;
-    CURL *poll;
-    struct curl_slist *poll_hdrs;
-    char *poll_req;
-    struct body poll_body;
-    bool poll_done;
-    CURLcode poll_rc;
-    char poll_errbuf[CURL_ERROR_SIZE];
+    char *host, *port, *base, *hostport, *endpoint;
+    bool https, host_is_ip;
+    char *token;
+    char *ca_file;
+    gnutls_certificate_credentials_t cred;
+    struct conn idle_call, idle_poll;
+    struct xfer *poll;
 };
 
-static size_t
-on_data(char *ptr, size_t size, size_t n, void *userdata)
+static int64_t
+mono_ms(void)
 {
-    struct body *b = userdata;
-    size_t len = size * n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
-    if (b->len + len > AGENT_CLIENT_MAX_BODY) {
-        b->too_big = true;
-        return 0; /* aborts the transfer */
-    }
-    b->data = xreallocarray_grow(b->data, &b->cap, b->len + len + 1, 1);
-    memcpy(b->data + b->len, ptr, len);
-    b->len += len;
-    b->data[b->len] = '\0';
-    return len;
+static void
+conn_close(struct conn *k)
+{
+    if (k->tls)
+        tls.gnutls_deinit(k->tls);
+    k->tls = NULL;
+    if (k->fd >= 0)
+        close(k->fd);
+    k->fd = -1;
 }
 
 struct agent_client *
 agent_client_new(const char *endpoint, const char *token, const char *ca_file)
 {
     struct agent_client *c = xcalloc(1, sizeof *c);
-    size_t n = strlen(endpoint);
+    const char *p = endpoint, *hs, *he, *slash;
+    unsigned char addr[16];
+    size_t n;
 
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    while (n > 0 && endpoint[n - 1] == '/')
+    if (strncasecmp(p, "https://", 8) == 0) {
+        c->https = true;
+        p += 8;
+    } else if (strncasecmp(p, "http://", 7) == 0) {
+        p += 7;
+    }
+    slash = strchr(p, '/');
+    he = slash ? slash : p + strlen(p);
+    hs = p;
+    if (*hs == '[') { /* [v6]:port */
+        const char *rb = memchr(hs, ']', (size_t)(he - hs));
+        c->host = rb ? xstrndup(hs + 1, (size_t)(rb - hs - 1)) : xstrndup(hs, (size_t)(he - hs));
+        c->port = rb && rb + 1 < he && rb[1] == ':' ? xstrndup(rb + 2, (size_t)(he - rb - 2))
+                                                    : xstrdup(c->https ? "443" : "80");
+    } else {
+        const char *colon = memchr(hs, ':', (size_t)(he - hs));
+        c->host = xstrndup(hs, (size_t)((colon ? colon : he) - hs));
+        c->port = colon ? xstrndup(colon + 1, (size_t)(he - colon - 1))
+                        : xstrdup(c->https ? "443" : "80");
+    }
+    c->host_is_ip =
+        inet_pton(AF_INET, c->host, addr) == 1 || inet_pton(AF_INET6, c->host, addr) == 1;
+    c->hostport = xstrndup(hs, (size_t)(he - hs));
+    n = slash ? strlen(slash) : 0;
+    while (n > 0 && slash[n - 1] == '/')
         n--;
-    c->endpoint = xstrndup(endpoint, n);
-    c->auth = xasprintf("Authorization: Bearer %s", token);
-    c->https = strncasecmp(c->endpoint, "https://", 8) == 0;
+    c->base = slash ? xstrndup(slash, n) : xstrdup("");
+    c->endpoint = xasprintf("%s://%s%s", c->https ? "https" : "http", c->hostport, c->base);
+    c->token = xstrdup(token);
     c->ca_file = ca_file ? xstrdup(ca_file) : NULL;
-    c->multi = curl_multi_init();
+    c->idle_call.fd = c->idle_poll.fd = -1;
     return c;
 }
 
-static void
-poll_reset(struct agent_client *c)
+static struct xfer *
+xfer_free(struct xfer *x)
 {
-    if (c->poll) {
-        curl_multi_remove_handle(c->multi, c->poll);
-        curl_easy_cleanup(c->poll);
-        c->poll = NULL;
-    }
-    curl_slist_free_all(c->poll_hdrs);
-    c->poll_hdrs = NULL;
-    free(c->poll_req);
-    c->poll_req = NULL;
-    free(c->poll_body.data);
-    memset(&c->poll_body, 0, sizeof c->poll_body);
-    c->poll_done = false;
+    if (!x)
+        return NULL;
+    conn_close(&x->conn);
+    free(x->req);
+    free(x->buf);
+    free(x->fail_msg);
+    free(x);
+    return NULL;
 }
 
 struct agent_client *
@@ -91,98 +234,575 @@ agent_client_free(struct agent_client *c)
 {
     if (!c)
         return NULL;
-    poll_reset(c);
-    if (c->call)
-        curl_easy_cleanup(c->call);
-    curl_multi_cleanup(c->multi);
+    xfer_free(c->poll);
+    conn_close(&c->idle_call);
+    conn_close(&c->idle_poll);
+    if (c->cred)
+        tls.gnutls_certificate_free_credentials(c->cred);
+    free(c->host);
+    free(c->port);
+    free(c->base);
+    free(c->hostport);
     free(c->endpoint);
-    free(c->auth);
+    free(c->token);
     free(c->ca_file);
     free(c);
     return NULL;
 }
 
-/* Sets up e (a new handle if NULL) for one POST. */
-static CURL *
-make_easy(struct agent_client *c, CURL *e, const char *path, const char *req, long timeout_ms,
-          struct curl_slist **hdrs, struct body *b, char *errbuf)
+static void
+xfer_fail(struct xfer *x, int code, const char *msg)
 {
-    if (!e)
-        e = curl_easy_init();
-    if (!e)
-        abort(); /* out of memory */
-    cleanup_free char *url = xasprintf("%s/agent/v1/%s", c->endpoint, path);
+    if (x->st == X_DONE)
+        return;
+    x->fail_code = code;
+    x->fail_msg = xasprintf("%s%s%s", msg, code ? ": " : "", code ? strerror(code) : "");
+    x->st = X_DONE;
+}
 
-    *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    *hdrs = curl_slist_append(*hdrs, c->auth);
-    *hdrs = curl_slist_append(*hdrs, "Expect:");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, b);
-    errbuf[0] = '\0';
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-    /* Only the endpoint's own scheme: an https endpoint is never spoken to
-     * in clear, and verification stays on (curl's default, said here). */
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->https ? "https" : "http");
-    if (c->https) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (c->ca_file)
-            curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+/* Plain HTTP that got nothing (or a TLS record) back: likely skiffd's HTTPS port. */
+static void
+xfer_fail_plain(struct xfer *x, int code, const char *msg)
+{
+    cleanup_free char *m = NULL;
+
+    if (x->c->https) {
+        xfer_fail(x, code, msg);
+        return;
     }
-    return e;
+    m = xasprintf("%s%s%s (if skiffd serves HTTPS, use an https:// endpoint)", msg,
+                  code ? ": " : "", code ? strerror(code) : "");
+    xfer_fail(x, 0, m);
+    x->fail_code = code ? code : EPROTO;
 }
 
-/* A transport failure, with what to do about TLS ones. */
-static int
-transport_error(const struct agent_client *c, CURLcode rc, const char *errbuf, const char *path,
-                struct cm_error **err)
+/* The trusted CAs: the CA file or the system's. */
+static bool
+tls_cred(struct xfer *x)
 {
-    const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(rc);
+    struct agent_client *c = x->c;
+    const char *why = NULL;
+    int r;
 
-    if (rc == CURLE_PEER_FAILED_VERIFICATION)
-        return cm_error_set(err, EKEYREJECTED,
-                            "skiffd %s: TLS certificate verification failed for '%s': %s "
-                            "(trusting %s; give the CA that signed skiffd's certificate "
-                            "with --ca-file)",
-                            path, c->endpoint, why,
-                            c->ca_file ? c->ca_file : "the system's CA certificates");
-    if (rc == CURLE_SSL_CACERT_BADFILE)
-        return cm_error_set(err, EKEYREJECTED, "skiffd %s: TLS: cannot use the CA file '%s': %s",
-                            path, c->ca_file ? c->ca_file : "(system default)", why);
-    if (rc == CURLE_SSL_CONNECT_ERROR)
-        return cm_error_set(err, EPROTO, "skiffd %s: TLS handshake with '%s' failed: %s", path,
-                            c->endpoint, why);
-    if (rc == CURLE_GOT_NOTHING && !c->https)
-        return cm_error_set(err, EHOSTUNREACH,
-                            "skiffd %s: %s (if skiffd serves HTTPS, use an https:// endpoint)",
-                            path, why);
-    return cm_error_set(err, EHOSTUNREACH, "skiffd %s: %s", path, why);
+    if (c->cred)
+        return true;
+    if (tls_load(&why) < 0) {
+        cleanup_free char *m = xasprintf("TLS: %s", why);
+        xfer_fail(x, 0, m);
+        x->fail_code = EPROTO;
+        return false;
+    }
+    if (tls.gnutls_certificate_allocate_credentials(&c->cred) < 0) {
+        c->cred = NULL;
+        xfer_fail(x, ENOMEM, "TLS credentials");
+        return false;
+    }
+    r = c->ca_file
+            ? tls.gnutls_certificate_set_x509_trust_file(c->cred, c->ca_file, GNUTLS_X509_FMT_PEM)
+            : tls.gnutls_certificate_set_x509_system_trust(c->cred);
+    if (r <= 0) {
+        cleanup_free char *m = xasprintf("TLS: cannot use the CA file '%s': %s",
+                                         c->ca_file ? c->ca_file : "(system default)",
+                                         r < 0 ? tls.gnutls_strerror(r) : "no certificate in it");
+        tls.gnutls_certificate_free_credentials(c->cred);
+        c->cred = NULL;
+        xfer_fail(x, 0, m);
+        x->fail_code = EKEYREJECTED;
+        return false;
+    }
+    return true;
 }
 
-/* Turns a finished transfer into a JSON answer or an error. */
-static int
-finish(const struct agent_client *c, CURL *e, CURLcode rc, struct body *b, const char *errbuf,
-       const char *path, json_t **ret, long *ret_status, struct cm_error **err)
+/* Opens a new connection (non-blocking) for x; the old one, if any, is
+ * closed only after, so that the new socket never gets its number (a loop
+ * watching the old one would take it for the same). */
+static void
+xfer_connect(struct xfer *x)
 {
+    struct agent_client *c = x->c;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    struct conn old = x->conn;
+    int r, fd = -1;
+
+    x->conn = (struct conn){.fd = -1};
+    x->reused = false;
+    x->want = 0;
+    x->req_off = 0;
+    x->len = 0;
+    if (c->https && !tls_cred(x))
+        goto out;
+    r = getaddrinfo(c->host, c->port, &hints, &res);
+    if (r != 0 || !res) {
+        cleanup_free char *m = xasprintf("resolve '%s': %s", c->host, gai_strerror(r));
+        xfer_fail(x, 0, m);
+        x->fail_code = EHOSTUNREACH;
+        goto out;
+    }
+    /* Each address in turn while connecting fails at once ("localhost" as
+     * ::1 with skiffd on 127.0.0.1 only); one still under way is kept. */
+    r = -1;
+    errno = EHOSTUNREACH;
+    for (struct addrinfo *ai = res; ai && r < 0; ai = ai->ai_next) {
+        if (fd >= 0)
+            close(fd);
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (r < 0 && errno == EINPROGRESS)
+            break;
+    }
+    freeaddrinfo(res);
+    if (r < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        xfer_fail(x, e, "connect");
+        goto out;
+    }
+    x->conn.fd = fd;
+    x->st = X_CONNECTING;
+    if (c->https) {
+        if (tls.gnutls_init(&x->conn.tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0) {
+            x->conn.tls = NULL;
+            xfer_fail(x, ENOMEM, "TLS session");
+            goto out;
+        }
+        if (tls.gnutls_priority_set_direct(x->conn.tls, TLS_PRIORITIES, NULL) < 0 ||
+            tls.gnutls_credentials_set(x->conn.tls, GNUTLS_CRD_CERTIFICATE, c->cred) < 0) {
+            xfer_fail(x, EINVAL, "TLS session");
+            goto out;
+        }
+        /* The certificate must name what the endpoint names (a DNS name or an
+         * IP address SAN); SNI for names only. */
+        tls.gnutls_session_set_verify_cert(x->conn.tls, c->host, 0);
+        if (!c->host_is_ip)
+            tls.gnutls_server_name_set(x->conn.tls, GNUTLS_NAME_DNS, c->host, strlen(c->host));
+        tls.gnutls_transport_set_int2(x->conn.tls, fd, fd);
+    }
+out:
+    conn_close(&old);
+}
+
+/* Whether a kept connection still looks usable: nothing to read (an idle
+ * server that closed it makes it readable, with EOF or a TLS alert). */
+static bool
+conn_alive(const struct conn *k)
+{
+    struct pollfd p = {.fd = k->fd, .events = POLLIN};
+    return k->fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+/* Starts the exchange on slot's kept connection or a new one. */
+static struct xfer *
+xfer_start(struct agent_client *c, struct conn *slot, const char *path, json_t *body,
+           long timeout_ms)
+{
+    struct xfer *x = xcalloc(1, sizeof *x);
+    cleanup_free char *data = json_dumps(body, JSON_COMPACT);
+
+    x->c = c;
+    x->slot = slot;
+    x->conn.fd = -1;
+    x->deadline = mono_ms() + timeout_ms;
+    x->req = xasprintf("POST %s/agent/v1/%s HTTP/1.1\r\nHost: %s\r\n"
+                       "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       c->base, path, c->hostport, c->token, strlen(data), data);
+    x->req_len = strlen(x->req);
+    if (conn_alive(slot)) {
+        x->conn = *slot;
+        *slot = (struct conn){.fd = -1};
+        x->reused = true;
+        x->st = X_SENDING;
+        return x;
+    }
+    conn_close(slot);
+    xfer_connect(x);
+    return x;
+}
+
+static uint32_t
+xfer_events(const struct xfer *x)
+{
+    if (x->want)
+        return x->want;
+    return x->st == X_CONNECTING || x->st == X_SENDING ? EPOLLOUT : x->st == X_DONE ? 0 : EPOLLIN;
+}
+
+/* Whether buf holds a complete chunked body starting at off. */
+static bool
+chunked_complete(const char *buf, size_t len, size_t off)
+{
+    while (off < len) {
+        char *end;
+        unsigned long long n = strtoull(buf + off, &end, 16);
+        const char *nl = memmem(buf + off, len - off, "\r\n", 2);
+        if (!nl || end == buf + off)
+            return false;
+        off = (size_t)(nl - buf) + 2;
+        if (n == 0)
+            return memmem(buf + off - 2, len - off + 2, "\r\n\r\n", 4) != NULL;
+        if (n > len || off + n + 2 > len)
+            return false;
+        off += n + 2;
+    }
+    return false;
+}
+
+/* Where the header ends (past the blank line), 0 while incomplete. */
+static size_t
+header_end(const struct xfer *x)
+{
+    const char *e = x->len ? memmem(x->buf, x->len, "\r\n\r\n", 4) : NULL;
+    return e ? (size_t)(e - x->buf) + 4 : 0;
+}
+
+/* Finds a header's value (case-insensitive name) in the header block. */
+static const char *
+header_value(const char *buf, size_t hend, const char *name, size_t *ret_len)
+{
+    size_t nl = strlen(name);
+    const char *p = memmem(buf, hend, "\r\n", 2);
+
+    while (p && (size_t)(p - buf) + 2 < hend) {
+        const char *line = p + 2;
+        const char *eol = memmem(line, hend - (size_t)(line - buf), "\r\n", 2);
+        if (!eol)
+            break;
+        if ((size_t)(eol - line) > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+            const char *v = line + nl + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            *ret_len = (size_t)(eol - v);
+            return v;
+        }
+        p = eol;
+    }
+    return NULL;
+}
+
+static bool
+is_chunked(const char *buf, size_t hend)
+{
+    size_t vl;
+    const char *v = header_value(buf, hend, "Transfer-Encoding", &vl);
+    return v && vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0;
+}
+
+static bool
+answer_complete(const struct xfer *x)
+{
+    size_t hend = header_end(x), vl;
+    const char *v;
+
+    if (!hend)
+        return false;
+    v = header_value(x->buf, hend, "Content-Length", &vl);
+    if (v)
+        return x->len - hend >= strtoull(v, NULL, 10);
+    if (is_chunked(x->buf, hend))
+        return chunked_complete(x->buf, x->len, hend);
+    return false; /* up to EOF */
+}
+
+/* Whether the connection can serve the next exchange: an HTTP/1.1 answer
+ * framed by its length, and no "Connection: close". */
+static bool
+answer_keeps_alive(const struct xfer *x)
+{
+    size_t hend = header_end(x), vl;
+    const char *v;
+
+    if (!hend || strncmp(x->buf, "HTTP/1.1 ", 9) != 0)
+        return false;
+    v = header_value(x->buf, hend, "Connection", &vl);
+    if (v && vl == 5 && strncasecmp(v, "close", 5) == 0)
+        return false;
+    return header_value(x->buf, hend, "Content-Length", &vl) || is_chunked(x->buf, hend);
+}
+
+/* A kept connection the server had closed in the meantime (EOF or reset
+ * before any answer): one new connection and the request again. The request
+ * never reached skiffd's handler then. */
+static bool
+xfer_retry(struct xfer *x)
+{
+    if (!x->reused || x->retried || x->len > 0)
+        return false;
+    x->retried = true;
+    xfer_connect(x);
+    return true;
+}
+
+enum io_result { IO_OK, IO_AGAIN, IO_EOF, IO_ERR };
+
+/* What a failed GnuTLS call (r < 0) means: waiting (x->want set), EOF or an
+ * error (*tls_err = r). */
+static enum io_result
+tls_result(struct xfer *x, int r, int *tls_err)
+{
+    *tls_err = 0;
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+        x->want = tls.gnutls_record_get_direction(x->conn.tls) ? EPOLLOUT : EPOLLIN;
+        return IO_AGAIN;
+    }
+    if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PUSH_ERROR || r == GNUTLS_E_PULL_ERROR)
+        return IO_EOF;
+    *tls_err = r;
+    return IO_ERR;
+}
+
+static void
+handshake_failed(struct xfer *x, int tls_err)
+{
+    struct agent_client *c = x->c;
+    cleanup_free char *m = NULL;
+
+    if (tls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+        m = xasprintf("TLS certificate verification failed for '%s': %s (trusting %s; give the "
+                      "CA that signed skiffd's certificate with --ca-file)",
+                      c->endpoint,
+                      verify_reason(tls.gnutls_session_get_verify_cert_status(x->conn.tls)),
+                      c->ca_file ? c->ca_file : "the system's CA certificates");
+        xfer_fail(x, 0, m);
+        x->fail_code = EKEYREJECTED;
+        return;
+    }
+    m = xasprintf("TLS handshake with '%s' failed: %s", c->endpoint,
+                  tls_err ? tls.gnutls_strerror(tls_err) : "connection closed by the server");
+    xfer_fail(x, 0, m);
+    x->fail_code = EPROTO;
+}
+
+/* One write of what is left of the request. */
+static enum io_result
+xfer_send(struct xfer *x, int *tls_err)
+{
+    const char *p = x->req + x->req_off;
+    size_t left = x->req_len - x->req_off;
+    ssize_t n;
+
+    *tls_err = 0;
+    if (x->conn.tls) {
+        n = tls.gnutls_record_send(x->conn.tls, p, left);
+        if (n < 0)
+            return tls_result(x, (int)n, tls_err);
+    } else {
+        n = send(x->conn.fd, p, left, MSG_NOSIGNAL);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR || errno == ENOTCONN ? IO_AGAIN
+                   : errno == EPIPE || errno == ECONNRESET                ? IO_EOF
+                                                                          : IO_ERR;
+    }
+    x->req_off += (size_t)n;
+    return IO_OK;
+}
+
+/* One read into the answer buffer. */
+static enum io_result
+xfer_recv(struct xfer *x, int *tls_err)
+{
+    size_t room = x->cap - x->len - 1;
+    ssize_t n;
+
+    *tls_err = 0;
+    if (x->conn.tls) {
+        n = tls.gnutls_record_recv(x->conn.tls, x->buf + x->len, room);
+        if (n < 0)
+            return tls_result(x, (int)n, tls_err);
+        if (n == 0)
+            return IO_EOF;
+    } else {
+        n = recv(x->conn.fd, x->buf + x->len, room, 0);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? IO_AGAIN
+                   : errno == ECONNRESET             ? IO_EOF
+                                                     : IO_ERR;
+        if (n == 0)
+            return IO_EOF;
+    }
+    x->len += (size_t)n;
+    x->buf[x->len] = '\0';
+    return IO_OK;
+}
+
+static void
+io_failed(struct xfer *x, int tls_err, const char *what)
+{
+    cleanup_free char *m = NULL;
+
+    if (!tls_err) {
+        xfer_fail(x, errno, what);
+        return;
+    }
+    m = xasprintf("%s: TLS: %s", what, tls.gnutls_strerror(tls_err));
+    xfer_fail(x, 0, m);
+    x->fail_code = EPROTO;
+}
+
+/* Advances the exchange as far as it goes without blocking. */
+static void
+xfer_io(struct xfer *x)
+{
+    int tls_err;
+
+    x->want = 0;
+    if (x->st == X_CONNECTING) {
+        struct pollfd p = {.fd = x->conn.fd, .events = POLLOUT};
+        int e = 0;
+        socklen_t el = sizeof e;
+        if (poll(&p, 1, 0) == 0)
+            return; /* still connecting */
+        if (getsockopt(x->conn.fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+            e = errno;
+        if (e == EINPROGRESS || e == EALREADY)
+            return;
+        if (e) {
+            xfer_fail(x, e, "connect");
+            return;
+        }
+        x->st = x->conn.tls ? X_HANDSHAKE : X_SENDING;
+    }
+    if (x->st == X_HANDSHAKE) {
+        int r = tls.gnutls_handshake(x->conn.tls);
+        if (r < 0) {
+            enum io_result ir = tls_result(x, r, &tls_err);
+            if (ir != IO_AGAIN)
+                handshake_failed(x, tls_err);
+            return;
+        }
+        x->st = X_SENDING;
+    }
+    while (x->st == X_SENDING) {
+        errno = 0;
+        switch (xfer_send(x, &tls_err)) {
+        case IO_AGAIN:
+            return;
+        case IO_EOF:
+            if (xfer_retry(x))
+                return; /* connecting anew: wait for it */
+            xfer_fail_plain(x, errno, "send");
+            return;
+        case IO_ERR:
+            io_failed(x, tls_err, "send");
+            return;
+        case IO_OK:
+            if (x->req_off == x->req_len)
+                x->st = X_RECEIVING;
+        }
+    }
+    while (x->st == X_RECEIVING) {
+        if (x->len + 4096 + 1 > x->cap) {
+            if (x->cap > AGENT_CLIENT_MAX_BODY + MAX_HEADER) {
+                xfer_fail(x, EFBIG, "answer too big");
+                return;
+            }
+            x->buf = xreallocarray_grow(x->buf, &x->cap, x->len + 4096 + 1, 1);
+        }
+        errno = 0;
+        switch (xfer_recv(x, &tls_err)) {
+        case IO_AGAIN:
+            return;
+        case IO_EOF:
+            if (xfer_retry(x))
+                return;
+            if (x->len == 0) {
+                xfer_fail_plain(x, errno, "connection closed without an answer");
+                return;
+            }
+            x->st = X_DONE;
+            return;
+        case IO_ERR:
+            io_failed(x, tls_err, "receive");
+            return;
+        case IO_OK:
+            if (answer_complete(x)) {
+                x->st = X_DONE;
+                /* Framed and not closing: the connection serves the next exchange. */
+                if (answer_keeps_alive(x) && x->slot->fd < 0) {
+                    *x->slot = x->conn;
+                    x->conn = (struct conn){.fd = -1};
+                }
+            }
+        }
+    }
+}
+
+/* Decodes a chunked body in place; false when malformed. */
+static bool
+dechunk(char *body, size_t len, size_t *ret_len)
+{
+    size_t in = 0, out = 0;
+
+    while (in < len) {
+        char *end;
+        unsigned long long n = strtoull(body + in, &end, 16);
+        char *nl = memmem(body + in, len - in, "\r\n", 2);
+        if (!nl || end == body + in)
+            return false;
+        in = (size_t)(nl - body) + 2;
+        if (n == 0) {
+            *ret_len = out;
+            return true;
+        }
+        if (n > len - in)
+            return false;
+        memmove(body + out, body + in, n);
+        out += n;
+        in += n + 2;
+    }
+    return false;
+}
+
+/* Turns a finished exchange into a JSON answer or an error. */
+static int
+xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, struct cm_error **err)
+{
+    size_t hend, vl, blen;
     long status = 0;
+    const char *v;
+    char *body;
     json_error_t jerr;
     json_t *j;
 
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    if (ret_status)
+        *ret_status = 0;
+    if (x->fail_msg) {
+        int code = x->fail_code == EFBIG || x->fail_code == EKEYREJECTED || x->fail_code == EPROTO
+                       ? x->fail_code
+                       : EHOSTUNREACH;
+        return cm_error_set(err, code, "skiffd %s: %s", path, x->fail_msg);
+    }
+    hend = header_end(x);
+    if (!hend || sscanf(x->buf, "HTTP/1.%*d %ld", &status) != 1) {
+        /* A TLS record (an alert) in answer to plain HTTP: skiffd's HTTPS port. */
+        if (!x->c->https && x->len > 0 && (x->buf[0] == 0x15 || x->buf[0] == 0x16))
+            return cm_error_set(err, EHOSTUNREACH,
+                                "skiffd %s: not an HTTP answer (if skiffd serves HTTPS, use an "
+                                "https:// endpoint)",
+                                path);
+        return cm_error_set(err, EHOSTUNREACH, "skiffd %s: not an HTTP answer", path);
+    }
     if (ret_status)
         *ret_status = status;
-    if (b->too_big)
+    body = x->buf + hend;
+    blen = x->len - hend;
+    v = header_value(x->buf, hend, "Content-Length", &vl);
+    if (v) {
+        unsigned long long cl = strtoull(v, NULL, 10);
+        if (cl > blen)
+            return cm_error_set(err, EHOSTUNREACH, "skiffd %s: answer cut short", path);
+        blen = (size_t)cl;
+    } else if (is_chunked(x->buf, hend)) {
+        if (!dechunk(body, blen, &blen))
+            return cm_error_set(err, EHOSTUNREACH, "skiffd %s: bad chunked answer", path);
+    }
+    if (blen > AGENT_CLIENT_MAX_BODY)
         return cm_error_set(err, EFBIG, "skiffd %s: answer over %u bytes", path,
                             AGENT_CLIENT_MAX_BODY);
-    if (rc != CURLE_OK)
-        return transport_error(c, rc, errbuf, path, err);
-    j = b->len ? json_loadb(b->data, b->len, 0, &jerr) : NULL;
+    j = blen ? json_loadb(body, blen, 0, &jerr) : NULL;
     if (status < 200 || status > 299) {
         const char *code = json_string_value(json_object_get(j, "error"));
         const char *msg = json_string_value(json_object_get(j, "message"));
@@ -204,18 +824,26 @@ int
 agent_client_call(struct agent_client *c, const char *path, json_t *body, long timeout_ms,
                   json_t **ret, long *ret_status, struct cm_error **err)
 {
-    cleanup_free char *req = json_dumps(body, JSON_COMPACT);
-    struct curl_slist *hdrs = NULL;
-    struct body b = {0};
-    CURL *e = c->call = make_easy(c, c->call, path, req, timeout_ms, &hdrs, &b, c->call_errbuf);
-    CURLcode rc = curl_easy_perform(e);
-    int r = finish(c, e, rc, &b, c->call_errbuf, path, ret, ret_status, err);
+    struct xfer *x = xfer_start(c, &c->idle_call, path, body, timeout_ms);
+    int r;
 
-    /* Forget this call's options (they point at freed memory), keep the
-     * handle's connection for the next call. */
-    curl_easy_reset(e);
-    curl_slist_free_all(hdrs);
-    free(b.data);
+    xfer_io(x);
+    while (x->st != X_DONE) {
+        int64_t left = x->deadline - mono_ms();
+        uint32_t ev = xfer_events(x);
+        struct pollfd pfd = {.fd = x->conn.fd, .events = (ev & EPOLLOUT) ? POLLOUT : POLLIN};
+        if (left <= 0) {
+            xfer_fail(x, ETIMEDOUT, "no answer in time");
+            break;
+        }
+        if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+            xfer_fail(x, errno, "poll");
+            break;
+        }
+        xfer_io(x);
+    }
+    r = xfer_finish(x, path, ret, ret_status, err);
+    xfer_free(x);
     return r;
 }
 
@@ -225,13 +853,7 @@ agent_client_poll_start(struct agent_client *c, json_t *body, long timeout_ms,
 {
     if (c->poll)
         return cm_error_set(err, EBUSY, "a poll is already running");
-    c->poll_req = json_dumps(body, JSON_COMPACT);
-    c->poll = make_easy(c, NULL, "poll", c->poll_req, timeout_ms, &c->poll_hdrs, &c->poll_body,
-                        c->poll_errbuf);
-    if (curl_multi_add_handle(c->multi, c->poll) != CURLM_OK) {
-        poll_reset(c);
-        return cm_error_set(err, EIO, "cannot start the poll");
-    }
+    c->poll = xfer_start(c, &c->idle_poll, "poll", body, timeout_ms);
     return 0;
 }
 
@@ -242,24 +864,25 @@ agent_client_poll_active(const struct agent_client *c)
 }
 
 int
-agent_client_wait(struct agent_client *c, int extra_fd, int timeout_ms, struct cm_error **err)
+agent_client_poll_fd(const struct agent_client *c, uint32_t *ret_events)
 {
-    struct curl_waitfd extra = {.fd = extra_fd, .events = CURL_WAIT_POLLIN};
-    int running = 0;
-    CURLMsg *m;
-    int left;
+    if (!c->poll || c->poll->st == X_DONE || c->poll->conn.fd < 0)
+        return -1;
+    *ret_events = xfer_events(c->poll);
+    return c->poll->conn.fd;
+}
 
-    if (curl_multi_poll(c->multi, extra_fd >= 0 ? &extra : NULL, extra_fd >= 0 ? 1 : 0, timeout_ms,
-                        NULL) != CURLM_OK)
-        return cm_error_set(err, EIO, "curl_multi_poll failed");
-    curl_multi_perform(c->multi, &running);
-    while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
-        if (m->msg == CURLMSG_DONE && m->easy_handle == c->poll) {
-            c->poll_done = true;
-            c->poll_rc = m->data.result;
-        }
-    }
-    return 0;
+void
+agent_client_poll_io(struct agent_client *c)
+{
+    if (c->poll)
+        xfer_io(c->poll);
+}
+
+bool
+agent_client_poll_done(const struct agent_client *c)
+{
+    return c->poll && (c->poll->st == X_DONE || mono_ms() >= c->poll->deadline);
 }
 
 int
@@ -268,9 +891,13 @@ agent_client_poll_result(struct agent_client *c, json_t **ret, long *ret_status,
 {
     int r;
 
-    if (!c->poll || !c->poll_done)
+    if (!c->poll)
         return 0;
-    r = finish(c, c->poll, c->poll_rc, &c->poll_body, c->poll_errbuf, "poll", ret, ret_status, err);
-    poll_reset(c);
+    if (c->poll->st != X_DONE && mono_ms() >= c->poll->deadline)
+        xfer_fail(c->poll, ETIMEDOUT, "no answer in time");
+    if (c->poll->st != X_DONE)
+        return 0;
+    r = xfer_finish(c->poll, "poll", ret, ret_status, err);
+    c->poll = xfer_free(c->poll);
     return r < 0 ? -1 : 1;
 }

@@ -4,6 +4,7 @@
 #include "agent/cni.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -294,13 +296,6 @@ cache_path(const struct agent_cni_config *c, const char *task_id)
     return xasprintf("%s/%s.json", c->cache_dir, task_id);
 }
 
-static json_t *
-loopback_conf(void)
-{
-    return json_pack("{s:s, s:s, s:s}", "cniVersion", AGENT_CNI_VERSION, "name", "lo", "type",
-                     "loopback");
-}
-
 static int
 run_list(const struct agent_cni_config *c, json_t *list, const char *command, const char *task_id,
          const char *netns, json_t *prev, json_t *rc, json_t **ret_result, struct cm_error **err)
@@ -362,12 +357,64 @@ result_ipv4(json_t *result)
     return NULL;
 }
 
+static int
+load_cache(const struct agent_cni_config *c, const char *task_id, json_t **ret,
+           struct cm_error **err)
+{
+    cleanup_free char *path = cache_path(c, task_id);
+    return cm_json_load_file(path, 1 << 20, ret, err);
+}
+
+int
+agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char *netns,
+                    const struct agent_port_mapping *pm, size_t n, struct cm_error **err)
+{
+    json_auto_t *cache = NULL;
+    json_auto_t *list = NULL;
+    json_auto_t *rc = NULL;
+    json_auto_t *result = NULL;
+    cleanup_free char *dump = NULL;
+    cleanup_free char *name = NULL;
+    cleanup_close int dfd = -1;
+
+    if (!valid_name(id, 128))
+        return cm_error_set(err, 0, "cni: invalid attachment id '%s'", id);
+    if (n > AGENT_MAX_PORT_MAPPINGS)
+        return cm_error_set(err, 0, "cni: %zu port mappings, at most %d", n,
+                            AGENT_MAX_PORT_MAPPINGS);
+    for (size_t i = 0; i < n; i++)
+        if (pm[i].host_port == 0 || pm[i].container_port == 0)
+            return cm_error_set(err, 0, "cni: port mapping %zu is not resolved", i);
+    if (load_cache(c, id, &cache, err) < 0 || !json_object_get(cache, "result"))
+        return cm_error_wrap(err, "cni: '%s' has no cached attachment", id);
+    list = agent_cni_conflist(c, AGENT_NET_BRIDGE);
+    json_array_remove(json_object_get(list, "plugins"), 0); /* the bridge is attached */
+    rc = agent_cni_runtime_config(pm, n);
+    /* The cache first: DEL must know the mappings even if ADD is cut short. */
+    json_object_set_new(cache, "mode", json_string(agent_net_mode_name(AGENT_NET_BRIDGE)));
+    json_object_set(cache, "runtimeConfig", rc);
+    dump = json_dumps(cache, JSON_COMPACT);
+    dfd = open(c->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return cm_error_errno(err, "open '%s'", c->cache_dir);
+    name = xasprintf("%s.json", id);
+    if (cm_write_file_atomic_at(dfd, name, dump, strlen(dump), 0600, err) < 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (run_list(c, list, "ADD", id, netns, json_object_get(cache, "result"), rc, &result, err) < 0)
+        return cm_error_wrap(err, "'%s'", id);
+    json_object_set(cache, "result", result);
+    free(dump);
+    dump = json_dumps(cache, JSON_COMPACT);
+    return cm_write_file_atomic_at(dfd, name, dump, strlen(dump), 0600, err);
+}
+
 int
 agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const char *task_id,
               const char *netns, const struct agent_port_mapping *pm, size_t n, char **ret_ip,
               struct cm_error **err)
 {
-    json_auto_t *lo = NULL;
     json_auto_t *list = NULL;
     json_auto_t *rc = NULL;
     json_auto_t *result = NULL;
@@ -392,9 +439,6 @@ agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const 
         if (pm[i].host_port == 0 || pm[i].container_port == 0)
             return cm_error_set(err, 0, "cni: port mapping %zu is not resolved", i);
     if (agent_cni_config_validate(c, err) < 0)
-        return -1;
-    lo = loopback_conf();
-    if (agent_cni_exec(c->plugin_dir, "loopback", "ADD", task_id, netns, "lo", lo, NULL, err) < 0)
         return -1;
     if (mode == AGENT_NET_NONE)
         return 0;
@@ -431,14 +475,6 @@ agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const 
     if (ret_ip)
         *ret_ip = result_ipv4(result);
     return 0;
-}
-
-static int
-load_cache(const struct agent_cni_config *c, const char *task_id, json_t **ret,
-           struct cm_error **err)
-{
-    cleanup_free char *path = cache_path(c, task_id);
-    return cm_json_load_file(path, 1 << 20, ret, err);
 }
 
 int
@@ -514,8 +550,17 @@ agent_netns_create(const char *dir, const char *name, char **ret_path, struct cm
         return cm_error_errno(err, "fork");
     }
     if (pid == 0) {
+        struct ifreq ifr = {.ifr_name = "lo"};
+        int s;
         if (unshare(CLONE_NEWNET) < 0)
             _exit(1);
+        /* lo up here: what CNI's loopback plugin would do, without its exec. */
+        s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+            _exit(3);
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+            _exit(3);
         if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
             _exit(2);
         _exit(0);
@@ -529,7 +574,10 @@ agent_netns_create(const char *dir, const char *name, char **ret_path, struct cm
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         unlink(path);
         return cm_error_set(err, EPERM, "netns: %s '%s' failed",
-                            WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare" : "mount",
+                            !WIFEXITED(status)         ? "create"
+                            : WEXITSTATUS(status) == 1 ? "unshare"
+                            : WEXITSTATUS(status) == 3 ? "loopback up in"
+                                                       : "mount",
                             path);
     }
     *ret_path = TAKE_PTR(path);

@@ -56,6 +56,7 @@ agent_config_init(struct agent_config *c, const char *argv0)
         c->init_path = NULL;
     }
     c->shim = beside(argv0, "skiff-shim");
+    c->worker = beside(argv0, "skiff-agent-worker");
     c->cni_plugin_dir = xstrdup("/usr/lib/cni");
     c->bridge = xstrdup("skiff0");
     c->subnet = xstrdup("10.213.0.0/16");
@@ -80,7 +81,7 @@ agent_config_done(struct agent_config *c)
                      &c->hostname,  &c->runtime,     &c->runtime_cli,      &c->runtime_root,
                      &c->shim,      &c->image_store, &c->default_registry, &c->cni_plugin_dir,
                      &c->bridge,    &c->subnet,      &c->netns_dir,        &c->cgroup_root,
-                     &c->init_path, &c->log_listen,  &c->log_advertise};
+                     &c->init_path, &c->worker,      &c->log_listen,       &c->log_advertise};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -114,6 +115,7 @@ static const struct opt opts[] = {
     {"runtimeRoot", "--runtime-root", O_STR, OFF(runtime_root)},
     {"runtimeCli", "--runtime-cli", O_STR, OFF(runtime_cli)},
     {"shim", "--shim", O_STR, OFF(shim)},
+    {"worker", "--worker", O_STR, OFF(worker)},
     {"imageStore", "--image-store", O_STR, OFF(image_store)},
     {"insecureRegistries", "--insecure-registry", O_STRV, OFF(insecure_registries)},
     {"defaultRegistry", "--default-registry", O_STR, OFF(default_registry)},
@@ -131,6 +133,7 @@ static const struct opt opts[] = {
     {"retention", "--retention", O_UINT, OFF(retention_s)},
     {"pidsLimit", "--pids-limit", O_I64, OFF(pids_limit)},
     {"imageGcPercent", "--image-gc-percent", O_UINT, OFF(image_gc_percent)},
+    {"netnsPool", "--netns-pool", O_UINT, OFF(netns_pool)},
     {"logListen", "--log-listen", O_STR, OFF(log_listen)},
     {"logAdvertise", "--log-advertise", O_STR, OFF(log_advertise)},
 };
@@ -368,6 +371,9 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
         return cm_error_set(err, 0, "--cgroup-root must be an absolute cgroup path");
     if (!c->netns_dir || c->netns_dir[0] != '/')
         return cm_error_set(err, 0, "--netns-dir must be absolute");
+    if (c->netns_pool > AGENT_NETNS_POOL_MAX)
+        return cm_error_set(err, 0, "--netns-pool %u: at most %u", c->netns_pool,
+                            AGENT_NETNS_POOL_MAX);
     if (c->image_gc_percent > 100)
         return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)

@@ -2,20 +2,24 @@
 /* skiff-agent's daemon: register, long poll, local reconcile, task life
  * cycle (images, network, cgroup, bundles, shims, health checks, stop),
  * reports with retries, re-adoption after a restart, cleanup after retention.
- * One thread: the loop waits on the poll transfer and a signalfd, and ticks. */
+ * One thread on common/loop.c: the poll's socket, the pipes of the jobs in
+ * flight, a tick timer and SIGTERM/SIGINT. Slow work never runs on the loop:
+ * a task's preparation and image gc run in skiff-agent-worker processes, a
+ * container's creation in its shim; both report through pipes, at most
+ * 2 x CPUs of each at a time, so many starts overlap. */
 #include "agent/daemon.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,13 +35,24 @@
 #include "cm/file.h"
 #include "cm/json.h"
 #include "cm/log.h"
+#include "cm/loop.h"
 #include "cm/xalloc.h"
-#include "img/rootfs.h"
-#include "img/store.h"
 
 #define TICK_MS 200
 #define REPORT_TIMEOUT_MS 10000
 #define MAX_TASKS 1024
+#define MAX_WORKER_ANSWER (1u << 20)
+
+/* A child whose output the loop collects: a worker job or a shim launcher. */
+struct job {
+    pid_t pid; /* 0: none */
+    int fd;
+    struct cm_loop_source *src;
+    char *buf;
+    size_t len, cap, max;
+    bool done; /* EOF (or too much): the output is complete */
+    int64_t t0;
+};
 
 struct ctr {
     const struct agent_container_def *def; /* borrowed from task->def */
@@ -56,6 +71,8 @@ struct ctr {
     struct agent_port_mapping *pm; /* resolved copy of def->port_mappings */
     size_t n_pm;
     int stop_signal;
+    bool starting;     /* its shim is being launched */
+    struct job launch; /* the shim's launcher and report pipe */
 };
 
 struct task {
@@ -73,13 +90,30 @@ struct task {
     int64_t stopped_at; /* wall clock seconds */
     bool cleaned;
     bool cgroup_gone;
-    int64_t net_ms; /* time spent on the network at preparation */
+    int64_t net_ms;  /* time spent on the network at preparation */
+    struct job prep; /* the worker preparing it */
+    char *cni_id;    /* CNI container id of a pre-warmed netns (else the task id) */
+    /* A pre-warmed netns's host ports are mapped by a job of their own while
+     * the containers start (their network is complete already); RUNNING is
+     * reported once the ports work too. */
+    bool ports_pending;
+    struct job ports;
+    struct job rel; /* the worker detaching its network once it stopped */
+};
+
+/* A network namespace attached (awsvpc) ahead of time, NETNS_DIR/ID. */
+struct warm_ns {
+    char *id, *netns, *ip;
 };
 
 struct agent {
     const struct agent_config *cfg;
     struct agent_client *client;
-    struct img_store *store;
+    struct cm_loop *loop;
+    struct cm_loop_source *tick, *poll_src;
+    int poll_fd;
+    uint32_t poll_ev;
+    bool full_tick; /* the timer fired: look at the shims and health checks */
     struct agent_port_pool ports;
     struct agent_cni_config cni;
     char *cni_ipam, *cni_cache;
@@ -88,10 +122,17 @@ struct agent {
     char *instance_arn;
     int64_t version;
     long poll_timeout_ms;
-    int sig_fd;
     int64_t next_register_ms, next_poll_ms, next_report_ms;
     unsigned report_failures;
-    bool quit;
+    unsigned n_workers, n_launches, max_jobs;
+    struct job gc;
+    int64_t last_expire;
+    struct warm_ns *pool; /* ready, --netns-pool of them at most */
+    size_t n_pool;
+    struct job warm; /* the worker making the next one */
+    char *warm_id;
+    unsigned warm_seq;
+    int64_t warm_retry_ms;
     struct agent_logserve *logs; /* the log endpoint skiffd reads (agent/logserve.c) */
     char *log_secret;
 };
@@ -110,33 +151,6 @@ valid_id(const char *s)
     size_t n = s ? strlen(s) : 0;
     return n > 0 && n <= 64 &&
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
-/* ---- signals by name (image StopSignal) ---- */
-
-static int
-signal_from_name(const char *s)
-{
-    static const struct {
-        const char *n;
-        int sig;
-    } names[] = {{"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT},   {"QUIT", SIGQUIT},
-                 {"HUP", SIGHUP},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"WINCH", SIGWINCH},
-                 {"STOP", SIGSTOP}, {"PWR", SIGPWR}};
-    char *end;
-    long v;
-
-    if (!s || !*s)
-        return SIGTERM;
-    v = strtol(s, &end, 10);
-    if (!*end && v > 0 && v < 65)
-        return (int)v;
-    if (strncmp(s, "SIG", 3) == 0)
-        s += 3;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(s, names[i].n) == 0)
-            return names[i].sig;
-    return SIGTERM;
 }
 
 /* ---- task records on disk ---- */
@@ -173,6 +187,10 @@ task_save(struct task *t)
         json_object_set_new(j, "netns", json_string(t->netns));
     if (t->ip)
         json_object_set_new(j, "ip", json_string(t->ip));
+    if (t->cni_id)
+        json_object_set_new(j, "cniId", json_string(t->cni_id));
+    if (t->ports_pending)
+        json_object_set_new(j, "portsPending", json_true());
     text = json_dumps(j, JSON_COMPACT);
     if (dfd < 0 || cm_write_file_atomic_at(dfd, "task.json", text, strlen(text), 0600, &err) < 0)
         cm_log_error("task '%s': cannot save its record: %s", t->id,
@@ -205,6 +223,7 @@ task_free(struct task *t)
     free(t->stop_reason);
     free(t->netns);
     free(t->ip);
+    free(t->cni_id);
     free(t);
 }
 
@@ -252,6 +271,9 @@ task_new(struct agent *a, json_t *desc, struct cm_error **err)
     t->def = TAKE_PTR(def);
     t->n = t->def->n_containers;
     t->c = xcalloc(t->n, sizeof *t->c);
+    t->prep = (struct job){.fd = -1};
+    t->ports = (struct job){.fd = -1};
+    t->rel = (struct job){.fd = -1};
     for (size_t i = 0; i < t->n; i++) {
         struct ctr *c = &t->c[i];
         c->def = &t->def->containers[i];
@@ -262,6 +284,7 @@ task_new(struct agent *a, json_t *desc, struct cm_error **err)
         c->pm = xcalloc(c->n_pm + 1, sizeof *c->pm);
         memcpy(c->pm, c->def->port_mappings, c->n_pm * sizeof *c->pm);
         c->stop_signal = SIGTERM;
+        c->launch = (struct job){.fd = -1};
     }
     return t;
 }
@@ -273,74 +296,179 @@ add_task(struct agent *a, struct task *t)
     a->tasks[a->n_tasks++] = t;
 }
 
-/* ---- the task's resources ---- */
+/* ---- jobs: children whose output comes back through a pipe ---- */
 
-static char *
-cgroup_dir(const char *controller, const char *path)
+static void
+job_close(struct job *j)
 {
-    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
-        return xasprintf("/sys/fs/cgroup%s", path);
-    return xasprintf("/sys/fs/cgroup/%s%s", controller, path);
+    cm_loop_remove(j->src);
+    j->src = NULL;
+    if (j->fd >= 0)
+        close(j->fd);
+    j->fd = -1;
 }
+
+static void
+job_reset(struct job *j)
+{
+    job_close(j);
+    free(j->buf);
+    *j = (struct job){.fd = -1};
+}
+
+static void
+on_job_fd(struct cm_loop *loop, int fd, uint32_t events, void *userdata)
+{
+    struct job *j = userdata;
+
+    (void)loop;
+    (void)events;
+    for (;;) {
+        ssize_t n;
+        if (j->len + 4096 + 1 > j->cap)
+            j->buf = xreallocarray_grow(j->buf, &j->cap, j->len + 4096 + 1, 1);
+        n = read(fd, j->buf + j->len, j->cap - j->len - 1);
+        if (n > 0) {
+            j->len += (size_t)n;
+            j->buf[j->len] = '\0';
+            if (j->len > j->max)
+                break; /* more than any honest answer: take it as it is */
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return;
+        break;
+    }
+    if (!j->buf)
+        j->buf = xcalloc(1, 1);
+    job_close(j);
+    j->done = true;
+}
+
+static int
+job_watch(struct agent *a, struct job *j, pid_t pid, int fd, size_t max, struct cm_error **err)
+{
+    *j = (struct job){.pid = pid, .fd = fd, .max = max, .t0 = now_ms()};
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    j->src = cm_loop_add_fd(a->loop, fd, EPOLLIN, on_job_fd, j, err);
+    return j->src ? 0 : -1;
+}
+
+/* Reaps the job's process (it has closed its output, so it is exiting). */
+static int
+job_wait(struct job *j)
+{
+    int status = 0;
+    while (j->pid > 0 && waitpid(j->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    j->pid = 0;
+    return status;
+}
+
+/* Runs skiff-agent-worker with the request on its stdin (include/agent/prepare.h). */
+static int
+worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
+{
+    cleanup_free char *text = json_dumps(req, JSON_COMPACT);
+    size_t len = strlen(text), off = 0;
+    int in[2], out[2];
+    pid_t pid;
+
+    if (pipe2(in, O_CLOEXEC) < 0)
+        return cm_error_errno(err, "pipe");
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        close(in[0]);
+        close(in[1]);
+        return cm_error_errno(err, "pipe");
+    }
+    pid = fork();
+    if (pid < 0) {
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        return cm_error_errno(err, "fork");
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+            _exit(127);
+        execl(a->cfg->worker, a->cfg->worker, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    /* The worker reads the whole request before it does anything else. */
+    while (off < len) {
+        ssize_t n = write(in[1], text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* it died: its empty answer says so */
+        off += (size_t)n;
+    }
+    close(in[1]);
+    if (job_watch(a, j, pid, out[0], MAX_WORKER_ANSWER, err) < 0) {
+        close(out[0]);
+        kill(pid, SIGKILL);
+        job_wait(j);
+        return -1;
+    }
+    a->n_workers++;
+    return 0;
+}
+
+/* The worker's answer: a new reference, or NULL with *err. */
+static json_t *
+worker_finish(struct agent *a, struct job *j, struct cm_error **err)
+{
+    int status = job_wait(j);
+    json_t *ans = j->len ? json_loadb(j->buf, j->len, 0, NULL) : NULL;
+
+    a->n_workers--;
+    if (!ans || !json_is_object(ans)) {
+        json_decref(ans);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+            return cm_error_set(err, ENOENT, "cannot run the worker '%s'", a->cfg->worker), NULL;
+        return cm_error_set(err, EIO, "the worker '%s' failed (status %d)", a->cfg->worker, status),
+               NULL;
+    }
+    if (!json_is_true(json_object_get(ans, "ok"))) {
+        const char *msg = json_string_value(json_object_get(ans, "error"));
+        cm_error_set(err, 0, "%s", msg ? msg : "the worker failed");
+        json_decref(ans);
+        return NULL;
+    }
+    return ans;
+}
+
+/* What a job needs of our configuration. */
+static json_t *
+worker_cfg(const struct agent *a)
+{
+    const struct agent_config *c = a->cfg;
+    json_t *ins = json_array();
+
+    for (char **p = c->insecure_registries; p && *p; p++)
+        json_array_append_new(ins, json_string(*p));
+    return json_pack("{s:s, s:s?, s:o, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:I}", "stateDir",
+                     c->state_dir, "imageStore", c->image_store, "insecureRegistries", ins,
+                     "defaultRegistry", c->default_registry, "cniPluginDir", c->cni_plugin_dir,
+                     "bridge", c->bridge, "subnet", c->subnet, "netnsDir", c->netns_dir,
+                     "cgroupRoot", c->cgroup_root, "initPath", c->init_path, "pidsLimit",
+                     (json_int_t)c->pids_limit);
+}
+
+/* ---- the task's resources ---- */
 
 static char *
 task_cgroup(const struct agent *a, const struct task *t)
 {
     return xasprintf("%s/%s", a->cfg->cgroup_root, t->id);
-}
-
-/* The task's CPU quota and memory limit on its own cgroup (the containers'
- * cgroups are created below it by the runtime). */
-static int
-task_cgroup_setup(struct agent *a, struct task *t, struct cm_error **err)
-{
-    cleanup_free char *path = task_cgroup(a, t);
-    int64_t quota, mem;
-    uint64_t period;
-    char buf[64];
-
-    agent_task_cgroup_limits(t->def->cpu, t->def->memory, &quota, &period, &mem);
-    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-        cleanup_free char *dir = cgroup_dir("", path);
-        if (cm_mkdir_p(dir, 0755, err) < 0)
-            return -1;
-        if (quota > 0) {
-            cleanup_free char *f = xasprintf("%s/cpu.max", dir);
-            snprintf(buf, sizeof buf, "%lld %llu", (long long)quota, (unsigned long long)period);
-            if (cm_write_file_at(AT_FDCWD, f, buf, err) < 0)
-                return -1;
-        }
-        if (mem > 0) {
-            cleanup_free char *f = xasprintf("%s/memory.max", dir);
-            snprintf(buf, sizeof buf, "%lld", (long long)mem);
-            if (cm_write_file_at(AT_FDCWD, f, buf, err) < 0)
-                return -1;
-        }
-        return 0;
-    }
-    {
-        cleanup_free char *cpu = cgroup_dir("cpu", path);
-        cleanup_free char *memd = cgroup_dir("memory", path);
-        if (cm_mkdir_p(cpu, 0755, err) < 0 || cm_mkdir_p(memd, 0755, err) < 0)
-            return -1;
-        if (quota > 0) {
-            cleanup_free char *fp = xasprintf("%s/cpu.cfs_period_us", cpu);
-            cleanup_free char *fq = xasprintf("%s/cpu.cfs_quota_us", cpu);
-            snprintf(buf, sizeof buf, "%llu", (unsigned long long)period);
-            if (cm_write_file_at(AT_FDCWD, fp, buf, err) < 0)
-                return -1;
-            snprintf(buf, sizeof buf, "%lld", (long long)quota);
-            if (cm_write_file_at(AT_FDCWD, fq, buf, err) < 0)
-                return -1;
-        }
-        if (mem > 0) {
-            cleanup_free char *f = xasprintf("%s/memory.limit_in_bytes", memd);
-            snprintf(buf, sizeof buf, "%lld", (long long)mem);
-            if (cm_write_file_at(AT_FDCWD, f, buf, err) < 0)
-                return -1;
-        }
-    }
-    return 0;
 }
 
 /* Removes the task's cgroup in every hierarchy (children first: the
@@ -387,150 +515,192 @@ task_cgroup_remove(struct agent *a, struct task *t)
     return gone;
 }
 
-static int
-prepare_container(struct agent *a, struct task *t, struct ctr *c, struct cm_error **err)
-{
-    cleanup_img_image struct img_image *img = NULL;
-    cleanup_img_config struct img_config *icfg = NULL;
-    struct img_pull_opts po = {.registry = {.insecure = a->cfg->insecure_registries},
-                               .default_registry = a->cfg->default_registry};
-    cleanup_free char *upper = xasprintf("%s/upper", c->dir);
-    cleanup_free char *work = xasprintf("%s/work", c->dir);
-    cleanup_free char *rootfs = xasprintf("%s/rootfs", c->bundle);
-    cleanup_free char *cgparent = task_cgroup(a, t);
-    cleanup_close int rootfs_fd = -1;
-    cleanup_close int bfd = -1;
-    json_auto_t *spec = NULL;
-    cleanup_free char *text = NULL;
-    struct agent_bundle_params bp = {.task_id = t->id,
-                                     .cgroup_parent = cgparent,
-                                     .netns = t->netns,
-                                     .hostname = t->id,
-                                     .init_path = a->cfg->init_path,
-                                     .pids_limit = a->cfg->pids_limit};
-    const char *sig;
+static void prepare_failed(struct task *t, const char *msg);
+static void stop_task(struct task *t, const char *reason);
 
-    if (cm_mkdir_p(rootfs, 0755, err) < 0 || cm_mkdir_p(upper, 0755, err) < 0 ||
-        cm_mkdir_p(work, 0755, err) < 0)
-        return -1;
-    /* A preparation cut short by a restart may have mounted it already. */
-    for (int i = 0; i < 8 && umount2(rootfs, MNT_DETACH) == 0; i++)
-        ;
-    if (img_pull(a->store, c->def->image, &po, &img, err) < 0)
-        return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", c->def->image);
-    if (img_store_read_config(a->store, img, &icfg, err) < 0)
-        return cm_error_wrap(err, "image '%s'", c->def->image);
-    if (img_rootfs_mount(a->store, img, upper, work, rootfs, NULL, err) < 0)
-        return cm_error_wrap(err, "rootfs of '%s'", c->def->image);
-    rootfs_fd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (agent_bundle_config(icfg, rootfs_fd, c->def, &bp, &spec, err) < 0)
-        return -1;
-    sig = json_string_value(
-        json_object_get(json_object_get(spec, "annotations"), AGENT_ANN_STOP_SIGNAL));
-    c->stop_signal = signal_from_name(sig);
-    text = json_dumps(spec, JSON_INDENT(2));
-    bfd = open(c->bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (bfd < 0)
-        return cm_error_errno(err, "open '%s'", c->bundle);
-    return cm_write_file_atomic_at(bfd, "config.json", text, strlen(text), 0644, err);
-}
-
-/* Everything a task needs before its first container starts. */
+/* Everything a task needs before its first container starts: host ports
+ * here (the pool is ours), the rest in a worker (prepare_finish). */
 static int
-prepare_task(struct agent *a, struct task *t, struct cm_error **err)
+prepare_start(struct agent *a, struct task *t, struct cm_error **err)
 {
-    enum agent_net_mode mode = t->def->network_mode;
-    struct agent_port_mapping *all = NULL;
-    size_t n_all = 0;
+    json_auto_t *req = NULL;
 
     if (cm_mkdir_p(t->dir, 0700, err) < 0)
         return -1;
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
         if (cm_mkdir_p(t->c[i].dir, 0700, err) < 0)
             return -1;
-    task_save(t);
-    /* Host ports, then the network (bridge mode maps them). */
-    for (size_t i = 0; i < t->n; i++) {
-        if (mode == AGENT_NET_BRIDGE &&
+        /* Host ports, then the network (bridge mode maps them). */
+        if (t->def->network_mode == AGENT_NET_BRIDGE &&
             agent_port_pool_assign(&a->ports, t->c[i].pm, t->c[i].n_pm, err) < 0)
             return cm_error_wrap(err, "container '%s'", t->c[i].def->name);
     }
-    task_save(t);
-    t->net_ms = now_ms();
-    if (agent_net_mode_has_netns(mode)) {
-        cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, t->id);
-        struct stat st;
-
-        /* A restart during preparation may have left a half-attached netns:
-         * detach (DEL is idempotent) and start over with a fresh one. */
-        if (t->netns || stat(path, &st) == 0) {
-            agent_cni_del(&a->cni, mode, t->id, path, NULL);
-            agent_netns_delete(path, NULL);
-            free(t->netns);
-            t->netns = NULL;
-            free(t->ip);
-            t->ip = NULL;
-        }
-        if (agent_netns_create(a->cfg->netns_dir, t->id, &t->netns, err) < 0)
-            return -1;
-        task_save(t);
-        if (mode == AGENT_NET_BRIDGE) {
-            for (size_t i = 0; i < t->n; i++) {
-                all = xrealloc(all, (n_all + t->c[i].n_pm + 1) * sizeof *all);
-                memcpy(all + n_all, t->c[i].pm, t->c[i].n_pm * sizeof *all);
-                n_all += t->c[i].n_pm;
-            }
-        }
-        {
-            int r = agent_cni_add(&a->cni, mode, t->id, t->netns, all, n_all, &t->ip, err);
-            free(all);
-            if (r < 0)
-                return -1;
-        }
-        task_save(t);
+    if ((t->def->network_mode == AGENT_NET_AWSVPC || t->def->network_mode == AGENT_NET_BRIDGE) &&
+        !t->cni_id && a->n_pool > 0) {
+        /* A pre-warmed netns: its plugin execs are off this task's path. */
+        struct warm_ns *w = &a->pool[--a->n_pool];
+        free(t->netns);
+        free(t->ip);
+        t->cni_id = w->id;
+        t->netns = w->netns;
+        t->ip = w->ip;
     }
-    t->net_ms = now_ms() - t->net_ms;
-    if (task_cgroup_setup(a, t, err) < 0)
-        return cm_error_wrap(err, "task cgroup");
-    for (size_t i = 0; i < t->n; i++)
-        if (prepare_container(a, t, &t->c[i], err) < 0)
-            return cm_error_wrap(err, "container '%s'", t->c[i].def->name);
-    t->prepared = true;
-    task_save(t);
-    return 0;
+    task_save(t); /* a restart finds the ports and the pool netns it owns */
+    req = json_pack("{s:s, s:o, s:O, s:o}", "op", "prepare", "cfg", worker_cfg(a), "task", t->desc,
+                    "ports", ports_json(t));
+    if (t->cni_id && t->netns) {
+        bool split = t->def->network_mode == AGENT_NET_BRIDGE;
+        json_object_set_new(req, "pool",
+                            json_pack("{s:s, s:s, s:s?, s:b}", "id", t->cni_id, "netns", t->netns,
+                                      "ip", t->ip, "noPorts", split));
+        if (split && !t->ports_pending) {
+            t->ports_pending = true;
+            task_save(t);
+        }
+    }
+    return worker_start(a, &t->prep, req, err);
 }
 
-/* Releases what the task holds on the host; safe to repeat. Logs and exit
- * records stay until the retention period ends. */
 static void
-release_task(struct agent *a, struct task *t)
+prepare_finish(struct agent *a, struct task *t)
 {
     cleanup_error struct cm_error *err = NULL;
+    json_auto_t *ans = worker_finish(a, &t->prep, &err);
+    int64_t ms = now_ms() - t->prep.t0;
+    json_t *sigs;
 
+    job_reset(&t->prep);
+    if (!ans) {
+        prepare_failed(t, err->msg);
+        return;
+    }
+    free(t->netns);
+    free(t->ip);
+    t->netns = json_is_string(json_object_get(ans, "netns"))
+                   ? xstrdup(json_string_value(json_object_get(ans, "netns")))
+                   : NULL;
+    t->ip = json_is_string(json_object_get(ans, "ip"))
+                ? xstrdup(json_string_value(json_object_get(ans, "ip")))
+                : NULL;
+    t->net_ms = json_integer_value(json_object_get(ans, "netMs"));
+    sigs = json_object_get(ans, "stopSignals");
     for (size_t i = 0; i < t->n; i++) {
-        cleanup_free char *rootfs = xasprintf("%s/rootfs", t->c[i].bundle);
-        if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-            cm_log_warn("task '%s': unmount '%s': %m, ignoring", t->id, rootfs);
-        /* Explicit and picked host ports alike go back to the pool. */
+        json_int_t sig = json_integer_value(json_object_get(sigs, t->c[i].def->name));
+        t->c[i].stop_signal = sig > 0 && sig < 65 ? (int)sig : SIGTERM;
+    }
+    t->prepared = true;
+    task_save(t);
+    cm_log_info("task '%s': prepared in %lld ms (network %lld ms, image check %lld ms)", t->id,
+                (long long)ms, (long long)t->net_ms,
+                (long long)json_integer_value(json_object_get(ans, "pullMs")));
+}
+
+static void
+prepare_failed(struct task *t, const char *msg)
+{
+    cm_log_error("task '%s': %s", t->id, msg);
+    set_reason(&t->stop_reason, "%s", msg);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->c[i].state == AGENT_C_PENDING)
+            set_reason(&t->c[i].reason, "%.900s", msg);
+    stop_task(t, msg);
+}
+
+static int
+ports_start(struct agent *a, struct task *t, struct cm_error **err)
+{
+    json_auto_t *req =
+        json_pack("{s:s, s:o, s:s, s:s, s:O, s:o}", "op", "ports", "cfg", worker_cfg(a), "id",
+                  t->cni_id, "netns", t->netns, "task", t->desc, "ports", ports_json(t));
+    return worker_start(a, &t->ports, req, err);
+}
+
+static void
+ports_finish(struct agent *a, struct task *t)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *ans = worker_finish(a, &t->ports, &err);
+    int64_t ms = now_ms() - t->ports.t0;
+
+    job_reset(&t->ports);
+    if (!ans) {
+        prepare_failed(t, err->msg);
+        return;
+    }
+    t->ports_pending = false;
+    task_save(t);
+    cm_log_info("task '%s': host ports mapped in %lld ms", t->id, (long long)ms);
+}
+
+/* The fast part of a release, once the network is detached. */
+static void
+release_done(struct agent *a, struct task *t)
+{
+    /* Explicit and picked host ports alike go back to the pool (only now:
+     * their NAT rules are gone). */
+    for (size_t i = 0; i < t->n && !t->cleaned; i++)
         for (size_t k = 0; k < t->c[i].n_pm; k++)
-            if (t->c[i].pm[k].host_port && !t->cleaned)
+            if (t->c[i].pm[k].host_port)
                 agent_port_pool_release(&a->ports, t->c[i].pm[k].host_port);
-    }
-    if (t->netns) {
-        if (agent_cni_del(&a->cni, t->def->network_mode, t->id, t->netns, &err) < 0) {
-            cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
-            cm_error_free(&err);
-        }
-        if (agent_netns_delete(t->netns, &err) < 0) {
-            cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
-            cm_error_free(&err);
-        }
-    }
     /* The shims delete their containers (and cgroups) just after recording
      * the exit: the task cgroup may still be busy; task_tick retries. */
     t->cgroup_gone = task_cgroup_remove(a, t);
     t->cleaned = true;
+    t->dirty = true; /* STOPPED goes out once the task holds nothing */
     task_save(t);
+}
+
+/* Releases what the task holds on the host; safe to repeat. Logs and exit
+ * records stay until the retention period ends. Detaching a CNI network
+ * (plugin execs) runs in a worker; release_finish completes it. */
+static void
+release_task(struct agent *a, struct task *t)
+{
+    cleanup_error struct cm_error *err = NULL;
+    enum agent_net_mode mode = t->def->network_mode;
+
+    if (t->cleaned || t->rel.pid)
+        return;
+    /* A preparation that failed or was cut short may have made the netns
+     * without telling us. */
+    if (!t->netns && agent_net_mode_has_netns(mode)) {
+        cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, t->id);
+        if (access(path, F_OK) == 0)
+            t->netns = TAKE_PTR(path);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        cleanup_free char *rootfs = xasprintf("%s/rootfs", t->c[i].bundle);
+        if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+            cm_log_warn("task '%s': unmount '%s': %m, ignoring", t->id, rootfs);
+    }
+    if (t->netns && (mode == AGENT_NET_AWSVPC || mode == AGENT_NET_BRIDGE)) {
+        json_auto_t *req = NULL;
+        if (a->n_workers >= a->max_jobs)
+            return; /* task_tick tries again */
+        req = json_pack("{s:s, s:o, s:s, s:s, s:s}", "op", "release", "cfg", worker_cfg(a), "id",
+                        t->cni_id ? t->cni_id : t->id, "netns", t->netns, "mode",
+                        agent_net_mode_name(mode));
+        if (worker_start(a, &t->rel, req, &err) == 0)
+            return;
+        cm_log_warn("task '%s': %s, will retry", t->id, err->msg);
+        return;
+    }
+    if (t->netns && agent_netns_delete(t->netns, &err) < 0)
+        cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
+    release_done(a, t);
+}
+
+static void
+release_finish(struct agent *a, struct task *t)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *ans = worker_finish(a, &t->rel, &err);
+
+    job_reset(&t->rel);
+    /* Best effort, as CNI DEL is: what is left is logged, not retried. */
+    if (!ans)
+        cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
+    release_done(a, t);
 }
 
 /* ---- containers ---- */
@@ -553,29 +723,62 @@ ctr_views(const struct task *t, struct agent_cview *v)
 }
 
 static void
+ctr_shim_opts(const struct agent *a, const struct ctr *c, struct agent_shim_opts *o)
+{
+    *o = (struct agent_shim_opts){.id = c->rid,
+                                  .bundle = c->bundle,
+                                  .dir = c->dir,
+                                  .runtime = a->cfg->runtime,
+                                  .runtime_root = a->cfg->runtime_root,
+                                  .log_max_size = a->cfg->log_max_size,
+                                  .log_max_files = a->cfg->log_max_files};
+}
+
+/* Launches the container's shim; launch_finish picks up its report. */
+static void
 start_container(struct agent *a, struct task *t, struct ctr *c)
 {
-    struct agent_shim_opts o = {.id = c->rid,
-                                .bundle = c->bundle,
-                                .dir = c->dir,
-                                .runtime = a->cfg->runtime,
-                                .runtime_root = a->cfg->runtime_root,
-                                .log_max_size = a->cfg->log_max_size,
-                                .log_max_files = a->cfg->log_max_files};
+    struct agent_shim_opts o;
+    cleanup_error struct cm_error *err = NULL;
+    pid_t pid;
+    int fd;
+
+    ctr_shim_opts(a, c, &o);
+    if (agent_shim_launch(a->cfg->shim, &o, &pid, &fd, &err) < 0 ||
+        job_watch(a, &c->launch, pid, fd, AGENT_SHIM_REPORT_MAX, &err) < 0) {
+        cm_log_error("task '%s': container '%s': %s", t->id, c->def->name, err->msg);
+        set_reason(&c->reason, "CannotStartContainerError: %s", err->msg);
+        c->state = AGENT_C_STOPPED;
+        t->dirty = true;
+        return;
+    }
+    c->starting = true;
+    a->n_launches++;
+}
+
+static void
+launch_finish(struct agent *a, struct task *t, struct ctr *c)
+{
+    struct agent_shim_opts o;
     cleanup_error struct cm_error *err = NULL;
     pid_t shim;
-    int64_t t0 = now_ms();
+    int64_t ms = now_ms() - c->launch.t0;
 
-    if (agent_shim_spawn(a->cfg->shim, &o, &shim, &err) < 0) {
+    ctr_shim_opts(a, c, &o);
+    if (agent_shim_launched(a->cfg->shim, &o, c->launch.pid, c->launch.buf, &shim, &err) < 0) {
         cm_log_error("task '%s': container '%s': %s", t->id, c->def->name, err->msg);
         set_reason(&c->reason, "CannotStartContainerError: %s", err->msg);
         c->state = AGENT_C_STOPPED;
     } else {
         cm_log_info("task '%s': container '%s' started (shim %d, %lld ms)", t->id, c->def->name,
-                    (int)shim, (long long)(now_ms() - t0));
+                    (int)shim, (long long)ms);
         c->state = AGENT_C_RUNNING;
         c->hs = (struct agent_health_state){.started_ms = now_ms()};
     }
+    c->launch.pid = 0;
+    job_reset(&c->launch);
+    c->starting = false;
+    a->n_launches--;
     t->dirty = true;
 }
 
@@ -690,37 +893,51 @@ task_signature(const struct task *t)
     return h;
 }
 
+/* Moves a task along. full: the tick timer fired, look at the shims' records
+ * and the health checks too (other passes only react to finished jobs). */
 static void
-task_tick(struct agent *a, struct task *t, int64_t now)
+task_tick(struct agent *a, struct task *t, int64_t now, bool full)
 {
     struct agent_cview views[AGENT_MAX_CONTAINERS];
     bool all_started = true, all_stopped = true;
     uint64_t sig = task_signature(t);
 
     if (t->state == AGENT_T_STOPPED) {
-        if (t->cleaned && !t->cgroup_gone)
+        if (t->rel.done)
+            release_finish(a, t);
+        else if (!t->cleaned)
+            release_task(a, t); /* after a restart, or when no worker was free */
+        if (full && t->cleaned && !t->cgroup_gone)
             t->cgroup_gone = task_cgroup_remove(a, t);
         return;
     }
-    if (!t->prepared && t->state != AGENT_T_STOPPING) {
+    if (t->prep.done)
+        prepare_finish(a, t);
+    if (t->ports.done)
+        ports_finish(a, t);
+    /* Once prepare_start has taken a pool netns (or prepared, after a
+     * restart): the ports alongside. */
+    if (t->ports_pending && !t->ports.pid && (t->prep.pid || t->prepared) && t->cni_id &&
+        t->netns && t->state != AGENT_T_STOPPING && a->n_workers < a->max_jobs) {
         cleanup_error struct cm_error *err = NULL;
-        int64_t t0 = now_ms();
-        int r = prepare_task(a, t, &err);
-        if (r == 0)
-            cm_log_info("task '%s': prepared in %lld ms (network %lld ms)", t->id,
-                        (long long)(now_ms() - t0), (long long)t->net_ms);
-        if (r < 0) {
-            cm_log_error("task '%s': %s", t->id, err->msg);
-            set_reason(&t->stop_reason, "%s", err->msg);
-            for (size_t i = 0; i < t->n; i++)
-                if (t->c[i].state == AGENT_C_PENDING)
-                    set_reason(&t->c[i].reason, "%.900s", err->msg);
-            stop_task(t, err->msg);
-        }
+        if (ports_start(a, t, &err) < 0)
+            prepare_failed(t, err->msg);
     }
-    for (size_t i = 0; i < t->n; i++)
-        if (t->c[i].state == AGENT_C_RUNNING)
+    if (!t->prepared && !t->prep.pid && t->state != AGENT_T_STOPPING &&
+        a->n_workers < a->max_jobs) {
+        cleanup_error struct cm_error *err = NULL;
+        if (prepare_start(a, t, &err) < 0)
+            prepare_failed(t, err->msg);
+        else if (t->ports_pending && !t->ports.pid && a->n_workers < a->max_jobs &&
+                 ports_start(a, t, &err) < 0)
+            prepare_failed(t, err->msg);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->c[i].starting && t->c[i].launch.done)
+            launch_finish(a, t, &t->c[i]);
+        if (full && t->c[i].state == AGENT_C_RUNNING)
             observe_container(t, &t->c[i]);
+    }
 
     if (t->state != AGENT_T_STOPPING) {
         /* Start what may start; an essential container's end stops the task. */
@@ -732,8 +949,10 @@ task_tick(struct agent *a, struct task *t, int64_t now)
                 stop_task(t, AGENT_ESSENTIAL_EXITED);
                 break;
             }
-            if (c->state != AGENT_C_PENDING)
+            if (c->state != AGENT_C_PENDING || c->starting || !t->prepared)
                 continue;
+            if (a->n_launches >= a->max_jobs)
+                break;
             ctr_views(t, views);
             g = agent_deps_gate(c->def, views, t->n, &blocker);
             if (g == AGENT_GATE_READY) {
@@ -748,7 +967,8 @@ task_tick(struct agent *a, struct task *t, int64_t now)
     }
     for (size_t i = 0; i < t->n; i++) {
         struct ctr *c = &t->c[i];
-        if (c->state == AGENT_C_RUNNING && c->def->health.present && t->state != AGENT_T_STOPPING)
+        if (full && c->state == AGENT_C_RUNNING && c->def->health.present &&
+            t->state != AGENT_T_STOPPING)
             health_tick(a, t, c, now);
     }
 
@@ -756,7 +976,7 @@ task_tick(struct agent *a, struct task *t, int64_t now)
         for (size_t i = 0; i < t->n; i++) {
             struct ctr *c = &t->c[i];
             cleanup_error struct cm_error *err = NULL;
-            if (c->state == AGENT_C_PENDING) {
+            if (c->state == AGENT_C_PENDING && !c->starting) {
                 c->state = AGENT_C_STOPPED;
                 t->dirty = true;
             }
@@ -785,7 +1005,10 @@ task_tick(struct agent *a, struct task *t, int64_t now)
         if (t->c[i].state != AGENT_C_STOPPED)
             all_stopped = false;
     }
-    if (t->state == AGENT_T_PENDING && all_started && t->prepared) {
+    /* A worker still preparing it must finish before its resources go. */
+    if (t->prep.pid || t->ports.pid)
+        all_stopped = false;
+    if (t->state == AGENT_T_PENDING && all_started && t->prepared && !t->ports_pending) {
         t->state = AGENT_T_RUNNING;
         t->dirty = true;
         cm_log_info("task '%s': running", t->id);
@@ -869,7 +1092,8 @@ send_reports(struct agent *a, int64_t now)
         return;
     }
     for (size_t i = 0; i < a->n_tasks && n < MAX_TASKS; i++) {
-        if (!a->tasks[i]->dirty)
+        /* STOPPED is only told once the task holds nothing on the host. */
+        if (!a->tasks[i]->dirty || (a->tasks[i]->state == AGENT_T_STOPPED && !a->tasks[i]->cleaned))
             continue;
         json_array_append_new(list, task_report(a->tasks[i]));
         sent[n++] = a->tasks[i];
@@ -884,7 +1108,8 @@ send_reports(struct agent *a, int64_t now)
         unsigned shift = a->report_failures < 5 ? a->report_failures : 5;
         a->report_failures++;
         a->next_report_ms = now + (250LL << shift);
-        cm_log_warn("report: %s, will retry", err->msg);
+        cm_log(err->code == EKEYREJECTED ? CM_LOG_ERROR : CM_LOG_WARN, "report: %s, will retry",
+               err->msg);
         if (err->code == ENOENT)
             a->next_register_ms = 0, free(a->instance_arn), a->instance_arn = NULL;
         return;
@@ -1033,50 +1258,98 @@ apply_desired(struct agent *a, json_t *ans)
 }
 
 static void
+drop_poll_src(struct agent *a)
+{
+    cm_loop_remove(a->poll_src);
+    a->poll_src = NULL;
+    a->poll_fd = -1;
+    a->poll_ev = 0;
+}
+
+static void
+on_poll_fd(struct cm_loop *loop, int fd, uint32_t events, void *userdata)
+{
+    struct agent *a = userdata;
+
+    (void)loop;
+    (void)fd;
+    (void)events;
+    agent_client_poll_io(a->client);
+}
+
+/* Keeps the loop watching the poll's socket for what it waits for now. */
+static void
+sync_poll_src(struct agent *a)
+{
+    uint32_t ev = 0;
+    int fd = agent_client_poll_fd(a->client, &ev);
+    cleanup_error struct cm_error *err = NULL;
+
+    if (fd == a->poll_fd && ev == a->poll_ev)
+        return;
+    if (fd >= 0 && fd == a->poll_fd && cm_loop_mod_fd(a->poll_src, ev, NULL) == 0) {
+        a->poll_ev = ev;
+        return;
+    }
+    drop_poll_src(a);
+    if (fd < 0)
+        return;
+    a->poll_src = cm_loop_add_fd(a->loop, fd, ev, on_poll_fd, a, &err);
+    if (!a->poll_src) {
+        cm_log_warn("poll: %s, will retry", err->msg);
+        return;
+    }
+    a->poll_fd = fd;
+    a->poll_ev = ev;
+}
+
+static void
 poll_step(struct agent *a, int64_t now)
 {
     json_auto_t *ans = NULL;
+    json_auto_t *body = NULL;
     cleanup_error struct cm_error *err = NULL;
     long status = 0;
     int r;
 
+    if (agent_client_poll_done(a->client)) {
+        drop_poll_src(a);
+        r = agent_client_poll_result(a->client, &ans, &status, &err);
+        if (r < 0) {
+            /* A certificate skiffd's CA does not vouch for needs the operator. */
+            cm_log(err->code == EKEYREJECTED ? CM_LOG_ERROR : CM_LOG_WARN, "poll: %s", err->msg);
+            if (status == 404) {
+                free(a->instance_arn);
+                a->instance_arn = NULL;
+                a->next_register_ms = now;
+            }
+            a->next_poll_ms = now + 1000;
+            cm_error_free(&err);
+        } else if (r > 0) {
+            a->version = json_integer_value(json_object_get(ans, "version"));
+            apply_desired(a, ans);
+        }
+    }
     if (!a->instance_arn) {
         if (now < a->next_register_ms)
             return;
         if (do_register(a, &err) < 0) {
-            cm_log_warn("register: %s, will retry", err->msg);
+            cm_log(err->code == EKEYREJECTED ? CM_LOG_ERROR : CM_LOG_WARN,
+                   "register: %s, will retry", err->msg);
             a->next_register_ms = now + 2000;
             return;
         }
         a->next_poll_ms = 0;
     }
-    if (!agent_client_poll_active(a->client)) {
-        json_auto_t *body = NULL;
-        if (now < a->next_poll_ms)
-            return;
-        body = json_pack("{s:s, s:I, s:I}", "containerInstanceArn", a->instance_arn, "version",
-                         (json_int_t)a->version, "waitMs", (json_int_t)a->poll_timeout_ms);
-        if (agent_client_poll_start(a->client, body, a->poll_timeout_ms + 10000, &err) < 0) {
-            cm_log_warn("poll: %s", err->msg);
-            a->next_poll_ms = now + 1000;
-        }
+    if (agent_client_poll_active(a->client) || now < a->next_poll_ms)
         return;
-    }
-    r = agent_client_poll_result(a->client, &ans, &status, &err);
-    if (r == 0)
-        return;
-    if (r < 0) {
+    /* The next poll goes out at once: changes reach us while we work. */
+    body = json_pack("{s:s, s:I, s:I}", "containerInstanceArn", a->instance_arn, "version",
+                     (json_int_t)a->version, "waitMs", (json_int_t)a->poll_timeout_ms);
+    if (agent_client_poll_start(a->client, body, a->poll_timeout_ms + 10000, &err) < 0) {
         cm_log_warn("poll: %s", err->msg);
-        if (status == 404) {
-            free(a->instance_arn);
-            a->instance_arn = NULL;
-            a->next_register_ms = now;
-        }
         a->next_poll_ms = now + 1000;
-        return;
     }
-    a->version = json_integer_value(json_object_get(ans, "version"));
-    apply_desired(a, ans);
 }
 
 /* ---- re-adoption ---- */
@@ -1122,6 +1395,7 @@ adopt(struct agent *a)
                    : st && strcmp(st, "RUNNING") == 0  ? AGENT_T_RUNNING
                                                        : AGENT_T_PENDING;
         t->prepared = json_is_true(json_object_get(j, "prepared"));
+        t->ports_pending = json_is_true(json_object_get(j, "portsPending"));
         t->reported_stopped = json_is_true(json_object_get(j, "reportedStopped"));
         t->cleaned = json_is_true(json_object_get(j, "cleaned"));
         t->stopped_at = json_integer_value(json_object_get(j, "stoppedAt"));
@@ -1131,6 +1405,9 @@ adopt(struct agent *a)
             t->netns = xstrdup(json_string_value(json_object_get(j, "netns")));
         if (json_is_string(json_object_get(j, "ip")))
             t->ip = xstrdup(json_string_value(json_object_get(j, "ip")));
+        if (json_is_string(json_object_get(j, "cniId")) &&
+            valid_id(json_string_value(json_object_get(j, "cniId"))))
+            t->cni_id = xstrdup(json_string_value(json_object_get(j, "cniId")));
         ports = json_object_get(j, "ports");
         for (size_t i = 0; i < t->n; i++) {
             struct ctr *c = &t->c[i];
@@ -1180,8 +1457,13 @@ expire(struct agent *a)
         if (t->state == AGENT_T_STOPPED && t->reported_stopped && !t->dirty &&
             now - t->stopped_at >= (int64_t)a->cfg->retention_s) {
             cleanup_error struct cm_error *err = NULL;
-            if (!t->cleaned)
+            if (!t->cleaned) {
                 release_task(a, t);
+                if (!t->cleaned) {
+                    i++;
+                    continue;
+                }
+            }
             if (cm_rm_rf(t->dir, &err) < 0)
                 cm_log_warn("task '%s': %s, ignoring", t->id, err->msg);
             cm_log_info("task '%s': removed after retention", t->id);
@@ -1193,46 +1475,171 @@ expire(struct agent *a)
     }
 }
 
-/* Image garbage collection: when the store's filesystem is fuller than the
- * threshold, images no unstopped task uses are forgotten and their blobs and
- * snapshots pruned (stopped tasks' rootfs are unmounted already). */
+/* Image garbage collection in a worker: when the store's filesystem is
+ * fuller than the threshold, images no unstopped task uses are removed and
+ * pruned (stopped tasks' rootfs are unmounted already). */
 static void
-image_gc(struct agent *a)
+image_gc_start(struct agent *a)
 {
-    struct statvfs vfs;
-    struct img_image **imgs = NULL;
-    size_t n = 0;
-    uint64_t removed = 0;
-    unsigned used;
+    json_auto_t *req = NULL;
+    json_t *in_use = json_array();
     cleanup_error struct cm_error *err = NULL;
 
-    if (statvfs(img_store_root(a->store), &vfs) < 0 || vfs.f_blocks == 0)
+    if (a->gc.pid)
         return;
-    used = (unsigned)(100 - (uint64_t)vfs.f_bavail * 100 / vfs.f_blocks);
-    if (used < a->cfg->image_gc_percent || img_store_list(a->store, &imgs, &n, &err) < 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        bool in_use = false;
-        for (size_t k = 0; k < a->n_tasks && !in_use; k++) {
-            const struct task *t = a->tasks[k];
-            if (t->state == AGENT_T_STOPPED)
-                continue;
-            for (size_t c = 0; c < t->n && !in_use; c++) {
-                cleanup_img_image struct img_image *mine = NULL;
-                if (img_store_get(a->store, t->c[c].def->image, a->cfg->default_registry, &mine,
-                                  NULL) == 0)
-                    in_use = strcmp(mine->name, imgs[i]->name) == 0;
-            }
-        }
-        if (!in_use && img_store_remove(a->store, imgs[i]->name, NULL, NULL) == 0)
-            cm_log_info("image '%s' removed (disk %u%% used)", imgs[i]->name, used);
+    for (size_t k = 0; k < a->n_tasks; k++) {
+        const struct task *t = a->tasks[k];
+        if (t->state == AGENT_T_STOPPED)
+            continue;
+        for (size_t c = 0; c < t->n; c++)
+            json_array_append_new(in_use, json_string(t->c[c].def->image));
     }
-    img_image_list_free(imgs, n);
-    if (img_store_prune(a->store, NULL, &removed, &err) < 0)
+    req = json_pack("{s:s, s:o, s:o, s:I}", "op", "gc", "cfg", worker_cfg(a), "inUse", in_use,
+                    "percent", (json_int_t)a->cfg->image_gc_percent);
+    if (worker_start(a, &a->gc, req, &err) < 0)
         cm_log_warn("image gc: %s, ignoring", err->msg);
 }
 
+static void
+image_gc_finish(struct agent *a)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *ans = worker_finish(a, &a->gc, &err);
+    size_t i;
+    json_t *name;
+
+    job_reset(&a->gc);
+    if (!ans) {
+        cm_log_warn("image gc: %s, ignoring", err->msg);
+        return;
+    }
+    json_array_foreach (json_object_get(ans, "removed"), i, name)
+        cm_log_info("image '%s' removed (disk over %u%%)", json_string_value(name),
+                    a->cfg->image_gc_percent);
+}
+
+/* ---- pre-warmed network namespaces (--netns-pool) ---- */
+
+static void
+pool_tick(struct agent *a, int64_t now)
+{
+    cleanup_error struct cm_error *err = NULL;
+    json_auto_t *req = NULL;
+
+    if (a->warm.done) {
+        json_auto_t *ans = worker_finish(a, &a->warm, &err);
+        job_reset(&a->warm);
+        if (!ans) {
+            cm_log_warn("netns pool: '%s': %s, will retry", a->warm_id, err->msg);
+            cm_error_free(&err);
+            a->warm_retry_ms = now + 5000;
+        } else {
+            a->pool = xrealloc(a->pool, (a->n_pool + 1) * sizeof *a->pool);
+            a->pool[a->n_pool++] =
+                (struct warm_ns){.id = TAKE_PTR(a->warm_id),
+                                 .netns = xstrdup(json_string_value(json_object_get(ans, "netns"))),
+                                 .ip = json_is_string(json_object_get(ans, "ip"))
+                                           ? xstrdup(json_string_value(json_object_get(ans, "ip")))
+                                           : NULL};
+        }
+        free(a->warm_id);
+        a->warm_id = NULL;
+    }
+    if (a->warm.pid || a->n_pool >= a->cfg->netns_pool || a->n_workers >= a->max_jobs ||
+        now < a->warm_retry_ms)
+        return;
+    /* Tasks waiting for a worker come first. */
+    for (size_t i = 0; i < a->n_tasks; i++) {
+        const struct task *t = a->tasks[i];
+        if (!t->prepared && !t->prep.pid && t->state != AGENT_T_STOPPING &&
+            t->state != AGENT_T_STOPPED)
+            return;
+    }
+    a->warm_id = xasprintf("warm-%u", a->warm_seq++);
+    req = json_pack("{s:s, s:o, s:s}", "op", "warm", "cfg", worker_cfg(a), "id", a->warm_id);
+    if (worker_start(a, &a->warm, req, &err) < 0) {
+        cm_log_warn("netns pool: %s, will retry", err->msg);
+        free(a->warm_id);
+        a->warm_id = NULL;
+        a->warm_retry_ms = now + 5000;
+    }
+}
+
+/* At start-up: pre-warmed netns no task owns are left from an earlier run
+ * (we do not know how far their attachment got): detach and remove them. */
+static void
+pool_sweep(struct agent *a)
+{
+    cleanup_dir DIR *d = opendir(a->cfg->netns_dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d)) != NULL) {
+        unsigned long n;
+        char *end;
+        bool owned = false;
+        if (strncmp(de->d_name, "warm-", 5) != 0)
+            continue;
+        n = strtoul(de->d_name + 5, &end, 10);
+        if (*end == '\0' && n < UINT_MAX && n >= a->warm_seq)
+            a->warm_seq = (unsigned)n + 1;
+        for (size_t i = 0; i < a->n_tasks && !owned; i++)
+            owned = a->tasks[i]->cni_id && strcmp(a->tasks[i]->cni_id, de->d_name) == 0;
+        if (!owned && valid_id(de->d_name)) {
+            cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, de->d_name);
+            cleanup_error struct cm_error *err = NULL;
+            agent_cni_del(&a->cni, AGENT_NET_AWSVPC, de->d_name, path, NULL);
+            if (agent_netns_delete(path, &err) < 0)
+                cm_log_warn("netns pool: %s, ignoring", err->msg);
+        }
+    }
+}
+
 /* ---- the loop ---- */
+
+static void
+on_tick(struct cm_loop *loop, struct cm_loop_source *timer, void *userdata)
+{
+    struct agent *a = userdata;
+
+    (void)loop;
+    (void)timer;
+    a->full_tick = true;
+}
+
+static void
+on_signal(struct cm_loop *loop, int signo, void *userdata)
+{
+    (void)signo;
+    (void)userdata;
+    cm_loop_quit(loop, 0);
+}
+
+/* Before every wait: whatever the last events (poll answer, finished jobs,
+ * the tick) made possible, then one report with every change. */
+static void
+step(struct cm_loop *loop, void *userdata)
+{
+    struct agent *a = userdata;
+    int64_t now = now_ms();
+    bool full = a->full_tick;
+
+    (void)loop;
+    a->full_tick = false;
+    poll_step(a, now);
+    for (size_t i = 0; i < a->n_tasks; i++)
+        task_tick(a, a->tasks[i], now, full);
+    send_reports(a, now);
+    pool_tick(a, now);
+    if (a->gc.done)
+        image_gc_finish(a);
+    if (full && now - a->last_expire > 5000) {
+        expire(a);
+        if (a->n_workers < a->max_jobs)
+            image_gc_start(a);
+        a->last_expire = now;
+    }
+    sync_poll_src(a);
+}
 
 /* The log endpoint, after the signals are blocked (its thread inherits the mask).
  * Without it the agent still runs tasks; `skiff logs` then says so. */
@@ -1262,15 +1669,15 @@ logs_start(struct agent *a)
 int
 agent_run(const struct agent_config *cfg, struct cm_error **err)
 {
-    struct agent a = {.cfg = cfg, .sig_fd = -1, .poll_timeout_ms = 20000};
+    struct agent a = {.cfg = cfg, .poll_timeout_ms = 20000, .poll_fd = -1};
     cleanup_free char *token = NULL;
-    cleanup_free char *store = NULL;
     cleanup_free char *tasks = NULL;
     size_t len;
-    sigset_t mask;
-    int64_t last_expire = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int r = 0;
 
+    a.gc = (struct job){.fd = -1};
+    a.warm = (struct job){.fd = -1};
     if (agent_config_validate(cfg, err) < 0)
         return -1;
     if (cm_read_file_at(AT_FDCWD, cfg->join_token_file, 4096, &token, &len, err) < 0)
@@ -1283,9 +1690,8 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
     tasks = xasprintf("%s/tasks", cfg->state_dir);
     if (cm_mkdir_p(tasks, 0700, err) < 0)
         return -1;
-    store = cfg->image_store ? xstrdup(cfg->image_store) : xasprintf("%s/images", cfg->state_dir);
-    if (img_store_open(store, &a.store, err) < 0)
-        return -1;
+    /* Jobs mostly wait (plugins, registry, disk): twice the CPUs keeps both busy. */
+    a.max_jobs = cpus > 0 ? (unsigned)cpus * 2 : 2;
     a.cni_ipam = xasprintf("%s/cni/ipam", cfg->state_dir);
     a.cni_cache = xasprintf("%s/cni/cache", cfg->state_dir);
     a.cni = (struct agent_cni_config){.plugin_dir = cfg->cni_plugin_dir,
@@ -1296,51 +1702,69 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
                                       .cache_dir = a.cni_cache};
     agent_port_pool_init(&a.ports, cfg->port_lo, cfg->port_hi, true);
     a.client = agent_client_new(cfg->endpoint, token, cfg->ca_file);
-
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
-    a.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    a.loop = cm_loop_new(err);
+    if (!a.loop || cm_loop_add_signal(a.loop, SIGTERM, on_signal, &a, err) < 0 ||
+        cm_loop_add_signal(a.loop, SIGINT, on_signal, &a, err) < 0 ||
+        !(a.tick = cm_loop_add_timer(a.loop, TICK_MS, TICK_MS, on_tick, &a, err)) ||
+        cm_loop_add_before_sleep(a.loop, step, &a, err) < 0) {
+        r = -1;
+        goto out;
+    }
+    /* After the loop blocked the signals: the log endpoint's thread inherits the mask. */
     logs_start(&a);
 
     adopt(&a);
+    pool_sweep(&a);
     cm_log_info("agent up: %zu task(s) adopted, endpoint '%s'", a.n_tasks, cfg->endpoint);
-    while (!a.quit) {
-        cleanup_error struct cm_error *e = NULL;
-        struct signalfd_siginfo si;
-        int64_t now;
-
-        if (agent_client_wait(a.client, a.sig_fd, TICK_MS, &e) < 0) {
-            cm_log_warn("%s", e->msg);
-            cm_error_free(&e);
-            usleep(TICK_MS * 1000);
-        }
-        while (a.sig_fd >= 0 && read(a.sig_fd, &si, sizeof si) == sizeof si)
-            a.quit = true;
-        if (a.quit)
-            break;
-        now = now_ms();
-        poll_step(&a, now);
-        for (size_t i = 0; i < a.n_tasks; i++)
-            task_tick(&a, a.tasks[i], now);
-        send_reports(&a, now);
-        if (now - last_expire > 5000) {
-            expire(&a);
-            image_gc(&a);
-            last_expire = now;
-        }
-    }
+    a.full_tick = true;
+    cm_loop_run(a.loop);
     cm_log_info("agent: terminating; containers keep running under their shims");
+out:
     for (size_t i = 0; i < a.n_tasks; i++) {
-        for (size_t k = 0; k < a.tasks[i]->n; k++)
-            if (a.tasks[i]->c[k].hc_pid > 0) {
-                kill(a.tasks[i]->c[k].hc_pid, SIGKILL);
-                waitpid(a.tasks[i]->c[k].hc_pid, NULL, 0);
+        struct task *t = a.tasks[i];
+        for (size_t k = 0; k < t->n; k++) {
+            if (t->c[k].hc_pid > 0) {
+                kill(t->c[k].hc_pid, SIGKILL);
+                waitpid(t->c[k].hc_pid, NULL, 0);
             }
-        task_free(a.tasks[i]);
+            /* A launching shim goes on alone: the next agent adopts it. */
+            job_wait(&t->c[k].launch);
+            job_reset(&t->c[k].launch);
+        }
+        /* A half-done preparation is redone by the next agent. */
+        if (t->prep.pid > 0)
+            kill(t->prep.pid, SIGKILL);
+        job_wait(&t->prep);
+        job_reset(&t->prep);
+        if (t->ports.pid > 0)
+            kill(t->ports.pid, SIGKILL);
+        job_wait(&t->ports);
+        job_reset(&t->ports);
+        /* A release cut short is redone by the next agent. */
+        if (t->rel.pid > 0)
+            kill(t->rel.pid, SIGKILL);
+        job_wait(&t->rel);
+        job_reset(&t->rel);
+        task_free(t);
     }
+    /* Ready pool entries stay; the next agent sweeps them. */
+    if (a.warm.pid > 0)
+        kill(a.warm.pid, SIGKILL);
+    job_wait(&a.warm);
+    job_reset(&a.warm);
+    free(a.warm_id);
+    for (size_t i = 0; i < a.n_pool; i++) {
+        free(a.pool[i].id);
+        free(a.pool[i].netns);
+        free(a.pool[i].ip);
+    }
+    free(a.pool);
+    if (a.gc.pid > 0)
+        kill(a.gc.pid, SIGKILL);
+    job_wait(&a.gc);
+    job_reset(&a.gc);
+    drop_poll_src(&a);
     agent_logserve_stop(a.logs);
     free(a.log_secret);
     free(a.tasks);
@@ -1348,8 +1772,6 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
     free(a.cni_ipam);
     free(a.cni_cache);
     agent_client_free(a.client);
-    img_store_free(a.store);
-    if (a.sig_fd >= 0)
-        close(a.sig_fd);
+    cm_loop_free(a.loop);
     return r;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -762,6 +763,131 @@ fail_delete:
     return -1;
 }
 
+/* Continues as a fresh image of ourselves (see agent_shim_opts.sup_pid):
+ * the descriptors stay open across exec, blocked and pending signals stay
+ * as they are, the container's init stays our child. Returns only when exec
+ * failed; the shim then simply goes on supervising in this process. */
+static void
+shim_reexec(struct shim *s)
+{
+    const struct agent_shim_opts *o = s->o;
+    char sup[64], size[32], files[16];
+    const char *argv[32];
+    size_t n = 0;
+    int fds[3] = {s->out_fd, s->err_fd, s->ctl_fd};
+
+    /* A partial line waiting in our buffers would be lost. */
+    agent_logfile_flush(s->log, AGENT_LOG_STDOUT, NULL);
+    agent_logfile_flush(s->log, AGENT_LOG_STDERR, NULL);
+    snprintf(sup, sizeof sup, "%d,%d,%d,%d", (int)s->pid, s->out_fd, s->err_fd, s->ctl_fd);
+    snprintf(size, sizeof size, "%" PRIu64, o->log_max_size);
+    snprintf(files, sizeof files, "%u", o->log_max_files);
+    argv[n++] = "skiff-shim";
+    argv[n++] = "--id";
+    argv[n++] = o->id;
+    argv[n++] = "--bundle";
+    argv[n++] = o->bundle;
+    argv[n++] = "--dir";
+    argv[n++] = o->dir;
+    if (o->runtime) {
+        argv[n++] = "--runtime";
+        argv[n++] = o->runtime;
+    }
+    if (o->runtime_root) {
+        argv[n++] = "--runtime-root";
+        argv[n++] = o->runtime_root;
+    }
+    argv[n++] = "--log-max-size";
+    argv[n++] = size;
+    argv[n++] = "--log-max-files";
+    argv[n++] = files;
+    argv[n++] = "--supervise";
+    argv[n++] = sup;
+    if (s->mem_cgroup) {
+        argv[n++] = "--mem-cgroup";
+        argv[n++] = s->mem_cgroup;
+    }
+    argv[n] = NULL;
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            fcntl(fds[i], F_SETFD, 0);
+    execv("/proc/self/exe", (char *const *)argv);
+    cm_log_warn("container '%s': re-exec: %m, supervising in place", o->id);
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+}
+
+/* The re-executed shim takes over what shim_start set up. */
+static int
+shim_resume(struct shim *s, struct cm_error **err)
+{
+    const struct agent_shim_opts *o = s->o;
+    cleanup_free char *logpath = xasprintf("%s/%s", o->dir, AGENT_SHIM_LOG_NAME);
+    sigset_t mask;
+    int fds[3] = {o->sup_out, o->sup_err, o->sup_ctl};
+
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0)
+            return cm_error_errno(err, "--supervise: descriptor %d", fds[i]);
+    s->pid = o->sup_pid;
+    s->out_fd = o->sup_out;
+    s->err_fd = o->sup_err;
+    s->ctl_fd = o->sup_ctl;
+    s->mem_cgroup = o->mem_cgroup ? xstrdup(o->mem_cgroup) : NULL;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        return cm_error_errno(err, "set child subreaper");
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (s->sig_fd < 0)
+        return cm_error_errno(err, "signalfd");
+    s->log =
+        agent_logfile_open(logpath, o->log_max_size ? o->log_max_size : AGENT_LOG_DEFAULT_MAX_SIZE,
+                           o->log_max_files, err);
+    return s->log ? 0 : -1;
+}
+
+/* Drops our read-only, never-written file pages (the program text, mostly
+ * touched once by start-up and container creation; the kernel maps 64 KiB
+ * around every fault) from our page tables: they come back from the page
+ * cache when used again, so only what the supervision loop needs stays
+ * resident. Mappings with private (copied) pages keep them. */
+static void
+shed_text(void)
+{
+    cleanup_fclose FILE *f = fopen("/proc/self/smaps", "re");
+    char line[512];
+    unsigned long lo = 0, hi = 0;
+    bool cand = false;
+
+    while (f && fgets(line, sizeof line, f)) {
+        char perms[8] = "";
+        unsigned long kb;
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, perms) == 3 && strchr(line, '/')) {
+            lo = a;
+            hi = b;
+            cand = perms[1] != 'w' && perms[3] == 'p';
+            continue;
+        }
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && strchr(line, ' ')) {
+            cand = false; /* anonymous mapping */
+            continue;
+        }
+        if (cand && sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
+            if (kb == 0)
+                madvise((void *)lo, hi - lo, MADV_DONTNEED);
+            cand = false;
+        }
+    }
+}
+
 int
 agent_shim_run(const struct agent_shim_opts *o, int ready_fd, struct cm_error **err)
 {
@@ -772,19 +898,32 @@ agent_shim_run(const struct agent_shim_opts *o, int ready_fd, struct cm_error **
 
     struct cm_error *e = NULL;
 
-    if (shim_start(&s, ready_fd, &e) < 0) {
-        report(ready_fd, "error %s\n", e->msg);
-        cm_error_set(err, e->code, "%s", e->msg);
-        cm_error_free(&e);
-        shim_done(&s);
-        return -1;
+    if (o->sup_pid > 0) {
+        if (shim_resume(&s, &e) < 0) {
+            /* Without its pipes, log or signals we can still record the exit. */
+            cm_log_warn("container '%s': resume: %s, logs are lost", o->id, e->msg);
+            cm_error_free(&e);
+            s.pid = o->sup_pid;
+            goto wait_init;
+        }
+    } else {
+        if (shim_start(&s, ready_fd, &e) < 0) {
+            report(ready_fd, "error %s\n", e->msg);
+            cm_error_set(err, e->code, "%s", e->msg);
+            cm_error_free(&e);
+            shim_done(&s);
+            return -1;
+        }
+        if (ready_fd >= 0)
+            close(ready_fd);
+        shim_reexec(&s);
     }
-    if (ready_fd >= 0)
-        close(ready_fd);
     reap(&s); /* a SIGCHLD may have come before the loop */
+    shed_text();
     r = supervise(&s);
     if (r < 0)
         cm_log_warn("container '%s': supervision loop: %m", o->id);
+wait_init:
     if (!s.exited) {
         /* Only a broken poll gets here: wait for the init all the same. */
         int status;
@@ -823,7 +962,19 @@ agent_shim_parse_args(int argc, char **argv, struct agent_shim_opts *o, struct c
             o->runtime = v;
         else if (strcmp(a, "--runtime-root") == 0)
             o->runtime_root = v;
-        else if (strcmp(a, "--log-max-size") == 0 || strcmp(a, "--log-max-files") == 0) {
+        else if (strcmp(a, "--mem-cgroup") == 0)
+            o->mem_cgroup = v;
+        else if (strcmp(a, "--supervise") == 0) {
+            int pid, out, errfd, ctl;
+            char extra;
+            if (sscanf(v, "%d,%d,%d,%d%c", &pid, &out, &errfd, &ctl, &extra) != 4 || pid <= 0 ||
+                out < -1 || errfd < -1 || ctl < -1)
+                return cm_error_set(err, 0, "--supervise: '%s' is not PID,OUT,ERR,CTL", v);
+            o->sup_pid = pid;
+            o->sup_out = out;
+            o->sup_err = errfd;
+            o->sup_ctl = ctl;
+        } else if (strcmp(a, "--log-max-size") == 0 || strcmp(a, "--log-max-files") == 0) {
             char *end;
             unsigned long long n;
             errno = 0;
@@ -853,17 +1004,14 @@ agent_shim_parse_args(int argc, char **argv, struct agent_shim_opts *o, struct c
 /* ---- agent side ---- */
 
 int
-agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_shim_pid,
-                 struct cm_error **err)
+agent_shim_launch(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_pid,
+                  int *ret_ready_fd, struct cm_error **err)
 {
     char size[32], files[16];
     const char *argv[24];
     size_t n = 0;
     int ready[2];
     pid_t pid;
-    int status;
-    char buf[ERROR_MAX + 64];
-    size_t len = 0;
 
     snprintf(size, sizeof size, "%" PRIu64, o->log_max_size);
     snprintf(files, sizeof files, "%u", o->log_max_files);
@@ -907,8 +1055,51 @@ agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *
         _exit(127);
     }
     close(ready[1]);
+    *ret_pid = pid;
+    *ret_ready_fd = ready[0];
+    return 0;
+}
+
+int
+agent_shim_launched(const char *shim_path, const struct agent_shim_opts *o, pid_t launcher,
+                    const char *report, pid_t *ret_shim_pid, struct cm_error **err)
+{
+    int status = 0;
+
+    /* The launcher exits as soon as the daemon has forked off. */
+    while (waitpid(launcher, &status, 0) < 0) {
+        if (errno != EINTR)
+            return cm_error_errno(err, "wait for the shim launcher");
+    }
+    if (strncmp(report, "ok ", 3) == 0) {
+        struct agent_shim_record rec;
+        if (agent_shim_record_load(o->dir, &rec, err) < 0)
+            return cm_error_wrap(err, "container '%s'", o->id);
+        *ret_shim_pid = rec.shim_pid;
+        return 0;
+    }
+    if (strncmp(report, "error ", 6) == 0) {
+        const char *nl = strchr(report, '\n');
+        return cm_error_set(err, EIO, "%.*s", nl ? (int)(nl - report - 6) : (int)strlen(report + 6),
+                            report + 6);
+    }
+    return cm_error_set(err, EIO, "container '%s': the shim '%s' failed (status %d)", o->id,
+                        shim_path, status);
+}
+
+int
+agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_shim_pid,
+                 struct cm_error **err)
+{
+    char buf[ERROR_MAX + 64];
+    size_t len = 0;
+    pid_t pid;
+    int fd;
+
+    if (agent_shim_launch(shim_path, o, &pid, &fd, err) < 0)
+        return -1;
     while (len < sizeof buf - 1) {
-        ssize_t r = read(ready[0], buf + len, sizeof buf - 1 - len);
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -916,27 +1107,8 @@ agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *
         len += (size_t)r;
     }
     buf[len] = '\0';
-    close(ready[0]);
-    /* The launcher exits as soon as the daemon has forked off. */
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return cm_error_errno(err, "wait for the shim launcher");
-    }
-    if (strncmp(buf, "ok ", 3) == 0) {
-        struct agent_shim_record rec;
-        if (agent_shim_record_load(o->dir, &rec, err) < 0)
-            return cm_error_wrap(err, "container '%s'", o->id);
-        *ret_shim_pid = rec.shim_pid;
-        return 0;
-    }
-    if (strncmp(buf, "error ", 6) == 0) {
-        char *nl = strchr(buf, '\n');
-        if (nl)
-            *nl = '\0';
-        return cm_error_set(err, EIO, "%s", buf + 6);
-    }
-    return cm_error_set(err, EIO, "container '%s': the shim '%s' failed (status %d)", o->id,
-                        shim_path, status);
+    close(fd);
+    return agent_shim_launched(shim_path, o, pid, buf, ret_shim_pid, err);
 }
 
 int

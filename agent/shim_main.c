@@ -32,6 +32,19 @@ main(int argc, char **argv)
                         "[--runtime-root DIR] [--log-max-size BYTES] [--log-max-files N]\n");
         return 2;
     }
+    if (o.sup_pid > 0) {
+        /* Re-executed by ourselves once the container runs: already a daemon,
+         * fd 3 may be one of the container's pipes. */
+        logpath = xasprintf("%s/shim.log", o.dir);
+        if (cm_log_open(logpath, &err) < 0)
+            cm_error_free(&err);
+        cm_log_set_format(CM_LOG_JSON);
+        if (agent_shim_run(&o, -1, &err) < 0) {
+            cm_log_error("container '%s': %s", o.id, err->msg);
+            return 1;
+        }
+        return 0;
+    }
     if (ready_fd >= 0)
         fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
 

@@ -65,13 +65,20 @@ int agent_cni_exec(const char *plugin_dir, const char *type, const char *command
                    const char *container_id, const char *netns, const char *ifname, json_t *conf,
                    json_t **ret_result, struct cm_error **err);
 
-/* Attaches the task's netns: loopback up, and for bridge/awsvpc the network
- * list with the port mappings; caches the result. *ret_ip (may be NULL) gets
+/* Attaches the task's netns (made by agent_netns_create, which has brought
+ * its loopback up already): for bridge/awsvpc the network list with the port
+ * mappings; caches the result. *ret_ip (may be NULL) gets
  * the task's IPv4 address without prefix, NULL for none. On failure whatever
  * was added is removed again. */
 int agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const char *task_id,
                   const char *netns, const struct agent_port_mapping *pm, size_t n, char **ret_ip,
                   struct cm_error **err);
+/* Port mappings for an attachment made ahead of time in awsvpc mode (a
+ * pre-warmed netns, id being its CNI container id): portmap ADD chained on
+ * the cached bridge result; the cache entry becomes a bridge one, so that
+ * agent_cni_del(BRIDGE, id, ...) undoes both. */
+int agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char *netns,
+                        const struct agent_port_mapping *pm, size_t n, struct cm_error **err);
 /* Verifies the attachment against the cached result (CHECK). */
 int agent_cni_check(const struct agent_cni_config *c, enum agent_net_mode mode, const char *task_id,
                     const char *netns, struct cm_error **err);
@@ -81,7 +88,8 @@ int agent_cni_del(const struct agent_cni_config *c, enum agent_net_mode mode, co
                   const char *netns, struct cm_error **err);
 
 /* Network namespaces as files (like `ip netns`): DIR/NAME bind-mounts a new
- * netns. Created by a short-lived child so the caller's own netns is untouched. */
+ * netns with its loopback up. Created by a short-lived child so the caller's
+ * own netns is untouched. */
 int agent_netns_create(const char *dir, const char *name, char **ret_path, struct cm_error **err);
 /* Unmounts and removes it; a missing one is not an error. */
 int agent_netns_delete(const char *path, struct cm_error **err);

@@ -12,6 +12,8 @@
 
 #include "cm/error.h"
 
+#define AGENT_NETNS_POOL_MAX 64
+
 struct agent_config {
     char *cluster;
     char *endpoint;
@@ -25,6 +27,7 @@ struct agent_config {
                            default: skiff-runtime beside the agent */
     char *runtime_root; /* default: STATE/runtime */
     char *shim;         /* default: skiff-shim beside the agent */
+    char *worker;       /* the slow jobs' program, default: skiff-agent-worker beside the agent */
     char *image_store;  /* default: STATE/images */
     char **insecure_registries;
     char *default_registry;
@@ -43,6 +46,8 @@ struct agent_config {
     int64_t pids_limit;           /* per container, default 4096 */
     unsigned image_gc_percent;    /* disk use of the image store's filesystem above
                                      which unused images are removed (default 85) */
+    unsigned netns_pool;          /* network namespaces kept attached to the bridge
+                                     ahead of time for awsvpc/bridge tasks (default 0) */
     char *log_listen;             /* "IPv4:PORT" of the log endpoint skiffd reads
                                      (agent/logserve.c); default "127.0.0.1:0", "off" = none */
     char *log_advertise;          /* "IPv4:PORT" skiffd should use, when not the listen address */
@@ -52,11 +57,12 @@ struct agent_config {
 void agent_config_init(struct agent_config *c, const char *argv0);
 void agent_config_done(struct agent_config *c);
 /* Reads a JSON config file (strict: unknown keys are errors) over c. Keys are
- * the long option names in camelCase: cluster, endpoint, caFile, joinTokenFile, state,
- * hostname, runtime, runtimeRoot, shim, imageStore, insecureRegistries,
- * defaultRegistry, cniPluginDir, bridge, subnet, netnsDir, cgroupRoot,
- * initPath, portRange ("lo-hi"), reservedMemory, attributes, logMaxSize,
- * logMaxFiles, retention, pidsLimit, imageGcPercent, logListen, logAdvertise. */
+ * the long option names in camelCase: cluster, endpoint, caFile, joinTokenFile,
+ * state, hostname, runtime, runtimeRoot, shim, worker, imageStore,
+ * insecureRegistries, defaultRegistry, cniPluginDir, bridge, subnet, netnsDir,
+ * cgroupRoot, initPath, portRange ("lo-hi"), reservedMemory, attributes,
+ * logMaxSize, logMaxFiles, retention, pidsLimit, imageGcPercent, netnsPool,
+ * logListen, logAdvertise. */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */

@@ -34,6 +34,13 @@ struct agent_shim_opts {
     const char *runtime_root; /* its --root, NULL = its default */
     uint64_t log_max_size;    /* 0 = AGENT_LOG_DEFAULT_MAX_SIZE */
     unsigned log_max_files;
+    /* Set by the shim for itself (--supervise PID,OUT,ERR,CTL [--mem-cgroup
+     * DIR]): once the container runs, the shim re-executes itself to
+     * supervise it with a fresh address space, without the pages creating it
+     * touched (the runtime library's): a shim's resident set stays small. */
+    pid_t sup_pid;
+    int sup_out, sup_err, sup_ctl;
+    const char *mem_cgroup;
 };
 
 /* How the container ended. */
@@ -100,6 +107,16 @@ uint64_t agent_parse_oom_kill(const char *text);
  * The shim is daemonised: it is not a child of the caller. */
 int agent_shim_spawn(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_shim_pid,
                      struct cm_error **err);
+/* The same in two steps for an event loop: agent_shim_launch starts the
+ * shim (its launcher is *ret_pid, a child of the caller) and hands out the
+ * read end of its report pipe; once that pipe is at EOF, agent_shim_launched
+ * takes what was read (NUL-terminated, at most AGENT_SHIM_REPORT_MAX bytes),
+ * reaps the launcher and tells the outcome as agent_shim_spawn does. */
+#define AGENT_SHIM_REPORT_MAX 4096
+int agent_shim_launch(const char *shim_path, const struct agent_shim_opts *o, pid_t *ret_pid,
+                      int *ret_ready_fd, struct cm_error **err);
+int agent_shim_launched(const char *shim_path, const struct agent_shim_opts *o, pid_t launcher,
+                        const char *report, pid_t *ret_shim_pid, struct cm_error **err);
 /* Asks the shim to send sig to the container's init (through DIR/ctl). */
 int agent_shim_signal(const char *dir, int sig, struct cm_error **err);
 

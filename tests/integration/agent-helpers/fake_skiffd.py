@@ -5,6 +5,8 @@
 # agent API is on main. The desired state is DIR/desired.json
 # ({"version": N, "tasks": [...]}, rewritten by the test); every report is
 # appended to DIR/reports.jsonl; DIR/fail-reports makes reports answer 503.
+# DIR/answers.jsonl records when each new desired version went out to the
+# agent (the benchmarks' "assignment received" instant).
 import json, os, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -53,6 +55,9 @@ class H(BaseHTTPRequestHandler):
             while d["version"] == body.get("version") and time.time() < deadline:
                 time.sleep(0.005)
                 d = desired()
+            if d["version"] != body.get("version"):
+                with lock, open(os.path.join(DIR, "answers.jsonl"), "a") as f:
+                    f.write(json.dumps({"version": d["version"], "time": time.time()}) + "\n")
             return self.answer(200, {"containerInstanceArn": ARN, "version": d["version"],
                                      "status": "ACTIVE", "tasks": d["tasks"]})
         if self.path == "/agent/v1/report":
