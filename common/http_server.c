@@ -274,9 +274,11 @@ cm_http_server_new(struct cm_loop *loop, const struct cm_http_config *cfg, struc
     };
     srv->d = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0), 0,
-        NULL, NULL, access_cb, srv, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED,
-        completed_cb, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        /* The logger first: libmicrohttpd warns about (and logs raw) anything said before it. */
+        NULL, NULL, access_cb, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->conn_timeout_s, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!srv->d) {
         if (tls)
             cm_error_set(err, EINVAL, "start HTTPS server on '%s': certificate or key refused",
