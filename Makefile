@@ -92,7 +92,7 @@ $(1)_OBJS := $$(patsubst %.c,$(OBJ)/%.o,$$($(1)_SRCS))
 ALL_OBJS += $$($(1)_OBJS)
 $(BIN)/$(1): $$($(1)_OBJS) $$(call mod_libs,$$($(1)_MODS))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$(call mod_libs,$$($(1)_MODS)) $$(call pkg_libs,$$(call mod_pkgs,$$($(1)_MODS))) $$(foreach m,$$($(1)_MODS),$$($$(m)_LDLIBS)) $$($(1)_LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $$(call mod_libs,$$($(1)_MODS)) $$(filter-out $$($(1)_NOLIBS),$$(call pkg_libs,$$(call mod_pkgs,$$($(1)_MODS)))) $$(foreach m,$$($(1)_MODS),$$($$(m)_LDLIBS)) $$($(1)_LDLIBS)
 endef
 
 # Static helper programs run inside test containers (no libc in the rootfs needed).
@@ -152,6 +152,8 @@ check-conformance: release
 test:
 	$(MAKE) format-check
 	$(MAKE) check
+	@# the release build links differently (static runtime and shim): it must link too
+	$(MAKE) release
 	$(MAKE) check-integration
 	$(MAKE) check-asan
 

@@ -14,8 +14,12 @@ skiff-shim_MODS := agent
 # Static in release builds: one shim runs per container, and a static one
 # maps only the pages it touches (no ld.so, no shared libc relocations), which
 # keeps its resident set under 1 MiB.
+# <prog>_NOLIBS drops libraries of its modules it never calls: Debian ships
+# ISA-L (images' gzip inflate) only as a shared library, and the shim runs no
+# image code, so a static link must not ask for it.
 ifeq ($(MODE),release)
 skiff-shim_LDLIBS += -static
+skiff-shim_NOLIBS := -lisal
 endif
 
 PROGS += skiff-agent
