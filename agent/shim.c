@@ -763,26 +763,17 @@ fail_delete:
     return -1;
 }
 
-/* Continues as a fresh image of ourselves (see agent_shim_opts.sup_pid):
- * the descriptors stay open across exec, blocked and pending signals stay
- * as they are, the container's init stays our child. Returns only when exec
- * failed; the shim then simply goes on supervising in this process. */
-static void
-shim_reexec(struct shim *s)
+/* The options every shim command line carries (a new shim, and the re-exec that
+ * supervises); size and files hold the numbers as text. Returns how many are set. */
+static size_t
+shim_argv(const struct agent_shim_opts *o, const char *argv0, const char **argv, char size[32],
+          char files[16])
 {
-    const struct agent_shim_opts *o = s->o;
-    char sup[64], size[32], files[16];
-    const char *argv[32];
     size_t n = 0;
-    int fds[3] = {s->out_fd, s->err_fd, s->ctl_fd};
 
-    /* A partial line waiting in our buffers would be lost. */
-    agent_logfile_flush(s->log, AGENT_LOG_STDOUT, NULL);
-    agent_logfile_flush(s->log, AGENT_LOG_STDERR, NULL);
-    snprintf(sup, sizeof sup, "%d,%d,%d,%d", (int)s->pid, s->out_fd, s->err_fd, s->ctl_fd);
-    snprintf(size, sizeof size, "%" PRIu64, o->log_max_size);
-    snprintf(files, sizeof files, "%u", o->log_max_files);
-    argv[n++] = "skiff-shim";
+    snprintf(size, 32, "%" PRIu64, o->log_max_size);
+    snprintf(files, 16, "%u", o->log_max_files);
+    argv[n++] = argv0;
     argv[n++] = "--id";
     argv[n++] = o->id;
     argv[n++] = "--bundle";
@@ -801,6 +792,27 @@ shim_reexec(struct shim *s)
     argv[n++] = size;
     argv[n++] = "--log-max-files";
     argv[n++] = files;
+    return n;
+}
+
+/* Continues as a fresh image of ourselves (see agent_shim_opts.sup_pid):
+ * the descriptors stay open across exec, blocked and pending signals stay
+ * as they are, the container's init stays our child. Returns only when exec
+ * failed; the shim then simply goes on supervising in this process. */
+static void
+shim_reexec(struct shim *s)
+{
+    const struct agent_shim_opts *o = s->o;
+    char sup[64], size[32], files[16];
+    const char *argv[32];
+    size_t n;
+    int fds[3] = {s->out_fd, s->err_fd, s->ctl_fd};
+
+    /* A partial line waiting in our buffers would be lost. */
+    agent_logfile_flush(s->log, AGENT_LOG_STDOUT, NULL);
+    agent_logfile_flush(s->log, AGENT_LOG_STDERR, NULL);
+    snprintf(sup, sizeof sup, "%d,%d,%d,%d", (int)s->pid, s->out_fd, s->err_fd, s->ctl_fd);
+    n = shim_argv(o, "skiff-shim", argv, size, files);
     argv[n++] = "--supervise";
     argv[n++] = sup;
     if (s->mem_cgroup) {
@@ -1009,31 +1021,11 @@ agent_shim_launch(const char *shim_path, const struct agent_shim_opts *o, pid_t 
 {
     char size[32], files[16];
     const char *argv[24];
-    size_t n = 0;
+    size_t n;
     int ready[2];
     pid_t pid;
 
-    snprintf(size, sizeof size, "%" PRIu64, o->log_max_size);
-    snprintf(files, sizeof files, "%u", o->log_max_files);
-    argv[n++] = shim_path;
-    argv[n++] = "--id";
-    argv[n++] = o->id;
-    argv[n++] = "--bundle";
-    argv[n++] = o->bundle;
-    argv[n++] = "--dir";
-    argv[n++] = o->dir;
-    if (o->runtime) {
-        argv[n++] = "--runtime";
-        argv[n++] = o->runtime;
-    }
-    if (o->runtime_root) {
-        argv[n++] = "--runtime-root";
-        argv[n++] = o->runtime_root;
-    }
-    argv[n++] = "--log-max-size";
-    argv[n++] = size;
-    argv[n++] = "--log-max-files";
-    argv[n++] = files;
+    n = shim_argv(o, shim_path, argv, size, files);
     argv[n] = NULL;
 
     /* The shim reports on fd 3; every other descriptor of ours is CLOEXEC. */
