@@ -22,7 +22,7 @@ RUN make -j"$(nproc)" release
 FROM debian:bookworm-slim AS agent
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
         libjansson4 libseccomp2 libcap2 libarchive13 libcurl4 libmicrohttpd12 \
-        libsqlite3-0 libssl3 containernetworking-plugins iproute2 iptables ca-certificates \
+        libsqlite3-0 libssl3 libisal2 libgnutls30 containernetworking-plugins iproute2 iptables ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/release/bin/ /usr/local/bin/
 ENTRYPOINT ["/usr/local/bin/skiff-agent"]
