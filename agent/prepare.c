@@ -87,7 +87,11 @@ wcfg_from_json(json_t *j, struct wcfg *w, struct cm_error **err)
                                        .bridge = str(j, "bridge"),
                                        .subnet = str(j, "subnet"),
                                        .ipam_dir = w->ipam,
-                                       .cache_dir = w->cache};
+                                       .cache_dir = w->cache,
+                                       /* Requests without it come from an agent that
+                                        * always used portmap. */
+                                       .portmap = !str(j, "portMapper") ||
+                                                  strcmp(str(j, "portMapper"), "cni") == 0};
     return 0;
 }
 
@@ -277,7 +281,8 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
     if (agent_task_def_from_json(json_object_get(desc, "taskDefinition"), &def, err) < 0)
         return cm_error_wrap(err, "task '%s'", id), NULL;
     all = xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
-    /* Only bridge mode maps host ports (through CNI's portmap). */
+    /* Only bridge mode maps host ports (through CNI's portmap, or the agent's
+     * own nftables map once the task has its address: portMapper "nft"). */
     for (size_t i = 0; def->network_mode == AGENT_NET_BRIDGE && i < def->n_containers; i++) {
         size_t n = 0;
         if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
