@@ -175,6 +175,45 @@ agent_nat_entry_decode(const void *key, size_t key_len, const void *data, size_t
     return 0;
 }
 
+int
+agent_nat_entry_parse(const char *spec, struct agent_nat_entry *ret, struct cm_error **err)
+{
+    char proto[8], ip[INET_ADDRSTRLEN], hp[8], cp[8], extra;
+    struct in_addr a;
+    struct agent_nat_entry e = {0};
+    char *end;
+    long h, c;
+    int p;
+
+    if (!spec || strlen(spec) > 64 ||
+        sscanf(spec, "%7[a-zA-Z]:%7[0-9]:%15[0-9.]:%7[0-9]%c", proto, hp, ip, cp, &extra) != 4)
+        return cm_error_set(err, 0, "port mapping '%.64s' is not PROTO:HOSTPORT:IPV4:PORT",
+                            spec ? spec : "");
+    p = agent_nat_proto_from_name(proto);
+    errno = 0;
+    h = strtol(hp, &end, 10);
+    c = errno || *end ? -1 : strtol(cp, &end, 10);
+    if (p < 0 || errno || *end || h < 1 || h > 65535 || c < 1 || c > 65535 ||
+        inet_pton(AF_INET, ip, &a) != 1)
+        return cm_error_set(
+            err, 0, "port mapping '%s': tcp or udp, ports 1-65535 and an IPv4 address", spec);
+    e = (struct agent_nat_entry){(uint8_t)p, (uint16_t)h, a.s_addr, (uint16_t)c};
+    if (agent_nat_entry_check(&e, err) < 0)
+        return -1;
+    *ret = e;
+    return 0;
+}
+
+char *
+agent_nat_entry_format(const struct agent_nat_entry *e)
+{
+    char a[INET_ADDRSTRLEN];
+
+    inet_ntop(AF_INET, &e->addr, a, sizeof a);
+    return xasprintf("%s:%u:%s:%u", agent_nat_proto_name(e->proto), e->host_port, a,
+                     e->container_port);
+}
+
 void
 agent_nat_plan(const struct agent_nat_entry *cur, size_t n_cur, const struct agent_nat_entry *want,
                size_t n_want, struct agent_nat_entry *ret_del, size_t *ret_n_del,
@@ -631,7 +670,7 @@ agent_nat_open(const char *bridge, const char *subnet, struct cm_error **err)
         cm_error_set(err, 0, "nat: invalid bridge name '%s'", bridge ? bridge : "");
         return NULL;
     }
-    if (parse_subnet(subnet, &net, &mask, err) < 0)
+    if (subnet && parse_subnet(subnet, &net, &mask, err) < 0)
         return NULL;
     nat = xcalloc(1, sizeof *nat);
     nat->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
@@ -658,7 +697,7 @@ agent_nat_open(const char *bridge, const char *subnet, struct cm_error **err)
     nat->seq = (uint32_t)time(NULL);
     nat->table = agent_nat_table_name(bridge);
     nat->bridge = xstrdup(bridge);
-    nat->subnet = xstrdup(subnet);
+    nat->subnet = subnet ? xstrdup(subnet) : NULL;
     return nat;
 }
 
@@ -777,6 +816,8 @@ agent_nat_setup(struct agent_nat *nat, struct cm_error **err)
     cleanup_error struct cm_error *e = NULL;
     int r;
 
+    if (!nat->subnet)
+        return cm_error_set(err, 0, "nat: setting the table up needs the subnet");
     agent_nat_batch_init(&b, next_seq(nat, 0));
     agent_nat_batch_begin(&b);
     if (agent_nat_batch_setup(&b, nat->table, nat->bridge, nat->subnet, err) < 0) {

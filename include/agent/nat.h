@@ -69,6 +69,11 @@ void agent_nat_data_encode(const struct agent_nat_entry *e, uint8_t data[AGENT_N
 int agent_nat_entry_decode(const void *key, size_t key_len, const void *data, size_t data_len,
                            struct agent_nat_entry *ret, struct cm_error **err);
 
+/* "tcp:HOSTPORT:A.B.C.D:PORT" (skiff-agent port-mappings) and back (the
+ * caller frees the string). */
+int agent_nat_entry_parse(const char *spec, struct agent_nat_entry *ret, struct cm_error **err);
+char *agent_nat_entry_format(const struct agent_nat_entry *e);
+
 /* Reconcile decisions: what to remove from cur and add to reach want. An
  * element of cur whose key is wanted with other data is removed and the
  * wanted one added (both happen in one transaction). ret_del has room for
@@ -108,7 +113,8 @@ void agent_nat_batch_del_table(struct agent_nat_batch *b, const char *table);
 
 struct agent_nat;
 
-/* Opens the netlink socket (nothing is changed yet). */
+/* Opens the netlink socket (nothing is changed yet). subnet may be NULL
+ * when the table is not to be set up (listing, adding, removing). */
 struct agent_nat *agent_nat_open(const char *bridge, const char *subnet, struct cm_error **err);
 struct agent_nat *agent_nat_free(struct agent_nat *nat);
 const char *agent_nat_table(const struct agent_nat *nat);
