@@ -67,6 +67,8 @@ check "bridge task reachable on its host port" sh -c "curl -s --max-time 5 http:
 check "pool refilled" wait_warm 4
 
 kill -9 "$agent_pid"
+# Its state lock goes with the process, a moment later on a busy host.
+for _ in $(seq 50); do flock -n "$S/agent.lock" true && break; sleep 0.1; done
 start --netns-pool 1
 for _ in $(seq 100); do grep -q "agent up" "$W/agent.log" 2>/dev/null && [ "$(grep -c 'agent up' "$W/agent.log")" -ge 2 ] && break; sleep 0.1; done
 check "after kill -9: the tasks keep their netns" test -e "$nsa" -a -e "$nsb"
@@ -77,6 +79,7 @@ ctl desired "$W" 3
 check "tasks stopped" sh -c "python3 '$H/agtctl.py' wait '$W' arn:t/pa STOPPED 30 && python3 '$H/agtctl.py' wait '$W' arn:t/pb STOPPED 30"
 check "their netns removed" sh -c "for i in \$(seq 50); do [ ! -e '$nsa' ] && [ ! -e '$nsb' ] && exit 0; sleep 0.1; done; exit 1"
 check "no NAT rule left for the host port" sh -c "! iptables-save -t nat | grep -q -- '--dport $hp '"
+check "no mapping left in the agent's nftables map" sh -c "'$agent' port-mappings --bridge ap-pool0 >'$W/maps' && ! grep -q ':$hp:' '$W/maps'"
 kill -TERM "$agent_pid"
 for _ in $(seq 50); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
 start --netns-pool 0

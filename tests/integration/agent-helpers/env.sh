@@ -65,5 +65,6 @@ agt_cleanup() {
         [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
     for p in "${agt_pids[@]}"; do wait "$p" 2>/dev/null; done
+    [ -n "${AGT_KEEP:-}" ] && cp "$W/agent.log" "$AGT_KEEP"/ 2>/dev/null
     rm -rf "$W"
 }
