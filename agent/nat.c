@@ -223,7 +223,8 @@ agent_nat_plan(const struct agent_nat_entry *cur, size_t n_cur, const struct age
     cleanup_free struct agent_nat_entry *w = xmalloc((n_want + 1) * sizeof *w);
     size_t i = 0, k = 0, nd = 0, na = 0, nw = 0;
 
-    memcpy(c, cur, n_cur * sizeof *c);
+    if (n_cur)
+        memcpy(c, cur, n_cur * sizeof *c);
     qsort(c, n_cur, sizeof *c, cmp_key_v);
     /* A stable order with the first of duplicate keys kept: sort indices
      * would do too, but insertion keeps it simple for the sizes we see. */

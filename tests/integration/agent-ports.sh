@@ -156,5 +156,8 @@ mk p3 STOPPED '[{"containerPort": 8080, "hostPort": 0}]'
 ctl desired "$W" 5 "$W/p3.json"
 check "cni: p3 STOPPED" ctl wait "$W" arn:t/p3 STOPPED 30
 check "cni: its rules removed" sh -c "for i in \$(seq 50); do ! iptables-save -t nat | grep -q -- '--dport $hp3 ' && exit 0; sleep 0.1; done; exit 1"
+# Under MODE=asan (OUT=build/asan): no memory error or leak in any agent run.
+stop_agent TERM
+check "no sanitizer report from the agent" sh -c "! grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$W/agent.log'"
 [ $fails = 0 ] && echo "all port mapper checks passed"
 [ $fails = 0 ]
