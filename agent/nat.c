@@ -10,6 +10,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -736,7 +737,7 @@ drain(struct agent_nat *nat)
  * queued by the time it returns (the poll only guards against surprises).
  * Fails with the first error, naming the message that caused it. */
 static int
-talk(struct agent_nat *nat, struct agent_nat_batch *b, struct cm_error **err)
+talk_lenient(struct agent_nat *nat, struct agent_nat_batch *b, int ignore, struct cm_error **err)
 {
     char buf[RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
     int fd = mnl_socket_get_fd(nat->nl);
@@ -772,7 +773,7 @@ talk(struct agent_nat *nat, struct agent_nat_batch *b, struct cm_error **err)
                 continue;
             e = mnl_nlmsg_get_payload(nlh);
             got++;
-            if (e->error != 0 && first == 0) {
+            if (e->error != 0 && -e->error != ignore && first == 0) {
                 first = -e->error;
                 first_seq = nlh->nlmsg_seq;
                 /* NLMSGERR_ATTR_MSG, when the kernel says more. */
@@ -800,6 +801,12 @@ talk(struct agent_nat *nat, struct agent_nat_batch *b, struct cm_error **err)
                             strerror(first), ext ? ext : "");
     }
     return 0;
+}
+
+static int
+talk(struct agent_nat *nat, struct agent_nat_batch *b, struct cm_error **err)
+{
+    return talk_lenient(nat, b, 0, err);
 }
 
 static uint32_t
@@ -970,6 +977,141 @@ update(struct agent_nat *nat, const struct agent_nat_entry *del, size_t n_del,
     return 0;
 }
 
+/* ---- conntrack: UDP flows that predate a mapping ---- */
+
+struct ct_ctx {
+    const struct agent_nat_entry *e;
+    size_t n;
+    char *buf; /* CTA_TUPLE_ORIG attributes of the entries to delete, one after another */
+    size_t len, cap;
+};
+
+static bool
+ct_wanted(const struct ct_ctx *ctx, uint16_t port)
+{
+    for (size_t i = 0; i < ctx->n; i++)
+        if (ctx->e[i].proto == IPPROTO_UDP && ctx->e[i].host_port == port)
+            return true;
+    return false;
+}
+
+static int
+ct_cb(const struct nlmsghdr *nlh, void *data)
+{
+    struct ct_ctx *ctx = data;
+    const struct nlattr *a, *t, *p;
+
+    mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+    {
+        uint8_t proto = 0;
+        uint16_t port = 0;
+        if (mnl_attr_get_type(a) != CTA_TUPLE_ORIG)
+            continue;
+        mnl_attr_for_each_nested(t, a)
+        {
+            if (mnl_attr_get_type(t) != CTA_TUPLE_PROTO)
+                continue;
+            mnl_attr_for_each_nested(p, t)
+            {
+                if (mnl_attr_get_type(p) == CTA_PROTO_NUM && mnl_attr_get_payload_len(p) >= 1)
+                    proto = mnl_attr_get_u8(p);
+                else if (mnl_attr_get_type(p) == CTA_PROTO_DST_PORT &&
+                         mnl_attr_get_payload_len(p) >= 2)
+                    port = ntohs(mnl_attr_get_u16(p));
+            }
+        }
+        if (proto == IPPROTO_UDP && ct_wanted(ctx, port)) {
+            size_t len = NLA_ALIGN(a->nla_len);
+            if (ctx->len + len > ctx->cap) {
+                size_t cap = ctx->cap;
+                ctx->buf = xreallocarray_grow(ctx->buf, &cap, ctx->len + len, 1);
+                ctx->cap = cap;
+            }
+            memset(ctx->buf + ctx->len, 0, len);
+            memcpy(ctx->buf + ctx->len, a, a->nla_len);
+            ctx->len += len;
+        }
+    }
+    return MNL_CB_OK;
+}
+
+/* Deletes the UDP conntrack entries whose original destination port is one
+ * of e's host ports (what portmap does at ADD). A datagram to the port before
+ * it was mapped, or to the task that had it before, left an entry that the
+ * client's next datagrams keep following (to the host, or to an address that
+ * is gone) as long as it keeps sending: nat chains only see a flow's first
+ * packet. TCP needs nothing: a new connection is a new entry. */
+static int
+ct_flush_udp(struct agent_nat *nat, const struct agent_nat_entry *e, size_t n,
+             struct cm_error **err)
+{
+    char buf[RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
+    struct ct_ctx ctx = {.e = e, .n = n};
+    struct nlmsghdr *nlh;
+    struct nfgenmsg *nfg;
+    struct agent_nat_batch b;
+    uint32_t seq = next_seq(nat, 1);
+    int r;
+    bool udp = false;
+
+    for (size_t i = 0; i < n; i++)
+        udp |= e[i].proto == IPPROTO_UDP;
+    if (!udp)
+        return 0;
+    drain(nat);
+    nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = seq;
+    nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
+    nfg->nfgen_family = AF_INET;
+    nfg->version = NFNETLINK_V0;
+    if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
+        return cm_error_errno(err, "nat: conntrack dump");
+    for (;;) {
+        ssize_t got = mnl_socket_recvfrom(nat->nl, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            free(ctx.buf);
+            return cm_error_errno(err, "nat: conntrack dump");
+        }
+        r = mnl_cb_run(buf, (size_t)got, seq, nat->portid, ct_cb, &ctx);
+        if (r == MNL_CB_STOP)
+            break;
+        if (r < 0) {
+            free(ctx.buf);
+            return cm_error_errno(err, "nat: conntrack dump");
+        }
+    }
+    if (ctx.len == 0)
+        return 0;
+    /* One delete per entry, all in one send; an entry gone meanwhile is fine. */
+    agent_nat_batch_init(&b, nat->seq);
+    for (size_t off = 0; off < ctx.len;) {
+        const struct nlattr *a = (const struct nlattr *)(ctx.buf + off);
+        char *m = room(&b);
+        nlh = mnl_nlmsg_put_header(m);
+        nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_DELETE;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        nlh->nlmsg_seq = b.seq;
+        nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
+        nfg->nfgen_family = AF_INET;
+        nfg->version = NFNETLINK_V0;
+        memcpy(m + nlh->nlmsg_len, a, a->nla_len);
+        nlh->nlmsg_len += NLA_ALIGN(a->nla_len);
+        note(&b, "delete a udp conntrack entry");
+        b.n_acked++;
+        put(&b, nlh);
+        off += NLA_ALIGN(a->nla_len);
+    }
+    free(ctx.buf);
+    nat->seq = b.seq;
+    r = talk_lenient(nat, &b, ENOENT, err);
+    agent_nat_batch_done(&b);
+    return r;
+}
+
 static void
 set_localnet(struct agent_nat *nat)
 {
@@ -997,8 +1139,13 @@ agent_nat_add(struct agent_nat *nat, const struct agent_nat_entry *e, size_t n,
     if (agent_nat_entries_check(e, n, err) < 0)
         return -1;
     set_localnet(nat);
-    if (n == 0 || update(nat, NULL, 0, e, n, &first) == 0)
+    if (n == 0)
         return 0;
+    if (update(nat, NULL, 0, e, n, &first) == 0) {
+        /* Best effort: the mapping works for every new flow without it. */
+        ct_flush_udp(nat, e, n, NULL);
+        return 0;
+    }
     if (first->code != EBUSY && first->code != EEXIST) {
         cm_error_set(err, first->code, "%s", first->msg);
         return -1;
@@ -1012,7 +1159,10 @@ agent_nat_add(struct agent_nat *nat, const struct agent_nat_entry *e, size_t n,
         for (size_t k = 0; k < n; k++)
             if (cmp_key(&cur[i], &e[k]) == 0 && !same_data(&cur[i], &e[k]))
                 stale[n_stale++] = cur[i];
-    return update(nat, stale, n_stale, e, n, err);
+    if (update(nat, stale, n_stale, e, n, err) < 0)
+        return -1;
+    ct_flush_udp(nat, e, n, NULL);
+    return 0;
 }
 
 int
@@ -1063,6 +1213,7 @@ agent_nat_reconcile(struct agent_nat *nat, const struct agent_nat_entry *want, s
         set_localnet(nat);
     if (update(nat, del, n_del, add, n_add, err) < 0)
         return -1;
+    ct_flush_udp(nat, add, n_add, NULL); /* as agent_nat_add */
     if (ret_removed)
         *ret_removed = n_del;
     if (ret_added)

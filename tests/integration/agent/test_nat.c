@@ -349,6 +349,82 @@ Test(agent_nat_it, add_replaces_a_stale_element_and_reconcile_converges)
     agent_nat_free(nat);
 }
 
+/* A UDP echo server on 0.0.0.0:port inside netns. */
+static void
+start_udp_echo(const char *netns, uint16_t port)
+{
+    int sync[2];
+    char c;
+    pid_t pid;
+
+    cr_assert_eq(pipe(sync), 0);
+    pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int nfd = open(netns, O_RDONLY);
+        int s;
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+        if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
+            _exit(1);
+        s = socket(AF_INET, SOCK_DGRAM, 0);
+        if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
+            _exit(2);
+        if (write(sync[1], "l", 1) != 1)
+            _exit(3);
+        for (;;) {
+            char buf[64];
+            struct sockaddr_in from;
+            socklen_t fl = sizeof from;
+            ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+            if (n > 0)
+                sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+        }
+    }
+    children[n_children++] = pid;
+    close(sync[1]);
+    cr_assert_eq(read(sync[0], &c, 1), 1, "server did not start");
+    close(sync[0]);
+}
+
+/* One datagram from 127.0.0.1:src to 127.0.0.1:port; true when echoed. */
+static bool
+udp_echoes(int s, uint16_t port)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+    char buf[16] = {0};
+
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    if (sendto(s, "ping", 4, 0, (struct sockaddr *)&to, sizeof to) != 4)
+        return false;
+    return recv(s, buf, sizeof buf, 0) == 4 && memcmp(buf, "ping", 4) == 0;
+}
+
+/* A UDP flow that reached the host port before it was mapped keeps its
+ * conntrack entry (to the host itself): mapping the port deletes it, so the
+ * same client's next datagram goes to the container. */
+Test(agent_nat_it, udp_flow_from_before_the_mapping_follows_it)
+{
+    cleanup_free char *ip = NULL;
+    cleanup_free char *ns = attach("ports-c1", &ip);
+    struct agent_nat *nat = agent_nat_open(BRIDGE, SUBNET, NULL);
+    struct agent_nat_entry e = entry(IPPROTO_UDP, 18216, ip, 5353);
+    struct sockaddr_in src = {.sin_family = AF_INET, .sin_port = htons(18217)};
+    struct timeval tv = {.tv_sec = 1};
+    cleanup_close int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct cm_error *err = NULL;
+
+    inet_pton(AF_INET, "127.0.0.1", &src.sin_addr);
+    cr_assert_eq(bind(s, (struct sockaddr *)&src, sizeof src), 0);
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    start_udp_echo(ns, 5353);
+    cr_assert_eq(agent_nat_setup(nat, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_not(udp_echoes(s, 18216), "echoed before the mapping");
+    cr_assert_eq(agent_nat_add(nat, &e, 1, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(udp_echoes(s, 18216), "the flow still follows its conntrack entry from before");
+    agent_nat_free(nat);
+    agent_cni_del(&cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
+}
+
 /* A table of ours from another version (a map of another type) is made anew. */
 Test(agent_nat_it, incompatible_table_is_made_anew)
 {
