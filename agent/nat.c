@@ -754,6 +754,8 @@ talk_lenient(struct agent_nat *nat, struct agent_nat_batch *b, int ignore, struc
         ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EAGAIN && first != 0)
+            break; /* a batch refused as a whole is answered once (EPERM, ...) */
         if (n < 0 && errno == EAGAIN) {
             struct pollfd p = {.fd = fd, .events = POLLIN};
             if (poll(&p, 1, 1000) <= 0)
