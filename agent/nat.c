@@ -34,6 +34,7 @@
 #include <libnftnl/table.h>
 
 #include "cm/cleanup.h"
+#include "cm/log.h"
 #include "cm/xalloc.h"
 
 /* nftables' datatype ids (nft displays the map with them): inet_proto 12,
@@ -658,7 +659,6 @@ struct agent_nat {
     struct mnl_socket *nl;
     uint32_t portid, seq;
     char *table, *bridge, *subnet;
-    bool localnet; /* route_localnet is on for the bridge */
 };
 
 struct agent_nat *
@@ -1120,13 +1120,13 @@ set_localnet(struct agent_nat *nat)
     cleanup_free char *path = NULL;
     cleanup_close int fd = -1;
 
-    if (nat->localnet)
-        return;
+    /* Written at every mapping, not once: a bridge made anew (deleted by
+     * hand, then by the next CNI ADD) starts with route_localnet off. */
     path = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", nat->bridge);
     fd = open(path, O_WRONLY | O_CLOEXEC);
     /* Without the bridge (not made yet) only 127.0.0.1 does not forward. */
-    if (fd >= 0 && write(fd, "1", 1) == 1)
-        nat->localnet = true;
+    if (fd < 0 || write(fd, "1", 1) != 1)
+        cm_log_debug("nat: cannot set '%s': %m (127.0.0.1 will not forward)", path);
 }
 
 int
