@@ -776,16 +776,17 @@ make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
     }
 }
 
-/* The controllers a container's cgroup is made in. Always those that
- * ps/kill/pause (freezer), the device policy (devices) and the stats
- * (cpu, cpuacct, memory, pids) use; the others only when the config sets
- * their resources (update adds a hierarchy later: rt_cgroup_apply). Each
- * hierarchy costs a mkdir, a join, a bind mount and an rmdir per container
- * (about 60-100 us of CPU on this host). */
+/* The controllers a container's cgroup is made in. Always those that the
+ * device policy (devices) and the stats (cpu, cpuacct, memory, pids) use;
+ * the others only when the config sets their resources (update adds a
+ * hierarchy later: rt_cgroup_apply). Each hierarchy costs a mkdir, a join, a
+ * bind mount and an rmdir per container (about 60-100 us of CPU on this
+ * host). A v1 freezer is made when first needed, by pause or kill --all
+ * (cg_adopt_freezer): most containers are never paused. */
 static unsigned
 wanted_controllers(const struct rt_resources *res)
 {
-    unsigned want = CG_CPU | CG_CPUACCT | CG_MEMORY | CG_PIDS | CG_DEVICES | CG_FREEZER;
+    unsigned want = CG_CPU | CG_CPUACCT | CG_MEMORY | CG_PIDS | CG_DEVICES;
     if (!res)
         return want;
     if (res->has_cpu && (res->cpu.cpus || res->cpu.mems))
@@ -1185,6 +1186,75 @@ rt_cgroup_pids(struct rt_cgroup *cg, pid_t **ret, size_t *ret_n, struct cm_error
     return 0;
 }
 
+/* The container's processes, from every hierarchy it is in but `skip`. */
+static int
+pids_except(struct rt_cgroup *cg, const struct cg_hier *skip, struct pidset *s,
+            struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        if (cg->h[i].fd < 0 || &cg->h[i] == skip)
+            continue;
+        if (collect_pids(cg->h[i].fd, cg->h[i].dir, 0, s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool
+pidset_has(const struct pidset *s, pid_t p)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == p)
+            return true;
+    return false;
+}
+
+/* Makes the container's directory in the v1 freezer hierarchy h (skipped at
+ * create, see wanted_controllers) and moves every process of the container
+ * into it. Race-free against forks: a process forks into the cgroup it is
+ * in, so each pass moves what the other hierarchies list and the loop ends
+ * when a listing of them, read before the freezer's own, holds nothing the
+ * freezer lacks: every process alive at that listing is in the freezer, and
+ * so is every child they forked since. A container whose processes keep
+ * forking faster than we move them fails with EBUSY after ADOPT_PASSES. */
+#define ADOPT_PASSES 64
+int
+cg_adopt_freezer(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
+{
+    if (h->fd < 0) {
+        if (make_path(cg, h, err) < 0)
+            return cm_error_wrap(err, "cgroup '%s'", cg->path);
+        h->created = -1; /* destroy removes it with the others */
+        h->wanted = true;
+    }
+    for (int pass = 0; pass < ADOPT_PASSES; pass++) {
+        struct pidset others = {0}, in = {0};
+        size_t moved = 0;
+        int r = pids_except(cg, h, &others, err);
+        if (r == 0)
+            r = collect_pids(h->fd, h->dir, 0, &in, err);
+        for (size_t i = 0; r == 0 && i < others.n; i++) {
+            char buf[32];
+            if (pidset_has(&in, others.v[i]))
+                continue;
+            snprintf(buf, sizeof(buf), "%d", (int)others.v[i]);
+            if (cg_write_raw(h->fd, "cgroup.procs", buf) < 0) {
+                if (errno != ESRCH)
+                    r = cm_error_errno(err, "move pid %d into '%s'", (int)others.v[i], h->dir);
+                continue;
+            }
+            moved++;
+        }
+        free(others.v);
+        free(in.v);
+        if (r < 0)
+            return -1;
+        if (moved == 0)
+            return 0;
+    }
+    return cm_error_set(err, EBUSY, "'%s': the container's processes keep forking", h->dir);
+}
+
 int
 rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err)
 {
@@ -1427,6 +1497,11 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (size_t i = 0; i < cg->n; i++) {
         struct cg_hier *h = &cg->h[i];
+        /* A hierarchy this handle did not create in may have gained the
+         * directory since, from another process: pause (the freezer) or
+         * update (a new resource). */
+        if (h->fd < 0)
+            h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (h->fd < 0)
             continue;
         close(h->fd);

@@ -559,10 +559,29 @@ v1_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error *
     return 0;
 }
 
+/* The v1 freezer hierarchy when the container has no directory there yet. */
+static struct cg_hier *
+freezer_hier(struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (!cg->h[i].v2 && (cg->h[i].mask & CG_FREEZER) && cg->h[i].fd < 0)
+            return &cg->h[i];
+    return NULL;
+}
+
 static int
 v1_freeze(struct rt_cgroup *cg, bool frozen, struct cm_error **err)
 {
     struct cg_hier *h = cg_v1_find(cg, CG_FREEZER);
+    struct cg_hier *lazy = h ? NULL : freezer_hier(cg);
+    if (lazy) {
+        /* not made at create (see wanted_controllers): nothing is frozen yet */
+        if (!frozen)
+            return 0;
+        if (cg_adopt_freezer(cg, lazy, err) < 0)
+            return -1;
+        h = lazy;
+    }
     if (!h) {
         struct cg_hier *u = cg_v2_find(cg);
         if (u && cg_exists(u, "cgroup.freeze"))
@@ -599,6 +618,10 @@ v1_is_frozen(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
 {
     struct cg_hier *h = cg_v1_find(cg, CG_FREEZER);
     char state[32];
+    if (!h && freezer_hier(cg)) {
+        *ret = false; /* no directory there yet: never frozen */
+        return 0;
+    }
     if (!h) {
         struct cg_hier *u = cg_v2_find(cg);
         if (u && cg_exists(u, "cgroup.freeze"))

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void
@@ -75,6 +76,18 @@ main(int argc, char **argv)
         return atoi(argv[2]);
     } else if (!strcmp(cmd, "sleep") && argc > 2) {
         sleep((unsigned)atoi(argv[2]));
+    } else if (!strcmp(cmd, "forks")) {
+        /* Keeps forking short-lived children (a pause must catch them all). */
+        for (;;) {
+            pid_t c = fork();
+            if (c == 0) {
+                usleep(20000);
+                _exit(0);
+            }
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+            usleep(1000);
+        }
     } else if (!strcmp(cmd, "signal") && argc > 2) {
         signal(atoi(argv[2]), SIG_DFL);
         kill(getpid(), atoi(argv[2]));

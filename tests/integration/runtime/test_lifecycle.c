@@ -110,6 +110,47 @@ Test(rt_lifecycle, list_ps_pause_resume)
     cr_assert_str_eq(h_status(id), "running");
 }
 
+/* The v1 freezer directory is made at the first pause and every process is
+ * moved into it first, also while the container keeps forking: none is left
+ * running, none forks on while paused. */
+Test(rt_lifecycle, pause_catches_a_forking_container)
+{
+    const char *id = h_id("frk");
+    char pids[160], frz[160], state[160];
+    char *a = NULL, *b = NULL, *st = NULL;
+
+    snprintf(pids, sizeof(pids), "/sys/fs/cgroup/pids/skiff/%s/cgroup.procs", id);
+    snprintf(frz, sizeof(frz), "/sys/fs/cgroup/freezer/skiff/%s/cgroup.procs", id);
+    snprintf(state, sizeof(state), "/sys/fs/cgroup/freezer/skiff/%s/freezer.state", id);
+    if (access("/sys/fs/cgroup/freezer/cgroup.procs", F_OK) != 0 ||
+        access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) != 0)
+        cr_skip_test("no cgroup v1 freezer and pids hierarchies here");
+    h_args("forks", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(state, F_OK), 0, "freezer made before any pause");
+    usleep(100000);
+    cr_assert_eq(h_rt("pause", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "paused");
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, state, 4096, &st, NULL, NULL), 0);
+    cr_assert_str_eq(st, "FROZEN\n");
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, pids, 1 << 20, &a, NULL, NULL), 0);
+    usleep(100000);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, pids, 1 << 20, &b, NULL, NULL), 0);
+    cr_assert_str_eq(a, b, "processes came or went while paused");
+    cr_assert_gt(strlen(a), 0);
+    free(b);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, frz, 1 << 20, &b, NULL, NULL), 0);
+    cr_assert_str_eq(a, b, "not every process is in the freezer");
+    cr_assert_eq(h_rt("resume", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "running");
+    cr_assert_eq(h_rt("delete", "-f", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(state, F_OK), 0, "freezer left behind");
+    free(a);
+    free(b);
+    free(st);
+}
+
 Test(rt_lifecycle, invalid_ids_rejected)
 {
     h_write_config();
@@ -260,7 +301,7 @@ Test(rt_lifecycle, cgroup_joined_without_a_cgroup_mount)
         cr_assert_not_null(strstr(h_out, want), "%s", h_out);
         return;
     }
-    static const char *const hiers[] = {"memory", "pids", "freezer", "devices"};
+    static const char *const hiers[] = {"memory", "pids", "cpuacct", "devices"};
     for (size_t k = 0; k < sizeof(hiers) / sizeof(hiers[0]); k++) {
         char line[160];
         snprintf(line, sizeof(line), ":%s:/skiff/%s\n", hiers[k], id);
