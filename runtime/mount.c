@@ -324,36 +324,15 @@ static const struct default_dev default_devices[] = {
     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
+/* The node `name` in the directory dfd (opened for real, not O_PATH). The
+ * caller runs with umask 0, so mknod gives the mode asked for. */
 static int
-make_device(int rootfd, const char *path, char type, unsigned major, unsigned minor, mode_t mode,
-            uid_t uid, gid_t gid, bool bind, struct cm_error **err)
+make_device_at(int dfd, const char *path, const char *name, char type, unsigned major,
+               unsigned minor, mode_t mode, uid_t uid, gid_t gid, bool bind, bool chown_needed,
+               struct cm_error **err)
 {
-    cleanup_free char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    const char *name;
-    cleanup_close int dfd = -1;
     mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
 
-    if (!slash)
-        return cm_error_set(err, 0, "device path '%s' must be absolute", path);
-    *slash = 0;
-    name = slash + 1;
-    if (!*name)
-        return cm_error_set(err, 0, "invalid device path '%s'", path);
-    dfd = rt_open_in_root(rootfd, *dir ? dir : "/", true, false, err);
-    if (dfd < 0)
-        return -1;
-    {
-        /* An O_PATH dir fd is enough for *at calls; re-open it as a real dir for mknodat. */
-        char dp[64];
-        cleanup_close int real = -1;
-        fd_path(dfd, dp, sizeof(dp));
-        real = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (real < 0)
-            return cm_error_errno(err, "open '%s'", *dir ? dir : "/");
-        close(dfd);
-        dfd = TAKE_FD(real);
-    }
     if (bind) {
         cleanup_close int t = -1;
         char tp[64];
@@ -371,10 +350,63 @@ make_device(int rootfd, const char *path, char type, unsigned major, unsigned mi
         return cm_error_errno(err, "remove '%s'", path);
     if (mknodat(dfd, name, fmt | (mode & 07777), makedev(major, minor)) < 0)
         return cm_error_errno(err, "mknod '%s'", path);
-    if (fchmodat(dfd, name, mode & 07777, 0) < 0 ||
-        fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    /* mknod leaves out the set-id and sticky bits on some filesystems */
+    if ((mode & 07000) && fchmodat(dfd, name, mode & 07777, 0) < 0)
         return cm_error_errno(err, "set mode of '%s'", path);
+    if (chown_needed && fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_errno(err, "set owner of '%s'", path);
     return 0;
+}
+
+/* A directory of the rootfs opened for real (*at calls such as mknodat need
+ * more than an O_PATH fd), created when missing. */
+static int
+open_dir_in_root(int rootfd, const char *dir, struct cm_error **err)
+{
+    cleanup_close int pfd = rt_open_in_root(rootfd, dir, true, false, err);
+    char dp[64];
+    int fd;
+
+    if (pfd < 0)
+        return -1;
+    fd_path(pfd, dp, sizeof(dp));
+    fd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return cm_error_errno(err, "open '%s'", dir);
+    return fd;
+}
+
+/* Whether a node made in dfd by us needs a chown to get uid:gid: it is born
+ * with our fsuid and fsgid, or the directory's group when that is set-gid. */
+static bool
+needs_chown(int dfd, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    if (uid != geteuid() || fstat(dfd, &st) < 0)
+        return true;
+    return gid != ((st.st_mode & S_ISGID) ? st.st_gid : getegid());
+}
+
+static int
+make_device(int rootfd, const char *path, char type, unsigned major, unsigned minor, mode_t mode,
+            uid_t uid, gid_t gid, bool bind, struct cm_error **err)
+{
+    cleanup_free char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    const char *name;
+    cleanup_close int dfd = -1;
+
+    if (!slash)
+        return cm_error_set(err, 0, "device path '%s' must be absolute", path);
+    *slash = 0;
+    name = slash + 1;
+    if (!*name)
+        return cm_error_set(err, 0, "invalid device path '%s'", path);
+    dfd = open_dir_in_root(rootfd, *dir ? dir : "/", err);
+    if (dfd < 0)
+        return -1;
+    return make_device_at(dfd, path, name, type, major, minor, mode, uid, gid, bind,
+                          needs_chown(dfd, uid, gid), err);
 }
 
 static bool
@@ -399,13 +431,23 @@ setup_dev(const struct rt_init_ctx *ctx, int rootfd, struct cm_error **err)
         {"/proc/self/fd/2", "stderr"},
     };
     cleanup_close int devfd = -1;
+    bool chown_defaults;
+    mode_t umask_saved;
+    int r = 0;
 
     for (size_t i = 0; i < cfg->n_mounts; i++)
         if (!strcmp(cfg->mounts[i].destination, "/dev") && cfg->mounts[i].bind)
             dev_bound = true;
     if (dev_bound)
         return 0;
-    for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
+    /* One /dev fd for the default nodes and the links; umask 0 so that mknod
+     * sets the modes itself (no chmod per node). */
+    devfd = open_dir_in_root(rootfd, "/dev", err);
+    if (devfd < 0)
+        return -1;
+    chown_defaults = needs_chown(devfd, 0, 0);
+    umask_saved = umask(0);
+    for (size_t i = 0; r == 0 && i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
         char path[32];
         bool overridden = false;
         snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
@@ -414,30 +456,18 @@ setup_dev(const struct rt_init_ctx *ctx, int rootfd, struct cm_error **err)
                 overridden = true;
         if (overridden)
             continue;
-        if (make_device(rootfd, path, 'c', default_devices[i].major, default_devices[i].minor, 0666,
-                        0, 0, bind, err) < 0)
-            return -1;
+        r = make_device_at(devfd, path, default_devices[i].name, 'c', default_devices[i].major,
+                           default_devices[i].minor, 0666, 0, 0, bind, chown_defaults, err);
     }
-    for (size_t j = 0; j < cfg->linux_.n_devices; j++) {
+    for (size_t j = 0; r == 0 && j < cfg->linux_.n_devices; j++) {
         const struct rt_device *d = &cfg->linux_.devices[j];
-        if (make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
+        r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
                         (unsigned)d->minor, d->has_mode ? d->mode : 0666, d->has_uid ? d->uid : 0,
-                        d->has_gid ? d->gid : 0, bind, err) < 0)
-            return -1;
+                        d->has_gid ? d->gid : 0, bind, err);
     }
-    devfd = rt_open_in_root(rootfd, "/dev", true, false, err);
-    if (devfd < 0)
+    umask(umask_saved);
+    if (r < 0)
         return -1;
-    {
-        char dp[64];
-        cleanup_close int real = -1;
-        fd_path(devfd, dp, sizeof(dp));
-        real = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (real < 0)
-            return cm_error_errno(err, "open /dev");
-        close(devfd);
-        devfd = TAKE_FD(real);
-    }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
         if (symlinkat(links[i][0], devfd, links[i][1]) < 0 && errno != EEXIST)
             return cm_error_errno(err, "symlink /dev/%s", links[i][1]);

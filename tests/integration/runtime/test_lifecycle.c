@@ -151,6 +151,28 @@ Test(rt_lifecycle, pause_catches_a_forking_container)
     free(st);
 }
 
+/* The default device nodes and linux.devices: type, numbers, mode and owner
+ * as asked, whatever the runtime's umask. */
+Test(rt_lifecycle, device_nodes)
+{
+    json_t *devs =
+        json_pack("[{s:s, s:s, s:i, s:i, s:i, s:i, s:i}]", "path", "/dev/rtcpu-dev", "type", "c",
+                  "major", 1, "minor", 3, "fileMode", 0620, "uid", 1234, "gid", 5678);
+    mode_t old = umask(077);
+
+    json_object_set_new(json_object_get(H.config, "linux"), "devices", devs);
+    h_args("stat", "/dev/null", "/dev/zero", "/dev/tty", "/dev/rtcpu-dev", "/dev/ptmx", NULL);
+    h_write_config();
+    int rc = h_rt("run", "--bundle", H.bundle, h_id("dev"), NULL);
+    umask(old);
+    cr_assert_eq(rc, 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "/dev/null c 0666 0:0 1:3\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/zero c 0666 0:0 1:5\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/tty c 0666 0:0 5:0\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/rtcpu-dev c 0620 1234:5678 1:3\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/ptmx l "), "%s", h_out);
+}
+
 Test(rt_lifecycle, invalid_ids_rejected)
 {
     h_write_config();
