@@ -173,6 +173,36 @@ Test(rt_lifecycle, device_nodes)
     cr_assert_not_null(strstr(h_out, "/dev/ptmx l "), "%s", h_out);
 }
 
+/* The v1 device policy: the config's "deny all" then runc's defaults and the
+ * linux.devices nodes, each rule reaching the kernel. */
+Test(rt_lifecycle, device_cgroup_rules)
+{
+    const char *id = h_id("devcg");
+    char path[160];
+    char *list = NULL;
+    json_t *res = json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm");
+    json_t *devs = json_pack("[{s:s, s:s, s:i, s:i}]", "path", "/dev/rtcpu-dev", "type", "c",
+                             "major", 1, "minor", 9);
+
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/devices/skiff/%s/devices.list", id);
+    if (access("/sys/fs/cgroup/devices/devices.list", F_OK) != 0)
+        cr_skip_test("no cgroup v1 devices hierarchy here");
+    json_object_set_new(json_object_get(H.config, "linux"), "resources", res);
+    json_object_set_new(json_object_get(H.config, "linux"), "devices", devs);
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 1 << 20, &list, NULL, NULL), 0);
+    cr_assert_null(strstr(list, "a *:* rwm"), "%s", list);
+    static const char *const want[] = {"c *:* m\n",     "b *:* m\n",   "c 1:3 rwm\n",
+                                       "c 1:5 rwm\n",   "c 5:0 rwm\n", "c 5:2 rwm\n",
+                                       "c 136:* rwm\n", "c 1:9 rwm\n", "c 10:200 rwm\n"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        cr_assert_not_null(strstr(list, want[i]), "no %s in\n%s", want[i], list);
+    free(list);
+    cr_assert_eq(h_rt("delete", "-f", id, NULL), 0, "%s", h_err);
+}
+
 Test(rt_lifecycle, invalid_ids_rejected)
 {
     h_write_config();
