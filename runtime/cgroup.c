@@ -100,7 +100,11 @@ cg_hiers_free(struct cg_hier *h, size_t n)
 int
 cg_write_raw(int dfd, const char *file, const char *value)
 {
-    int fd = openat(dfd, file, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    /* cgroupfs takes each write whole, whatever the file's offset or size:
+     * O_TRUNC would only make the kernel set attributes on the file (an
+     * allocation per new file). The fake trees of the tests are plain files
+     * and need it. */
+    int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (cg_fake_kernel ? O_TRUNC : 0));
     if (fd < 0)
         return -1;
     size_t len = strlen(value);

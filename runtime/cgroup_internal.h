@@ -130,7 +130,8 @@ bool cg_exists(const struct cg_hier *h, const char *file);
  * malformed (err set). */
 int cg_read_u64(const struct cg_hier *h, const char *file, const char *key, uint64_t *ret,
                 struct cm_error **err);
-/* Writes value to file in dfd (O_TRUNC, no O_CREAT); sets errno on failure. */
+/* Writes value to file in dfd (no O_CREAT; O_TRUNC on fake trees only); sets
+ * errno on failure. */
 int cg_write_raw(int dfd, const char *file, const char *value);
 
 /* v1: makes the container's directory in the freezer hierarchy h when it
