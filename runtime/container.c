@@ -491,16 +491,18 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     }
     if (rt_cgroup_enter(c.cg, c.pid, err) < 0)
         goto fail;
+    if (rt_sync_send(sp[0], RT_SYNC_CGROUP, c.pid, NULL) < 0) {
+        cm_error_errno(err, "signal the container init");
+        goto fail;
+    }
+    /* While the init mounts on: until READY it dies with us (PDEATHSIG), so
+     * the pid need not be on disk before it goes on. */
     st.pid = c.pid;
     if (rt_proc_stat(c.pid, &st.start_time, NULL, err) < 0)
         goto fail;
     st.created_done = early_done;
     if (rt_state_save(o->root, &st, err) < 0)
         goto fail;
-    if (rt_sync_send(sp[0], RT_SYNC_CGROUP, c.pid, NULL) < 0) {
-        cm_error_errno(err, "signal the container init");
-        goto fail;
-    }
     for (;;) {
         int t = rt_sync_recv(sp[0], &m);
         if (t == RT_SYNC_READY)
