@@ -355,10 +355,10 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         }
     }
 
-    /* Record the cgroup before creating it: after a crash from here on,
-     * `delete` still finds and removes it (the init dies with us: PDEATHSIG). */
-    if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0 ||
-        rt_state_save(o->root, &st, err) < 0)
+    /* No state.json before the pid is known: after a crash from here on,
+     * `delete` finds the cgroup from the config copy saved above (the init
+     * dies with us: PDEATHSIG). */
+    if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0)
         goto fail;
     cg_res = cfg->linux_.resources;
     if (cfg->linux_.has_resources) {
@@ -690,6 +690,11 @@ destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
     if (have_cfg || cfg)
         run_hooks_warn(have_cfg ? have_cfg : cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED,
                        "poststop");
+    /* A create that crashed before its first state.json: the cgroup path
+     * follows from the config copy. */
+    if (!have_cg && !st->cgroup_path && cfg &&
+        rt_cgroup_resolve_path(cfg->linux_.cgroups_path, st->id, &st->cgroup_path, &tmp) < 0)
+        cm_error_free(&tmp);
     if (!have_cg && st->cgroup_path &&
         rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) < 0)
         cm_error_free(&tmp);

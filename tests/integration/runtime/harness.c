@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
 
@@ -275,8 +277,17 @@ h_setup(void)
 void
 h_teardown(void)
 {
-    for (int i = 0; i < H.n_ids; i++)
+    for (int i = 0; i < H.n_ids; i++) {
         h_rt("delete", "--force", H.ids[i], NULL);
+        /* whatever the runtime left (a test of its clean-up that failed) */
+        cleanup_free char *pat = xasprintf("/sys/fs/cgroup/*/skiff/%s", H.ids[i]);
+        glob_t g;
+        if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                rmdir(g.gl_pathv[k]);
+            globfree(&g);
+        }
+    }
     if (H.dir[0])
         cm_rm_rf(H.dir, NULL);
     json_decref(H.config);

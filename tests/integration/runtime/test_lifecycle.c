@@ -2,6 +2,7 @@
 /* Lifecycle: create/start/state/kill/delete, run's exit status, list, ps,
  * pause/resume, the rule that only stopped containers are deleted. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +225,30 @@ Test(rt_lifecycle, crash_leftovers_are_deletable)
     cr_assert_str_eq(h_status(id), "stopped");
     cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
     cr_assert_neq(access(dir, F_OK), 0);
+}
+
+/* A create that died after making its cgroup and before its first
+ * state.json: delete finds the cgroup from the saved config copy. */
+Test(rt_lifecycle, crash_leftover_cgroup_is_deleted)
+{
+    char dir[256], cg[256], cfg[700];
+    const char *id = h_id("crashcg");
+
+    if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) != 0)
+        cr_skip_test("no cgroup v1 pids hierarchy here");
+    h_write_config();
+    mkdir(H.root, 0700);
+    snprintf(dir, sizeof(dir), "%s/%s", H.root, id);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(cfg, sizeof(cfg), "cp %s/config.json %s/config.json", H.bundle, dir);
+    cr_assert_eq(system(cfg), 0);
+    mkdir("/sys/fs/cgroup/pids/skiff", 0755);
+    snprintf(cg, sizeof(cg), "/sys/fs/cgroup/pids/skiff/%s", id);
+    cr_assert_eq(mkdir(cg, 0755), 0, "%s", strerror(errno));
+    cr_assert_str_eq(h_status(id), "stopped");
+    cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(dir, F_OK), 0);
+    cr_assert_neq(access(cg, F_OK), 0, "%s left behind", cg);
 }
 
 Test(rt_lifecycle, no_pivot)
