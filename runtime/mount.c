@@ -63,6 +63,33 @@ rt_open_in_root(int rootfd, const char *path, bool create, bool file, struct cm_
     if (len >= sizeof(buf))
         return cm_error_set(err, ENAMETOOLONG, "path '%.64s...' too long", path);
     memcpy(buf, path, len + 1);
+    /* Usually only the last component is missing (/dev/pts in a fresh
+     * /dev): make it in its parent, else walk from the root below. */
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
+    p = strrchr(buf, '/');
+    if (p && p > buf && p[1]) {
+        *p = '\0';
+        parent = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+        *p = '/';
+        if (parent >= 0) {
+            if (file) {
+                int c = openat(parent, p + 1, O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+                               0644);
+                if (c < 0 && errno != EEXIST)
+                    return cm_error_errno(err, "create '%s' in rootfs", buf);
+                if (c >= 0)
+                    close(c);
+            } else if (mkdirat(parent, p + 1, 0755) < 0 && errno != EEXIST) {
+                return cm_error_errno(err, "mkdir '%s' in rootfs", buf);
+            }
+            fd = openat2_in_root(rootfd, buf, O_PATH);
+            if (fd < 0)
+                return cm_error_errno(err, "open '%s' in rootfs", buf);
+            return fd;
+        }
+        memcpy(buf, path, strlen(path) + 1);
+    }
     parent = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
     if (parent < 0)
         return cm_error_errno(err, "open rootfs");
