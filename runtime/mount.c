@@ -170,6 +170,55 @@ fd_path(int fd, char *buf, size_t n)
     return snprintf(buf, n, "/proc/self/fd/%d", fd);
 }
 
+/* The init's working directory while it builds the rootfs: the bundle, which
+ * relative bind-mount sources are taken from (rt_rootfs_prepare). */
+static int bundle_fd = -1;
+
+/* mount(2) on what the fd opened. A directory is entered and mounted on as
+ * "." (the kernel then walks nothing), then we go back to the bundle;
+ * /proc/self/fd/N would cost a procfs lookup and a new inode per fd number.
+ * Files, and bind sources relative to the bundle, take the magic link. */
+static int
+mount_on(int fd, const char *src, const char *type, unsigned long flags, const void *data)
+{
+    char tp[64];
+    bool relative = (flags & MS_BIND) && !(flags & MS_REMOUNT) && src && src[0] != '/';
+
+    if (!relative && bundle_fd >= 0 && fchdir(fd) == 0) {
+        int r = mount(src, ".", type, flags, data);
+        int saved = errno;
+        if (fchdir(bundle_fd) < 0)
+            return -1; /* relative sources would go wrong from here: fail */
+        errno = saved;
+        return r;
+    }
+    fd_path(fd, tp, sizeof(tp));
+    return mount(src, tp, type, flags, data);
+}
+
+static unsigned long
+locked_from(const struct statvfs *sv)
+{
+    unsigned long f = 0;
+    if (sv->f_flag & ST_NOSUID)
+        f |= MS_NOSUID;
+    if (sv->f_flag & ST_NODEV)
+        f |= MS_NODEV;
+    if (sv->f_flag & ST_NOEXEC)
+        f |= MS_NOEXEC;
+    if (sv->f_flag & ST_RDONLY)
+        f |= MS_RDONLY;
+    return f;
+}
+
+/* The same for the mount an fd is on. */
+static unsigned long
+locked_flags_fd(int fd)
+{
+    struct statvfs sv;
+    return fstatvfs(fd, &sv) < 0 ? 0 : locked_from(&sv);
+}
+
 /* The flags that a bind remount must keep (locked in user namespaces). */
 static unsigned long
 locked_flags(const char *path)
@@ -202,7 +251,6 @@ mount_cgroup(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int 
 {
     struct rt_cgroup_mount *cm = NULL;
     size_t n = 0;
-    char tp[64];
     bool cgns = rt_config_namespace(ctx->cfg, RT_NS_CGROUP) != NULL;
     unsigned long ro = m->flags & MS_RDONLY;
     unsigned long fl =
@@ -215,40 +263,35 @@ mount_cgroup(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int 
     /* the parent may still be making the directories bound here */
     if (!rt_init_wait_cgroup(ctx))
         return cm_error_set(err, EIO, "mount '%s': the runtime went away", m->destination);
-    fd_path(target, tp, sizeof(tp));
     if (rt_cgroup_mounts(ctx->cg, &cm, &n, err) < 0)
         return -1;
     if (n == 1 && !*cm[0].name) {
         if (cgns)
-            r = mount("cgroup2", tp, "cgroup2", fl | ro, NULL);
-        else if ((r = mount(cm[0].host_path, tp, NULL, MS_BIND | MS_REC, NULL)) == 0) {
+            r = mount_on(target, "cgroup2", "cgroup2", fl | ro, NULL);
+        else if ((r = mount_on(target, cm[0].host_path, NULL, MS_BIND | MS_REC, NULL)) == 0) {
             cleanup_close int t2 = rt_open_in_root(rootfd, m->destination, false, false, NULL);
-            char tp2[64];
-            fd_path(t2, tp2, sizeof(tp2));
-            r = t2 < 0 ? -1 : mount(NULL, tp2, NULL, MS_BIND | MS_REMOUNT | ro | fl, NULL);
+            r = t2 < 0 ? -1 : mount_on(t2, NULL, NULL, MS_BIND | MS_REMOUNT | ro | fl, NULL);
         }
         rt_cgroup_mounts_free(cm, n);
         return r < 0 ? cm_error_errno(err, "mount cgroup2 on '%s'", m->destination) : 0;
     }
-    if (mount("tmpfs", tp, "tmpfs", fl, "mode=755") < 0) {
+    if (mount_on(target, "tmpfs", "tmpfs", fl, "mode=755") < 0) {
         rt_cgroup_mounts_free(cm, n);
         return cm_error_errno(err, "mount tmpfs on '%s'", m->destination);
     }
     dir = rt_open_in_root(rootfd, m->destination, false, false, err);
     for (size_t i = 0; dir >= 0 && i < n && r == 0; i++) {
         cleanup_close int sub = -1;
-        char sp[64];
 
         if (mkdirat(dir, cm[i].name, 0755) < 0 ||
             (sub = openat(dir, cm[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
             r = cm_error_errno(err, "mkdir cgroup '%s'", cm[i].name);
             break;
         }
-        fd_path(sub, sp, sizeof(sp));
         if (cgns) {
-            if (mount("cgroup", sp, cm[i].fstype, fl | ro, cm[i].data) < 0)
+            if (mount_on(sub, "cgroup", cm[i].fstype, fl | ro, cm[i].data) < 0)
                 r = cm_error_errno(err, "mount cgroup '%s'", cm[i].name);
-        } else if (mount(cm[i].host_path, sp, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        } else if (mount_on(sub, cm[i].host_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
             r = cm_error_errno(err, "bind cgroup '%s'", cm[i].host_path);
         }
         for (char **l = cm[i].symlinks; r == 0 && l && *l; l++)
@@ -280,7 +323,6 @@ do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct c
 {
     cleanup_close int target = -1;
     bool file = false;
-    char tp[64];
     const char *type = m->type;
     bool is_cgroup = type && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2"));
     unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
@@ -296,26 +338,24 @@ do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct c
     target = rt_open_in_root(rootfd, m->destination, true, file, err);
     if (target < 0)
         return cm_error_wrap(err, "mount '%s'", m->destination);
-    fd_path(target, tp, sizeof(tp));
 
     if (is_cgroup) {
         if (mount_cgroup(ctx, rootfd, m, target, err) < 0)
             return -1;
     } else if (m->bind) {
-        if (mount(m->source, tp, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+        if (mount_on(target, m->source, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
             return cm_error_errno(err, "bind '%s' on '%s'", m->source, m->destination);
         if (flags & REMOUNT_FLAGS) {
             cleanup_close int again = rt_open_in_root(rootfd, m->destination, false, false, err);
-            char ap[64];
             if (again < 0)
                 return -1;
-            fd_path(again, ap, sizeof(ap));
-            if (mount(NULL, ap, NULL,
-                      MS_BIND | MS_REMOUNT | (flags & REMOUNT_FLAGS) | locked_flags(ap), NULL) < 0)
+            if (mount_on(again, NULL, NULL,
+                         MS_BIND | MS_REMOUNT | (flags & REMOUNT_FLAGS) | locked_flags_fd(again),
+                         NULL) < 0)
                 return cm_error_errno(err, "remount '%s'", m->destination);
         }
     } else {
-        if (mount(m->source ? m->source : type, tp, type, flags, m->data) < 0)
+        if (mount_on(target, m->source ? m->source : type, type, flags, m->data) < 0)
             return cm_error_errno(err, "mount %s '%s' on '%s'", type ? type : "",
                                   m->source ? m->source : "", m->destination);
     }
@@ -331,11 +371,9 @@ do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct c
     }
     if (m->propagation) {
         cleanup_close int again = rt_open_in_root(rootfd, m->destination, false, false, err);
-        char ap[64];
         if (again < 0)
             return -1;
-        fd_path(again, ap, sizeof(ap));
-        if (mount(NULL, ap, NULL, m->propagation, NULL) < 0)
+        if (mount_on(again, NULL, NULL, m->propagation, NULL) < 0)
             return cm_error_errno(err, "set propagation of '%s'", m->destination);
     }
     return 0;
@@ -516,6 +554,7 @@ rt_rootfs_prepare(struct rt_init_ctx *ctx, struct cm_error **err)
 {
     const struct rt_config *cfg = ctx->cfg;
     cleanup_close int rootfd = -1;
+    int r = 0;
 
     if (!rt_config_namespace(cfg, RT_NS_MOUNT))
         return 0;
@@ -526,10 +565,15 @@ rt_rootfs_prepare(struct rt_init_ctx *ctx, struct cm_error **err)
     rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return cm_error_errno(err, "open rootfs '%s'", ctx->rootfs);
-    for (size_t i = 0; i < cfg->n_mounts; i++)
-        if (do_mount(ctx, rootfd, &cfg->mounts[i], err) < 0)
-            return -1;
-    return setup_dev(ctx, rootfd, err);
+    bundle_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* -1: mount_on takes the links */
+    for (size_t i = 0; r == 0 && i < cfg->n_mounts; i++)
+        r = do_mount(ctx, rootfd, &cfg->mounts[i], err);
+    if (r == 0)
+        r = setup_dev(ctx, rootfd, err);
+    if (bundle_fd >= 0)
+        close(bundle_fd);
+    bundle_fd = -1;
+    return r;
 }
 
 int

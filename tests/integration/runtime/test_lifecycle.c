@@ -476,3 +476,32 @@ Test(rt_lifecycle, recursive_readonly_bind_and_personality)
     cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("rro"), NULL), 0, "%s", h_err);
     cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
 }
+
+/* Bind sources relative to the bundle (the init's working directory while it
+ * mounts), "ro" binds of a directory and of a file, and options on a tmpfs. */
+Test(rt_lifecycle, relative_and_readonly_binds)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "%s/reldata", H.bundle);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    strcat(p, "/x");
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    snprintf(p, sizeof(p), "%s/relfile", H.bundle);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    h_add_mount("/data", "bind", "reldata", "bind", "ro", NULL);
+    h_add_mount("/tmp/file", "bind", "./relfile", "bind", "ro", NULL);
+    h_add_mount("/scratch", "tmpfs", "tmpfs", "ro", "nosuid", NULL);
+    h_args("write", "/data/x", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    h_args("write", "/tmp/file", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind2"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    h_args("cat", "/proc/self/mountinfo", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind3"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, " /scratch ro,nosuid"), "%s", h_out);
+}
