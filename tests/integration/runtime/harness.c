@@ -30,8 +30,13 @@ h_runtime(void)
     static char path[PATH_MAX];
     char rel[256];
     const char *out = getenv("OUT");
+    const char *given = getenv("SKIFF_RUNTIME"); /* another build of it (runtime-release.sh) */
     if (path[0])
         return path;
+    if (given && *given) {
+        snprintf(path, sizeof(path), "%s", given);
+        return path;
+    }
     /* Absolute: some tests run the runtime from another cwd. */
     snprintf(rel, sizeof(rel), "%s/bin/skiff-runtime", out && *out ? out : "build");
     if (!realpath(rel, path))
