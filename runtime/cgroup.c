@@ -1503,8 +1503,8 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
         struct cg_hier *h = &cg->h[i];
         /* A hierarchy this handle did not create in may have gained the
          * directory since, from another process: pause (the freezer) or
-         * update (a new resource). */
-        if (h->fd < 0)
+         * update (a new resource; never a named hierarchy). */
+        if (h->fd < 0 && (h->mask || h->v2))
             h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (h->fd < 0)
             continue;

@@ -135,6 +135,8 @@ __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, voi
     for (size_t i = 0; i < n; i++)
         __init_array_start[i](argc, argv, __environ);
     _dl_debug_initialize(0, 0);
+    /* glibc also arms a jump buffer here for pthread_exit() from the main
+     * thread; the runtime has no threads and never calls it. */
     exit(main(argc, argv, __environ));
 }
 
