@@ -389,8 +389,8 @@ static const struct default_dev default_devices[] = {
     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
-/* The node `name` in the directory dfd (opened for real, not O_PATH). The
- * caller runs with umask 0, so mknod gives the mode asked for. */
+/* The node `name` in the directory dfd. The caller runs with umask 0, so
+ * mknod gives the mode asked for. */
 static int
 make_device_at(int dfd, const char *path, const char *name, char type, unsigned major,
                unsigned minor, mode_t mode, uid_t uid, gid_t gid, bool bind, bool chown_needed,
@@ -423,22 +423,13 @@ make_device_at(int dfd, const char *path, const char *name, char type, unsigned 
     return 0;
 }
 
-/* A directory of the rootfs opened for real (*at calls such as mknodat need
- * more than an O_PATH fd), created when missing. */
+/* A directory of the rootfs, created when missing. O_PATH is enough: the *at
+ * calls take it as their directory (a reopen through /proc/self/fd would
+ * cost a procfs lookup). */
 static int
 open_dir_in_root(int rootfd, const char *dir, struct cm_error **err)
 {
-    cleanup_close int pfd = rt_open_in_root(rootfd, dir, true, false, err);
-    char dp[64];
-    int fd;
-
-    if (pfd < 0)
-        return -1;
-    fd_path(pfd, dp, sizeof(dp));
-    fd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return cm_error_errno(err, "open '%s'", dir);
-    return fd;
+    return rt_open_in_root(rootfd, dir, true, false, err);
 }
 
 /* Whether a node made in dfd by us needs a chown to get uid:gid: it is born
