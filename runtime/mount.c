@@ -211,31 +211,13 @@ locked_from(const struct statvfs *sv)
     return f;
 }
 
-/* The same for the mount an fd is on. */
+/* The flags that a bind remount of the mount fd is on must keep (locked in
+ * user namespaces). */
 static unsigned long
 locked_flags_fd(int fd)
 {
     struct statvfs sv;
     return fstatvfs(fd, &sv) < 0 ? 0 : locked_from(&sv);
-}
-
-/* The flags that a bind remount must keep (locked in user namespaces). */
-static unsigned long
-locked_flags(const char *path)
-{
-    struct statvfs sv;
-    unsigned long f = 0;
-    if (statvfs(path, &sv) < 0)
-        return 0;
-    if (sv.f_flag & ST_NOSUID)
-        f |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV)
-        f |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC)
-        f |= MS_NOEXEC;
-    if (sv.f_flag & ST_RDONLY)
-        f |= MS_RDONLY;
-    return f;
 }
 
 #define REMOUNT_FLAGS                                                                              \
@@ -624,13 +606,21 @@ mask_path(const char *path, struct cm_error **err)
     return 0;
 }
 
+/* Read-only on the mounts at path (and below with AT_RECURSIVE): only the
+ * flag is added, the others (nosuid...) stay, with no statvfs to find them. */
+static int
+set_readonly(const char *path, unsigned flags)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof(attr));
+}
+
 static int
 readonly_path(const char *path, struct cm_error **err)
 {
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
         return errno == ENOENT ? 0 : cm_error_errno(err, "readonly path '%s'", path);
-    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | locked_flags(path),
-              NULL) < 0)
+    if (set_readonly(path, AT_RECURSIVE) < 0)
         return cm_error_errno(err, "remount '%s' read-only", path);
     return 0;
 }
@@ -646,8 +636,7 @@ rt_rootfs_finish(const struct rt_init_ctx *ctx, struct cm_error **err)
     for (char **p = l->readonly_paths; p && *p; p++)
         if (readonly_path(*p, err) < 0)
             return -1;
-    if (ctx->cfg->root.readonly &&
-        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
+    if (ctx->cfg->root.readonly && set_readonly("/", 0) < 0)
         return cm_error_errno(err, "remount / read-only");
     return 0;
 }

@@ -505,3 +505,26 @@ Test(rt_lifecycle, relative_and_readonly_binds)
     cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind3"), NULL), 0, "%s", h_err);
     cr_assert_not_null(strstr(h_out, " /scratch ro,nosuid"), "%s", h_out);
 }
+
+/* root.readonly and readonlyPaths: read-only, and a read-only path keeps
+ * its mount's other flags (/dev/shm's nosuid, nodev, noexec). */
+Test(rt_lifecycle, readonly_root_and_paths)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "%s/rofile", H.rootfs);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    json_object_set_new(json_object_get(H.config, "root"), "readonly", json_true());
+    json_object_set_new(json_object_get(H.config, "linux"), "readonlyPaths",
+                        json_pack("[ss]", "/proc/sys", "/dev/shm"));
+    h_args("write", "/rofile", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ro1"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    h_args("cat", "/proc/self/mountinfo", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ro2"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, " /proc/sys ro"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, " /dev/shm ro,nosuid,nodev,noexec"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/rootfs / ro,"), "%s", h_out);
+}
