@@ -1,12 +1,57 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared set-up for the agent's shell tests and benchmarks (sourced, not run):
-# agt_env_start creates W (work dir), S (agent state), a docker-registry with the
-# busybox test image on 127.0.0.1:5000 and the stand-in skiffd on 127.0.0.1:8080;
-# agt_start_agent BIN [ARGS...] starts skiff-agent; agt_cleanup removes everything
-# (agent, shims, containers, mounts, cgroups, processes, W). Callers run in a
-# private network + mount namespace (see agent.sh) and set H, top, CG.
+# Shared set-up for the agent's shell tests and benchmarks (sourced, not run).
+# Sourcing sets H (this folder), top (the repository), agent (the skiff-agent
+# under test), AGT_RUNTIME and RTCLI. agt_setup is how a test script starts
+# (checks, private namespaces, traps, environment); agt_env_start creates W
+# (work dir), S (agent state), a docker-registry with the busybox test image on
+# 127.0.0.1:5000 and the stand-in skiffd on 127.0.0.1:8080;
+# agt_start_agent BIN [ARGS...] starts skiff-agent, agt_stop_agent stops it;
+# agt_cleanup removes everything (agent, shims, containers, mounts, cgroups,
+# processes, W). Callers run in a private network + mount namespace
+# (agt_setup) and set CG (agt_setup does).
+H=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$H/../../.." && pwd)
+agent=$top/${OUT:-build}/bin/skiff-agent
+# The shims' runtime: the runtime library (default) or a binary (AGT_RUNTIME=/usr/sbin/runc).
+AGT_RUNTIME=${AGT_RUNTIME:-builtin}
+if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
 agt_pids=()
 agent_pid=
+
+# agt_setup NAME TOOLS ARGS...: the start every agent test script shares. Skips
+# (77) without root, without one of TOOLS (a space-separated list, on top of
+# the ones every script needs) or the CNI plugins; fails without a built
+# agent; re-runs the script (with ARGS, its own "$@") in a private network +
+# mount namespace; there sets CG=/agt-NAME-PID, arms agt_cleanup at exit and
+# starts the environment (agt_env_start).
+agt_setup() {
+    local name=$1 tools=$2 t
+    shift 2
+    [ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
+    for t in docker-registry skopeo python3 curl ip unshare $tools; do
+        command -v "$t" >/dev/null || { echo "SKIP: $t missing"; exit 77; }
+    done
+    [ -x /usr/lib/cni/bridge ] || { echo "SKIP: containernetworking-plugins missing"; exit 77; }
+    [ -x "$agent" ] || { echo "FAIL: $agent not built"; exit 1; }
+    if [ -z "${AGT_INNER:-}" ]; then
+        exec unshare --net --mount --propagation private env AGT_INNER=1 bash "$0" "$@"
+    fi
+    ip link set lo up
+    CG=/agt-$name-$$
+    trap agt_cleanup EXIT
+    trap 'exit 1' INT TERM
+    agt_env_start || { echo "FAIL: environment"; exit 1; }
+}
+
+# The interpreter itself, once (a version manager's shim costs ~100 ms a call).
+AGT_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)
+ctl() { "$AGT_PY" "$H/agtctl.py" "$@"; }
+
+# Checks: each prints ok/FAIL and counts the failures.
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@" >/dev/null; then pass "$name"; else fail "$name"; fi; }
 
 agt_env_start() {
     W=$(mktemp -d /tmp/agt-env-XXXXXX)
@@ -35,6 +80,26 @@ agt_start_agent() {
         --netns-dir "$W/netns" --insecure-registry 127.0.0.1:5000 "$@" >>"$W/agent.log" 2>&1 &
     agent_pid=$!
     disown "$agent_pid" # no "Killed" job notices: tests kill it on purpose
+}
+
+# agt_stop_agent [SIGNAL]: sends SIGNAL (default KILL) to the agent and waits
+# (10 s at most) until it has exited. The agent is disowned, so `wait` cannot
+# do it; and it must be gone before another one starts on the same state
+# directory (it holds the flock on agent.lock until it exits). Fails when it
+# did not exit in time.
+agt_stop_agent() {
+    local sig=${1:-KILL}
+    [ -n "$agent_pid" ] || return 0
+    kill -"$sig" "$agent_pid" 2>/dev/null
+    for _ in $(seq 100); do
+        # Gone once reaped, or once a zombie (its files, the lock, are closed).
+        if ! kill -0 "$agent_pid" 2>/dev/null || grep -q '^State:.*Z' "/proc/$agent_pid/status" 2>/dev/null; then
+            agent_pid=
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
 }
 
 agt_kill_shims() {
