@@ -71,22 +71,7 @@ Test(agent_worker, refuses_unresolved_ports)
         "port mapping 0 is invalid");
 }
 
-static char cgroot[] = "/tmp/agent-task-cgroup-XXXXXX";
-
-static void
-cg_setup(void)
-{
-    cr_assert_not_null(mkdtemp(cgroot));
-    cg_fake_kernel = &fake_kernel;
-}
-
-static void
-cg_teardown(void)
-{
-    cm_rm_rf(cgroot, NULL);
-}
-
-TestSuite(agent_task_cgroup, .init = cg_setup, .fini = cg_teardown);
+FAKE_CGROUP_SUITE(agent_task_cgroup, cgroot, "/tmp/agent-task-cgroup-XXXXXX", );
 
 static void
 setup_ok(const char *path, uint32_t cpu, uint64_t memory_mib)

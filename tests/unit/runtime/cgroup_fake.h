@@ -80,6 +80,24 @@ static const struct cg_fake_kernel fake_kernel = {
     .depopulate = fake_depopulate,
 };
 
+/* Criterion suite `suite` whose tests each start on a fresh fake tree at
+ * `root` (a static buffer made from the mkdtemp template tmpl) with the fake
+ * kernel hooked in, after which `then` runs (a statement, e.g.
+ * fake_v2_tree(root); empty for none); the tree is removed after each test. */
+#define FAKE_CGROUP_SUITE(suite, root, tmpl, then)                                                 \
+    static char root[] = tmpl;                                                                     \
+    static void suite##_init(void)                                                                 \
+    {                                                                                              \
+        cr_assert_not_null(mkdtemp(root));                                                         \
+        cg_fake_kernel = &fake_kernel;                                                             \
+        then;                                                                                      \
+    }                                                                                              \
+    static void suite##_fini(void)                                                                 \
+    {                                                                                              \
+        cm_rm_rf(root, NULL);                                                                      \
+    }                                                                                              \
+    TestSuite(suite, .init = suite##_init, .fini = suite##_fini)
+
 /* Writes root/rel (creating the directories above it). */
 static inline void
 fake_put(const char *root, const char *rel, const char *content)
