@@ -225,6 +225,29 @@ ports_from_json(json_t *ports, const struct agent_container_def *def, struct age
     return 0;
 }
 
+/* All the task's resolved host ports in one array (CNI's portmap takes them
+ * together); *ret belongs to the caller. */
+static int
+task_ports_from_json(json_t *ports, const struct agent_task_def *def,
+                     struct agent_port_mapping **ret, size_t *ret_n, struct cm_error **err)
+{
+    cleanup_free struct agent_port_mapping *all =
+        xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
+    size_t n_all = 0;
+
+    for (size_t i = 0; i < def->n_containers; i++) {
+        size_t n = 0;
+        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
+            return cm_error_set(err, 0, "worker: too many port mappings");
+        if (ports_from_json(ports, &def->containers[i], all + n_all, &n, err) < 0)
+            return -1;
+        n_all += n;
+    }
+    *ret = TAKE_PTR(all);
+    *ret_n = n_all;
+    return 0;
+}
+
 static json_t *
 prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
 {
@@ -244,17 +267,10 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
         return cm_error_set(err, 0, "worker: task without a valid taskId"), NULL;
     if (agent_task_def_from_json(json_object_get(desc, "taskDefinition"), &def, err) < 0)
         return cm_error_wrap(err, "task '%s'", id), NULL;
-    all = xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
     /* Only bridge mode maps host ports (through CNI's portmap). */
-    for (size_t i = 0; def->network_mode == AGENT_NET_BRIDGE && i < def->n_containers; i++) {
-        size_t n = 0;
-        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
-            return cm_error_set(err, 0, "worker: too many port mappings"), NULL;
-        if (ports_from_json(json_object_get(req, "ports"), &def->containers[i], all + n_all, &n,
-                            err) < 0)
-            return NULL;
-        n_all += n;
-    }
+    if (def->network_mode == AGENT_NET_BRIDGE &&
+        task_ports_from_json(json_object_get(req, "ports"), def, &all, &n_all, err) < 0)
+        return NULL;
     if (pool && agent_net_mode_has_netns(def->network_mode) &&
         def->network_mode != AGENT_NET_NONE) {
         /* A netns attached ahead of time: only the host ports are left. */
@@ -343,16 +359,8 @@ ports(const struct wcfg *w, json_t *req, struct cm_error **err)
     if (agent_task_def_from_json(json_object_get(json_object_get(req, "task"), "taskDefinition"),
                                  &def, err) < 0)
         return NULL;
-    all = xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
-    for (size_t i = 0; i < def->n_containers; i++) {
-        size_t n = 0;
-        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
-            return cm_error_set(err, 0, "worker: too many port mappings"), NULL;
-        if (ports_from_json(json_object_get(req, "ports"), &def->containers[i], all + n_all, &n,
-                            err) < 0)
-            return NULL;
-        n_all += n;
-    }
+    if (task_ports_from_json(json_object_get(req, "ports"), def, &all, &n_all, err) < 0)
+        return NULL;
     if (agent_cni_add_ports(&w->cni, id, netns, all, n_all, err) < 0)
         return NULL;
     return json_pack("{s:b}", "ok", 1);
