@@ -26,9 +26,18 @@ valid_name(const char *s, size_t max)
     return true;
 }
 
-/* "1024", "1 vCPU", "1vcpu", "0.25 vCPU" -> CPU units; -1 when invalid. */
+/* A size with an optional unit after it (case-insensitive, spaces allowed
+ * between): a bare whole number as is, a number with a listed unit times its
+ * scale (rounded to the nearest when round, truncated otherwise); -1 when
+ * invalid. units ends with a NULL suffix. */
+struct size_unit {
+    const char *suffix;
+    double scale;
+    bool round;
+};
+
 static long
-parse_cpu(const char *s)
+parse_size(const char *s, const struct size_unit *units)
 {
     char *end = NULL;
     errno = 0;
@@ -39,29 +48,27 @@ parse_cpu(const char *s)
         end++;
     if (!*end)
         return v == (long)v ? (long)v : -1;
-    if (!strcasecmp(end, "vcpu"))
-        return (long)(v * 1024 + 0.5);
+    for (; units->suffix; units++)
+        if (!strcasecmp(end, units->suffix))
+            return (long)(v * units->scale + (units->round ? 0.5 : 0));
     return -1;
+}
+
+/* "1024", "1 vCPU", "1vcpu", "0.25 vCPU" -> CPU units; -1 when invalid. */
+static long
+parse_cpu(const char *s)
+{
+    static const struct size_unit units[] = {{"vcpu", 1024, true}, {NULL, 0, false}};
+    return parse_size(s, units);
 }
 
 /* "2048", "2 GB", "2GB" -> MiB; -1 when invalid. */
 static long
 parse_mem(const char *s)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    if (!*end)
-        return v == (long)v ? (long)v : -1;
-    if (!strcasecmp(end, "gb"))
-        return (long)(v * 1024 + 0.5);
-    if (!strcasecmp(end, "mb") || !strcasecmp(end, "mib"))
-        return (long)v;
-    return -1;
+    static const struct size_unit units[] = {
+        {"gb", 1024, true}, {"mb", 1, false}, {"mib", 1, false}, {NULL, 0, false}};
+    return parse_size(s, units);
 }
 
 /* The Fargate task size table (aws-api-compat.md 2.3). */
@@ -501,12 +508,8 @@ sched_op_describe_task_definition(struct sched_call *c, json_t *in, json_t *out)
     if (!td)
         return -1;
     json_object_set_new(out, "taskDefinition", sched_public(td));
-    json_t *inc = json_object_get(in, "include");
-    size_t i;
-    json_t *v;
-    json_array_foreach (inc, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), "TAGS"))
-            json_object_set(out, "tags", json_object_get(td, "_tags"));
+    if (sched_include_has(in, "TAGS"))
+        json_object_set(out, "tags", json_object_get(td, "_tags"));
     return 0;
 }
 

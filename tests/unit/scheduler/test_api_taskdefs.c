@@ -86,12 +86,27 @@ struct pair {
 };
 
 static const struct pair pairs[] = {
-    {"256", "512", true},          {"256", "2048", true},     {"256", "4096", false},
-    {"512", "4096", true},         {"512", "512", false},     {"1024", "8192", true},
-    {"1024", "9216", false},       {"2048", "16384", true},   {"4096", "30720", true},
-    {"4096", "31744", false},      {"8192", "61440", true},   {"8192", "17408", false},
-    {"16384", "122880", true},     {"16384", "36864", false}, {"1 vCPU", "2 GB", true},
-    {"0.25 vcpu", "0.5 GB", true}, {"300", "512", false},
+    {"256", "512", true},
+    {"256", "2048", true},
+    {"256", "4096", false},
+    {"512", "4096", true},
+    {"512", "512", false},
+    {"1024", "8192", true},
+    {"1024", "9216", false},
+    {"2048", "16384", true},
+    {"4096", "30720", true},
+    {"4096", "31744", false},
+    {"8192", "61440", true},
+    {"8192", "17408", false},
+    {"16384", "122880", true},
+    {"16384", "36864", false},
+    {"1 vCPU", "2 GB", true},
+    {"0.25 vcpu", "0.5 GB", true},
+    {"300", "512", false},
+    /* MB and MiB are MiB, fractions cut off; unknown units refused */
+    {"256", "512 MB", true},
+    {"512", "1024.9 mib", true},
+    {"1 vCPU", "2 TB", false},
 };
 
 Test(sched_api, fargate_table)
