@@ -248,6 +248,33 @@ sched_failure_add(json_t *out, const char *arn, const char *reason, const char *
     json_array_append_new(f, e);
 }
 
+void
+sched_failure_missing(struct sched_call *c, json_t *out, const char *kind, const char *cluster,
+                      const char *ref)
+{
+    cleanup_free char *arn = NULL;
+
+    if (!strncmp(ref, "arn:", 4))
+        arn = xstrdup(ref);
+    else if (cluster)
+        arn = sched_arn(c, "%s/%s/%s", kind, cluster, ref);
+    else
+        arn = sched_arn(c, "%s/%s", kind, ref);
+    sched_failure_add(out, arn, "MISSING", NULL);
+}
+
+bool
+sched_include_has(json_t *in, const char *what)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach (json_object_get(in, "include"), i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), what))
+            return true;
+    return false;
+}
+
 /* --- request handling ----------------------------------------------------- */
 
 void

@@ -153,18 +153,6 @@ sched_op_create_cluster(struct sched_call *c, json_t *in, json_t *out)
     return 0;
 }
 
-static bool
-include_has(json_t *in, const char *what)
-{
-    json_t *inc = json_object_get(in, "include");
-    size_t i;
-    json_t *v;
-    json_array_foreach (inc, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), what))
-            return true;
-    return false;
-}
-
 int
 sched_op_describe_clusters(struct sched_call *c, json_t *in, json_t *out)
 {
@@ -186,13 +174,11 @@ sched_op_describe_clusters(struct sched_call *c, json_t *in, json_t *out)
         const char *ref = json_string_value(v);
         json_t *cl = sched_get(c->d, SCHED_K_CLUSTER, sched_arn_tail(ref));
         if (!cl) {
-            cleanup_free char *arn =
-                strncmp(ref, "arn:", 4) ? sched_arn(c, "cluster/%s", ref) : xstrdup(ref);
-            sched_failure_add(out, arn, "MISSING", NULL);
+            sched_failure_missing(c, out, "cluster", NULL, ref);
             continue;
         }
-        json_array_append_new(
-            res, cluster_view(c, cl, include_has(in, "TAGS"), include_has(in, "STATISTICS")));
+        json_array_append_new(res, cluster_view(c, cl, sched_include_has(in, "TAGS"),
+                                                sched_include_has(in, "STATISTICS")));
     }
     return 0;
 }

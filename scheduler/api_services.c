@@ -346,12 +346,9 @@ sched_op_describe_services(struct sched_call *c, json_t *in, json_t *out)
     if (!sched_cluster_get(c, in, &cluster) ||
         sched_in_array(c, in, "services", true, 10, &refs) < 0)
         return -1;
-    bool with_tags = false;
+    bool with_tags = sched_include_has(in, "TAGS");
     size_t i;
     json_t *v;
-    json_array_foreach (json_object_get(in, "include"), i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), "TAGS"))
-            with_tags = true;
     json_t *arr = json_array();
     json_object_set_new(out, "services", arr);
     json_object_set_new(out, "failures", json_array());
@@ -359,10 +356,7 @@ sched_op_describe_services(struct sched_call *c, json_t *in, json_t *out)
         const char *ref = json_is_string(v) ? json_string_value(v) : "";
         json_t *svc = service_get(c, cluster, ref, NULL);
         if (!svc) {
-            cleanup_free char *arn = strncmp(ref, "arn:", 4)
-                                         ? sched_arn(c, "service/%s/%s", cluster, ref)
-                                         : xstrdup(ref);
-            sched_failure_add(out, arn, "MISSING", NULL);
+            sched_failure_missing(c, out, "service", cluster, ref);
             continue;
         }
         json_array_append_new(arr, service_view(svc, with_tags));
