@@ -353,6 +353,15 @@ cm_json_get_array(json_t *obj, const char *path, const char *key, bool required,
     return cm_json_get_container(obj, path, key, required, true, SIZE_MAX, ret, err);
 }
 
+json_t *
+cm_json_array_from_strv(char *const *v)
+{
+    json_t *a = json_array();
+    for (; v && *v; v++)
+        json_array_append_new(a, json_string(*v));
+    return a;
+}
+
 int
 cm_json_get_strv(json_t *obj, const char *path, const char *key, bool required, char ***ret,
                  struct cm_error **err)

@@ -216,23 +216,14 @@ img_image_list_free(struct img_image **v, size_t n)
     free(v);
 }
 
-static json_t *
-strv_json(char *const *v)
-{
-    json_t *a = json_array();
-    for (; v && *v; v++)
-        json_array_append_new(a, json_string(*v));
-    return a;
-}
-
 json_t *
 img_image_to_json(const struct img_image *i)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I}", "name", i->name, "digest",
                      i->digest, "manifest", i->manifest, "config", i->config, "platform",
-                     i->platform ? i->platform : "", "layers", strv_json(i->layers), "diff_ids",
-                     strv_json(i->diff_ids), "size", (json_int_t)i->size, "pulled",
-                     (json_int_t)i->pulled);
+                     i->platform ? i->platform : "", "layers", cm_json_array_from_strv(i->layers),
+                     "diff_ids", cm_json_array_from_strv(i->diff_ids), "size", (json_int_t)i->size,
+                     "pulled", (json_int_t)i->pulled);
 }
 
 static int
