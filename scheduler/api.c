@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The ECS JSON 1.1 endpoint: SigV4 authentication, dispatch on X-Amz-Target,
  * ECS error shapes, request ids, and the helpers every handler shares. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,18 @@ sched_failure_missing(struct sched_call *c, json_t *out, const char *kind, const
     else
         arn = sched_arn(c, "%s/%s", kind, ref);
     sched_failure_add(out, arn, "MISSING", NULL);
+}
+
+bool
+sched_valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return false;
+    return true;
 }
 
 bool

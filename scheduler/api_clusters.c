@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ECS cluster operations: Create/Describe/List/Delete/UpdateCluster(Settings). */
-#include <ctype.h>
 #include <string.h>
 
 #include "cm/cleanup.h"
@@ -67,18 +66,6 @@ cluster_view(struct sched_call *c, json_t *cl, bool with_tags, bool with_stats)
     return o;
 }
 
-static bool
-valid_cluster_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 255)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
-
 static int
 parse_settings(struct sched_call *c, json_t *in, json_t **ret)
 {
@@ -117,7 +104,7 @@ sched_op_create_cluster(struct sched_call *c, json_t *in, json_t *out)
 
     if (sched_in_str(c, in, "clusterName", false, &name) < 0)
         return -1;
-    if (!valid_cluster_name(name))
+    if (!sched_valid_name(name, 255))
         return sched_fail(c, "InvalidParameterException",
                           "Cluster name '%.300s' is invalid: up to 255 letters (uppercase and "
                           "lowercase), numbers, underscores, and hyphens are allowed.",

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ECS services: Create/Update/Delete/Describe/ListServices. The scheduling
  * itself happens in service_loop.c; this file keeps the desired state. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,18 +9,6 @@
 #include "skiffd.h"
 
 #define IPE "InvalidParameterException"
-
-static bool
-valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 255)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
 
 void
 sched_service_event(struct sched_daemon *d, const char *key, json_t *svc, const char *msg)
@@ -187,7 +174,7 @@ sched_op_create_service(struct sched_call *c, json_t *in, json_t *out)
         sched_in_array(c, in, "loadBalancers", false, 5, &lbs) < 0 ||
         sched_in_int(c, in, "healthCheckGracePeriodSeconds", false, 0, 2147483647, &grace) < 0)
         return -1;
-    if (!valid_name(name))
+    if (!sched_valid_name(name, 255))
         return sched_fail(c, IPE,
                           "Service name '%.300s' is invalid: up to 255 letters, numbers, "
                           "hyphens and underscores are allowed.",

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ECS task definitions: register with ECS's validation (names, cpu/memory
  * strings, containers, Fargate size table), describe, deregister, list. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,18 +12,6 @@
 
 #define MAX_TASKDEF_BYTES (64 * 1024)
 #define MAX_CONTAINERS 10
-
-static bool
-valid_name(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
 
 /* A size with an optional unit after it (case-insensitive, spaces allowed
  * between): a bare whole number as is, a number with a listed unit times its
@@ -153,7 +140,7 @@ check_container(struct sched_call *c, json_t *cd, size_t idx, const char *net, b
         return -1;
     if (!name || !*name)
         return sched_fail(c, CE, "Container.name should not be null or empty.");
-    if (!valid_name(name, 255))
+    if (!sched_valid_name(name, 255))
         return sched_fail(c, CE,
                           "Container name '%.300s' is invalid: up to 255 letters, numbers, "
                           "hyphens and underscores are allowed.",
@@ -331,7 +318,7 @@ sched_op_register_task_definition(struct sched_call *c, json_t *in, json_t *out)
         return sched_fail(c, CE, "Task definition exceeds %d bytes.", MAX_TASKDEF_BYTES);
     if (sched_in_str(c, in, "family", true, &family) < 0)
         return -1;
-    if (!valid_name(family, 255))
+    if (!sched_valid_name(family, 255))
         return sched_fail(c, CE,
                           "Family '%.300s' is invalid: up to 255 letters (uppercase and "
                           "lowercase), numbers, hyphens, and underscores are allowed.",

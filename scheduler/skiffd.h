@@ -308,6 +308,8 @@ void sched_failure_add(json_t *out, const char *arn, const char *reason, const c
  * else the ARN of KIND/CLUSTER/REF (KIND/REF when cluster is NULL). */
 void sched_failure_missing(struct sched_call *c, json_t *out, const char *kind, const char *cluster,
                            const char *ref);
+/* A cluster, service or family name: 1..max letters, digits, '-' and '_'. */
+bool sched_valid_name(const char *s, size_t max);
 /* Whether the request's "include" array names what ("TAGS", "STATISTICS"). */
 bool sched_include_has(json_t *in, const char *what);
 
