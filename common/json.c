@@ -73,8 +73,7 @@ cm_json_error(struct cm_error **err, const char *path, const char *key, const ch
     va_list ap;
 
     va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
+    msg = xvasprintf(fmt, ap);
     va_end(ap);
     if (key && path && *path)
         cm_error_set(err, 0, "%s.%s: %s", path, key, msg);

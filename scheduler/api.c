@@ -45,8 +45,7 @@ sched_fail(struct sched_call *c, const char *type, const char *fmt, ...)
         return -1;
     c->err_type = xstrdup(type);
     va_start(ap, fmt);
-    if (vasprintf(&c->err_msg, fmt, ap) < 0)
-        abort();
+    c->err_msg = xvasprintf(fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -57,8 +56,7 @@ sched_arn(struct sched_call *c, const char *fmt, ...)
     va_list ap;
     cleanup_free char *res = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&res, fmt, ap) < 0)
-        abort();
+    res = xvasprintf(fmt, ap);
     va_end(ap);
     return xasprintf("arn:aws:ecs:%s:%s:%s", c->region ? c->region : c->d->region, SCHED_ACCOUNT,
                      res);
