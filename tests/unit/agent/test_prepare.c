@@ -71,7 +71,7 @@ Test(agent_worker, refuses_unresolved_ports)
         "port mapping 0 is invalid");
 }
 
-FAKE_CGROUP_SUITE(agent_task_cgroup, cgroot, "/tmp/agent-task-cgroup-XXXXXX", );
+FAKE_CGROUP_SUITE(agent_task_cgroup, cgroot, "/tmp/agent-task-cgroup-XXXXXX");
 
 static void
 setup_ok(const char *path, uint32_t cpu, uint64_t memory_mib)

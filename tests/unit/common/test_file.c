@@ -7,24 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 
-static char dir[] = "/tmp/cm-file-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(dir, NULL);
-}
-
-TestSuite(cm_file, .init = setup, .fini = teardown);
+TMPDIR_SUITE(cm_file, dir, "/tmp/cm-file-XXXXXX");
 
 Test(cm_file, atomic_write_then_read)
 {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../../runtime/cgroup_internal.h"
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
@@ -81,22 +82,11 @@ static const struct cg_fake_kernel fake_kernel = {
 };
 
 /* Criterion suite `suite` whose tests each start on a fresh fake tree at
- * `root` (a static buffer made from the mkdtemp template tmpl) with the fake
- * kernel hooked in, after which `then` runs (a statement, e.g.
- * fake_v2_tree(root); empty for none); the tree is removed after each test. */
-#define FAKE_CGROUP_SUITE(suite, root, tmpl, then)                                                 \
-    static char root[] = tmpl;                                                                     \
-    static void suite##_init(void)                                                                 \
-    {                                                                                              \
-        cr_assert_not_null(mkdtemp(root));                                                         \
-        cg_fake_kernel = &fake_kernel;                                                             \
-        then;                                                                                      \
-    }                                                                                              \
-    static void suite##_fini(void)                                                                 \
-    {                                                                                              \
-        cm_rm_rf(root, NULL);                                                                      \
-    }                                                                                              \
-    TestSuite(suite, .init = suite##_init, .fini = suite##_fini)
+ * `root` (a mkdtemp template tmpl) with the fake kernel hooked in, after
+ * which the optional statements run (e.g. fake_v2_tree(root)); the tree is
+ * removed after each test. */
+#define FAKE_CGROUP_SUITE(suite, root, tmpl, ...)                                                  \
+    TMPDIR_SUITE(suite, root, tmpl, cg_fake_kernel = &fake_kernel; __VA_ARGS__)
 
 /* Writes root/rel (creating the directories above it). */
 static inline void

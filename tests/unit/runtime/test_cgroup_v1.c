@@ -8,7 +8,7 @@
 #include "cgroup_fake.h"
 #include "rt/cgroup.h"
 
-FAKE_CGROUP_SUITE(rt_cgroup_v1, root, "/tmp/rt-cgroup-v1-XXXXXX", );
+FAKE_CGROUP_SUITE(rt_cgroup_v1, root, "/tmp/rt-cgroup-v1-XXXXXX");
 
 static const char *const all_hiers[] = {"cpu,cpuacct", "cpuset", "memory", "devices",
                                         "freezer",     "blkio",  "pids",   "systemd"};
