@@ -441,7 +441,7 @@ prune_dir(struct img_store *s, const char *kind, const char *algo, char **keep, 
         dg = xasprintf("%s:%s", algo, de->d_name);
         if (strv_has(keep, dg))
             continue;
-        if (img_rm_rf_at(dirfd(d), de->d_name, err) < 0)
+        if (cm_rm_rf_at(dirfd(d), de->d_name, err) < 0)
             return cm_error_wrap(err, "prune '%s'", dg);
         (*removed)++;
     }
@@ -481,7 +481,7 @@ img_store_prune(struct img_store *s, char *const *keep_diff_ids, uint64_t *ret_r
         prune_dir(s, "snapshots", "sha512", snaps, &removed, err) < 0)
         goto out;
     /* Nothing pulls while we hold the gc lock: every temp is stale. */
-    if (img_rm_rf_at(s->root_fd, "tmp", err) < 0 || mkdirat(s->root_fd, "tmp", 0700) < 0) {
+    if (cm_rm_rf_at(s->root_fd, "tmp", err) < 0 || mkdirat(s->root_fd, "tmp", 0700) < 0) {
         if (err && !*err)
             cm_error_errno(err, "recreate tmp");
         goto out;
