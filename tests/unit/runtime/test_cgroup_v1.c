@@ -8,22 +8,7 @@
 #include "cgroup_fake.h"
 #include "rt/cgroup.h"
 
-static char root[] = "/tmp/rt-cgroup-v1-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(root));
-    cg_fake_kernel = &fake_kernel;
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(root, NULL);
-}
-
-TestSuite(rt_cgroup_v1, .init = setup, .fini = teardown);
+FAKE_CGROUP_SUITE(rt_cgroup_v1, root, "/tmp/rt-cgroup-v1-XXXXXX");
 
 static const char *const all_hiers[] = {"cpu,cpuacct", "cpuset", "memory", "devices",
                                         "freezer",     "blkio",  "pids",   "systemd"};
