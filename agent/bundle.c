@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cm/cleanup.h"
+#include "cm/json.h"
 #include "cm/xalloc.h"
 #include "img/spec.h"
 #include "rt/security.h"
@@ -103,15 +104,6 @@ agent_task_cgroup_limits(uint32_t task_cpu, uint64_t task_memory_mib, int64_t *r
     *ret_memory_bytes = task_memory_mib ? (int64_t)(task_memory_mib << 20) : -1;
 }
 
-static json_t *
-strv_json(char *const *v)
-{
-    json_t *a = json_array();
-    for (; v && *v; v++)
-        json_array_append_new(a, json_string(*v));
-    return a;
-}
-
 json_t *
 agent_seccomp_to_json(const struct rt_seccomp *s)
 {
@@ -122,12 +114,12 @@ agent_seccomp_to_json(const struct rt_seccomp *s)
     if (s->has_default_errno_ret)
         json_object_set_new(j, "defaultErrnoRet", json_integer(s->default_errno_ret));
     if (s->architectures)
-        json_object_set_new(j, "architectures", strv_json(s->architectures));
+        json_object_set_new(j, "architectures", cm_json_array_from_strv(s->architectures));
     if (s->flags)
-        json_object_set_new(j, "flags", strv_json(s->flags));
+        json_object_set_new(j, "flags", cm_json_array_from_strv(s->flags));
     for (size_t i = 0; i < s->n_syscalls; i++) {
         const struct rt_seccomp_syscall *sc = &s->syscalls[i];
-        json_t *o = json_pack("{s:o, s:s}", "names", strv_json(sc->names), "action",
+        json_t *o = json_pack("{s:o, s:s}", "names", cm_json_array_from_strv(sc->names), "action",
                               rt_seccomp_action_name(sc->action));
         if (sc->has_errno_ret)
             json_object_set_new(o, "errnoRet", json_integer(sc->errno_ret));

@@ -248,8 +248,7 @@ set_reason(char **dst, const char *fmt, ...)
     if (*dst)
         return; /* the first reason is the real one */
     va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
+    s = xvasprintf(fmt, ap);
     va_end(ap);
     if (strlen(s) > 1024)
         s[1024] = '\0';

@@ -24,6 +24,7 @@
 #include "cm/xalloc.h"
 #include "img/rootfs.h"
 #include "img/store.h"
+#include "rt/cgroup.h"
 
 #define MAX_INSECURE 64
 
@@ -130,59 +131,26 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The task's CPU quota and memory limit on its own cgroup (the containers'
- * cgroups are created below it by the runtime). */
-static int
-task_cgroup_setup(const struct wcfg *w, const char *id, const struct agent_task_def *def,
-                  struct cm_error **err)
+int
+agent_task_cgroup_setup(const char *cgroupfs, const char *path, uint32_t task_cpu,
+                        uint64_t task_memory_mib, struct cm_error **err)
 {
-    cleanup_free char *path = xasprintf("%s/%s", w->cgroup_root, id);
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    struct rt_resources res = {0};
     int64_t quota, mem;
     uint64_t period;
-    char buf[64];
 
-    agent_task_cgroup_limits(def->cpu, def->memory, &quota, &period, &mem);
-    if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
-        cleanup_free char *dir = xasprintf("/sys/fs/cgroup%s", path);
-        if (cm_mkdir_p(dir, 0755, err) < 0)
-            return -1;
-        if (quota > 0) {
-            cleanup_free char *f = xasprintf("%s/cpu.max", dir);
-            snprintf(buf, sizeof buf, "%lld %llu", (long long)quota, (unsigned long long)period);
-            if (cm_write_file_at(AT_FDCWD, f, buf, err) < 0)
-                return -1;
-        }
-        if (mem > 0) {
-            cleanup_free char *f = xasprintf("%s/memory.max", dir);
-            snprintf(buf, sizeof buf, "%lld", (long long)mem);
-            if (cm_write_file_at(AT_FDCWD, f, buf, err) < 0)
-                return -1;
-        }
-        return 0;
+    agent_task_cgroup_limits(task_cpu, task_memory_mib, &quota, &period, &mem);
+    if (quota > 0) {
+        res.has_cpu = true;
+        res.cpu = (struct rt_cpu){
+            .has_quota = true, .quota = quota, .has_period = true, .period = period};
     }
-    {
-        cleanup_free char *cpu = xasprintf("/sys/fs/cgroup/cpu%s", path);
-        cleanup_free char *memd = xasprintf("/sys/fs/cgroup/memory%s", path);
-        if (cm_mkdir_p(cpu, 0755, err) < 0 || cm_mkdir_p(memd, 0755, err) < 0)
-            return -1;
-        if (quota > 0) {
-            cleanup_free char *fp = xasprintf("%s/cpu.cfs_period_us", cpu);
-            cleanup_free char *fq = xasprintf("%s/cpu.cfs_quota_us", cpu);
-            snprintf(buf, sizeof buf, "%llu", (unsigned long long)period);
-            if (cm_write_file_at(AT_FDCWD, fp, buf, err) < 0)
-                return -1;
-            snprintf(buf, sizeof buf, "%lld", (long long)quota);
-            if (cm_write_file_at(AT_FDCWD, fq, buf, err) < 0)
-                return -1;
-        }
-        if (mem > 0) {
-            cleanup_free char *f = xasprintf("%s/memory.limit_in_bytes", memd);
-            snprintf(buf, sizeof buf, "%lld", (long long)mem);
-            if (cm_write_file_at(AT_FDCWD, f, buf, err) < 0)
-                return -1;
-        }
+    if (mem > 0) {
+        res.has_memory = true;
+        res.memory = (struct rt_memory){.has_limit = true, .limit = mem};
     }
-    return 0;
+    return rt_cgroup_create(cgroupfs, path, NULL, &res, &cg, err);
 }
 
 static int
@@ -261,6 +229,29 @@ ports_from_json(json_t *ports, const struct agent_container_def *def, struct age
     return 0;
 }
 
+/* All the task's resolved host ports in one array (CNI's portmap takes them
+ * together); *ret belongs to the caller. */
+static int
+task_ports_from_json(json_t *ports, const struct agent_task_def *def,
+                     struct agent_port_mapping **ret, size_t *ret_n, struct cm_error **err)
+{
+    cleanup_free struct agent_port_mapping *all =
+        xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
+    size_t n_all = 0;
+
+    for (size_t i = 0; i < def->n_containers; i++) {
+        size_t n = 0;
+        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
+            return cm_error_set(err, 0, "worker: too many port mappings");
+        if (ports_from_json(ports, &def->containers[i], all + n_all, &n, err) < 0)
+            return -1;
+        n_all += n;
+    }
+    *ret = TAKE_PTR(all);
+    *ret_n = n_all;
+    return 0;
+}
+
 static json_t *
 prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
 {
@@ -280,18 +271,11 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
         return cm_error_set(err, 0, "worker: task without a valid taskId"), NULL;
     if (agent_task_def_from_json(json_object_get(desc, "taskDefinition"), &def, err) < 0)
         return cm_error_wrap(err, "task '%s'", id), NULL;
-    all = xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
     /* Only bridge mode maps host ports (through CNI's portmap, or the agent's
      * own nftables map once the task has its address: portMapper "nft"). */
-    for (size_t i = 0; def->network_mode == AGENT_NET_BRIDGE && i < def->n_containers; i++) {
-        size_t n = 0;
-        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
-            return cm_error_set(err, 0, "worker: too many port mappings"), NULL;
-        if (ports_from_json(json_object_get(req, "ports"), &def->containers[i], all + n_all, &n,
-                            err) < 0)
-            return NULL;
-        n_all += n;
-    }
+    if (def->network_mode == AGENT_NET_BRIDGE &&
+        task_ports_from_json(json_object_get(req, "ports"), def, &all, &n_all, err) < 0)
+        return NULL;
     if (pool && agent_net_mode_has_netns(def->network_mode) &&
         def->network_mode != AGENT_NET_NONE) {
         /* A netns attached ahead of time: only the host ports are left. */
@@ -320,8 +304,11 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
             return NULL;
     }
     net_ms = now_ms() - net_ms;
-    if (task_cgroup_setup(w, id, def, err) < 0)
-        return cm_error_wrap(err, "task cgroup"), NULL;
+    {
+        cleanup_free char *cgpath = xasprintf("%s/%s", w->cgroup_root, id);
+        if (agent_task_cgroup_setup("/sys/fs/cgroup", cgpath, def->cpu, def->memory, err) < 0)
+            return cm_error_wrap(err, "task cgroup"), NULL;
+    }
     if (img_store_open(w->store_dir, &store, err) < 0)
         return NULL;
     sigs = json_object();
@@ -377,16 +364,8 @@ ports(const struct wcfg *w, json_t *req, struct cm_error **err)
     if (agent_task_def_from_json(json_object_get(json_object_get(req, "task"), "taskDefinition"),
                                  &def, err) < 0)
         return NULL;
-    all = xcalloc(AGENT_MAX_CONTAINERS * (AGENT_MAX_PORT_MAPPINGS + 1), sizeof *all);
-    for (size_t i = 0; i < def->n_containers; i++) {
-        size_t n = 0;
-        if (def->containers[i].n_port_mappings > AGENT_MAX_PORT_MAPPINGS)
-            return cm_error_set(err, 0, "worker: too many port mappings"), NULL;
-        if (ports_from_json(json_object_get(req, "ports"), &def->containers[i], all + n_all, &n,
-                            err) < 0)
-            return NULL;
-        n_all += n;
-    }
+    if (task_ports_from_json(json_object_get(req, "ports"), def, &all, &n_all, err) < 0)
+        return NULL;
     if (agent_cni_add_ports(&w->cni, id, netns, all, n_all, err) < 0)
         return NULL;
     return json_pack("{s:b}", "ok", 1);

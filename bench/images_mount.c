@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cm/cleanup.h"
+#include "cm/file.h"
 #include "img/rootfs.h"
 #include "img/store.h"
 #include "img/unpack.h"
@@ -66,7 +67,7 @@ main(int argc, char **argv)
         img_image_free(img);
         umount2(rootfs, MNT_DETACH);
         cleanup_close int sfd = open(argv[3], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        img_rm_rf_at(sfd, name, NULL);
+        cm_rm_rf_at(sfd, name, NULL);
     }
     qsort(t, ROUNDS, sizeof(t[0]), cmp_double);
     printf("%.3f %.3f %.3f %s\n", t[ROUNDS / 2], t[0], t[ROUNDS - 1], copied ? "copy" : "overlay");

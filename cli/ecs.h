@@ -143,6 +143,12 @@ int cli_ecs_call(struct cli_ctx *ctx, const char *op, json_t *in, json_t **ret,
 /* Calls a List* operation page by page; *ret gets the concatenated `key` array. */
 int cli_ecs_list_all(struct cli_ctx *ctx, const char *op, json_t *in, const char *key, json_t **ret,
                      struct cm_error **err);
+/* Calls a Describe* operation whose request and response member `key`
+ * ("tasks", "containerInstances") holds the list: arns 100 a call (ECS's
+ * limit), each request a copy of in with its slice; *ret gets the
+ * concatenated response arrays. */
+int cli_ecs_describe_all(struct cli_ctx *ctx, const char *op, json_t *in, const char *key,
+                         json_t *arns, json_t **ret, struct cm_error **err);
 /* Loads a --cli-input-json value: "file://PATH" or inline JSON; must be an object. */
 int cli_input_json(const char *arg, json_t **ret, struct cm_error **err);
 /* What to do about an ECS error type or a transport failure (static text or NULL). */

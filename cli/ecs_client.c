@@ -487,6 +487,25 @@ cli_ecs_list_all(struct cli_ctx *ctx, const char *op, json_t *in, const char *ke
 }
 
 int
+cli_ecs_describe_all(struct cli_ctx *ctx, const char *op, json_t *in, const char *key, json_t *arns,
+                     json_t **ret, struct cm_error **err)
+{
+    json_auto_t *all = json_array();
+
+    for (size_t off = 0; off < json_array_size(arns); off += 100) {
+        json_auto_t *req = json_deep_copy(in), *ids = json_array(), *out = NULL;
+        for (size_t i = off; i < off + 100 && i < json_array_size(arns); i++)
+            json_array_append(ids, json_array_get(arns, i));
+        json_object_set(req, key, ids);
+        if (cli_ecs_call(ctx, op, req, &out, err) < 0)
+            return -1;
+        json_array_extend(all, json_object_get(out, key));
+    }
+    *ret = TAKE_PTR(all);
+    return 0;
+}
+
+int
 cli_input_json(const char *arg, json_t **ret, struct cm_error **err)
 {
     json_auto_t *v = NULL;

@@ -382,24 +382,22 @@ do_pull(struct img_store *s, const char *ref, struct img_image **ret, double *re
     return 0;
 }
 
+/* A failed library call: its message, exit status 1. */
 static int
-cmd_pull(int argc, char **argv)
+failed(const struct cm_error *err)
 {
-    struct img_store *s;
+    cm_log_error("%s", err->msg);
+    return 1;
+}
+
+/* The subcommands get the open store (NULL for umount) and their operands. */
+static int
+cmd_pull(struct img_store *s, char **args)
+{
     cleanup_img_image struct img_image *img = NULL;
     double secs = 0;
-    int r;
 
-    if (argc - optind != 1) {
-        usage(stderr);
-        return 2;
-    }
-    s = open_store();
-    if (!s)
-        return 1;
-    r = do_pull(s, argv[optind], &img, &secs);
-    img_store_free(s);
-    if (r < 0)
+    if (do_pull(s, args[0], &img, &secs) < 0)
         return 1;
     if (arg_json) {
         json_auto_t *j = img_image_to_json(img);
@@ -418,89 +416,52 @@ cmd_pull(int argc, char **argv)
 }
 
 static int
-cmd_unpack(int argc, char **argv)
+cmd_unpack(struct img_store *s, char **args)
 {
-    struct img_store *s;
     cleanup_img_image struct img_image *img = NULL;
     cleanup_error struct cm_error *err = NULL;
-    int rc = 1;
 
-    if (argc - optind != 2) {
-        usage(stderr);
-        return 2;
-    }
-    s = open_store();
-    if (!s)
-        return 1;
-    if (img_store_get(s, argv[optind], arg_default_registry, &img, &err) < 0) {
+    if (img_store_get(s, args[0], arg_default_registry, &img, &err) < 0) {
         double secs;
-        if (err->code != ENOENT) {
-            cm_log_error("%s", err->msg);
-            goto out;
-        }
+        if (err->code != ENOENT)
+            return failed(err);
         cm_error_free(&err);
-        if (do_pull(s, argv[optind], &img, &secs) < 0)
-            goto out;
+        if (do_pull(s, args[0], &img, &secs) < 0)
+            return 1;
     }
-    if (img_rootfs_unpack(s, img, argv[optind + 1], &err) < 0) {
-        cm_log_error("%s", err->msg);
-        goto out;
-    }
+    if (img_rootfs_unpack(s, img, args[1], &err) < 0)
+        return failed(err);
     if (!arg_quiet && !arg_json)
-        printf("unpacked %s into %s\n", img->name, argv[optind + 1]);
-    rc = 0;
-out:
-    img_store_free(s);
-    return rc;
+        printf("unpacked %s into %s\n", img->name, args[1]);
+    return 0;
 }
 
 /* `image mount REF DIR`: DIR/rootfs becomes an overlay of the image's layers
  * with DIR/upper and DIR/work (what the agent does for a container). */
 static int
-cmd_mount(int argc, char **argv)
+cmd_mount(struct img_store *s, char **args)
 {
-    struct img_store *s;
     cleanup_img_image struct img_image *img = NULL;
     cleanup_error struct cm_error *err = NULL;
-    cleanup_free char *upper = NULL;
-    cleanup_free char *work = NULL;
-    cleanup_free char *target = NULL;
+    cleanup_free char *upper = xasprintf("%s/upper", args[1]);
+    cleanup_free char *work = xasprintf("%s/work", args[1]);
+    cleanup_free char *target = xasprintf("%s/rootfs", args[1]);
     bool copied = false;
-    int rc = 1;
 
-    if (argc - optind != 2) {
-        usage(stderr);
-        return 2;
-    }
-    s = open_store();
-    if (!s)
-        return 1;
-    upper = xasprintf("%s/upper", argv[optind + 1]);
-    work = xasprintf("%s/work", argv[optind + 1]);
-    target = xasprintf("%s/rootfs", argv[optind + 1]);
-    if (img_store_get(s, argv[optind], arg_default_registry, &img, &err) < 0 ||
-        img_rootfs_mount(s, img, upper, work, target, &copied, &err) < 0) {
-        cm_log_error("%s", err->msg);
-        goto out;
-    }
+    if (img_store_get(s, args[0], arg_default_registry, &img, &err) < 0 ||
+        img_rootfs_mount(s, img, upper, work, target, &copied, &err) < 0)
+        return failed(err);
     if (!arg_quiet)
         printf("%s (%s)\n", target, copied ? "copy" : "overlay");
-    rc = 0;
-out:
-    img_store_free(s);
-    return rc;
+    return 0;
 }
 
 static int
-cmd_umount(int argc, char **argv)
+cmd_umount(struct img_store *s, char **args)
 {
-    cleanup_free char *target = NULL;
+    cleanup_free char *target = xasprintf("%s/rootfs", args[0]);
 
-    if (argc - optind != 1) {
-        usage(stderr);
-        return 2;
-    }
-    target = xasprintf("%s/rootfs", argv[optind]);
+    (void)s;
     if (umount2(target, MNT_DETACH) < 0) {
         cm_log_error("umount '%s': %m", target);
         return 1;
@@ -509,22 +470,15 @@ cmd_umount(int argc, char **argv)
 }
 
 static int
-cmd_ls(int argc, char **argv)
+cmd_ls(struct img_store *s, char **args)
 {
-    struct img_store *s = open_store();
     cleanup_error struct cm_error *err = NULL;
     struct img_image **v = NULL;
     size_t n = 0;
 
-    (void)argc;
-    (void)argv;
-    if (!s)
-        return 1;
-    if (img_store_list(s, &v, &n, &err) < 0) {
-        cm_log_error("%s", err->msg);
-        img_store_free(s);
-        return 1;
-    }
+    (void)args;
+    if (img_store_list(s, &v, &n, &err) < 0)
+        return failed(err);
     if (arg_json) {
         json_auto_t *a = json_array();
         for (size_t i = 0; i < n; i++)
@@ -541,102 +495,76 @@ cmd_ls(int argc, char **argv)
         }
     }
     img_image_list_free(v, n);
-    img_store_free(s);
     return 0;
 }
 
 static int
-cmd_inspect(int argc, char **argv)
+cmd_inspect(struct img_store *s, char **args)
 {
-    struct img_store *s;
     cleanup_img_image struct img_image *img = NULL;
     cleanup_error struct cm_error *err = NULL;
     cleanup_free char *cbuf = NULL;
     json_auto_t *j = NULL;
     json_t *cfg = NULL;
     size_t clen = 0;
-    int rc = 1;
 
-    if (argc - optind != 1) {
-        usage(stderr);
-        return 2;
-    }
-    s = open_store();
-    if (!s)
-        return 1;
-    if (img_store_get(s, argv[optind], arg_default_registry, &img, &err) < 0 ||
+    if (img_store_get(s, args[0], arg_default_registry, &img, &err) < 0 ||
         img_store_read_blob(s, img->config, 8u << 20, &cbuf, &clen, &err) < 0 ||
-        cm_json_loadb(cbuf, clen, "config", &cfg, &err) < 0) {
-        cm_log_error("%s", err->msg);
-        goto out;
-    }
+        cm_json_loadb(cbuf, clen, "config", &cfg, &err) < 0)
+        return failed(err);
     j = img_image_to_json(img);
     json_object_set_new(j, "image_config", cfg);
     json_dumpf(j, stdout, JSON_INDENT(2));
     putchar('\n');
-    rc = 0;
-out:
-    img_store_free(s);
-    return rc;
+    return 0;
 }
 
 static int
-cmd_rm(int argc, char **argv)
+cmd_rm(struct img_store *s, char **args)
 {
-    struct img_store *s;
     int rc = 0;
 
-    if (argc - optind < 1) {
-        usage(stderr);
-        return 2;
-    }
-    s = open_store();
-    if (!s)
-        return 1;
-    for (int i = optind; i < argc; i++) {
+    for (; *args; args++) {
         cleanup_error struct cm_error *err = NULL;
-        if (img_store_remove(s, argv[i], arg_default_registry, &err) < 0) {
-            cm_log_error("%s", err->msg);
-            rc = 1;
-        } else if (!arg_quiet) {
-            printf("untagged %s\n", argv[i]);
-        }
+        if (img_store_remove(s, *args, arg_default_registry, &err) < 0)
+            rc = failed(err);
+        else if (!arg_quiet)
+            printf("untagged %s\n", *args);
     }
-    img_store_free(s);
     return rc;
 }
 
 static int
-cmd_prune(int argc, char **argv)
+cmd_prune(struct img_store *s, char **args)
 {
-    struct img_store *s = open_store();
     cleanup_error struct cm_error *err = NULL;
     uint64_t removed = 0;
 
-    (void)argc;
-    (void)argv;
-    if (!s)
-        return 1;
-    if (img_store_prune(s, NULL, &removed, &err) < 0) {
-        cm_log_error("%s", err->msg);
-        img_store_free(s);
-        return 1;
-    }
+    (void)args;
+    if (img_store_prune(s, NULL, &removed, &err) < 0)
+        return failed(err);
     if (!arg_quiet)
         printf("removed %llu blobs and snapshots\n", (unsigned long long)removed);
-    img_store_free(s);
     return 0;
 }
 
 int
 cli_image(int argc, char **argv)
 {
+    /* min..max operands after the options (max -1: any number); store: the
+     * subcommand works on the image store, opened here. */
     static const struct {
         const char *name;
-        int (*run)(int, char **);
-    } subs[] = {{"pull", cmd_pull},   {"unpack", cmd_unpack},   {"ls", cmd_ls},
-                {"list", cmd_ls},     {"inspect", cmd_inspect}, {"rm", cmd_rm},
-                {"prune", cmd_prune}, {"mount", cmd_mount},     {"umount", cmd_umount}};
+        int (*run)(struct img_store *, char **);
+        int min, max;
+        bool store;
+    } subs[] = {
+        {"pull", cmd_pull, 1, 1, true},       {"unpack", cmd_unpack, 2, 2, true},
+        {"ls", cmd_ls, 0, -1, true},          {"list", cmd_ls, 0, -1, true},
+        {"inspect", cmd_inspect, 1, 1, true}, {"rm", cmd_rm, 1, -1, true},
+        {"prune", cmd_prune, 0, -1, true},    {"mount", cmd_mount, 2, 2, true},
+        {"umount", cmd_umount, 1, 1, false},
+    };
     int rc = 2;
 
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -644,11 +572,23 @@ cli_image(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        struct img_store *s = NULL;
+        int n;
+
         if (strcmp(argv[1], subs[i].name))
             continue;
         if (parse_opts(argc - 1, argv + 1) < 0)
             return 2;
-        rc = subs[i].run(argc - 1, argv + 1);
+        n = argc - 1 - optind;
+        if (n < subs[i].min || (subs[i].max >= 0 && n > subs[i].max)) {
+            usage(stderr);
+            goto out;
+        }
+        rc = 1;
+        if (subs[i].store && !(s = open_store()))
+            goto out;
+        rc = subs[i].run(s, argv + 1 + optind);
+        img_store_free(s);
         goto out;
     }
     fprintf(stderr, "skiff image: unknown subcommand '%s'\n", argv[1]);

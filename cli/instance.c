@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cm/cleanup.h"
+#include "cm/json.h"
 #include "ecs.h"
 
 static long long
@@ -77,17 +78,10 @@ cli_cmd_list_container_instances(struct cli_ctx *ctx, const struct cli_args *a)
         cli_json_print(ctx->out, out);
         return 0;
     }
-    json_auto_t *cis = json_array();
-    for (size_t off = 0; off < json_array_size(all); off += 100) {
-        json_auto_t *ids = json_array(), *out = NULL;
-        for (size_t i = off; i < off + 100 && i < json_array_size(all); i++)
-            json_array_append(ids, json_array_get(all, i));
-        json_auto_t *req = cli_req_cluster(a);
-        json_object_set(req, "containerInstances", ids);
-        if (cli_ecs_call(ctx, "DescribeContainerInstances", req, &out, &err) < 0)
-            return cli_fail(ctx, a, &err);
-        json_array_extend(cis, json_object_get(out, "containerInstances"));
-    }
+    json_auto_t *req = cli_req_cluster(a), *cis = NULL;
+    if (cli_ecs_describe_all(ctx, "DescribeContainerInstances", req, "containerInstances", all,
+                             &cis, &err) < 0)
+        return cli_fail(ctx, a, &err);
     instances_table(ctx, cis);
     return 0;
 }
@@ -96,12 +90,11 @@ int
 cli_cmd_drain(struct cli_ctx *ctx, const struct cli_args *a)
 {
     cleanup_error struct cm_error *err = NULL;
-    json_auto_t *in = cli_req_cluster(a), *out = NULL, *ids = json_array();
+    json_auto_t *in = cli_req_cluster(a), *out = NULL;
     const char *status = cli_arg(a, "status");
 
-    for (char *const *s = cli_argv(a, "container-instances"); s && *s; s++)
-        json_array_append_new(ids, json_string(*s));
-    json_object_set(in, "containerInstances", ids);
+    json_object_set_new(in, "containerInstances",
+                        cm_json_array_from_strv(cli_argv(a, "container-instances")));
     json_object_set_new(in, "status", json_string(status ? status : "DRAINING"));
     if (cli_ecs_call(ctx, "UpdateContainerInstancesState", in, &out, &err) < 0)
         return cli_fail(ctx, a, &err);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cm/cleanup.h"
+#include "cm/json.h"
 #include "cm/xalloc.h"
 #include "ecs.h"
 
@@ -167,10 +168,8 @@ cli_cmd_delete_service(struct cli_ctx *ctx, const struct cli_args *a)
 static json_t *
 services_req(const struct cli_args *a)
 {
-    json_t *in = cli_req_cluster(a), *names = json_array();
-    for (char *const *s = cli_argv(a, "services"); s && *s; s++)
-        json_array_append_new(names, json_string(*s));
-    json_object_set_new(in, "services", names);
+    json_t *in = cli_req_cluster(a);
+    json_object_set_new(in, "services", cm_json_array_from_strv(cli_argv(a, "services")));
     return in;
 }
 

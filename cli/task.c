@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cm/cleanup.h"
+#include "cm/json.h"
 #include "cm/xalloc.h"
 #include "ecs.h"
 
@@ -128,17 +129,9 @@ cli_cmd_list_tasks(struct cli_ctx *ctx, const struct cli_args *a)
         cli_json_print(ctx->out, out);
         return 0;
     }
-    json_auto_t *tasks = json_array();
-    for (size_t off = 0; off < json_array_size(all); off += 100) {
-        json_auto_t *ids = json_array(), *out = NULL;
-        for (size_t i = off; i < off + 100 && i < json_array_size(all); i++)
-            json_array_append(ids, json_array_get(all, i));
-        json_auto_t *req = cli_req_cluster(a);
-        json_object_set(req, "tasks", ids);
-        if (cli_ecs_call(ctx, "DescribeTasks", req, &out, &err) < 0)
-            return cli_fail(ctx, a, &err);
-        json_array_extend(tasks, json_object_get(out, "tasks"));
-    }
+    json_auto_t *req = cli_req_cluster(a), *tasks = NULL;
+    if (cli_ecs_describe_all(ctx, "DescribeTasks", req, "tasks", all, &tasks, &err) < 0)
+        return cli_fail(ctx, a, &err);
     tasks_table(ctx, tasks);
     return 0;
 }
@@ -147,11 +140,9 @@ int
 cli_cmd_describe_tasks(struct cli_ctx *ctx, const struct cli_args *a)
 {
     cleanup_error struct cm_error *err = NULL;
-    json_auto_t *in = cli_req_cluster(a), *out = NULL, *ids = json_array();
+    json_auto_t *in = cli_req_cluster(a), *out = NULL;
 
-    for (char *const *s = cli_argv(a, "tasks"); s && *s; s++)
-        json_array_append_new(ids, json_string(*s));
-    json_object_set(in, "tasks", ids);
+    json_object_set_new(in, "tasks", cm_json_array_from_strv(cli_argv(a, "tasks")));
     if (cli_ecs_call(ctx, "DescribeTasks", in, &out, &err) < 0)
         return cli_fail(ctx, a, &err);
     return print_tasks(ctx, out);

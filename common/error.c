@@ -19,8 +19,7 @@ cm_error_setv(struct cm_error **err, int code, const char *fmt, va_list ap)
         return -1;
     struct cm_error *e = xmalloc(sizeof(*e));
     e->code = code;
-    if (vasprintf(&e->msg, fmt, ap) < 0)
-        abort();
+    e->msg = xvasprintf(fmt, ap);
     *err = e;
     return -1;
 }
@@ -43,8 +42,7 @@ cm_error_errno(struct cm_error **err, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
+    msg = xvasprintf(fmt, ap);
     va_end(ap);
     cm_error_set(err, saved, "%s: %s", msg, strerror(saved));
     free(msg);
@@ -61,8 +59,7 @@ cm_error_wrap(struct cm_error **err, const char *fmt, ...)
     if (!err || !*err)
         return -1;
     va_start(ap, fmt);
-    if (vasprintf(&ctx, fmt, ap) < 0)
-        abort();
+    ctx = xvasprintf(fmt, ap);
     va_end(ap);
     char *msg = xasprintf("%s: %s", ctx, (*err)->msg);
     free(ctx);

@@ -125,15 +125,17 @@ cm_mkdir_p(const char *path, mode_t mode, struct cm_error **err)
     return 0;
 }
 
+/* dev: the filesystem not to leave (a directory elsewhere is a mount point
+ * and an error); NULL: any. */
 static int
-rm_rf_at(int parent, const char *name, dev_t dev, struct cm_error **err)
+rm_rf_at(int parent, const char *name, const dev_t *dev, struct cm_error **err)
 {
     struct stat st;
 
     if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : cm_error_errno(err, "stat '%s'", name);
     if (S_ISDIR(st.st_mode)) {
-        if (st.st_dev != dev)
+        if (dev && st.st_dev != *dev)
             return cm_error_set(err, EXDEV, "'%s' is a mount point", name);
         int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
@@ -165,5 +167,11 @@ cm_rm_rf(const char *path, struct cm_error **err)
     struct stat st;
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : cm_error_errno(err, "stat '%s'", path);
-    return rm_rf_at(AT_FDCWD, path, st.st_dev, err);
+    return rm_rf_at(AT_FDCWD, path, &st.st_dev, err);
+}
+
+int
+cm_rm_rf_at(int dirfd, const char *name, struct cm_error **err)
+{
+    return rm_rf_at(dirfd, name, NULL, err);
 }

@@ -73,8 +73,7 @@ cm_json_error(struct cm_error **err, const char *path, const char *key, const ch
     va_list ap;
 
     va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        abort();
+    msg = xvasprintf(fmt, ap);
     va_end(ap);
     if (key && path && *path)
         cm_error_set(err, 0, "%s.%s: %s", path, key, msg);
@@ -351,6 +350,15 @@ cm_json_get_array(json_t *obj, const char *path, const char *key, bool required,
                   struct cm_error **err)
 {
     return cm_json_get_container(obj, path, key, required, true, SIZE_MAX, ret, err);
+}
+
+json_t *
+cm_json_array_from_strv(char *const *v)
+{
+    json_t *a = json_array();
+    for (; v && *v; v++)
+        json_array_append_new(a, json_string(*v));
+    return a;
 }
 
 int

@@ -80,12 +80,18 @@ xstrndup(const char *s, size_t n)
 char *
 xasprintf(const char *fmt, ...)
 {
-    char *p = NULL;
     va_list ap;
     va_start(ap, fmt);
-    int r = vasprintf(&p, fmt, ap);
+    char *p = xvasprintf(fmt, ap);
     va_end(ap);
-    if (r < 0)
+    return p;
+}
+
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+    char *p = NULL;
+    if (vasprintf(&p, fmt, ap) < 0)
         oom();
     return p;
 }

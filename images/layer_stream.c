@@ -325,6 +325,21 @@ producer(void *ud)
     return NULL;
 }
 
+/* Frees s and what it holds, its producer thread gone or never started. */
+static void
+stream_destroy(struct img_layer_stream *s)
+{
+    cm_error_free(&s->err);
+    img_hasher_done(&s->diff);
+    pthread_cond_destroy(&s->can_get);
+    pthread_cond_destroy(&s->can_put);
+    pthread_mutex_destroy(&s->mu);
+    for (size_t i = 0; i < SLOTS; i++)
+        free(s->slot[i]);
+    free(s->in);
+    free(s);
+}
+
 struct img_layer_stream *
 img_layer_stream_start(int in_fd, uint64_t max_bytes, struct cm_error **err)
 {
@@ -344,14 +359,7 @@ img_layer_stream_start(int in_fd, uint64_t max_bytes, struct cm_error **err)
     }
     return s;
 fail:
-    img_hasher_done(&s->diff);
-    pthread_cond_destroy(&s->can_get);
-    pthread_cond_destroy(&s->can_put);
-    pthread_mutex_destroy(&s->mu);
-    for (size_t i = 0; i < SLOTS; i++)
-        free(s->slot[i]);
-    free(s->in);
-    free(s);
+    stream_destroy(s);
     return NULL;
 }
 
@@ -408,13 +416,5 @@ img_layer_stream_free(struct img_layer_stream *s)
     pthread_cond_broadcast(&s->can_put);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    cm_error_free(&s->err);
-    img_hasher_done(&s->diff);
-    pthread_cond_destroy(&s->can_get);
-    pthread_cond_destroy(&s->can_put);
-    pthread_mutex_destroy(&s->mu);
-    for (size_t i = 0; i < SLOTS; i++)
-        free(s->slot[i]);
-    free(s->in);
-    free(s);
+    stream_destroy(s);
 }

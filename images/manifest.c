@@ -351,6 +351,12 @@ img_config_parse(const char *buf, size_t len, struct img_config **ret, struct cm
             cm_json_get_object(cfg, "config", "ExposedPorts", false, &ports, err) < 0 ||
             cm_json_get_object(cfg, "config", "Labels", false, &labels, err) < 0)
             return -1;
+        /* The runtime refuses an environment entry without a name: say so here,
+         * where the image is named, instead of at container start. */
+        for (size_t i = 0; c->env && c->env[i]; i++)
+            if (c->env[i][0] == '=' || !strchr(c->env[i], '='))
+                return cm_error_set(err, 0, "config.Env[%zu]: '%.64s' is not NAME=value", i,
+                                    c->env[i]);
         if (ports) {
             const char *k;
             json_t *v;

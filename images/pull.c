@@ -192,7 +192,7 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
         return 0;
     }
     /* A stale temp snapshot is from a killed pull: we own the lock now. */
-    if (img_rm_rf_at(p->s->root_fd, snap_tmp, err) < 0)
+    if (cm_rm_rf_at(p->s->root_fd, snap_tmp, err) < 0)
         return -1;
     if (mkdirat(p->s->root_fd, snap_tmp, 0755) < 0)
         return cm_error_errno(err, "mkdir '%s'", snap_tmp);
@@ -268,7 +268,7 @@ pull_layer_locked(struct layer_job *j, struct cm_error **err)
     cm_error_free(&j->extract_err);
     if (r < 0) {
         cleanup_error struct cm_error *tmp = NULL;
-        img_rm_rf_at(p->s->root_fd, snap_tmp, &tmp);
+        cm_rm_rf_at(p->s->root_fd, snap_tmp, &tmp);
         return -1;
     }
     if (!from_store) {

@@ -191,7 +191,7 @@ apply_entry(struct merge *mg, int sdir, int ddir, const char *rel, const char *n
         return cm_error_errno(err, "stat '%s'", path);
     if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
         /* whiteout */
-        return exists ? img_rm_rf_at(ddir, name, err) : 0;
+        return exists ? cm_rm_rf_at(ddir, name, err) : 0;
     }
     if (S_ISDIR(st.st_mode)) {
         cleanup_close int s = -1;
@@ -203,7 +203,7 @@ apply_entry(struct merge *mg, int sdir, int ddir, const char *rel, const char *n
             return cm_error_errno(err, "open '%s'", path);
         ov = fgetxattr(s, OPAQUE_XATTR, v, sizeof(v));
         if (exists && (!S_ISDIR(dst.st_mode) || (ov == 1 && v[0] == 'y'))) {
-            if (img_rm_rf_at(ddir, name, err) < 0)
+            if (cm_rm_rf_at(ddir, name, err) < 0)
                 return cm_error_wrap(err, "'%s'", path);
             exists = false;
         }
@@ -218,7 +218,7 @@ apply_entry(struct merge *mg, int sdir, int ddir, const char *rel, const char *n
             return cm_error_wrap(err, "'%s'", path);
         return 0;
     }
-    if (exists && img_rm_rf_at(ddir, name, err) < 0)
+    if (exists && cm_rm_rf_at(ddir, name, err) < 0)
         return cm_error_wrap(err, "'%s'", path);
     if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
         for (size_t i = 0; i < mg->n_links; i++)
@@ -311,7 +311,7 @@ img_snapshot_apply(int snap_fd, int dest_fd, struct cm_error **err)
         struct dirent *de;
         while (d && (de = readdir(d)))
             if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                img_rm_rf_at(dest_fd, de->d_name, NULL);
+                cm_rm_rf_at(dest_fd, de->d_name, NULL);
         if (d)
             closedir(d);
     }

@@ -216,23 +216,14 @@ img_image_list_free(struct img_image **v, size_t n)
     free(v);
 }
 
-static json_t *
-strv_json(char *const *v)
-{
-    json_t *a = json_array();
-    for (; v && *v; v++)
-        json_array_append_new(a, json_string(*v));
-    return a;
-}
-
 json_t *
 img_image_to_json(const struct img_image *i)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I}", "name", i->name, "digest",
                      i->digest, "manifest", i->manifest, "config", i->config, "platform",
-                     i->platform ? i->platform : "", "layers", strv_json(i->layers), "diff_ids",
-                     strv_json(i->diff_ids), "size", (json_int_t)i->size, "pulled",
-                     (json_int_t)i->pulled);
+                     i->platform ? i->platform : "", "layers", cm_json_array_from_strv(i->layers),
+                     "diff_ids", cm_json_array_from_strv(i->diff_ids), "size", (json_int_t)i->size,
+                     "pulled", (json_int_t)i->pulled);
 }
 
 static int
@@ -450,7 +441,7 @@ prune_dir(struct img_store *s, const char *kind, const char *algo, char **keep, 
         dg = xasprintf("%s:%s", algo, de->d_name);
         if (strv_has(keep, dg))
             continue;
-        if (img_rm_rf_at(dirfd(d), de->d_name, err) < 0)
+        if (cm_rm_rf_at(dirfd(d), de->d_name, err) < 0)
             return cm_error_wrap(err, "prune '%s'", dg);
         (*removed)++;
     }
@@ -490,7 +481,7 @@ img_store_prune(struct img_store *s, char *const *keep_diff_ids, uint64_t *ret_r
         prune_dir(s, "snapshots", "sha512", snaps, &removed, err) < 0)
         goto out;
     /* Nothing pulls while we hold the gc lock: every temp is stale. */
-    if (img_rm_rf_at(s->root_fd, "tmp", err) < 0 || mkdirat(s->root_fd, "tmp", 0700) < 0) {
+    if (cm_rm_rf_at(s->root_fd, "tmp", err) < 0 || mkdirat(s->root_fd, "tmp", 0700) < 0) {
         if (err && !*err)
             cm_error_errno(err, "recreate tmp");
         goto out;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cm/cleanup.h"
+#include "cm/file.h"
 #include "cm/log.h"
 #include "cm/xalloc.h"
 
@@ -98,42 +99,6 @@ img_whiteout_parse(const char *clean_path, enum img_whiteout *ret, char **ret_ta
         return cm_error_set(err, 0, "malformed whiteout '%s'", clean_path);
     *ret = IMG_WHITEOUT_FILE;
     *ret_target = slash ? xasprintf("%.*s/%s", (int)dirlen, clean_path, base) : xstrdup(base);
-    return 0;
-}
-
-int
-img_rm_rf_at(int parent_fd, const char *name, struct cm_error **err)
-{
-    struct stat st;
-
-    if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return cm_error_errno(err, "stat '%s'", name);
-    }
-    if (S_ISDIR(st.st_mode)) {
-        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        cleanup_dir DIR *d = NULL;
-        struct dirent *de;
-        if (fd < 0)
-            return cm_error_errno(err, "open '%s'", name);
-        d = fdopendir(fd);
-        if (!d) {
-            close(fd);
-            return cm_error_errno(err, "opendir '%s'", name);
-        }
-        while ((de = readdir(d))) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            if (img_rm_rf_at(dirfd(d), de->d_name, err) < 0)
-                return cm_error_wrap(err, "%s", name);
-        }
-        if (unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-            return cm_error_errno(err, "rmdir '%s'", name);
-        return 0;
-    }
-    if (unlinkat(parent_fd, name, 0) < 0 && errno != ENOENT)
-        return cm_error_errno(err, "unlink '%s'", name);
     return 0;
 }
 
@@ -322,11 +287,11 @@ clear_slot(struct extractor *x, int pfd, const char *base, bool new_is_dir, bool
         if (dup < 0)
             return cm_error_errno(err, "dup");
         cache_drop(x);
-        r = img_rm_rf_at(dup, base, err);
+        r = cm_rm_rf_at(dup, base, err);
         close(dup);
         return r;
     }
-    return img_rm_rf_at(pfd, base, err);
+    return cm_rm_rf_at(pfd, base, err);
 }
 
 static int

@@ -24,43 +24,26 @@ mask_upto(int last)
     return BIT(last + 1) - 1;
 }
 
-static int
-read_last_cap_file(void)
-{
-    char buf[16];
-    cleanup_close int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    char *end;
-    long v = strtol(buf, &end, 10);
-    if (end == buf || v < 0 || v > 63)
-        return -1;
-    return (int)v;
-}
-
+/* The kernel answers PR_CAPBSET_READ with EINVAL beyond its last
+ * capability: a binary search finds it in six calls, with no /proc (which a
+ * container may not have mounted, and whose sysctl files are slow to open
+ * the first time in a new proc mount). */
 int
 rt_caps_kernel_last_cap(void)
 {
     static int cached = -1;
+    int lo = 0, hi = 63;
 
     if (cached >= 0)
         return cached;
-    int last = read_last_cap_file();
-    if (last < 0) {
-        /* /proc may be absent (before mounting it, or masked): the kernel
-         * answers PR_CAPBSET_READ with EINVAL beyond its last capability. */
-        last = 0;
-        for (int c = 63; c >= 0; c--)
-            if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) >= 0) {
-                last = c;
-                break;
-            }
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0, 0, 0) >= 0)
+            lo = mid;
+        else
+            hi = mid - 1;
     }
-    cached = last;
+    cached = lo;
     return cached;
 }
 

@@ -100,7 +100,11 @@ cg_hiers_free(struct cg_hier *h, size_t n)
 int
 cg_write_raw(int dfd, const char *file, const char *value)
 {
-    int fd = openat(dfd, file, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    /* cgroupfs takes each write whole, whatever the file's offset or size:
+     * O_TRUNC would only make the kernel set attributes on the file (an
+     * allocation per new file). The fake trees of the tests are plain files
+     * and need it. */
+    int fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (cg_fake_kernel ? O_TRUNC : 0));
     if (fd < 0)
         return -1;
     size_t len = strlen(value);
@@ -231,6 +235,9 @@ cg_v2_find(struct rt_cgroup *cg)
 
 /* ---- discovery ---- */
 
+/* A host with tens of thousands of mounts still fits; a larger table is refused. */
+#define CG_MOUNTINFO_MAX (64u << 20)
+
 static void
 add_hier(struct cg_hier **v, size_t *n, size_t *cap, const char *mountpoint, const char *name,
          const char *controllers, bool v2, unsigned mask)
@@ -305,19 +312,23 @@ v1_controllers_from_options(const char *opts, unsigned *ret_mask)
     return out;
 }
 
-/* Real hosts: cgroup and cgroup2 mounts directly below root, from mountinfo. */
+/* Real hosts: cgroup and cgroup2 mounts directly below root, from mountinfo.
+ * Read whole in one read(): stdio's 1 KiB reads made the kernel format the
+ * table again and cost about 50 us more per container here. */
 static int
 discover_mountinfo(const char *root, struct cg_hier **v, size_t *n, size_t *cap,
                    struct cm_error **err)
 {
-    cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
-    cleanup_free char *line = NULL;
-    size_t linecap = 0;
+    cleanup_free char *buf = NULL;
     size_t rootlen = strlen(root);
+    char *next = NULL;
 
-    if (!f)
-        return cm_error_errno(err, "open '/proc/self/mountinfo'");
-    while (getline(&line, &linecap, f) > 0) {
+    if (cm_read_file_at(AT_FDCWD, "/proc/self/mountinfo", CG_MOUNTINFO_MAX, &buf, NULL, err) < 0)
+        return -1;
+    for (char *line = buf; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
         /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS */
         char *fields[5] = {0};
         char *save = NULL, *tok = strtok_r(line, " \n", &save);
@@ -769,16 +780,17 @@ make_path(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
     }
 }
 
-/* The controllers a container's cgroup is made in. Always those that
- * ps/kill/pause (freezer), the device policy (devices) and the stats
- * (cpu, cpuacct, memory, pids) use; the others only when the config sets
- * their resources (update adds a hierarchy later: rt_cgroup_apply). Each
- * hierarchy costs a mkdir, a join, a bind mount and an rmdir per container
- * (about 60-100 us of CPU on this host). */
+/* The controllers a container's cgroup is made in. Always those that the
+ * device policy (devices) and the stats (cpu, cpuacct, memory, pids) use;
+ * the others only when the config sets their resources (update adds a
+ * hierarchy later: rt_cgroup_apply). Each hierarchy costs a mkdir, a join, a
+ * bind mount and an rmdir per container (about 60-100 us of CPU on this
+ * host). A v1 freezer is made when first needed, by pause or kill --all
+ * (cg_adopt_freezer): most containers are never paused. */
 static unsigned
 wanted_controllers(const struct rt_resources *res)
 {
-    unsigned want = CG_CPU | CG_CPUACCT | CG_MEMORY | CG_PIDS | CG_DEVICES | CG_FREEZER;
+    unsigned want = CG_CPU | CG_CPUACCT | CG_MEMORY | CG_PIDS | CG_DEVICES;
     if (!res)
         return want;
     if (res->has_cpu && (res->cpu.cpus || res->cpu.mems))
@@ -1178,6 +1190,75 @@ rt_cgroup_pids(struct rt_cgroup *cg, pid_t **ret, size_t *ret_n, struct cm_error
     return 0;
 }
 
+/* The container's processes, from every hierarchy it is in but `skip`. */
+static int
+pids_except(struct rt_cgroup *cg, const struct cg_hier *skip, struct pidset *s,
+            struct cm_error **err)
+{
+    for (size_t i = 0; i < cg->n; i++) {
+        if (cg->h[i].fd < 0 || &cg->h[i] == skip)
+            continue;
+        if (collect_pids(cg->h[i].fd, cg->h[i].dir, 0, s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool
+pidset_has(const struct pidset *s, pid_t p)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == p)
+            return true;
+    return false;
+}
+
+/* Makes the container's directory in the v1 freezer hierarchy h (skipped at
+ * create, see wanted_controllers) and moves every process of the container
+ * into it. Race-free against forks: a process forks into the cgroup it is
+ * in, so each pass moves what the other hierarchies list and the loop ends
+ * when a listing of them, read before the freezer's own, holds nothing the
+ * freezer lacks: every process alive at that listing is in the freezer, and
+ * so is every child they forked since. A container whose processes keep
+ * forking faster than we move them fails with EBUSY after ADOPT_PASSES. */
+#define ADOPT_PASSES 64
+int
+cg_adopt_freezer(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err)
+{
+    if (h->fd < 0) {
+        if (make_path(cg, h, err) < 0)
+            return cm_error_wrap(err, "cgroup '%s'", cg->path);
+        h->created = -1; /* destroy removes it with the others */
+        h->wanted = true;
+    }
+    for (int pass = 0; pass < ADOPT_PASSES; pass++) {
+        struct pidset others = {0}, in = {0};
+        size_t moved = 0;
+        int r = pids_except(cg, h, &others, err);
+        if (r == 0)
+            r = collect_pids(h->fd, h->dir, 0, &in, err);
+        for (size_t i = 0; r == 0 && i < others.n; i++) {
+            char buf[32];
+            if (pidset_has(&in, others.v[i]))
+                continue;
+            snprintf(buf, sizeof(buf), "%d", (int)others.v[i]);
+            if (cg_write_raw(h->fd, "cgroup.procs", buf) < 0) {
+                if (errno != ESRCH)
+                    r = cm_error_errno(err, "move pid %d into '%s'", (int)others.v[i], h->dir);
+                continue;
+            }
+            moved++;
+        }
+        free(others.v);
+        free(in.v);
+        if (r < 0)
+            return -1;
+        if (moved == 0)
+            return 0;
+    }
+    return cm_error_set(err, EBUSY, "'%s': the container's processes keep forking", h->dir);
+}
+
 int
 rt_cgroup_kill_all(struct rt_cgroup *cg, int sig, struct cm_error **err)
 {
@@ -1420,6 +1501,11 @@ rt_cgroup_destroy(struct rt_cgroup *cg, bool force, struct cm_error **err)
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (size_t i = 0; i < cg->n; i++) {
         struct cg_hier *h = &cg->h[i];
+        /* A hierarchy this handle did not create in may have gained the
+         * directory since, from another process: pause (the freezer) or
+         * update (a new resource; never a named hierarchy). */
+        if (h->fd < 0 && (h->mask || h->v2))
+            h->fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (h->fd < 0)
             continue;
         close(h->fd);

@@ -130,8 +130,13 @@ bool cg_exists(const struct cg_hier *h, const char *file);
  * malformed (err set). */
 int cg_read_u64(const struct cg_hier *h, const char *file, const char *key, uint64_t *ret,
                 struct cm_error **err);
-/* Writes value to file in dfd (O_TRUNC, no O_CREAT); sets errno on failure. */
+/* Writes value to file in dfd (no O_CREAT; O_TRUNC on fake trees only); sets
+ * errno on failure. */
 int cg_write_raw(int dfd, const char *file, const char *value);
+
+/* v1: makes the container's directory in the freezer hierarchy h when it
+ * has none yet and moves every process of the container into it. */
+int cg_adopt_freezer(struct rt_cgroup *cg, struct cg_hier *h, struct cm_error **err);
 
 /* v2 pieces shared with the hybrid backend. */
 int cg_v2_enable_controllers(struct rt_cgroup *cg, struct cg_hier *h, unsigned want,

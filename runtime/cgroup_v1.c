@@ -516,11 +516,32 @@ v1_devices(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error
         if (cg_device_rule_line(&rules[i], line, sizeof(line), err) < 0)
             return cm_error_wrap(err, "devices[%zu]", i);
     }
+    /* Each write is one rule to the kernel: the two files are opened once
+     * (a dozen rules per container). A fake tree's plain files would append,
+     * so there each write opens (and truncates) its file as before. */
+    cleanup_close int deny_fd = -1;
+    cleanup_close int allow_fd = -1;
+    int *fds[2] = {&deny_fd, &allow_fd};
+    static const char *const files[2] = {"devices.deny", "devices.allow"};
     for (size_t i = 0; i < n; i++) {
         char line[80];
+        int k = rules[i].allow ? 1 : 0;
         cg_device_rule_line(&rules[i], line, sizeof(line), NULL);
-        if (cg_write(h, rules[i].allow ? "devices.allow" : "devices.deny", line, err) < 0)
-            return -1;
+        if (cg_fake_kernel) {
+            if (cg_write(h, files[k], line, err) < 0)
+                return -1;
+            continue;
+        }
+        if (*fds[k] < 0 &&
+            (*fds[k] = openat(h->fd, files[k], O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+            return cm_error_errno(err, "open '%s/%s'", h->dir, files[k]);
+        size_t len = strlen(line);
+        ssize_t w;
+        do
+            w = write(*fds[k], line, len);
+        while (w < 0 && errno == EINTR);
+        if (w != (ssize_t)len)
+            return cm_error_errno(err, "write '%s' to '%s/%s'", line, h->dir, files[k]);
     }
     return 0;
 }
@@ -559,10 +580,29 @@ v1_apply(struct rt_cgroup *cg, const struct rt_resources *res, struct cm_error *
     return 0;
 }
 
+/* The v1 freezer hierarchy when the container has no directory there yet. */
+static struct cg_hier *
+freezer_hier(struct rt_cgroup *cg)
+{
+    for (size_t i = 0; i < cg->n; i++)
+        if (!cg->h[i].v2 && (cg->h[i].mask & CG_FREEZER) && cg->h[i].fd < 0)
+            return &cg->h[i];
+    return NULL;
+}
+
 static int
 v1_freeze(struct rt_cgroup *cg, bool frozen, struct cm_error **err)
 {
     struct cg_hier *h = cg_v1_find(cg, CG_FREEZER);
+    struct cg_hier *lazy = h ? NULL : freezer_hier(cg);
+    if (lazy) {
+        /* not made at create (see wanted_controllers): nothing is frozen yet */
+        if (!frozen)
+            return 0;
+        if (cg_adopt_freezer(cg, lazy, err) < 0)
+            return -1;
+        h = lazy;
+    }
     if (!h) {
         struct cg_hier *u = cg_v2_find(cg);
         if (u && cg_exists(u, "cgroup.freeze"))
@@ -599,6 +639,10 @@ v1_is_frozen(struct rt_cgroup *cg, bool *ret, struct cm_error **err)
 {
     struct cg_hier *h = cg_v1_find(cg, CG_FREEZER);
     char state[32];
+    if (!h && freezer_hier(cg)) {
+        *ret = false; /* no directory there yet: never frozen */
+        return 0;
+    }
     if (!h) {
         struct cg_hier *u = cg_v2_find(cg);
         if (u && cg_exists(u, "cgroup.freeze"))

@@ -268,6 +268,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     unsigned long flags = 0;
     bool into_cgroup = false;
     bool late_cgroup = false;
+    bool early_done = false;
     struct rt_resources cg_res = {0};
     cleanup_free struct rt_device_rule *cg_rules = NULL;
     struct rt_sync_msg m;
@@ -354,10 +355,10 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         }
     }
 
-    /* Record the cgroup before creating it: after a crash from here on,
-     * `delete` still finds and removes it (the init dies with us: PDEATHSIG). */
-    if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0 ||
-        rt_state_save(o->root, &st, err) < 0)
+    /* No state.json before the pid is known: after a crash from here on,
+     * `delete` finds the cgroup from the config copy saved above (the init
+     * dies with us: PDEATHSIG). */
+    if (rt_cgroup_resolve_path(cfg->linux_.cgroups_path, o->id, &st.cgroup_path, err) < 0)
         goto fail;
     cg_res = cfg->linux_.resources;
     if (cfg->linux_.has_resources) {
@@ -448,6 +449,11 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     ctx.has_hooks_mid = cfg->hooks.n_hooks[RT_HOOK_PRESTART] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_RUNTIME] ||
                         cfg->hooks.n_hooks[RT_HOOK_CREATE_CONTAINER];
+    ctx.wait_go = (flags & CLONE_NEWUSER) != 0;
+    /* run without set-up hooks: no one can see "creating" (no hook, no
+     * fifo to start), so the state written with the pid is the final one
+     * and the write after READY is saved. */
+    early_done = !use_fifo && !ctx.has_hooks_mid;
 
     if (rt_cgroup_join_prepare(c.cg, err) < 0)
         goto fail;
@@ -474,7 +480,7 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         goto fail;
     /* The init joined the v1 hierarchies itself and clone3 placed it in the
      * v2 one: this moves it only where that was not possible. */
-    if (rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
+    if (ctx.wait_go && rt_sync_send(sp[0], RT_SYNC_GO, c.pid, NULL) < 0) {
         cm_error_errno(err, "signal the container init");
         goto fail;
     }
@@ -485,15 +491,18 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
     }
     if (rt_cgroup_enter(c.cg, c.pid, err) < 0)
         goto fail;
-    st.pid = c.pid;
-    if (rt_proc_stat(c.pid, &st.start_time, NULL, err) < 0)
-        goto fail;
-    if (rt_state_save(o->root, &st, err) < 0)
-        goto fail;
-    if (rt_sync_send(sp[0], RT_SYNC_CGROUP, 0, NULL) < 0) {
+    if (rt_sync_send(sp[0], RT_SYNC_CGROUP, c.pid, NULL) < 0) {
         cm_error_errno(err, "signal the container init");
         goto fail;
     }
+    /* While the init mounts on: until READY it dies with us (PDEATHSIG), so
+     * the pid need not be on disk before it goes on. */
+    st.pid = c.pid;
+    if (rt_proc_stat(c.pid, &st.start_time, NULL, err) < 0)
+        goto fail;
+    st.created_done = early_done;
+    if (rt_state_save(o->root, &st, err) < 0)
+        goto fail;
     for (;;) {
         int t = rt_sync_recv(sp[0], &m);
         if (t == RT_SYNC_READY)
@@ -516,9 +525,11 @@ do_create(const struct rt_create_opts *o, bool use_fifo, struct rt_config **ret_
         cm_error_set(err, EIO, "container init exited during set-up");
         goto fail;
     }
-    st.created_done = true;
-    if (rt_state_save(o->root, &st, err) < 0)
-        goto fail;
+    if (!early_done) {
+        st.created_done = true;
+        if (rt_state_save(o->root, &st, err) < 0)
+            goto fail;
+    }
     if (!use_fifo) {
         /* run: the socket closes at the init's execve (or death). */
         struct pollfd p = {.fd = sp[0], .events = POLLIN};
@@ -679,6 +690,11 @@ destroy(const char *root, struct rt_state *st, const struct rt_config *have_cfg,
     if (have_cfg || cfg)
         run_hooks_warn(have_cfg ? have_cfg : cfg, RT_HOOK_POSTSTOP, st, RT_STATUS_STOPPED,
                        "poststop");
+    /* A create that crashed before its first state.json: the cgroup path
+     * follows from the config copy. */
+    if (!have_cg && !st->cgroup_path && cfg &&
+        rt_cgroup_resolve_path(cfg->linux_.cgroups_path, st->id, &st->cgroup_path, &tmp) < 0)
+        cm_error_free(&tmp);
     if (!have_cg && st->cgroup_path &&
         rt_cgroup_open(RT_CGROUP_ROOT, st->cgroup_path, &cg, &tmp) < 0)
         cm_error_free(&tmp);

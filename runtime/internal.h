@@ -51,7 +51,8 @@ struct rt_init_ctx {
     unsigned long
         late_ns_flags;      /* unshared by init after joins (cgroup, and all with joined user ns) */
     bool has_hooks_mid;     /* prestart/createRuntime/createContainer hooks present */
-    struct rt_state *state; /* for hook state JSON (pid filled from GO) */
+    struct rt_state *state; /* for hook state JSON (pid filled from GO, or CGROUP) */
+    bool wait_go;           /* the parent sends RT_SYNC_GO (uid/gid maps to write first) */
     int self_exe_fd;        /* O_PATH to our own binary (CVE-2019-5736 check) */
     struct rt_cgroup *cg;   /* the container's cgroup (cgroup mounts) */
     bool in_cgroup;         /* RT_SYNC_CGROUP received */

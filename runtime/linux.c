@@ -319,6 +319,8 @@ rt_init_wait_cgroup(struct rt_init_ctx *ctx)
         return true;
     if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_CGROUP)
         return false;
+    if (m.value > 0)
+        ctx->state->pid = m.value;
     if (ctx->join_planned && rt_cgroup_join_planned(ctx->cg, &e) < 0)
         init_fail(ctx, e, "cgroup");
     ctx->in_cgroup = true;
@@ -368,9 +370,14 @@ rt_init_main(struct rt_init_ctx *ctx)
     if (ctx->cg && rt_cgroup_join_self(ctx->cg, &e) < 0)
         init_fail(ctx, e, "cgroup");
 
-    if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_GO)
-        _exit(1);
-    ctx->state->pid = m.value;
+    /* Without a user namespace nothing must happen before we go on: our pid
+     * (for hooks) comes with RT_SYNC_CGROUP, and a parent gone meanwhile
+     * shows at that read (PDEATHSIG is set from here on). */
+    if (ctx->wait_go) {
+        if (rt_sync_recv(ctx->sync_fd, &m) != RT_SYNC_GO)
+            _exit(1);
+        ctx->state->pid = m.value;
+    }
 
     if (ctx->new_ns_flags & CLONE_NEWUSER) {
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)

@@ -63,6 +63,33 @@ rt_open_in_root(int rootfd, const char *path, bool create, bool file, struct cm_
     if (len >= sizeof(buf))
         return cm_error_set(err, ENAMETOOLONG, "path '%.64s...' too long", path);
     memcpy(buf, path, len + 1);
+    /* Usually only the last component is missing (/dev/pts in a fresh
+     * /dev): make it in its parent, else walk from the root below. */
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
+    p = strrchr(buf, '/');
+    if (p && p > buf && p[1]) {
+        *p = '\0';
+        parent = openat2_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
+        *p = '/';
+        if (parent >= 0) {
+            if (file) {
+                int c = openat(parent, p + 1, O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+                               0644);
+                if (c < 0 && errno != EEXIST)
+                    return cm_error_errno(err, "create '%s' in rootfs", buf);
+                if (c >= 0)
+                    close(c);
+            } else if (mkdirat(parent, p + 1, 0755) < 0 && errno != EEXIST) {
+                return cm_error_errno(err, "mkdir '%s' in rootfs", buf);
+            }
+            fd = openat2_in_root(rootfd, buf, O_PATH);
+            if (fd < 0)
+                return cm_error_errno(err, "open '%s' in rootfs", buf);
+            return fd;
+        }
+        memcpy(buf, path, strlen(path) + 1);
+    }
     parent = openat2_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
     if (parent < 0)
         return cm_error_errno(err, "open rootfs");
@@ -143,23 +170,54 @@ fd_path(int fd, char *buf, size_t n)
     return snprintf(buf, n, "/proc/self/fd/%d", fd);
 }
 
-/* The flags that a bind remount must keep (locked in user namespaces). */
-static unsigned long
-locked_flags(const char *path)
+/* The init's working directory while it builds the rootfs: the bundle, which
+ * relative bind-mount sources are taken from (rt_rootfs_prepare). */
+static int bundle_fd = -1;
+
+/* mount(2) on what the fd opened. A directory is entered and mounted on as
+ * "." (the kernel then walks nothing), then we go back to the bundle;
+ * /proc/self/fd/N would cost a procfs lookup and a new inode per fd number.
+ * Files, and bind sources relative to the bundle, take the magic link. */
+static int
+mount_on(int fd, const char *src, const char *type, unsigned long flags, const void *data)
 {
-    struct statvfs sv;
+    char tp[64];
+    bool relative = (flags & MS_BIND) && !(flags & MS_REMOUNT) && src && src[0] != '/';
+
+    if (!relative && bundle_fd >= 0 && fchdir(fd) == 0) {
+        int r = mount(src, ".", type, flags, data);
+        int saved = errno;
+        if (fchdir(bundle_fd) < 0)
+            return -1; /* relative sources would go wrong from here: fail */
+        errno = saved;
+        return r;
+    }
+    fd_path(fd, tp, sizeof(tp));
+    return mount(src, tp, type, flags, data);
+}
+
+static unsigned long
+locked_from(const struct statvfs *sv)
+{
     unsigned long f = 0;
-    if (statvfs(path, &sv) < 0)
-        return 0;
-    if (sv.f_flag & ST_NOSUID)
+    if (sv->f_flag & ST_NOSUID)
         f |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV)
+    if (sv->f_flag & ST_NODEV)
         f |= MS_NODEV;
-    if (sv.f_flag & ST_NOEXEC)
+    if (sv->f_flag & ST_NOEXEC)
         f |= MS_NOEXEC;
-    if (sv.f_flag & ST_RDONLY)
+    if (sv->f_flag & ST_RDONLY)
         f |= MS_RDONLY;
     return f;
+}
+
+/* The flags that a bind remount of the mount fd is on must keep (locked in
+ * user namespaces). */
+static unsigned long
+locked_flags_fd(int fd)
+{
+    struct statvfs sv;
+    return fstatvfs(fd, &sv) < 0 ? 0 : locked_from(&sv);
 }
 
 #define REMOUNT_FLAGS                                                                              \
@@ -175,7 +233,6 @@ mount_cgroup(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int 
 {
     struct rt_cgroup_mount *cm = NULL;
     size_t n = 0;
-    char tp[64];
     bool cgns = rt_config_namespace(ctx->cfg, RT_NS_CGROUP) != NULL;
     unsigned long ro = m->flags & MS_RDONLY;
     unsigned long fl =
@@ -188,40 +245,35 @@ mount_cgroup(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, int 
     /* the parent may still be making the directories bound here */
     if (!rt_init_wait_cgroup(ctx))
         return cm_error_set(err, EIO, "mount '%s': the runtime went away", m->destination);
-    fd_path(target, tp, sizeof(tp));
     if (rt_cgroup_mounts(ctx->cg, &cm, &n, err) < 0)
         return -1;
     if (n == 1 && !*cm[0].name) {
         if (cgns)
-            r = mount("cgroup2", tp, "cgroup2", fl | ro, NULL);
-        else if ((r = mount(cm[0].host_path, tp, NULL, MS_BIND | MS_REC, NULL)) == 0) {
+            r = mount_on(target, "cgroup2", "cgroup2", fl | ro, NULL);
+        else if ((r = mount_on(target, cm[0].host_path, NULL, MS_BIND | MS_REC, NULL)) == 0) {
             cleanup_close int t2 = rt_open_in_root(rootfd, m->destination, false, false, NULL);
-            char tp2[64];
-            fd_path(t2, tp2, sizeof(tp2));
-            r = t2 < 0 ? -1 : mount(NULL, tp2, NULL, MS_BIND | MS_REMOUNT | ro | fl, NULL);
+            r = t2 < 0 ? -1 : mount_on(t2, NULL, NULL, MS_BIND | MS_REMOUNT | ro | fl, NULL);
         }
         rt_cgroup_mounts_free(cm, n);
         return r < 0 ? cm_error_errno(err, "mount cgroup2 on '%s'", m->destination) : 0;
     }
-    if (mount("tmpfs", tp, "tmpfs", fl, "mode=755") < 0) {
+    if (mount_on(target, "tmpfs", "tmpfs", fl, "mode=755") < 0) {
         rt_cgroup_mounts_free(cm, n);
         return cm_error_errno(err, "mount tmpfs on '%s'", m->destination);
     }
     dir = rt_open_in_root(rootfd, m->destination, false, false, err);
     for (size_t i = 0; dir >= 0 && i < n && r == 0; i++) {
         cleanup_close int sub = -1;
-        char sp[64];
 
         if (mkdirat(dir, cm[i].name, 0755) < 0 ||
             (sub = openat(dir, cm[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
             r = cm_error_errno(err, "mkdir cgroup '%s'", cm[i].name);
             break;
         }
-        fd_path(sub, sp, sizeof(sp));
         if (cgns) {
-            if (mount("cgroup", sp, cm[i].fstype, fl | ro, cm[i].data) < 0)
+            if (mount_on(sub, "cgroup", cm[i].fstype, fl | ro, cm[i].data) < 0)
                 r = cm_error_errno(err, "mount cgroup '%s'", cm[i].name);
-        } else if (mount(cm[i].host_path, sp, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        } else if (mount_on(sub, cm[i].host_path, NULL, MS_BIND | MS_REC, NULL) < 0) {
             r = cm_error_errno(err, "bind cgroup '%s'", cm[i].host_path);
         }
         for (char **l = cm[i].symlinks; r == 0 && l && *l; l++)
@@ -253,7 +305,6 @@ do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct c
 {
     cleanup_close int target = -1;
     bool file = false;
-    char tp[64];
     const char *type = m->type;
     bool is_cgroup = type && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2"));
     unsigned long flags = m->flags & ~(MS_BIND | MS_REC);
@@ -269,26 +320,24 @@ do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct c
     target = rt_open_in_root(rootfd, m->destination, true, file, err);
     if (target < 0)
         return cm_error_wrap(err, "mount '%s'", m->destination);
-    fd_path(target, tp, sizeof(tp));
 
     if (is_cgroup) {
         if (mount_cgroup(ctx, rootfd, m, target, err) < 0)
             return -1;
     } else if (m->bind) {
-        if (mount(m->source, tp, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
+        if (mount_on(target, m->source, NULL, MS_BIND | (m->recursive ? MS_REC : 0), NULL) < 0)
             return cm_error_errno(err, "bind '%s' on '%s'", m->source, m->destination);
         if (flags & REMOUNT_FLAGS) {
             cleanup_close int again = rt_open_in_root(rootfd, m->destination, false, false, err);
-            char ap[64];
             if (again < 0)
                 return -1;
-            fd_path(again, ap, sizeof(ap));
-            if (mount(NULL, ap, NULL,
-                      MS_BIND | MS_REMOUNT | (flags & REMOUNT_FLAGS) | locked_flags(ap), NULL) < 0)
+            if (mount_on(again, NULL, NULL,
+                         MS_BIND | MS_REMOUNT | (flags & REMOUNT_FLAGS) | locked_flags_fd(again),
+                         NULL) < 0)
                 return cm_error_errno(err, "remount '%s'", m->destination);
         }
     } else {
-        if (mount(m->source ? m->source : type, tp, type, flags, m->data) < 0)
+        if (mount_on(target, m->source ? m->source : type, type, flags, m->data) < 0)
             return cm_error_errno(err, "mount %s '%s' on '%s'", type ? type : "",
                                   m->source ? m->source : "", m->destination);
     }
@@ -304,11 +353,9 @@ do_mount(struct rt_init_ctx *ctx, int rootfd, const struct rt_mount *m, struct c
     }
     if (m->propagation) {
         cleanup_close int again = rt_open_in_root(rootfd, m->destination, false, false, err);
-        char ap[64];
         if (again < 0)
             return -1;
-        fd_path(again, ap, sizeof(ap));
-        if (mount(NULL, ap, NULL, m->propagation, NULL) < 0)
+        if (mount_on(again, NULL, NULL, m->propagation, NULL) < 0)
             return cm_error_errno(err, "set propagation of '%s'", m->destination);
     }
     return 0;
@@ -324,36 +371,15 @@ static const struct default_dev default_devices[] = {
     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
+/* The node `name` in the directory dfd. The caller runs with umask 0, so
+ * mknod gives the mode asked for. */
 static int
-make_device(int rootfd, const char *path, char type, unsigned major, unsigned minor, mode_t mode,
-            uid_t uid, gid_t gid, bool bind, struct cm_error **err)
+make_device_at(int dfd, const char *path, const char *name, char type, unsigned major,
+               unsigned minor, mode_t mode, uid_t uid, gid_t gid, bool bind, bool chown_needed,
+               struct cm_error **err)
 {
-    cleanup_free char *dir = xstrdup(path);
-    char *slash = strrchr(dir, '/');
-    const char *name;
-    cleanup_close int dfd = -1;
     mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
 
-    if (!slash)
-        return cm_error_set(err, 0, "device path '%s' must be absolute", path);
-    *slash = 0;
-    name = slash + 1;
-    if (!*name)
-        return cm_error_set(err, 0, "invalid device path '%s'", path);
-    dfd = rt_open_in_root(rootfd, *dir ? dir : "/", true, false, err);
-    if (dfd < 0)
-        return -1;
-    {
-        /* An O_PATH dir fd is enough for *at calls; re-open it as a real dir for mknodat. */
-        char dp[64];
-        cleanup_close int real = -1;
-        fd_path(dfd, dp, sizeof(dp));
-        real = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (real < 0)
-            return cm_error_errno(err, "open '%s'", *dir ? dir : "/");
-        close(dfd);
-        dfd = TAKE_FD(real);
-    }
     if (bind) {
         cleanup_close int t = -1;
         char tp[64];
@@ -371,10 +397,54 @@ make_device(int rootfd, const char *path, char type, unsigned major, unsigned mi
         return cm_error_errno(err, "remove '%s'", path);
     if (mknodat(dfd, name, fmt | (mode & 07777), makedev(major, minor)) < 0)
         return cm_error_errno(err, "mknod '%s'", path);
-    if (fchmodat(dfd, name, mode & 07777, 0) < 0 ||
-        fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    /* mknod leaves out the set-id and sticky bits on some filesystems */
+    if ((mode & 07000) && fchmodat(dfd, name, mode & 07777, 0) < 0)
         return cm_error_errno(err, "set mode of '%s'", path);
+    if (chown_needed && fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return cm_error_errno(err, "set owner of '%s'", path);
     return 0;
+}
+
+/* A directory of the rootfs, created when missing. O_PATH is enough: the *at
+ * calls take it as their directory (a reopen through /proc/self/fd would
+ * cost a procfs lookup). */
+static int
+open_dir_in_root(int rootfd, const char *dir, struct cm_error **err)
+{
+    return rt_open_in_root(rootfd, dir, true, false, err);
+}
+
+/* Whether a node made in dfd by us needs a chown to get uid:gid: it is born
+ * with our fsuid and fsgid, or the directory's group when that is set-gid. */
+static bool
+needs_chown(int dfd, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    if (uid != geteuid() || fstat(dfd, &st) < 0)
+        return true;
+    return gid != ((st.st_mode & S_ISGID) ? st.st_gid : getegid());
+}
+
+static int
+make_device(int rootfd, const char *path, char type, unsigned major, unsigned minor, mode_t mode,
+            uid_t uid, gid_t gid, bool bind, struct cm_error **err)
+{
+    cleanup_free char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    const char *name;
+    cleanup_close int dfd = -1;
+
+    if (!slash)
+        return cm_error_set(err, 0, "device path '%s' must be absolute", path);
+    *slash = 0;
+    name = slash + 1;
+    if (!*name)
+        return cm_error_set(err, 0, "invalid device path '%s'", path);
+    dfd = open_dir_in_root(rootfd, *dir ? dir : "/", err);
+    if (dfd < 0)
+        return -1;
+    return make_device_at(dfd, path, name, type, major, minor, mode, uid, gid, bind,
+                          needs_chown(dfd, uid, gid), err);
 }
 
 static bool
@@ -399,13 +469,23 @@ setup_dev(const struct rt_init_ctx *ctx, int rootfd, struct cm_error **err)
         {"/proc/self/fd/2", "stderr"},
     };
     cleanup_close int devfd = -1;
+    bool chown_defaults;
+    mode_t umask_saved;
+    int r = 0;
 
     for (size_t i = 0; i < cfg->n_mounts; i++)
         if (!strcmp(cfg->mounts[i].destination, "/dev") && cfg->mounts[i].bind)
             dev_bound = true;
     if (dev_bound)
         return 0;
-    for (size_t i = 0; i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
+    /* One /dev fd for the default nodes and the links; umask 0 so that mknod
+     * sets the modes itself (no chmod per node). */
+    devfd = open_dir_in_root(rootfd, "/dev", err);
+    if (devfd < 0)
+        return -1;
+    chown_defaults = needs_chown(devfd, 0, 0);
+    umask_saved = umask(0);
+    for (size_t i = 0; r == 0 && i < sizeof(default_devices) / sizeof(default_devices[0]); i++) {
         char path[32];
         bool overridden = false;
         snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
@@ -414,30 +494,18 @@ setup_dev(const struct rt_init_ctx *ctx, int rootfd, struct cm_error **err)
                 overridden = true;
         if (overridden)
             continue;
-        if (make_device(rootfd, path, 'c', default_devices[i].major, default_devices[i].minor, 0666,
-                        0, 0, bind, err) < 0)
-            return -1;
+        r = make_device_at(devfd, path, default_devices[i].name, 'c', default_devices[i].major,
+                           default_devices[i].minor, 0666, 0, 0, bind, chown_defaults, err);
     }
-    for (size_t j = 0; j < cfg->linux_.n_devices; j++) {
+    for (size_t j = 0; r == 0 && j < cfg->linux_.n_devices; j++) {
         const struct rt_device *d = &cfg->linux_.devices[j];
-        if (make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
+        r = make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major,
                         (unsigned)d->minor, d->has_mode ? d->mode : 0666, d->has_uid ? d->uid : 0,
-                        d->has_gid ? d->gid : 0, bind, err) < 0)
-            return -1;
+                        d->has_gid ? d->gid : 0, bind, err);
     }
-    devfd = rt_open_in_root(rootfd, "/dev", true, false, err);
-    if (devfd < 0)
+    umask(umask_saved);
+    if (r < 0)
         return -1;
-    {
-        char dp[64];
-        cleanup_close int real = -1;
-        fd_path(devfd, dp, sizeof(dp));
-        real = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (real < 0)
-            return cm_error_errno(err, "open /dev");
-        close(devfd);
-        devfd = TAKE_FD(real);
-    }
     for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
         if (symlinkat(links[i][0], devfd, links[i][1]) < 0 && errno != EEXIST)
             return cm_error_errno(err, "symlink /dev/%s", links[i][1]);
@@ -459,6 +527,7 @@ rt_rootfs_prepare(struct rt_init_ctx *ctx, struct cm_error **err)
 {
     const struct rt_config *cfg = ctx->cfg;
     cleanup_close int rootfd = -1;
+    int r = 0;
 
     if (!rt_config_namespace(cfg, RT_NS_MOUNT))
         return 0;
@@ -469,10 +538,15 @@ rt_rootfs_prepare(struct rt_init_ctx *ctx, struct cm_error **err)
     rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0)
         return cm_error_errno(err, "open rootfs '%s'", ctx->rootfs);
-    for (size_t i = 0; i < cfg->n_mounts; i++)
-        if (do_mount(ctx, rootfd, &cfg->mounts[i], err) < 0)
-            return -1;
-    return setup_dev(ctx, rootfd, err);
+    bundle_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC); /* -1: mount_on takes the links */
+    for (size_t i = 0; r == 0 && i < cfg->n_mounts; i++)
+        r = do_mount(ctx, rootfd, &cfg->mounts[i], err);
+    if (r == 0)
+        r = setup_dev(ctx, rootfd, err);
+    if (bundle_fd >= 0)
+        close(bundle_fd);
+    bundle_fd = -1;
+    return r;
 }
 
 int
@@ -532,13 +606,21 @@ mask_path(const char *path, struct cm_error **err)
     return 0;
 }
 
+/* Read-only on the mounts at path (and below with AT_RECURSIVE): only the
+ * flag is added, the others (nosuid...) stay, with no statvfs to find them. */
+static int
+set_readonly(const char *path, unsigned flags)
+{
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof(attr));
+}
+
 static int
 readonly_path(const char *path, struct cm_error **err)
 {
     if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0)
         return errno == ENOENT ? 0 : cm_error_errno(err, "readonly path '%s'", path);
-    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | locked_flags(path),
-              NULL) < 0)
+    if (set_readonly(path, AT_RECURSIVE) < 0)
         return cm_error_errno(err, "remount '%s' read-only", path);
     return 0;
 }
@@ -554,8 +636,7 @@ rt_rootfs_finish(const struct rt_init_ctx *ctx, struct cm_error **err)
     for (char **p = l->readonly_paths; p && *p; p++)
         if (readonly_path(*p, err) < 0)
             return -1;
-    if (ctx->cfg->root.readonly &&
-        mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
+    if (ctx->cfg->root.readonly && set_readonly("/", 0) < 0)
         return cm_error_errno(err, "remount / read-only");
     return 0;
 }

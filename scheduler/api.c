@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The ECS JSON 1.1 endpoint: SigV4 authentication, dispatch on X-Amz-Target,
  * ECS error shapes, request ids, and the helpers every handler shares. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +45,7 @@ sched_fail(struct sched_call *c, const char *type, const char *fmt, ...)
         return -1;
     c->err_type = xstrdup(type);
     va_start(ap, fmt);
-    if (vasprintf(&c->err_msg, fmt, ap) < 0)
-        abort();
+    c->err_msg = xvasprintf(fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -56,8 +56,7 @@ sched_arn(struct sched_call *c, const char *fmt, ...)
     va_list ap;
     cleanup_free char *res = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&res, fmt, ap) < 0)
-        abort();
+    res = xvasprintf(fmt, ap);
     va_end(ap);
     return xasprintf("arn:aws:ecs:%s:%s:%s", c->region ? c->region : c->d->region, SCHED_ACCOUNT,
                      res);
@@ -246,6 +245,45 @@ sched_failure_add(json_t *out, const char *arn, const char *reason, const char *
     if (detail)
         json_object_set_new(e, "detail", json_string(detail));
     json_array_append_new(f, e);
+}
+
+void
+sched_failure_missing(struct sched_call *c, json_t *out, const char *kind, const char *cluster,
+                      const char *ref)
+{
+    cleanup_free char *arn = NULL;
+
+    if (!strncmp(ref, "arn:", 4))
+        arn = xstrdup(ref);
+    else if (cluster)
+        arn = sched_arn(c, "%s/%s/%s", kind, cluster, ref);
+    else
+        arn = sched_arn(c, "%s/%s", kind, ref);
+    sched_failure_add(out, arn, "MISSING", NULL);
+}
+
+bool
+sched_valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return false;
+    return true;
+}
+
+bool
+sched_include_has(json_t *in, const char *what)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach (json_object_get(in, "include"), i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), what))
+            return true;
+    return false;
 }
 
 /* --- request handling ----------------------------------------------------- */

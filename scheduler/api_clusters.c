@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ECS cluster operations: Create/Describe/List/Delete/UpdateCluster(Settings). */
-#include <ctype.h>
 #include <string.h>
 
 #include "cm/cleanup.h"
@@ -67,18 +66,6 @@ cluster_view(struct sched_call *c, json_t *cl, bool with_tags, bool with_stats)
     return o;
 }
 
-static bool
-valid_cluster_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 255)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
-
 static int
 parse_settings(struct sched_call *c, json_t *in, json_t **ret)
 {
@@ -117,7 +104,7 @@ sched_op_create_cluster(struct sched_call *c, json_t *in, json_t *out)
 
     if (sched_in_str(c, in, "clusterName", false, &name) < 0)
         return -1;
-    if (!valid_cluster_name(name))
+    if (!sched_valid_name(name, 255))
         return sched_fail(c, "InvalidParameterException",
                           "Cluster name '%.300s' is invalid: up to 255 letters (uppercase and "
                           "lowercase), numbers, underscores, and hyphens are allowed.",
@@ -153,18 +140,6 @@ sched_op_create_cluster(struct sched_call *c, json_t *in, json_t *out)
     return 0;
 }
 
-static bool
-include_has(json_t *in, const char *what)
-{
-    json_t *inc = json_object_get(in, "include");
-    size_t i;
-    json_t *v;
-    json_array_foreach (inc, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), what))
-            return true;
-    return false;
-}
-
 int
 sched_op_describe_clusters(struct sched_call *c, json_t *in, json_t *out)
 {
@@ -186,13 +161,11 @@ sched_op_describe_clusters(struct sched_call *c, json_t *in, json_t *out)
         const char *ref = json_string_value(v);
         json_t *cl = sched_get(c->d, SCHED_K_CLUSTER, sched_arn_tail(ref));
         if (!cl) {
-            cleanup_free char *arn =
-                strncmp(ref, "arn:", 4) ? sched_arn(c, "cluster/%s", ref) : xstrdup(ref);
-            sched_failure_add(out, arn, "MISSING", NULL);
+            sched_failure_missing(c, out, "cluster", NULL, ref);
             continue;
         }
-        json_array_append_new(
-            res, cluster_view(c, cl, include_has(in, "TAGS"), include_has(in, "STATISTICS")));
+        json_array_append_new(res, cluster_view(c, cl, sched_include_has(in, "TAGS"),
+                                                sched_include_has(in, "STATISTICS")));
     }
     return 0;
 }

@@ -291,17 +291,6 @@ sched_op_deregister_container_instance(struct sched_call *c, json_t *in, json_t 
     return 0;
 }
 
-static bool
-include_tags(json_t *in)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach (json_object_get(in, "include"), i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), "TAGS"))
-            return true;
-    return false;
-}
-
 int
 sched_op_describe_container_instances(struct sched_call *c, json_t *in, json_t *out)
 {
@@ -320,14 +309,10 @@ sched_op_describe_container_instances(struct sched_call *c, json_t *in, json_t *
             return sched_fail(c, IPE, "containerInstances[%zu] must be a string.", i);
         json_t *inst = sched_instance_get(c->d, cluster, json_string_value(r), NULL);
         if (!inst) {
-            cleanup_free char *arn =
-                strncmp(json_string_value(r), "arn:", 4)
-                    ? sched_arn(c, "container-instance/%s/%s", cluster, json_string_value(r))
-                    : xstrdup(json_string_value(r));
-            sched_failure_add(out, arn, "MISSING", NULL);
+            sched_failure_missing(c, out, "container-instance", cluster, json_string_value(r));
             continue;
         }
-        json_array_append_new(res, sched_instance_view(c->d, inst, include_tags(in)));
+        json_array_append_new(res, sched_instance_view(c->d, inst, sched_include_has(in, "TAGS")));
     }
     return 0;
 }

@@ -129,8 +129,7 @@ relay_fail(struct relay *r, const char *fmt, ...)
     r->done = true;
     relay_close(r);
     va_start(ap, fmt);
-    if (vasprintf(&m, fmt, ap) < 0)
-        abort();
+    m = xvasprintf(fmt, ap);
     va_end(ap);
     msg = xasprintf("Reading the logs from the agent of %s failed: %s", r->where, m);
     cm_log_warn("%s", msg);

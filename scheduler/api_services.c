@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ECS services: Create/Update/Delete/Describe/ListServices. The scheduling
  * itself happens in service_loop.c; this file keeps the desired state. */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,18 +9,6 @@
 #include "skiffd.h"
 
 #define IPE "InvalidParameterException"
-
-static bool
-valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 255)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return false;
-    return true;
-}
 
 void
 sched_service_event(struct sched_daemon *d, const char *key, json_t *svc, const char *msg)
@@ -187,7 +174,7 @@ sched_op_create_service(struct sched_call *c, json_t *in, json_t *out)
         sched_in_array(c, in, "loadBalancers", false, 5, &lbs) < 0 ||
         sched_in_int(c, in, "healthCheckGracePeriodSeconds", false, 0, 2147483647, &grace) < 0)
         return -1;
-    if (!valid_name(name))
+    if (!sched_valid_name(name, 255))
         return sched_fail(c, IPE,
                           "Service name '%.300s' is invalid: up to 255 letters, numbers, "
                           "hyphens and underscores are allowed.",
@@ -346,12 +333,9 @@ sched_op_describe_services(struct sched_call *c, json_t *in, json_t *out)
     if (!sched_cluster_get(c, in, &cluster) ||
         sched_in_array(c, in, "services", true, 10, &refs) < 0)
         return -1;
-    bool with_tags = false;
+    bool with_tags = sched_include_has(in, "TAGS");
     size_t i;
     json_t *v;
-    json_array_foreach (json_object_get(in, "include"), i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), "TAGS"))
-            with_tags = true;
     json_t *arr = json_array();
     json_object_set_new(out, "services", arr);
     json_object_set_new(out, "failures", json_array());
@@ -359,10 +343,7 @@ sched_op_describe_services(struct sched_call *c, json_t *in, json_t *out)
         const char *ref = json_is_string(v) ? json_string_value(v) : "";
         json_t *svc = service_get(c, cluster, ref, NULL);
         if (!svc) {
-            cleanup_free char *arn = strncmp(ref, "arn:", 4)
-                                         ? sched_arn(c, "service/%s/%s", cluster, ref)
-                                         : xstrdup(ref);
-            sched_failure_add(out, arn, "MISSING", NULL);
+            sched_failure_missing(c, out, "service", cluster, ref);
             continue;
         }
         json_array_append_new(arr, service_view(svc, with_tags));

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ECS task definitions: register with ECS's validation (names, cpu/memory
  * strings, containers, Fargate size table), describe, deregister, list. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,54 +13,49 @@
 #define MAX_TASKDEF_BYTES (64 * 1024)
 #define MAX_CONTAINERS 10
 
-static bool
-valid_name(const char *s, size_t max)
+/* A size with an optional unit after it (case-insensitive, spaces allowed
+ * between): a bare whole number as is, a number with a listed unit times its
+ * scale (rounded to the nearest when round, truncated otherwise); -1 when
+ * invalid. units ends with a NULL suffix. */
+struct size_unit {
+    const char *suffix;
+    double scale;
+    bool round;
+};
+
+static long
+parse_size(const char *s, const struct size_unit *units)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return false;
-    return true;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    if (!*end)
+        return v == (long)v ? (long)v : -1;
+    for (; units->suffix; units++)
+        if (!strcasecmp(end, units->suffix))
+            return (long)(v * units->scale + (units->round ? 0.5 : 0));
+    return -1;
 }
 
 /* "1024", "1 vCPU", "1vcpu", "0.25 vCPU" -> CPU units; -1 when invalid. */
 static long
 parse_cpu(const char *s)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    if (!*end)
-        return v == (long)v ? (long)v : -1;
-    if (!strcasecmp(end, "vcpu"))
-        return (long)(v * 1024 + 0.5);
-    return -1;
+    static const struct size_unit units[] = {{"vcpu", 1024, true}, {NULL, 0, false}};
+    return parse_size(s, units);
 }
 
 /* "2048", "2 GB", "2GB" -> MiB; -1 when invalid. */
 static long
 parse_mem(const char *s)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || v < 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    if (!*end)
-        return v == (long)v ? (long)v : -1;
-    if (!strcasecmp(end, "gb"))
-        return (long)(v * 1024 + 0.5);
-    if (!strcasecmp(end, "mb") || !strcasecmp(end, "mib"))
-        return (long)v;
-    return -1;
+    static const struct size_unit units[] = {
+        {"gb", 1024, true}, {"mb", 1, false}, {"mib", 1, false}, {NULL, 0, false}};
+    return parse_size(s, units);
 }
 
 /* The Fargate task size table (aws-api-compat.md 2.3). */
@@ -146,7 +140,7 @@ check_container(struct sched_call *c, json_t *cd, size_t idx, const char *net, b
         return -1;
     if (!name || !*name)
         return sched_fail(c, CE, "Container.name should not be null or empty.");
-    if (!valid_name(name, 255))
+    if (!sched_valid_name(name, 255))
         return sched_fail(c, CE,
                           "Container name '%.300s' is invalid: up to 255 letters, numbers, "
                           "hyphens and underscores are allowed.",
@@ -324,7 +318,7 @@ sched_op_register_task_definition(struct sched_call *c, json_t *in, json_t *out)
         return sched_fail(c, CE, "Task definition exceeds %d bytes.", MAX_TASKDEF_BYTES);
     if (sched_in_str(c, in, "family", true, &family) < 0)
         return -1;
-    if (!valid_name(family, 255))
+    if (!sched_valid_name(family, 255))
         return sched_fail(c, CE,
                           "Family '%.300s' is invalid: up to 255 letters (uppercase and "
                           "lowercase), numbers, hyphens, and underscores are allowed.",
@@ -501,12 +495,8 @@ sched_op_describe_task_definition(struct sched_call *c, json_t *in, json_t *out)
     if (!td)
         return -1;
     json_object_set_new(out, "taskDefinition", sched_public(td));
-    json_t *inc = json_object_get(in, "include");
-    size_t i;
-    json_t *v;
-    json_array_foreach (inc, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), "TAGS"))
-            json_object_set(out, "tags", json_object_get(td, "_tags"));
+    if (sched_include_has(in, "TAGS"))
+        json_object_set(out, "tags", json_object_get(td, "_tags"));
     return 0;
 }
 

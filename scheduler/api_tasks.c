@@ -306,12 +306,9 @@ sched_op_describe_tasks(struct sched_call *c, json_t *in, json_t *out)
     json_t *refs = NULL;
     if (!sched_cluster_get(c, in, &cluster) || sched_in_array(c, in, "tasks", true, 100, &refs) < 0)
         return -1;
-    bool with_tags = false;
+    bool with_tags = sched_include_has(in, "TAGS");
     size_t i;
     json_t *v;
-    json_array_foreach (json_object_get(in, "include"), i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), "TAGS"))
-            with_tags = true;
     json_t *arr = json_array();
     json_object_set_new(out, "tasks", arr);
     json_object_set_new(out, "failures", json_array());
@@ -319,9 +316,7 @@ sched_op_describe_tasks(struct sched_call *c, json_t *in, json_t *out)
         const char *ref = json_is_string(v) ? json_string_value(v) : "";
         uint32_t h = task_get(c, cluster, ref);
         if (h == SCHED_NO_TASK) {
-            cleanup_free char *arn =
-                strncmp(ref, "arn:", 4) ? sched_arn(c, "task/%s/%s", cluster, ref) : xstrdup(ref);
-            sched_failure_add(out, arn, "MISSING", NULL);
+            sched_failure_missing(c, out, "task", cluster, ref);
             continue;
         }
         json_array_append_new(arr, sched_task_view(c->d, h, with_tags));

@@ -52,6 +52,20 @@ append_task_list(struct sched_daemon *d, char **msg, const uint32_t *hs, size_t 
     }
 }
 
+/* The service event ECS writes after a pass that started or stopped tasks:
+ * "(service NAME) has VERB N WHAT: (task ID) ... (10 at most)." */
+static void
+tasks_event(struct sched_daemon *d, const char *key, json_t *svc, const char *name,
+            const char *verb, const char *what, const struct sched_handles *hs)
+{
+    if (hs->n == 0)
+        return;
+    cleanup_free char *msg = xasprintf("(service %s) has %s %zu %s:", name, verb, hs->n, what);
+    append_task_list(d, &msg, hs->v, hs->n, 10);
+    cleanup_free char *m = xasprintf("%s.", msg);
+    sched_service_event(d, key, svc, m);
+}
+
 static void
 service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t now_ms,
                  struct sched_snapshot *snap)
@@ -138,14 +152,7 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
         sched_task_stop(d, handles[res.stops[i].task], "ServiceSchedulerInitiated", why);
         sched_handles_add(&stopped, handles[res.stops[i].task]);
     }
-    if (stopped.n > 0) {
-        cleanup_free char *msg =
-            xasprintf("(service %s) has stopped %zu running tasks:", name, stopped.n);
-        append_task_list(d, &msg, stopped.v, stopped.n, 10);
-        char *m = xasprintf("%s.", msg);
-        sched_service_event(d, key, svc, m);
-        free(m);
-    }
+    tasks_event(d, key, svc, name, "stopped", "running tasks", &stopped);
     sched_handles_done(&stopped);
 
     if (res.start > 0) {
@@ -178,14 +185,7 @@ service_pass_one(struct sched_daemon *d, const char *key, json_t *svc, int64_t n
             struct sched_place_result pres;
             sched_place_tasks(d, snap, &spec, res.start, &ps, name, &created, &pres, NULL);
             sched_placement_spec_done(&ps);
-            if (created.n > 0) {
-                cleanup_free char *msg =
-                    xasprintf("(service %s) has started %zu tasks:", name, created.n);
-                append_task_list(d, &msg, created.v, created.n, 10);
-                char *m = xasprintf("%s.", msg);
-                sched_service_event(d, key, svc, m);
-                free(m);
-            }
+            tasks_event(d, key, svc, name, "started", "tasks", &created);
             sched_handles_done(&created);
             if (pres.unplaced > 0 && pres.reason) {
                 /* ECS writes "(service web) was unable to place a task ..." */

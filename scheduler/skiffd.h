@@ -304,6 +304,14 @@ int sched_paginate(struct sched_call *c, json_t *in, json_t *all, const char *ke
 json_t *sched_tags_parse(struct sched_call *c, json_t *arr);
 /* Adds a "failures" member entry. */
 void sched_failure_add(json_t *out, const char *arn, const char *reason, const char *detail);
+/* A describe call's "MISSING" failure for ref: ref itself when it is an ARN,
+ * else the ARN of KIND/CLUSTER/REF (KIND/REF when cluster is NULL). */
+void sched_failure_missing(struct sched_call *c, json_t *out, const char *kind, const char *cluster,
+                           const char *ref);
+/* A cluster, service or family name: 1..max letters, digits, '-' and '_'. */
+bool sched_valid_name(const char *s, size_t max);
+/* Whether the request's "include" array names what ("TAGS", "STATISTICS"). */
+bool sched_include_has(json_t *in, const char *what);
 
 typedef int (*sched_op_fn)(struct sched_call *c, json_t *in, json_t *out);
 

@@ -152,13 +152,13 @@ sched_snapshot_find(const struct sched_snapshot *s, const char *id)
     return idx ? (uint32_t)json_integer_value(idx) : SCHED_NO_INSTANCE;
 }
 
-int
-sched_placement_spec_init(struct sched_placement_spec *p, json_t *constraints, json_t *strategy,
-                          struct cm_error **err)
+/* sched_placement_spec_init without the clean-up on failure. */
+static int
+placement_spec_parse(struct sched_placement_spec *p, json_t *constraints, json_t *strategy,
+                     struct cm_error **err)
 {
     size_t i;
     json_t *v;
-    memset(p, 0, sizeof(*p));
     if (json_array_size(constraints) > 10)
         return cm_error_set(err, 0, "placementConstraints: at most 10 are allowed");
     if (json_array_size(strategy) > 5)
@@ -166,50 +166,49 @@ sched_placement_spec_init(struct sched_placement_spec *p, json_t *constraints, j
     json_array_foreach (constraints, i, v) {
         const char *type = json_string_value(json_object_get(v, "type"));
         const char *expr = json_string_value(json_object_get(v, "expression"));
-        if (!type) {
-            sched_placement_spec_done(p);
+        if (!type)
             return cm_error_set(err, 0, "placementConstraints[%zu].type is required", i);
-        }
         if (!strcmp(type, "distinctInstance")) {
-            if (expr && *expr) {
-                sched_placement_spec_done(p);
+            if (expr && *expr)
                 return cm_error_set(err, 0,
                                     "placementConstraints[%zu]: distinctInstance takes no "
                                     "expression",
                                     i);
-            }
             p->cons[p->n_cons++].type = SCHED_CONSTRAINT_DISTINCT_INSTANCE;
         } else if (!strcmp(type, "memberOf")) {
-            if (!expr || !*expr) {
-                sched_placement_spec_done(p);
+            if (!expr || !*expr)
                 return cm_error_set(err, 0,
                                     "placementConstraints[%zu]: memberOf needs an expression", i);
-            }
             struct sched_query *q = sched_query_parse(expr, err);
-            if (!q) {
-                sched_placement_spec_done(p);
+            if (!q)
                 return cm_error_wrap(err, "placementConstraints[%zu] '%s'", i, expr);
-            }
             p->queries[p->n_cons] = q;
             p->cons[p->n_cons].type = SCHED_CONSTRAINT_MEMBER_OF;
             p->cons[p->n_cons++].query = q;
         } else {
-            sched_placement_spec_done(p);
             return cm_error_set(err, 0, "placementConstraints[%zu]: unknown type '%s'", i, type);
         }
     }
     json_array_foreach (strategy, i, v) {
         const char *type = json_string_value(json_object_get(v, "type"));
         const char *field = json_string_value(json_object_get(v, "field"));
-        if (!type) {
-            sched_placement_spec_done(p);
+        if (!type)
             return cm_error_set(err, 0, "placementStrategy[%zu].type is required", i);
-        }
-        if (sched_strategy_from_ecs(type, field, &p->strats[p->n_strats], err) < 0) {
-            sched_placement_spec_done(p);
+        if (sched_strategy_from_ecs(type, field, &p->strats[p->n_strats], err) < 0)
             return cm_error_wrap(err, "placementStrategy[%zu]", i);
-        }
         p->n_strats++;
+    }
+    return 0;
+}
+
+int
+sched_placement_spec_init(struct sched_placement_spec *p, json_t *constraints, json_t *strategy,
+                          struct cm_error **err)
+{
+    memset(p, 0, sizeof(*p));
+    if (placement_spec_parse(p, constraints, strategy, err) < 0) {
+        sched_placement_spec_done(p);
+        return -1;
     }
     return 0;
 }

@@ -34,8 +34,17 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "cm/error.h"
 
+/* Creates (or reuses) the task's cgroup `path` (the agent's cgroupRoot/TASK)
+ * below the cgroup filesystem at cgroupfs ("/sys/fs/cgroup"; tests pass a fake
+ * tree) with the task's CPU quota and memory limit (agent_task_cgroup_limits;
+ * 0 = unset), through the runtime's cgroup layer, so v1, hybrid and v2 hosts
+ * get what the runtime gives containers. The containers' cgroups are made
+ * below it by the runtime. Nothing it created is left behind on failure. */
+int agent_task_cgroup_setup(const char *cgroupfs, const char *path, uint32_t task_cpu,
+                            uint64_t task_memory_mib, struct cm_error **err);
 /* Answers one request (never NULL: failures become {"ok": false, ...}). */
 json_t *agent_worker_handle(json_t *request);

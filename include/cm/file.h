@@ -21,3 +21,6 @@ int cm_write_file_at(int dirfd, const char *path, const char *data, struct cm_er
 int cm_mkdir_p(const char *path, mode_t mode, struct cm_error **err);
 /* rm -rf of path; a missing path is not an error. Does not cross mount points. */
 int cm_rm_rf(const char *path, struct cm_error **err);
+/* rm -rf of name below dirfd without following symlinks; a missing name is
+ * not an error. Unlike cm_rm_rf it empties mounts below name too. */
+int cm_rm_rf_at(int dirfd, const char *name, struct cm_error **err);

@@ -37,6 +37,8 @@ int cm_json_get_array(json_t *obj, const char *path, const char *key, bool requi
 /* Array of strings -> NULL-terminated vector owned by the caller. */
 int cm_json_get_strv(json_t *obj, const char *path, const char *key, bool required, char ***ret,
                      struct cm_error **err);
+/* NULL-terminated vector (NULL: none) -> array of strings; a new reference. */
+json_t *cm_json_array_from_strv(char *const *v);
 
 /* ---- The same family with limits, ranges and "has" flags (the OCI config
  * parser's). Messages read "PATH.KEY: ...", "KEY: ..." when path is empty,

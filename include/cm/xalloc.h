@@ -2,6 +2,7 @@
 /* Allocation that never fails: out of memory aborts (not an error path). */
 #pragma once
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "cm/error.h"
@@ -14,6 +15,7 @@ void *xreallocarray_grow(void *p, size_t *cap, size_t need, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) CM_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) CM_PRINTF(1, 0);
 /* Returns a NULL-terminated deep copy of v (NULL stays NULL). */
 char **xstrv_dup(char *const *v);
 size_t cm_strv_len(char *const *v);

@@ -65,6 +65,3 @@ int img_whiteout_parse(const char *clean_path, enum img_whiteout *ret, char **re
  * devices remove, opaque directories drop what lower layers put there, hard
  * links within the snapshot stay links, metadata and xattrs are copied. */
 int img_snapshot_apply(int snap_fd, int dest_fd, struct cm_error **err);
-
-/* rm -rf of name below dirfd without following symlinks; missing is fine. */
-int img_rm_rf_at(int dirfd, const char *name, struct cm_error **err);

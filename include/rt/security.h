@@ -118,8 +118,8 @@ struct rt_caps_state {
     uint64_t permitted;   /* our permitted set */
     uint64_t inheritable; /* our inheritable set */
 };
-/* The running kernel's last capability (/proc/sys/kernel/cap_last_cap, else
- * probed with PR_CAPBSET_READ); cached. */
+/* The running kernel's last capability (probed with PR_CAPBSET_READ, the
+ * value of /proc/sys/kernel/cap_last_cap); cached. */
 int rt_caps_kernel_last_cap(void);
 int rt_caps_state_read(struct rt_caps_state *ret, struct cm_error **err);
 /* Pure: the sets that can really be applied from state `st`. Capabilities the

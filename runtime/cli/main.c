@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* skiff-runtime: an OCI runtime with runc's command line. Global options, then
  * one verb per file. */
+#include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/random.h>
 
 #include "cli.h"
 #include "cm/log.h"
@@ -113,6 +116,13 @@ main(int argc, char **argv)
     int ind = 1;
 
     cm_log_set_ident("skiff-runtime");
+    {
+        /* jansson seeds its hash function at the first object by opening
+         * /dev/urandom; one getrandom() does it for less (0: its own way). */
+        uint32_t seed = 0;
+        if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed) && seed)
+            json_object_seed(seed);
+    }
     /* A hook or console peer closing early must not kill us. */
     signal(SIGPIPE, SIG_IGN);
     /* A caller that ignores SIGCHLD would make the kernel reap our children

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cm/file.h"
 #include "img/unpack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,7 +49,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cm_error_free(&err);
     close(dfd);
     close(in);
-    img_rm_rf_at(root_fd, scratch, &err);
+    cm_rm_rf_at(root_fd, scratch, &err);
     cm_error_free(&err);
     return 0;
 }

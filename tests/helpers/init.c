@@ -21,6 +21,9 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void
@@ -75,6 +78,34 @@ main(int argc, char **argv)
         return atoi(argv[2]);
     } else if (!strcmp(cmd, "sleep") && argc > 2) {
         sleep((unsigned)atoi(argv[2]));
+    } else if (!strcmp(cmd, "stat")) {
+        /* type, mode, owner and device numbers of each path */
+        for (int i = 2; i < argc; i++) {
+            struct stat st;
+            if (lstat(argv[i], &st) < 0) {
+                printf("%s error=%s\n", argv[i], strerror(errno));
+                continue;
+            }
+            printf("%s %c %04o %u:%u %u:%u\n", argv[i],
+                   S_ISCHR(st.st_mode)   ? 'c'
+                   : S_ISBLK(st.st_mode) ? 'b'
+                   : S_ISLNK(st.st_mode) ? 'l'
+                                         : '?',
+                   (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid,
+                   major(st.st_rdev), minor(st.st_rdev));
+        }
+    } else if (!strcmp(cmd, "forks")) {
+        /* Keeps forking short-lived children (a pause must catch them all). */
+        for (;;) {
+            pid_t c = fork();
+            if (c == 0) {
+                usleep(20000);
+                _exit(0);
+            }
+            while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+            usleep(1000);
+        }
     } else if (!strcmp(cmd, "signal") && argc > 2) {
         signal(atoi(argv[2]), SIG_DFL);
         kill(getpid(), atoi(argv[2]));

@@ -6,32 +6,8 @@
 # ones and sweeps the others, and stopped tasks leave no netns, veth or NAT
 # rule behind. Runs in a private network + mount namespace.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-agent=$top/${OUT:-build}/bin/skiff-agent
-AGT_RUNTIME=${AGT_RUNTIME:-builtin}
-if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
-H=$here/agent-helpers
-[ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
-for t in docker-registry skopeo python3 curl ip unshare iptables-save; do
-    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -x /usr/lib/cni/bridge ] || { echo "SKIP: containernetworking-plugins missing"; exit 77; }
-[ -x "$agent" ] || { echo "FAIL: $agent not built"; exit 1; }
-if [ -z "${AGT_INNER:-}" ]; then
-    exec unshare --net --mount --propagation private env AGT_INNER=1 bash "$0" "$@"
-fi
-ip link set lo up
-CG=/agt-pool-$$
-. "$H/env.sh"
-trap agt_cleanup EXIT
-trap 'exit 1' INT TERM
-agt_env_start || { echo "FAIL: environment"; exit 1; }
-ctl() { python3 "$H/agtctl.py" "$@"; }
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@" >/dev/null; then pass "$name"; else fail "$name"; fi; }
+. "$(dirname "$0")/agent-helpers/env.sh"
+agt_setup pool iptables-save "$@"
 warm_count() { ls "$W/netns" 2>/dev/null | grep -c '^warm-'; }
 wait_warm() { # N
     for _ in $(seq 150); do [ "$(warm_count)" -ge "$1" ] && return 0; sleep 0.1; done
@@ -66,9 +42,7 @@ check "awsvpc task reachable on its address" sh -c "curl -s --max-time 5 http://
 check "bridge task reachable on its host port" sh -c "curl -s --max-time 5 http://127.0.0.1:$hp/i.html | grep -q pool-ok"
 check "pool refilled" wait_warm 4
 
-kill -9 "$agent_pid"
-# Its state lock goes with the process, a moment later on a busy host.
-for _ in $(seq 50); do flock -n "$S/agent.lock" true && break; sleep 0.1; done
+agt_stop_agent KILL || fail "the agent exits on SIGKILL"
 start --netns-pool 1
 for _ in $(seq 100); do grep -q "agent up" "$W/agent.log" 2>/dev/null && [ "$(grep -c 'agent up' "$W/agent.log")" -ge 2 ] && break; sleep 0.1; done
 check "after kill -9: the tasks keep their netns" test -e "$nsa" -a -e "$nsb"
@@ -80,8 +54,7 @@ check "tasks stopped" sh -c "python3 '$H/agtctl.py' wait '$W' arn:t/pa STOPPED 3
 check "their netns removed" sh -c "for i in \$(seq 50); do [ ! -e '$nsa' ] && [ ! -e '$nsb' ] && exit 0; sleep 0.1; done; exit 1"
 check "no NAT rule left for the host port" sh -c "! iptables-save -t nat | grep -q -- '--dport $hp '"
 check "no mapping left in the agent's nftables map" sh -c "'$agent' port-mappings --bridge ap-pool0 >'$W/maps' && ! grep -q ':$hp:' '$W/maps'"
-kill -TERM "$agent_pid"
-for _ in $(seq 50); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+agt_stop_agent TERM || fail "the agent exits on SIGTERM"
 start --netns-pool 0
 for _ in $(seq 100); do [ "$(grep -c 'agent up' "$W/agent.log")" -ge 3 ] && break; sleep 0.1; done
 check "pool 0 at start-up: every spare netns swept" sh -c "[ -z \"\$(ls -A '$W/netns' 2>/dev/null)\" ]"

@@ -9,44 +9,10 @@
 # still maps through CNI's portmap plugin. Runs in a network and mount
 # namespace of its own; everything is removed at exit.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-agent=$top/${OUT:-build}/bin/skiff-agent
-AGT_RUNTIME=${AGT_RUNTIME:-builtin}
-if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
-H=$here/agent-helpers
-[ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
-for t in docker-registry skopeo python3 curl ip unshare nsenter iptables-save flock; do
-    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -x /usr/lib/cni/bridge ] || { echo "SKIP: containernetworking-plugins missing"; exit 77; }
-[ -x "$agent" ] || { echo "FAIL: $agent not built"; exit 1; }
-if [ -z "${AGT_INNER:-}" ]; then
-    exec unshare --net --mount --propagation private env AGT_INNER=1 bash "$0" "$@"
-fi
-ip link set lo up
-CG=/ports-it-$$
-. "$H/env.sh"
-client=
-cleanup() {
-    [ -n "$client" ] && kill "$client" 2>/dev/null && wait "$client" 2>/dev/null
-    agt_cleanup
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-agt_env_start || { echo "FAIL: environment"; exit 1; }
-ctl() { python3 "$H/agtctl.py" "$@"; }
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@" >/dev/null; then pass "$name"; else fail "$name"; fi; }
+. "$(dirname "$0")/agent-helpers/env.sh"
+agt_setup ports "nsenter iptables-save flock" "$@"
 BR=ports-br0
 start() { agt_start_agent "$agent" --bridge $BR --subnet 10.232.9.0/24 --port-range 18220-18229 "$@"; }
-stop_agent() { # SIG
-    kill "-$1" "$agent_pid"
-    # Its state lock goes with the process, a moment later on a busy host.
-    for _ in $(seq 100); do flock -n "$S/agent.lock" true && break; sleep 0.1; done
-}
 ups() { grep -c "agent up" "$W/agent.log"; }
 wait_up() { # N: the Nth start-up is done
     for _ in $(seq 100); do [ "$(ups)" -ge "$1" ] && return 0; sleep 0.1; done
@@ -66,6 +32,7 @@ refused() { ! get "http://$1:$2/i.html" "${3:-}" | grep -q ports-ok; }
 # Another network namespace: a veth to ours, 10.232.10.2 -> 10.232.10.1.
 unshare --net sleep 100000 &
 client=$!
+agt_pids+=("$client") # agt_cleanup ends it
 sleep 0.2
 ip link add ports-v0 type veth peer name ports-v1
 ip link set ports-v1 netns "$client"
@@ -116,7 +83,7 @@ check "nothing forwarded for an unmapped port" refused 127.0.0.1 18229
 
 # 2. kill -9; meanwhile p1's mapping is lost, a stale one appears and p2's
 #    container exits. Back up: the map is reconciled, p2 released.
-stop_agent 9
+agt_stop_agent KILL || fail "the agent exits on SIGKILL"
 maps >/dev/null
 "$agent" port-mappings --bridge $BR --remove "tcp:$hp1:$ip1:8080" --add tcp:18228:10.232.9.200:80 >/dev/null
 check "while the agent is down: p2 still reachable" serves 10.232.10.1 18230 "$client"
@@ -141,7 +108,7 @@ check "the map is empty" sh -c "[ -z \"\$('$agent' port-mappings --bridge $BR)\"
 check "p1's port no longer forwarded" refused 127.0.0.1 "$hp1"
 
 # 4. portMapper "cni": CNI's portmap plugin, selectable by configuration.
-stop_agent TERM
+agt_stop_agent TERM || fail "the agent exits on SIGTERM"
 start --netns-pool 0 --port-mapper cni
 check "restarted with portMapper cni" wait_up 3
 mk p3 RUNNING '[{"containerPort": 8080, "hostPort": 0}]'
@@ -157,7 +124,7 @@ ctl desired "$W" 5 "$W/p3.json"
 check "cni: p3 STOPPED" ctl wait "$W" arn:t/p3 STOPPED 30
 check "cni: its rules removed" sh -c "for i in \$(seq 50); do ! iptables-save -t nat | grep -q -- '--dport $hp3 ' && exit 0; sleep 0.1; done; exit 1"
 # Under MODE=asan (OUT=build/asan): no memory error or leak in any agent run.
-stop_agent TERM
+agt_stop_agent TERM || fail "the agent exits on SIGTERM"
 check "no sanitizer report from the agent" sh -c "! grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$W/agent.log'"
 [ $fails = 0 ] && echo "all port mapper checks passed"
 [ $fails = 0 ]

@@ -17,7 +17,8 @@
 # exit, whatever happened.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
+# agt_kill_shims (this test starts its agents itself).
+. "$here/agent-helpers/env.sh"
 B=$top/${OUT:-build}/bin
 [ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
 for t in docker-registry skopeo python3 curl ip unshare nsenter aws jq; do
@@ -41,26 +42,13 @@ addr[a]=10.222.0.2
 addr[b]=10.222.0.3
 pids=()
 skiffd_pid=
-kill_shims() { # STATE
-    local f
-    for f in "$1"/tasks/*/c/*/shim.json; do
-        [ -f "$f" ] || continue
-        jq -r '"\(.shimPid) \(.pid)"' "$f" | while read -r sp cp; do
-            # Recorded pids may have been reused by anyone since: only a shim of ours
-            # and a process in our cgroups are killed.
-            { tr '\0' ' ' <"/proc/$sp/cmdline"; } 2>/dev/null | grep -q "skiff-shim .*$1/" &&
-                kill -9 "$sp" 2>/dev/null
-            [ "$cp" != 0 ] && grep -qF "$CG" "/proc/$cp/cgroup" 2>/dev/null && kill -9 "$cp" 2>/dev/null
-        done
-    done
-}
 cleanup() {
     local a c p
     for a in "${!apid[@]}"; do kill -9 "${apid[$a]}" 2>/dev/null; done
     [ -n "$skiffd_pid" ] && kill "$skiffd_pid" 2>/dev/null
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     for a in a b; do
-        kill_shims "$W/$a"
+        agt_kill_shims "$W/$a"
         for id in $("$B/skiff-runtime" --root "$W/$a/runtime" list -q 2>/dev/null); do
             "$B/skiff-runtime" --root "$W/$a/runtime" delete --force "$id"
         done

@@ -7,37 +7,15 @@
 # with its exact exit code (0 exit codes lost), and no container, shim, mount,
 # netns or cgroup may be left (0 containers lost or orphaned).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-agent=$top/${OUT:-build}/bin/skiff-agent
-# The shims' runtime: the runtime library (default) or a binary (AGT_RUNTIME=/usr/sbin/runc).
-AGT_RUNTIME=${AGT_RUNTIME:-builtin}
-if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
-H=$here/agent-helpers
+. "$(dirname "$0")/agent-helpers/env.sh"
 N=${AGT_SOAK_TASKS:-200}
-[ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
-for t in docker-registry skopeo python3 runc curl ip unshare; do
-    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -x /usr/lib/cni/bridge ] || { echo "SKIP: containernetworking-plugins missing"; exit 77; }
-[ -x "$agent" ] || { echo "FAIL: $agent not built"; exit 1; }
-if [ -z "${AGT_INNER:-}" ]; then
-    exec unshare --net --mount --propagation private env AGT_INNER=1 bash "$0" "$@"
-fi
-ip link set lo up
-CG=/agt-soak-$$
-. "$H/env.sh"
+agt_setup soak runc "$@"
 killer=
 cleanup() {
     [ -n "$killer" ] && kill "$killer" 2>/dev/null
     agt_cleanup
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
-agt_env_start || { echo "FAIL: environment"; exit 1; }
-# The interpreter itself, once (a version manager's shim costs ~100 ms a call).
-PY=$(python3 -c 'import sys; print(sys.executable)')
-ctl() { "$PY" "$H/agtctl.py" "$@"; }
 start() { agt_start_agent "$agent" --bridge agt-br2 --subnet 10.231.10.0/24 --port-range 41000-41999; }
 
 IMG=127.0.0.1:5000/busybox:latest

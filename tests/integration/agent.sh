@@ -9,90 +9,12 @@
 # Runs in a network and mount namespace of its own (registry, fake skiffd,
 # bridge and iptables rules live there); everything is removed at exit.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
-agent=$top/${OUT:-build}/bin/skiff-agent
-# The shims' runtime: the runtime library (default) or a binary (AGT_RUNTIME=/usr/sbin/runc).
-AGT_RUNTIME=${AGT_RUNTIME:-builtin}
-if [ "$AGT_RUNTIME" = builtin ]; then RTCLI=$top/${OUT:-build}/bin/skiff-runtime; else RTCLI=$AGT_RUNTIME; fi
-[ "$(id -u)" = 0 ] || { echo "SKIP: requires root"; exit 77; }
-for t in docker-registry skopeo python3 runc curl ip unshare; do
-    command -v $t >/dev/null || { echo "SKIP: $t missing"; exit 77; }
-done
-[ -x /usr/lib/cni/bridge ] || { echo "SKIP: containernetworking-plugins missing"; exit 77; }
-[ -x "$agent" ] || { echo "FAIL: $agent not built"; exit 1; }
-if [ -z "${AGT_INNER:-}" ]; then
-    exec unshare --net --mount --propagation private env AGT_INNER=1 bash "$0" "$@"
-fi
-ip link set lo up
-
-W=$(mktemp -d /tmp/agt-daemon-XXXXXX)
-CG=/agt-daemon-$$
-S=$W/state
-RT=$S/runtime
-H=$here/agent-helpers
-ctl() { python3 "$H/agtctl.py" "$@"; }
-pids=()
-agent_pid=
-cleanup() {
-    [ -n "$agent_pid" ] && kill -9 "$agent_pid" 2>/dev/null
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    # The shims are daemons: stop them and their containers explicitly.
-    for f in "$S"/tasks/*/c/*/shim.json; do
-        [ -f "$f" ] || continue
-        python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["shimPid"], j["pid"])' "$f" |
-            while read -r sp cp; do
-                # Recorded pids may have been reused by anyone since: ours only.
-                { tr '\0' ' ' <"/proc/$sp/cmdline"; } 2>/dev/null | grep -q "skiff-shim .*$S/" &&
-                    kill -9 "$sp" 2>/dev/null
-                [ "$cp" != 0 ] && grep -qF "$CG" "/proc/$cp/cgroup" 2>/dev/null && kill -9 "$cp" 2>/dev/null
-            done
-    done
-    for id in $("$RTCLI" --root "$RT" list -q 2>/dev/null); do "$RTCLI" --root "$RT" delete --force "$id"; done
-    grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
-    for c in /sys/fs/cgroup/*"$CG"; do
-        [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@" >/dev/null; then pass "$name"; else fail "$name"; fi; }
-
-# Registry with the busybox test image.
-mkdir -p "$W/reg/data"
-cat >"$W/reg/config.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $W/reg/data}}
-http: {addr: "127.0.0.1:5000", secret: agt}
-YML
-docker-registry serve "$W/reg/config.yml" >"$W/reg/log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:5000/v2/ && break; sleep 0.1; done
-python3 "$here/images-helpers/mkoci.py" "$W/oci" busybox >/dev/null || { echo "FAIL mkoci"; exit 1; }
-skopeo copy -q --dest-tls-verify=false "oci:$W/oci/busybox:latest" \
-    docker://127.0.0.1:5000/busybox:latest || { echo "FAIL push"; exit 1; }
-
-# The stand-in skiffd.
-echo "agt-token-$$" >"$W/token"
-python3 "$H/fake_skiffd.py" 8080 "$W" 2>"$W/skiffd.log" &
-pids+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:8080/ && break; sleep 0.1; done
+. "$(dirname "$0")/agent-helpers/env.sh"
+agt_setup daemon runc "$@"
 
 start_agent() {
-    "$agent" --cluster agt --endpoint http://127.0.0.1:8080 --join-token-file "$W/token" \
-        --state "$S" --runtime "$AGT_RUNTIME" --runtime-root "$RT" --cgroup-root "$CG" \
-        --netns-dir "$W/netns" --bridge agt-br0 --subnet 10.231.8.0/24 \
-        --insecure-registry 127.0.0.1:5000 --port-range 40000-40100 --attribute rack=r1 \
-        --image-gc-percent 0 \
-        >>"$W/agent.log" 2>&1 &
-    agent_pid=$!
+    agt_start_agent "$agent" --bridge agt-br0 --subnet 10.231.8.0/24 --port-range 40000-40100 \
+        --attribute rack=r1 --image-gc-percent 0
 }
 
 # task ID DESIRED CONTAINER_JSON [TASK_EXTRA] [NETWORK_MODE]: writes W/ID.json
@@ -130,7 +52,7 @@ check "logs readable" sh -c "'$agent' logs --state '$S' t1 web 2>/dev/null | gre
 check "stderr logged as such" grep -q '"stream":"stderr"' "$S/tasks/t1/c/web/container.log"
 
 # 2. kill -9 of the agent; the container keeps serving and exits while the agent is away.
-kill -9 "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+agt_stop_agent KILL || fail "the agent exits on SIGKILL"
 check "container survives the agent" sh -c "curl -s --max-time 5 http://127.0.0.1:$hp/srv.html | grep -q ok-from-task"
 echo "kill 9" >"$S/tasks/t1/c/web/ctl"
 for _ in $(seq 100); do [ -f "$S/tasks/t1/c/web/exit.json" ] && break; sleep 0.1; done

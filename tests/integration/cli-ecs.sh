@@ -51,6 +51,11 @@ y=$(sk describe-services --services by-aws | jq -c "$norm_svc | .[0]")
 [ "$x" = "$y" ] || fail "service made by skiff differs from the one made by aws: $x / $y"
 [ "$(sk list-tasks | jq -S .)" = "$(ecs list-tasks | jq -S .)" ] || fail "list-tasks"
 [ "$(sk list-tasks --service-name by-skiff | jqr '.taskArns | length')" = 3 ] || fail "service tasks"
+# --output text: the lists become rows of the described tasks/instances.
+t=$("$SKIFF" list-tasks --service-name by-skiff --output text)
+[ "$(grep -c "service:by-skiff" <<<"$t")" = 3 ] || fail "list-tasks rows: $t"
+t=$("$SKIFF" list-container-instances --output text)
+[ "$(grep -c ACTIVE <<<"$t")" = 2 ] || fail "list-container-instances rows: $t"
 
 # Scale down with skiff, with aws; force a new deployment with both.
 sk update-service --service by-skiff --desired-count 1 >/dev/null

@@ -227,29 +227,29 @@ check "resumed blob is complete" cmp -s "$S6/blobs/sha256/$lay" "$W/oci/plain/bl
 
 # 9b. transient failures: a 503 on the manifest is retried, a blob cut in the
 #     middle resumes with Range from the byte where it stopped.
-python3 "$here/images-helpers/flaky-proxy.py" 5102 $P1 "$W/ranges.log" &
-pids+=($!)
-for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5102/v2/ && break; sleep 0.1; done
-out=$("$skiff" image unpack -q --store "$W/store-flaky" --insecure-registry 127.0.0.1:5102 \
-    127.0.0.1:5102/chunky:latest "$W/chunky-flaky" 2>&1)
+# flaky_pull PORT LOG NAME [VAR=VALUE...]: the flaky proxy (in the environment
+# given) on PORT in front of the plain registry, logging to LOG; chunky unpacked
+# through it into W/chunky-NAME (store W/store-NAME); its output in $out.
+flaky_pull() {
+    local port=$1 log=$2 name=$3
+    shift 3
+    env "$@" python3 "$here/images-helpers/flaky-proxy.py" "$port" $P1 "$log" &
+    pids+=($!)
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+    out=$("$skiff" image unpack -q --store "$W/store-$name" --insecure-registry "127.0.0.1:$port" \
+        "127.0.0.1:$port/chunky:latest" "$W/chunky-$name" 2>&1)
+}
+flaky_pull 5102 "$W/ranges.log" flaky
 check "pull through resets and 503s" test $? = 0
 check "resumed with Range requests" test "$(grep -c 'bytes=[1-9][0-9]*-' "$W/ranges.log" 2>/dev/null)" -ge 3
 check "resumed layers are intact" diff -r "$W/ref-chunky" "$W/chunky-flaky"
 
-IGNORE_RANGE=1 python3 "$here/images-helpers/flaky-proxy.py" 5103 $P1 "$W/ranges2.log" &
-pids+=($!)
-for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5103/v2/ && break; sleep 0.1; done
-out=$("$skiff" image unpack -q --store "$W/store-norange" --insecure-registry 127.0.0.1:5103 \
-    127.0.0.1:5103/chunky:latest "$W/chunky-norange" 2>&1)
+flaky_pull 5103 "$W/ranges2.log" norange IGNORE_RANGE=1
 check "server ignoring Range: pull completes" test $? = 0
 check "server ignoring Range: was asked for a range" test -s "$W/ranges2.log"
 check "server ignoring Range: layers intact" diff -r "$W/ref-chunky" "$W/chunky-norange"
 
-REDIRECT=1 python3 "$here/images-helpers/flaky-proxy.py" 5104 $P1 "$W/redirects.log" &
-pids+=($!)
-for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:5104/v2/ && break; sleep 0.1; done
-out=$("$skiff" image unpack -q --store "$W/store-redirect" --insecure-registry 127.0.0.1:5104 \
-    127.0.0.1:5104/chunky:latest "$W/chunky-redirect" 2>&1)
+flaky_pull 5104 "$W/redirects.log" redirect REDIRECT=1
 check "blob redirects followed" test $? = 0 -a "$(grep -c redirect "$W/redirects.log" 2>/dev/null)" -ge 4
 check "redirected layers intact" diff -r "$W/ref-chunky" "$W/chunky-redirect"
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
 
@@ -28,8 +30,13 @@ h_runtime(void)
     static char path[PATH_MAX];
     char rel[256];
     const char *out = getenv("OUT");
+    const char *given = getenv("SKIFF_RUNTIME"); /* another build of it (runtime-release.sh) */
     if (path[0])
         return path;
+    if (given && *given) {
+        snprintf(path, sizeof(path), "%s", given);
+        return path;
+    }
     /* Absolute: some tests run the runtime from another cwd. */
     snprintf(rel, sizeof(rel), "%s/bin/skiff-runtime", out && *out ? out : "build");
     if (!realpath(rel, path))
@@ -275,8 +282,17 @@ h_setup(void)
 void
 h_teardown(void)
 {
-    for (int i = 0; i < H.n_ids; i++)
+    for (int i = 0; i < H.n_ids; i++) {
         h_rt("delete", "--force", H.ids[i], NULL);
+        /* whatever the runtime left (a test of its clean-up that failed) */
+        cleanup_free char *pat = xasprintf("/sys/fs/cgroup/*/skiff/%s", H.ids[i]);
+        glob_t g;
+        if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                rmdir(g.gl_pathv[k]);
+            globfree(&g);
+        }
+    }
     if (H.dir[0])
         cm_rm_rf(H.dir, NULL);
     json_decref(H.config);

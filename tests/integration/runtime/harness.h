@@ -23,7 +23,7 @@ extern struct harness H;
 void h_setup(void);
 void h_teardown(void);
 
-/* The runtime's path (OUT=build|build/asan...). */
+/* The runtime's path: $SKIFF_RUNTIME, else OUT/bin (OUT=build|build/asan...). */
 const char *h_runtime(void);
 /* Sets process.args from a NULL-terminated list (args[0] "/init" implied when NULL). */
 void h_args(const char *first, ...);

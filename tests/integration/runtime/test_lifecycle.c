@@ -2,6 +2,7 @@
 /* Lifecycle: create/start/state/kill/delete, run's exit status, list, ps,
  * pause/resume, the rule that only stopped containers are deleted. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,99 @@ Test(rt_lifecycle, list_ps_pause_resume)
     cr_assert_str_eq(h_status(id), "running");
 }
 
+/* The v1 freezer directory is made at the first pause and every process is
+ * moved into it first, also while the container keeps forking: none is left
+ * running, none forks on while paused. */
+Test(rt_lifecycle, pause_catches_a_forking_container)
+{
+    const char *id = h_id("frk");
+    char pids[160], frz[160], state[160];
+    char *a = NULL, *b = NULL, *st = NULL;
+
+    snprintf(pids, sizeof(pids), "/sys/fs/cgroup/pids/skiff/%s/cgroup.procs", id);
+    snprintf(frz, sizeof(frz), "/sys/fs/cgroup/freezer/skiff/%s/cgroup.procs", id);
+    snprintf(state, sizeof(state), "/sys/fs/cgroup/freezer/skiff/%s/freezer.state", id);
+    if (access("/sys/fs/cgroup/freezer/cgroup.procs", F_OK) != 0 ||
+        access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) != 0)
+        cr_skip_test("no cgroup v1 freezer and pids hierarchies here");
+    h_args("forks", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(state, F_OK), 0, "freezer made before any pause");
+    usleep(100000);
+    cr_assert_eq(h_rt("pause", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "paused");
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, state, 4096, &st, NULL, NULL), 0);
+    cr_assert_str_eq(st, "FROZEN\n");
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, pids, 1 << 20, &a, NULL, NULL), 0);
+    usleep(100000);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, pids, 1 << 20, &b, NULL, NULL), 0);
+    cr_assert_str_eq(a, b, "processes came or went while paused");
+    cr_assert_gt(strlen(a), 0);
+    free(b);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, frz, 1 << 20, &b, NULL, NULL), 0);
+    cr_assert_str_eq(a, b, "not every process is in the freezer");
+    cr_assert_eq(h_rt("resume", id, NULL), 0, "%s", h_err);
+    cr_assert_str_eq(h_status(id), "running");
+    cr_assert_eq(h_rt("delete", "-f", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(state, F_OK), 0, "freezer left behind");
+    free(a);
+    free(b);
+    free(st);
+}
+
+/* The default device nodes and linux.devices: type, numbers, mode and owner
+ * as asked, whatever the runtime's umask. */
+Test(rt_lifecycle, device_nodes)
+{
+    json_t *devs =
+        json_pack("[{s:s, s:s, s:i, s:i, s:i, s:i, s:i}]", "path", "/dev/rtcpu-dev", "type", "c",
+                  "major", 1, "minor", 3, "fileMode", 0620, "uid", 1234, "gid", 5678);
+    mode_t old = umask(077);
+
+    json_object_set_new(json_object_get(H.config, "linux"), "devices", devs);
+    h_args("stat", "/dev/null", "/dev/zero", "/dev/tty", "/dev/rtcpu-dev", "/dev/ptmx", NULL);
+    h_write_config();
+    int rc = h_rt("run", "--bundle", H.bundle, h_id("dev"), NULL);
+    umask(old);
+    cr_assert_eq(rc, 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "/dev/null c 0666 0:0 1:3\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/zero c 0666 0:0 1:5\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/tty c 0666 0:0 5:0\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/rtcpu-dev c 0620 1234:5678 1:3\n"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/dev/ptmx l "), "%s", h_out);
+}
+
+/* The v1 device policy: the config's "deny all" then runc's defaults and the
+ * linux.devices nodes, each rule reaching the kernel. */
+Test(rt_lifecycle, device_cgroup_rules)
+{
+    const char *id = h_id("devcg");
+    char path[160];
+    char *list = NULL;
+    json_t *res = json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm");
+    json_t *devs = json_pack("[{s:s, s:s, s:i, s:i}]", "path", "/dev/rtcpu-dev", "type", "c",
+                             "major", 1, "minor", 9);
+
+    snprintf(path, sizeof(path), "/sys/fs/cgroup/devices/skiff/%s/devices.list", id);
+    if (access("/sys/fs/cgroup/devices/devices.list", F_OK) != 0)
+        cr_skip_test("no cgroup v1 devices hierarchy here");
+    json_object_set_new(json_object_get(H.config, "linux"), "resources", res);
+    json_object_set_new(json_object_get(H.config, "linux"), "devices", devs);
+    h_args("sleep", "30", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "-d", "--bundle", H.bundle, id, NULL), 0, "%s", h_err);
+    cr_assert_eq(cm_read_file_at(AT_FDCWD, path, 1 << 20, &list, NULL, NULL), 0);
+    cr_assert_null(strstr(list, "a *:* rwm"), "%s", list);
+    static const char *const want[] = {"c *:* m\n",     "b *:* m\n",   "c 1:3 rwm\n",
+                                       "c 1:5 rwm\n",   "c 5:0 rwm\n", "c 5:2 rwm\n",
+                                       "c 136:* rwm\n", "c 1:9 rwm\n", "c 10:200 rwm\n"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        cr_assert_not_null(strstr(list, want[i]), "no %s in\n%s", want[i], list);
+    free(list);
+    cr_assert_eq(h_rt("delete", "-f", id, NULL), 0, "%s", h_err);
+}
+
 Test(rt_lifecycle, invalid_ids_rejected)
 {
     h_write_config();
@@ -131,6 +225,30 @@ Test(rt_lifecycle, crash_leftovers_are_deletable)
     cr_assert_str_eq(h_status(id), "stopped");
     cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
     cr_assert_neq(access(dir, F_OK), 0);
+}
+
+/* A create that died after making its cgroup and before its first
+ * state.json: delete finds the cgroup from the saved config copy. */
+Test(rt_lifecycle, crash_leftover_cgroup_is_deleted)
+{
+    char dir[256], cg[256], cfg[700];
+    const char *id = h_id("crashcg");
+
+    if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) != 0)
+        cr_skip_test("no cgroup v1 pids hierarchy here");
+    h_write_config();
+    mkdir(H.root, 0700);
+    snprintf(dir, sizeof(dir), "%s/%s", H.root, id);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    snprintf(cfg, sizeof(cfg), "cp %s/config.json %s/config.json", H.bundle, dir);
+    cr_assert_eq(system(cfg), 0);
+    mkdir("/sys/fs/cgroup/pids/skiff", 0755);
+    snprintf(cg, sizeof(cg), "/sys/fs/cgroup/pids/skiff/%s", id);
+    cr_assert_eq(mkdir(cg, 0755), 0, "%s", strerror(errno));
+    cr_assert_str_eq(h_status(id), "stopped");
+    cr_assert_eq(h_rt("delete", id, NULL), 0, "%s", h_err);
+    cr_assert_neq(access(dir, F_OK), 0);
+    cr_assert_neq(access(cg, F_OK), 0, "%s left behind", cg);
 }
 
 Test(rt_lifecycle, no_pivot)
@@ -260,7 +378,7 @@ Test(rt_lifecycle, cgroup_joined_without_a_cgroup_mount)
         cr_assert_not_null(strstr(h_out, want), "%s", h_out);
         return;
     }
-    static const char *const hiers[] = {"memory", "pids", "freezer", "devices"};
+    static const char *const hiers[] = {"memory", "pids", "cpuacct", "devices"};
     for (size_t k = 0; k < sizeof(hiers) / sizeof(hiers[0]); k++) {
         char line[160];
         snprintf(line, sizeof(line), ":%s:/skiff/%s\n", hiers[k], id);
@@ -357,4 +475,56 @@ Test(rt_lifecycle, recursive_readonly_bind_and_personality)
     h_write_config();
     cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("rro"), NULL), 0, "%s", h_err);
     cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+}
+
+/* Bind sources relative to the bundle (the init's working directory while it
+ * mounts), "ro" binds of a directory and of a file, and options on a tmpfs. */
+Test(rt_lifecycle, relative_and_readonly_binds)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "%s/reldata", H.bundle);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    strcat(p, "/x");
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    snprintf(p, sizeof(p), "%s/relfile", H.bundle);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    h_add_mount("/data", "bind", "reldata", "bind", "ro", NULL);
+    h_add_mount("/tmp/file", "bind", "./relfile", "bind", "ro", NULL);
+    h_add_mount("/scratch", "tmpfs", "tmpfs", "ro", "nosuid", NULL);
+    h_args("write", "/data/x", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    h_args("write", "/tmp/file", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind2"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    h_args("cat", "/proc/self/mountinfo", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind3"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, " /scratch ro,nosuid"), "%s", h_out);
+}
+
+/* root.readonly and readonlyPaths: read-only, and a read-only path keeps
+ * its mount's other flags (/dev/shm's nosuid, nodev, noexec). */
+Test(rt_lifecycle, readonly_root_and_paths)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "%s/rofile", H.rootfs);
+    close(open(p, O_CREAT | O_WRONLY, 0644));
+    json_object_set_new(json_object_get(H.config, "root"), "readonly", json_true());
+    json_object_set_new(json_object_get(H.config, "linux"), "readonlyPaths",
+                        json_pack("[ss]", "/proc/sys", "/dev/shm"));
+    h_args("write", "/rofile", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ro1"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    h_args("cat", "/proc/self/mountinfo", NULL);
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ro2"), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, " /proc/sys ro"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, " /dev/shm ro,nosuid,nodev,noexec"), "%s", h_out);
+    cr_assert_not_null(strstr(h_out, "/rootfs / ro,"), "%s", h_out);
 }

@@ -263,12 +263,13 @@ Test(agent_client, nonblocking_poll)
     stop(&s);
 }
 
-/* Two calls on one connection: the server accepts once and answers twice. */
-Test(agent_client, keeps_the_connection_alive)
+/* Two calls to a server s (started here, answering {} each time), pause_us
+ * apart; how many answers it served. */
+static int
+two_calls(struct server *s, useconds_t pause_us)
 {
-    struct server s = {.per_conn = 2};
     const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-    cleanup_free char *url = start(&s, a, strlen(a));
+    cleanup_free char *url = start(s, a, strlen(a));
     struct agent_client *c = agent_client_new(url, "tok", NULL);
     json_auto_t *body = json_object();
     struct cm_error *err = NULL;
@@ -277,31 +278,25 @@ Test(agent_client, keeps_the_connection_alive)
         json_auto_t *ans = NULL;
         cr_assert_eq(agent_client_call(c, "report", body, 2000, &ans, NULL, &err), 0, "call %d: %s",
                      i, err ? err->msg : "");
+        usleep(pause_us);
     }
     agent_client_free(c);
-    stop(&s); /* joins the server: served is final */
-    cr_assert_eq(s.served, 2);
+    stop(s); /* joins the server: served is final */
+    return s->served;
+}
+
+/* Two calls on one connection: the server accepts once and answers twice. */
+Test(agent_client, keeps_the_connection_alive)
+{
+    struct server s = {.per_conn = 2};
+    cr_assert_eq(two_calls(&s, 0), 2);
 }
 
 /* The server closes after each answer: the next call connects anew. */
 Test(agent_client, reconnects_when_the_server_closed)
 {
     struct server s = {.accepts = 2};
-    const char *a = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-    cleanup_free char *url = start(&s, a, strlen(a));
-    struct agent_client *c = agent_client_new(url, "tok", NULL);
-    json_auto_t *body = json_object();
-    struct cm_error *err = NULL;
-
-    for (int i = 0; i < 2; i++) {
-        json_auto_t *ans = NULL;
-        cr_assert_eq(agent_client_call(c, "report", body, 2000, &ans, NULL, &err), 0, "call %d: %s",
-                     i, err ? err->msg : "");
-        usleep(50 * 1000); /* let the server's close arrive */
-    }
-    agent_client_free(c);
-    stop(&s); /* joins the server: served is final */
-    cr_assert_eq(s.served, 2);
+    cr_assert_eq(two_calls(&s, 50 * 1000), 2); /* the pause lets the server's close arrive */
 }
 
 /* ---- TLS: skiffd's own HTTPS server (common/http_server.c, GnuTLS) with a

@@ -15,24 +15,12 @@
 #include "agent/logfile.h"
 #include "agent/logserve.h"
 #include "agent/shim.h"
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
 
-static char dir[] = "/tmp/agent-logserve-XXXXXX";
-
-static void
-setup(void)
-{
-    strcpy(dir, "/tmp/agent-logserve-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(dir, NULL);
-}
+TMPDIR_SUITE(agent_logserve, dir, "/tmp/agent-logserve-XXXXXX");
 
 /* Writes records at times base+t[i] seconds into task T's container C. */
 static void
@@ -71,8 +59,6 @@ ev_log(json_t *res, size_t i)
     return json_string_value(
         json_object_get(json_array_get(json_object_get(res, "events"), i), "log"));
 }
-
-TestSuite(agent_logserve, .init = setup, .fini = teardown);
 
 Test(agent_logserve, merges_containers_by_time_and_pages_with_the_cursor)
 {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for skiff-agent-worker's request handling (agent/prepare.c):
  * hostile or incomplete requests get {"ok": false, "error": ...}, never a
- * crash; the work itself is covered by the agent's integration tests. */
+ * crash; the task cgroup's limits on fake cgroupfs trees (v1/hybrid and v2).
+ * The rest of the work is covered by the agent's integration tests. */
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "../runtime/cgroup_fake.h"
 #include "agent/prepare.h"
 #include "cm/cleanup.h"
 
@@ -67,4 +69,70 @@ Test(agent_worker, refuses_unresolved_ports)
         "\"c\", \"image\": \"busybox\", \"portMappings\": [{\"containerPort\": 80}]}]}}, "
         "\"ports\": {\"c\": [[80, 0, false]]}}",
         "port mapping 0 is invalid");
+}
+
+FAKE_CGROUP_SUITE(agent_task_cgroup, cgroot, "/tmp/agent-task-cgroup-XXXXXX");
+
+static void
+setup_ok(const char *path, uint32_t cpu, uint64_t memory_mib)
+{
+    cleanup_error struct cm_error *err = NULL;
+    int r = agent_task_cgroup_setup(cgroot, path, cpu, memory_mib, &err);
+    cr_assert_eq(r, 0, "%s", err ? err->msg : "");
+}
+
+Test(agent_task_cgroup, v1_quota_and_memory_limit)
+{
+    fake_v1_tree(cgroot, true);
+    /* 512 units = half of each 100 ms period; 256 MiB */
+    setup_ok("/agt/t1", 512, 256);
+    cr_assert_file(cgroot, "cpu,cpuacct/agt/t1/cpu.cfs_period_us", "100000");
+    cr_assert_file(cgroot, "cpu,cpuacct/agt/t1/cpu.cfs_quota_us", "50000");
+    cr_assert_file(cgroot, "memory/agt/t1/memory.limit_in_bytes", "268435456");
+    /* hybrid: nothing the task needs lives in the cgroup2 mount */
+    cr_assert(!fake_exists(cgroot, "unified/agt/t1"));
+}
+
+Test(agent_task_cgroup, v1_unset_limits_stay_unlimited)
+{
+    fake_v1_tree(cgroot, false);
+    setup_ok("/agt/t2", 0, 0);
+    cr_assert(fake_exists(cgroot, "cpu,cpuacct/agt/t2"));
+    cr_assert(fake_exists(cgroot, "memory/agt/t2"));
+    cr_assert_file(cgroot, "cpu,cpuacct/agt/t2/cpu.cfs_quota_us", "-1");
+    cr_assert_file(cgroot, "memory/agt/t2/memory.limit_in_bytes", "9223372036854771712");
+}
+
+Test(agent_task_cgroup, v2_quota_and_memory_limit)
+{
+    cleanup_free char *enabled = NULL;
+
+    fake_v2_tree(cgroot);
+    setup_ok("/agt/t3", 2048, 64);
+    cr_assert_file(cgroot, "agt/t3/cpu.max", "200000 100000");
+    cr_assert_file(cgroot, "agt/t3/memory.max", "67108864");
+    /* the controllers are enabled down to the task's cgroup */
+    enabled = fake_get(cgroot, "agt/cgroup.subtree_control");
+    cr_assert(enabled && strstr(enabled, "+cpu") && strstr(enabled, "+memory"), "%s", enabled);
+}
+
+Test(agent_task_cgroup, reused_after_a_restart)
+{
+    fake_v2_tree(cgroot);
+    setup_ok("/agt/t4", 1024, 32);
+    /* a preparation started again (agent restart) finds the cgroup made */
+    setup_ok("/agt/t4", 1024, 32);
+    cr_assert_file(cgroot, "agt/t4/cpu.max", "100000 100000");
+}
+
+Test(agent_task_cgroup, failure_leaves_nothing)
+{
+    cleanup_error struct cm_error *err = NULL;
+
+    fake_v1_tree(cgroot, false);
+    fake_rm(cgroot, "memory/memory.limit_in_bytes");
+    cr_assert_eq(agent_task_cgroup_setup(cgroot, "/agt/t5", 512, 128, &err), -1);
+    cr_assert(err && strstr(err->msg, "memory.limit_in_bytes"), "%s", err ? err->msg : "");
+    cr_assert(!fake_exists(cgroot, "memory/agt"));
+    cr_assert(!fake_exists(cgroot, "cpu,cpuacct/agt"));
 }

@@ -11,26 +11,12 @@
 #include <unistd.h>
 
 #include "agent/shim.h"
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
 
-static char dir[] = "/tmp/agent-rec-XXXXXX";
-
-static void
-setup(void)
-{
-    strcpy(dir, "/tmp/agent-rec-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(dir, NULL);
-}
-
-TestSuite(agent_shim_records, .init = setup, .fini = teardown);
+TMPDIR_SUITE(agent_shim_records, dir, "/tmp/agent-rec-XXXXXX");
 
 Test(agent_shim_records, exit_roundtrip)
 {

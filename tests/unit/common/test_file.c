@@ -6,25 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
+#include "cm/xalloc.h"
 
-static char dir[] = "/tmp/cm-file-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(dir, NULL);
-}
-
-TestSuite(cm_file, .init = setup, .fini = teardown);
+TMPDIR_SUITE(cm_file, dir, "/tmp/cm-file-XXXXXX");
 
 Test(cm_file, atomic_write_then_read)
 {
@@ -63,4 +52,22 @@ Test(cm_file, mkdir_p_and_rm_rf)
     cr_assert_eq(cm_rm_rf(path, &err), 0);
     cr_assert_eq(stat(path, &st), -1);
     cr_assert_eq(cm_rm_rf(path, &err), 0, "missing path is fine");
+}
+
+Test(cm_file, rm_rf_at_removes_below_dirfd_without_following_links)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_free char *keep = xasprintf("%s/keep", dir);
+    cleanup_free char *deep = xasprintf("%s/t/a/b", dir);
+
+    cr_assert_eq(cm_mkdir_p(keep, 0755, NULL), 0);
+    cr_assert_eq(cm_mkdir_p(deep, 0755, NULL), 0);
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "keep/f", "x", 1, 0644, NULL), 0);
+    cr_assert_eq(cm_write_file_atomic_at(dfd, "t/a/b/f", "x", 1, 0644, NULL), 0);
+    cr_assert_eq(symlinkat("../keep", dfd, "t/a/link"), 0);
+    cr_assert_eq(cm_rm_rf_at(dfd, "t", &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(faccessat(dfd, "t", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+    cr_assert_eq(faccessat(dfd, "keep/f", F_OK, 0), 0, "the link's target stays");
+    cr_assert_eq(cm_rm_rf_at(dfd, "t", &err), 0, "a missing name is not an error");
 }

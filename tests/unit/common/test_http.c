@@ -161,44 +161,48 @@ start(struct cm_loop *loop, struct server_state *s)
     return srv;
 }
 
-Test(cm_loop_http, answers_with_body_and_headers)
+/* One request through a fresh loop and server (a suspended one answered
+ * when answer_held): the response in c, what the handler saw in s. */
+static void
+exchange(const char *request, bool answer_held, struct client *c, struct server_state *s)
 {
     cleanup_error struct cm_error *err = NULL;
     struct cm_loop *loop = cm_loop_new(&err);
+    struct cm_http_server *srv = start(loop, s);
+
+    c->port = cm_http_server_port(srv);
+    c->request = request;
+    run_client(loop, c, s, answer_held);
+    cm_http_server_free(srv);
+    cm_loop_free(loop);
+}
+
+Test(cm_loop_http, answers_with_body_and_headers)
+{
     struct server_state s = {0};
-    struct cm_http_server *srv = start(loop, &s);
-    struct client c = {.port = cm_http_server_port(srv),
-                       .request = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-                                  "Connection: close\r\n\r\nhello"};
-    run_client(loop, &c, &s, false);
+    struct client c = {0};
+
+    exchange("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+             false, &c, &s);
     cr_assert(strstr(c.response, "HTTP/1.1 200"), "%s", c.response);
     cr_assert(strstr(c.response, "X-Echo-Len: x"), "%s", c.response);
     cr_assert(strstr(c.response, "POST /x 5 hello"), "%s", c.response);
-    cm_http_server_free(srv);
-    cm_loop_free(loop);
 }
 
 Test(cm_loop_http, suspended_request_answered_later)
 {
-    cleanup_error struct cm_error *err = NULL;
-    struct cm_loop *loop = cm_loop_new(&err);
     struct server_state s = {0};
-    struct cm_http_server *srv = start(loop, &s);
-    struct client c = {.port = cm_http_server_port(srv),
-                       .request = "GET /later HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"};
-    run_client(loop, &c, &s, true);
+    struct client c = {0};
+
+    exchange("GET /later HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", true, &c, &s);
     cr_assert(strstr(c.response, "HTTP/1.1 200"), "%s", c.response);
     cr_assert(strstr(c.response, "late"), "%s", c.response);
-    cm_http_server_free(srv);
-    cm_loop_free(loop);
 }
 
 Test(cm_loop_http, body_over_limit_is_flagged)
 {
-    cleanup_error struct cm_error *err = NULL;
-    struct cm_loop *loop = cm_loop_new(&err);
     struct server_state s = {0};
-    struct cm_http_server *srv = start(loop, &s);
+    struct client c = {0};
     char req[512];
     char body[201];
     memset(body, 'a', 200);
@@ -206,12 +210,9 @@ Test(cm_loop_http, body_over_limit_is_flagged)
     snprintf(req, sizeof(req),
              "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 200\r\nConnection: close\r\n\r\n%s",
              body);
-    struct client c = {.port = cm_http_server_port(srv), .request = req};
-    run_client(loop, &c, &s, false);
+    exchange(req, false, &c, &s);
     cr_assert(strstr(c.response, "HTTP/1.1 413"), "%s", c.response);
     cr_assert_eq(s.handled, 1);
-    cm_http_server_free(srv);
-    cm_loop_free(loop);
 }
 
 Test(cm_loop_http, shutdown_answers_suspended_requests)

@@ -128,3 +128,14 @@ Test(cm_json, wide_integers)
     cr_assert_str_eq(err->msg, "neg: expected an integer");
     json_decref(j);
 }
+
+Test(cm_json, array_from_strv)
+{
+    char *v[] = {"a", "b c", NULL};
+    json_auto_t *a = cm_json_array_from_strv(v);
+    json_auto_t *none = cm_json_array_from_strv(NULL);
+    cleanup_free char *text = json_dumps(a, JSON_COMPACT);
+
+    cr_assert_str_eq(text, "[\"a\",\"b c\"]");
+    cr_assert(json_is_array(none) && json_array_size(none) == 0);
+}

@@ -7,25 +7,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "img/auth.h"
 
-static char dir[] = "/tmp/img-auth-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(dir, NULL);
-}
-
-TestSuite(img_auth, .init = setup, .fini = teardown);
+TMPDIR_SUITE(img_auth, dir, "/tmp/img-auth-XXXXXX");
 
 Test(img_auth, bearer_challenge)
 {

@@ -161,6 +161,26 @@ Test(img_manifest, config_parse)
     cr_assert_eq(c->n_diff_ids, 1);
 }
 
+/* Found by tests/fuzz/agent_taskdef: the runtime refuses such an entry at start. */
+Test(img_manifest, config_env_without_name)
+{
+    const char *bad[] = {"\"PATH\"", "\"=x\""};
+    for (size_t i = 0; i < 2; i++) {
+        cleanup_error struct cm_error *err = NULL;
+        struct img_config *c = NULL;
+        char *j = NULL;
+        cr_assert_gt(asprintf(&j,
+                              "{\"config\":{\"Env\":[\"A=1\",%s]},"
+                              "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+                              bad[i]),
+                     0);
+        cr_assert_eq(img_config_parse(j, strlen(j), &c, &err), -1);
+        cr_assert_null(c);
+        cr_assert(strstr(err->msg, "config.Env[1]"), "%s", err->msg);
+        free(j);
+    }
+}
+
 Test(img_manifest, config_bad_diff_id)
 {
     cleanup_error struct cm_error *err = NULL;

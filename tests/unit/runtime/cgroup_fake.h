@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../../runtime/cgroup_internal.h"
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
@@ -79,6 +80,13 @@ static const struct cg_fake_kernel fake_kernel = {
     .populate = fake_populate,
     .depopulate = fake_depopulate,
 };
+
+/* Criterion suite `suite` whose tests each start on a fresh fake tree at
+ * `root` (a mkdtemp template tmpl) with the fake kernel hooked in, after
+ * which the optional statements run (e.g. fake_v2_tree(root)); the tree is
+ * removed after each test. */
+#define FAKE_CGROUP_SUITE(suite, root, tmpl, ...)                                                  \
+    TMPDIR_SUITE(suite, root, tmpl, cg_fake_kernel = &fake_kernel; __VA_ARGS__)
 
 /* Writes root/rel (creating the directories above it). */
 static inline void

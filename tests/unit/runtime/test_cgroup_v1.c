@@ -8,22 +8,7 @@
 #include "cgroup_fake.h"
 #include "rt/cgroup.h"
 
-static char root[] = "/tmp/rt-cgroup-v1-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(root));
-    cg_fake_kernel = &fake_kernel;
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(root, NULL);
-}
-
-TestSuite(rt_cgroup_v1, .init = setup, .fini = teardown);
+FAKE_CGROUP_SUITE(rt_cgroup_v1, root, "/tmp/rt-cgroup-v1-XXXXXX");
 
 static const char *const all_hiers[] = {"cpu,cpuacct", "cpuset", "memory", "devices",
                                         "freezer",     "blkio",  "pids",   "systemd"};
@@ -86,14 +71,14 @@ Test(rt_cgroup_v1, empty_root_is_an_error)
 }
 
 /* The default path, in the hierarchies every container uses (cpu, cpuacct,
- * memory, pids, devices, freezer); cpuset, blkio, named hierarchies and the
- * hybrid cgroup2 only when the config needs them. */
+ * memory, pids, devices); cpuset, blkio, named hierarchies and the hybrid
+ * cgroup2 only when the config needs them, the freezer at the first pause. */
 Test(rt_cgroup_v1, creates_default_path_where_needed)
 {
     cleanup_error struct cm_error *err = NULL;
     cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
-    static const char *const used[] = {"cpu,cpuacct", "memory", "devices", "freezer", "pids"};
-    static const char *const unused[] = {"cpuset", "blkio", "systemd", "unified"};
+    static const char *const used[] = {"cpu,cpuacct", "memory", "devices", "pids"};
+    static const char *const unused[] = {"cpuset", "blkio", "systemd", "unified", "freezer"};
 
     fake_v1_tree(root, true);
     cr_assert_eq(rt_cgroup_create(root, NULL, "c1", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
@@ -142,13 +127,15 @@ Test(rt_cgroup_v1, update_adds_a_hierarchy_and_moves_the_processes)
     cr_assert_eq(rt_cgroup_create(root, NULL, "u", NULL, &cg, &err), 0, "%s", err ? err->msg : "");
     rt_cgroup_free(cg);
     cg = NULL;
-    fake_put(root, "freezer/skiff/u/cgroup.procs", "4242\n");
+    fake_put(root, "memory/skiff/u/cgroup.procs", "4242\n");
     cr_assert(!fake_exists(root, "cpuset/skiff/u"));
     cr_assert_eq(rt_cgroup_open(root, "/skiff/u", &cg, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(rt_cgroup_apply(cg, &res, &err), 0, "%s", err ? err->msg : "");
     cr_assert_file(root, "cpuset/skiff/u/cpuset.cpus", "1");
     cr_assert_file(root, "cpuset/skiff/u/cpuset.mems", "0");
     cr_assert_file(root, "cpuset/skiff/u/cgroup.procs", "4242");
+    /* frozen meanwhile: the freezer was made for it, and thawed again */
+    cr_assert_file(root, "freezer/skiff/u/cgroup.procs", "4242");
     cr_assert_file(root, "freezer/skiff/u/freezer.state", "THAWED");
 }
 
@@ -571,7 +558,7 @@ Test(rt_cgroup_v1, enter_pids_and_destroy)
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
     cr_assert_eq(err->code, EBUSY);
     cm_error_free(&err);
-    static const char *const used[] = {"cpu,cpuacct", "memory", "devices", "freezer", "pids"};
+    static const char *const used[] = {"cpu,cpuacct", "memory", "devices", "pids"};
     for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++) {
         cleanup_free char *p = xasprintf("%s/skiff/e/cgroup.procs", used[i]);
         cr_assert(fake_exists(root, p), "%s removed from a busy cgroup", p);
@@ -593,7 +580,7 @@ Test(rt_cgroup_v1, pure_v1_busy_check_reads_pids)
     fake_v1_tree(root, false);
     cr_assert_eq(rt_cgroup_create(root, NULL, "b", NULL, &cg, &err), 0);
     /* the kernel counts a process in a nested cgroup in pids.current */
-    fake_put(root, "freezer/skiff/b/sub/cgroup.procs", "31\n");
+    fake_put(root, "memory/skiff/b/sub/cgroup.procs", "31\n");
     fake_put(root, "pids/skiff/b/pids.current", "1\n");
     cr_assert_eq(rt_cgroup_destroy(cg, false, &err), -1);
     cr_assert_eq(err->code, EBUSY);
@@ -611,7 +598,7 @@ Test(rt_cgroup_v1, open_finds_existing_cgroup)
     cr_assert_str_eq(rt_cgroup_path(cg), "/skiff/rel");
     cr_assert_eq(rt_cgroup_open(root, rt_cgroup_path(cg), &again, &err), 0);
     cr_assert_eq(rt_cgroup_enter(again, 99, &err), 0);
-    cr_assert_file(root, "freezer/skiff/rel/cgroup.procs", "99");
+    cr_assert_file(root, "memory/skiff/rel/cgroup.procs", "99");
 }
 
 Test(rt_cgroup_v1, open_missing_is_enoent)
@@ -633,14 +620,54 @@ Test(rt_cgroup_v1, freeze_and_thaw)
 
     fake_v1_tree(root, true);
     cr_assert_eq(rt_cgroup_create(root, NULL, "f", NULL, &cg, &err), 0);
+    /* no freezer directory until the first pause: not frozen, and a thaw
+     * has nothing to do */
+    cr_assert(!fake_exists(root, "freezer/skiff/f"));
     cr_assert_eq(rt_cgroup_is_frozen(cg, &frozen, &err), 0);
     cr_assert(!frozen);
+    cr_assert_eq(rt_cgroup_freeze(cg, false, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(!fake_exists(root, "freezer/skiff/f"));
+    fake_put(root, "pids/skiff/f/cgroup.procs", "4242\n");
     cr_assert_eq(rt_cgroup_freeze(cg, true, &err), 0, "%s", err ? err->msg : "");
+    /* made then, with the container's processes moved in before freezing */
+    cr_assert_file(root, "freezer/skiff/f/cgroup.procs", "4242");
     cr_assert_file(root, "freezer/skiff/f/freezer.state", "FROZEN");
     cr_assert_eq(rt_cgroup_is_frozen(cg, &frozen, &err), 0);
     cr_assert(frozen);
     cr_assert_eq(rt_cgroup_freeze(cg, false, &err), 0);
     cr_assert_file(root, "freezer/skiff/f/freezer.state", "THAWED");
+}
+
+/* The freezer made by a pause goes with the container, also when the handle
+ * removing it (run's own) was made before the pause. */
+Test(rt_cgroup_v1, destroy_removes_a_freezer_made_later)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *other = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "late", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_open(root, "/skiff/late", &other, &err), 0);
+    cr_assert_eq(rt_cgroup_freeze(other, true, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(rt_cgroup_freeze(other, false, &err), 0, "%s", err ? err->msg : "");
+    cr_assert(fake_exists(root, "freezer/skiff/late/freezer.state"));
+    cr_assert_eq(rt_cgroup_destroy(cg, false, &err), 0, "%s", err ? err->msg : "");
+    assert_nothing_below("skiff/late");
+}
+
+/* A process the freezer never shows (it keeps forking faster than it is
+ * moved; the fake file keeps only the last pid written): EBUSY, bounded. */
+Test(rt_cgroup_v1, freeze_gives_up_on_processes_it_cannot_move)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "fb", NULL, &cg, &err), 0);
+    fake_put(root, "pids/skiff/fb/cgroup.procs", "41\n42\n");
+    cr_assert_eq(rt_cgroup_freeze(cg, true, &err), -1);
+    cr_assert_eq(err->code, EBUSY, "%s", err->msg);
 }
 
 Test(rt_cgroup_v1, kill_all_freezes_around_signal)
@@ -667,7 +694,7 @@ Test(rt_cgroup_v1, mounts_for_the_container)
     cr_assert_eq(rt_cgroup_create(root, NULL, "mnt", NULL, &cg, &err), 0);
     /* one entry per hierarchy the container is in */
     cr_assert_eq(rt_cgroup_mounts(cg, &m, &n, &err), 0);
-    cr_assert_eq(n, 5);
+    cr_assert_eq(n, 4);
     rt_cgroup_mounts_free(m, n);
     rt_cgroup_free(cg);
     cg = NULL;

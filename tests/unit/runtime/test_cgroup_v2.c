@@ -9,23 +9,7 @@
 #include "cgroup_fake.h"
 #include "rt/cgroup.h"
 
-static char root[] = "/tmp/rt-cgroup-v2-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(root));
-    cg_fake_kernel = &fake_kernel;
-    fake_v2_tree(root);
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(root, NULL);
-}
-
-TestSuite(rt_cgroup_v2, .init = setup, .fini = teardown);
+FAKE_CGROUP_SUITE(rt_cgroup_v2, root, "/tmp/rt-cgroup-v2-XXXXXX", fake_v2_tree(root));
 
 static struct rt_cgroup *
 create_ok(const char *path, const struct rt_resources *res)

@@ -86,12 +86,27 @@ struct pair {
 };
 
 static const struct pair pairs[] = {
-    {"256", "512", true},          {"256", "2048", true},     {"256", "4096", false},
-    {"512", "4096", true},         {"512", "512", false},     {"1024", "8192", true},
-    {"1024", "9216", false},       {"2048", "16384", true},   {"4096", "30720", true},
-    {"4096", "31744", false},      {"8192", "61440", true},   {"8192", "17408", false},
-    {"16384", "122880", true},     {"16384", "36864", false}, {"1 vCPU", "2 GB", true},
-    {"0.25 vcpu", "0.5 GB", true}, {"300", "512", false},
+    {"256", "512", true},
+    {"256", "2048", true},
+    {"256", "4096", false},
+    {"512", "4096", true},
+    {"512", "512", false},
+    {"1024", "8192", true},
+    {"1024", "9216", false},
+    {"2048", "16384", true},
+    {"4096", "30720", true},
+    {"4096", "31744", false},
+    {"8192", "61440", true},
+    {"8192", "17408", false},
+    {"16384", "122880", true},
+    {"16384", "36864", false},
+    {"1 vCPU", "2 GB", true},
+    {"0.25 vcpu", "0.5 GB", true},
+    {"300", "512", false},
+    /* MB and MiB are MiB, fractions cut off; unknown units refused */
+    {"256", "512 MB", true},
+    {"512", "1024.9 mib", true},
+    {"1 vCPU", "2 TB", false},
 };
 
 Test(sched_api, fargate_table)
@@ -355,4 +370,48 @@ Test(sched_api, requires_attributes_constrain_placement)
     cr_assert_eq(sched_feasible(&cl, 1, &req, 0), SCHED_REJECT_NONE);
     sched_instance_done(&inst[0]);
     sched_instance_done(&inst[1]);
+}
+
+/* Placement constraints and strategies of RunTask/CreateService: a failure
+ * anywhere names the entry and frees what was parsed before it (ASan). */
+Test(sched_api, placement_spec_errors_name_the_entry)
+{
+    static const struct {
+        const char *cons, *strat, *want;
+    } cases[] = {
+        {"[{\"type\": \"memberOf\", \"expression\": \"attribute:zone == a\"}, {\"type\": \"x\"}]",
+         "[]", "placementConstraints[1]: unknown type 'x'"},
+        {"[{\"type\": \"memberOf\", \"expression\": \"attribute:zone == a\"}]",
+         "[{\"type\": \"spread\", \"field\": \"instanceId\"}, {}]",
+         "placementStrategy[1].type is required"},
+        {"[{\"type\": \"distinctInstance\", \"expression\": \"x\"}]", "[]",
+         "distinctInstance takes no expression"},
+        {"[{\"type\": \"memberOf\"}]", "[]", "memberOf needs an expression"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_auto_t *cons = json_loads(cases[i].cons, 0, NULL);
+        json_auto_t *strat = json_loads(cases[i].strat, 0, NULL);
+        cleanup_error struct cm_error *err = NULL;
+        struct sched_placement_spec p;
+
+        cr_assert(cons && strat, "case %zu: bad test JSON", i);
+        cr_assert_eq(sched_placement_spec_init(&p, cons, strat, &err), -1, "case %zu", i);
+        cr_assert(strstr(err->msg, cases[i].want), "case %zu: '%s'", i, err->msg);
+    }
+}
+
+Test(sched_api, placement_spec_parses_constraints_and_strategies)
+{
+    json_auto_t *cons = json_loads("[{\"type\": \"distinctInstance\"}, {\"type\": \"memberOf\", "
+                                   "\"expression\": \"attribute:zone == a\"}]",
+                                   0, NULL);
+    json_auto_t *strat = json_loads("[{\"type\": \"binpack\", \"field\": \"memory\"}]", 0, NULL);
+    cleanup_error struct cm_error *err = NULL;
+    struct sched_placement_spec p;
+
+    cr_assert_eq(sched_placement_spec_init(&p, cons, strat, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(p.n_cons, 2);
+    cr_assert_eq(p.cons[1].type, SCHED_CONSTRAINT_MEMBER_OF);
+    cr_assert_eq(p.n_strats, 1);
+    sched_placement_spec_done(&p);
 }

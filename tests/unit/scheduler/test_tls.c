@@ -11,25 +11,12 @@
 #include <time.h>
 
 #include "../../../scheduler/tls.h"
+#include "../tmpdir_suite.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
 
-static char dir[] = "/tmp/sched-tls-XXXXXX";
-
-static void
-setup(void)
-{
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void
-teardown(void)
-{
-    cm_rm_rf(dir, NULL);
-}
-
-TestSuite(sched_tls, .init = setup, .fini = teardown);
+TMPDIR_SUITE(sched_tls, dir, "/tmp/sched-tls-XXXXXX");
 
 static gnutls_x509_privkey_t
 new_key(void)
