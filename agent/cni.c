@@ -107,7 +107,7 @@ agent_cni_conflist(const struct agent_cni_config *c, enum agent_net_mode mode)
                                c->subnet, "routes", "dst", "0.0.0.0/0", "dataDir", c->ipam_dir);
 
     json_array_append_new(plugins, bridge);
-    if (mode == AGENT_NET_BRIDGE)
+    if (mode == AGENT_NET_BRIDGE && c->portmap)
         json_array_append_new(plugins, json_pack("{s:s, s:b, s:{s:b}}", "type", "portmap", "snat",
                                                  1, "capabilities", "portMappings", 1));
     return json_pack("{s:s, s:s, s:o}", "cniVersion", AGENT_CNI_VERSION, "name", c->network,
@@ -365,6 +365,18 @@ load_cache(const struct agent_cni_config *c, const char *task_id, json_t **ret,
     return cm_json_load_file(path, 1 << 20, ret, err);
 }
 
+/* The list ADD ran: portmap as the cache entry says (entries from before
+ * the agent mapped ports itself have no "portmap": bridge mode always ran it). */
+static json_t *
+cached_conflist(const struct agent_cni_config *c, enum agent_net_mode mode, json_t *cache)
+{
+    struct agent_cni_config k = *c;
+    json_t *pm = json_object_get(cache, "portmap");
+
+    k.portmap = pm ? json_is_true(pm) : mode == AGENT_NET_BRIDGE;
+    return agent_cni_conflist(&k, mode);
+}
+
 int
 agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char *netns,
                     const struct agent_port_mapping *pm, size_t n, struct cm_error **err)
@@ -392,6 +404,7 @@ agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char
     rc = agent_cni_runtime_config(pm, n);
     /* The cache first: DEL must know the mappings even if ADD is cut short. */
     json_object_set_new(cache, "mode", json_string(agent_net_mode_name(AGENT_NET_BRIDGE)));
+    json_object_set_new(cache, "portmap", json_boolean(c->portmap));
     json_object_set(cache, "runtimeConfig", rc);
     dump = json_dumps(cache, JSON_COMPACT);
     dfd = open(c->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -400,7 +413,7 @@ agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char
     name = xasprintf("%s.json", id);
     if (cm_write_file_atomic_at(dfd, name, dump, strlen(dump), 0600, err) < 0)
         return -1;
-    if (n == 0)
+    if (n == 0 || !c->portmap)
         return 0;
     if (run_list(c, list, "ADD", id, netns, json_object_get(cache, "result"), rc, &result, err) < 0)
         return cm_error_wrap(err, "'%s'", id);
@@ -448,8 +461,8 @@ agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const 
     rc = agent_cni_runtime_config(pm, n);
     /* The cache first: a crash after ADD still leaves what DEL needs. */
     cpath = cache_path(c, task_id);
-    cache = json_pack("{s:s, s:s, s:O}", "mode", agent_net_mode_name(mode), "netns", netns,
-                      "runtimeConfig", rc);
+    cache = json_pack("{s:s, s:s, s:O, s:b}", "mode", agent_net_mode_name(mode), "netns", netns,
+                      "runtimeConfig", rc, "portmap", mode == AGENT_NET_BRIDGE && c->portmap);
     dump = json_dumps(cache, JSON_COMPACT);
     dfd = open(c->cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
@@ -490,7 +503,7 @@ agent_cni_check(const struct agent_cni_config *c, enum agent_net_mode mode, cons
         return cm_error_set(err, 0, "cni: invalid task id '%s'", task_id);
     if (load_cache(c, task_id, &cache, err) < 0)
         return cm_error_wrap(err, "cni: task '%s' has no cached attachment", task_id);
-    list = agent_cni_conflist(c, mode);
+    list = cached_conflist(c, mode, cache);
     if (run_list(c, list, "CHECK", task_id, netns, json_object_get(cache, "result"),
                  json_object_get(cache, "runtimeConfig"), NULL, err) < 0)
         return cm_error_wrap(err, "task '%s'", task_id);
@@ -514,7 +527,7 @@ agent_cni_del(const struct agent_cni_config *c, enum agent_net_mode mode, const 
     /* Without a cache entry DEL still runs (plugins accept a missing prevResult). */
     if (load_cache(c, task_id, &cache, &e) < 0)
         cm_error_free(&e);
-    list = agent_cni_conflist(c, mode);
+    list = cached_conflist(c, mode, cache);
     r = run_list(c, list, "DEL", task_id, netns, json_object_get(cache, "result"),
                  json_object_get(cache, "runtimeConfig"), NULL, err);
     if (r < 0)

@@ -72,16 +72,18 @@ agent_config_init(struct agent_config *c, const char *argv0)
     c->image_gc_percent = 85;
     /* skiffd reads logs through this endpoint; loopback suits a single host. */
     c->log_listen = xstrdup("127.0.0.1:0");
+    c->port_mapper = xstrdup("nft");
 }
 
 void
 agent_config_done(struct agent_config *c)
 {
-    char **strs[] = {&c->cluster,   &c->endpoint,    &c->join_token_file,  &c->state_dir,
-                     &c->hostname,  &c->runtime,     &c->runtime_cli,      &c->runtime_root,
-                     &c->shim,      &c->image_store, &c->default_registry, &c->cni_plugin_dir,
-                     &c->bridge,    &c->subnet,      &c->netns_dir,        &c->cgroup_root,
-                     &c->init_path, &c->worker,      &c->log_listen,       &c->log_advertise};
+    char **strs[] = {&c->cluster,    &c->endpoint,    &c->join_token_file,  &c->state_dir,
+                     &c->hostname,   &c->runtime,     &c->runtime_cli,      &c->runtime_root,
+                     &c->shim,       &c->image_store, &c->default_registry, &c->cni_plugin_dir,
+                     &c->bridge,     &c->subnet,      &c->netns_dir,        &c->cgroup_root,
+                     &c->init_path,  &c->worker,      &c->log_listen,       &c->log_advertise,
+                     &c->port_mapper};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -136,6 +138,7 @@ static const struct opt opts[] = {
     {"netnsPool", "--netns-pool", O_UINT, OFF(netns_pool)},
     {"logListen", "--log-listen", O_STR, OFF(log_listen)},
     {"logAdvertise", "--log-advertise", O_STR, OFF(log_advertise)},
+    {"portMapper", "--port-mapper", O_STR, OFF(port_mapper)},
 };
 
 static int
@@ -374,6 +377,10 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
     if (c->netns_pool > AGENT_NETNS_POOL_MAX)
         return cm_error_set(err, 0, "--netns-pool %u: at most %u", c->netns_pool,
                             AGENT_NETNS_POOL_MAX);
+    if (!c->port_mapper ||
+        (strcmp(c->port_mapper, "nft") != 0 && strcmp(c->port_mapper, "cni") != 0))
+        return cm_error_set(err, 0, "--port-mapper '%s': nft or cni",
+                            c->port_mapper ? c->port_mapper : "");
     if (c->image_gc_percent > 100)
         return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)

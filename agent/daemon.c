@@ -9,10 +9,12 @@
  * 2 x CPUs of each at a time, so many starts overlap. */
 #include "agent/daemon.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #include "agent/client.h"
 #include "agent/cni.h"
 #include "agent/logserve.h"
+#include "agent/nat.h"
 #include "agent/shim.h"
 #include "agent/state.h"
 #include "agent/taskdef.h"
@@ -98,7 +101,11 @@ struct task {
      * reported once the ports work too. */
     bool ports_pending;
     struct job ports;
-    struct job rel; /* the worker detaching its network once it stopped */
+    /* portMapper "nft": the host ports are elements of our nftables map
+     * (agent/nat.c), added in-process as soon as the address is known. */
+    bool nft;
+    bool nat_mapped; /* as far as we know, its elements are in the map */
+    struct job rel;  /* the worker detaching its network once it stopped */
 };
 
 /* A network namespace attached (awsvpc) ahead of time, NETNS_DIR/ID. */
@@ -134,6 +141,8 @@ struct agent {
     unsigned warm_seq;
     int64_t warm_retry_ms;
     struct agent_logserve *logs; /* the log endpoint skiffd reads (agent/logserve.c) */
+    struct agent_nat *nat;       /* the host port mapper (portMapper "nft") */
+    bool nat_ready;              /* its table is set up */
     char *log_secret;
 };
 
@@ -191,6 +200,8 @@ task_save(struct task *t)
         json_object_set_new(j, "cniId", json_string(t->cni_id));
     if (t->ports_pending)
         json_object_set_new(j, "portsPending", json_true());
+    if (t->nft)
+        json_object_set_new(j, "portMapper", json_string("nft"));
     text = json_dumps(j, JSON_COMPACT);
     if (dfd < 0 || cm_write_file_atomic_at(dfd, "task.json", text, strlen(text), 0600, &err) < 0)
         cm_log_error("task '%s': cannot save its record: %s", t->id,
@@ -454,12 +465,12 @@ worker_cfg(const struct agent *a)
 
     for (char **p = c->insecure_registries; p && *p; p++)
         json_array_append_new(ins, json_string(*p));
-    return json_pack("{s:s, s:s?, s:o, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:I}", "stateDir",
+    return json_pack("{s:s, s:s?, s:o, s:s?, s:s, s:s, s:s, s:s, s:s, s:s?, s:I, s:s}", "stateDir",
                      c->state_dir, "imageStore", c->image_store, "insecureRegistries", ins,
                      "defaultRegistry", c->default_registry, "cniPluginDir", c->cni_plugin_dir,
                      "bridge", c->bridge, "subnet", c->subnet, "netnsDir", c->netns_dir,
                      "cgroupRoot", c->cgroup_root, "initPath", c->init_path, "pidsLimit",
-                     (json_int_t)c->pids_limit);
+                     (json_int_t)c->pids_limit, "portMapper", c->port_mapper);
 }
 
 /* ---- the task's resources ---- */
@@ -517,6 +528,131 @@ task_cgroup_remove(struct agent *a, struct task *t)
 static void prepare_failed(struct task *t, const char *msg);
 static void stop_task(struct task *t, const char *reason);
 
+/* ---- host ports through our nftables map (portMapper "nft") ---- */
+
+static bool
+use_nft(const struct agent *a)
+{
+    return strcmp(a->cfg->port_mapper, "nft") == 0;
+}
+
+/* The netlink socket and the table, made on first use (and again after a
+ * failure: a kernel module may have been missing). */
+static int
+nat_ensure(struct agent *a, struct cm_error **err)
+{
+    if (!a->nat && !(a->nat = agent_nat_open(a->cfg->bridge, a->cfg->subnet, err)))
+        return -1;
+    if (!a->nat_ready && agent_nat_setup(a->nat, err) < 0)
+        return -1;
+    a->nat_ready = true;
+    return 0;
+}
+
+/* The task's map elements: its resolved host ports to its address. */
+static struct agent_nat_entry *
+nat_entries(const struct task *t, size_t *ret_n, struct cm_error **err)
+{
+    struct agent_nat_entry *e;
+    struct in_addr ip;
+    size_t n = 0, cap = 0;
+
+    *ret_n = 0;
+    if (!t->ip || inet_pton(AF_INET, t->ip, &ip) != 1) {
+        cm_error_set(err, 0, "task '%s': no IPv4 address to map host ports to", t->id);
+        return NULL;
+    }
+    for (size_t i = 0; i < t->n; i++)
+        cap += t->c[i].n_pm;
+    e = xcalloc(cap + 1, sizeof *e);
+    for (size_t i = 0; i < t->n; i++)
+        for (size_t k = 0; k < t->c[i].n_pm; k++)
+            e[n++] = (struct agent_nat_entry){
+                .proto = t->c[i].pm[k].udp ? IPPROTO_UDP : IPPROTO_TCP,
+                .host_port = t->c[i].pm[k].host_port,
+                .addr = ip.s_addr,
+                .container_port = t->c[i].pm[k].container_port,
+            };
+    *ret_n = n;
+    return e;
+}
+
+static int
+nat_map(struct agent *a, struct task *t, struct cm_error **err)
+{
+    cleanup_free struct agent_nat_entry *e = NULL;
+    size_t n;
+
+    if (nat_ensure(a, err) < 0)
+        return -1;
+    if (!(e = nat_entries(t, &n, err)))
+        return -1;
+    if (agent_nat_add(a->nat, e, n, err) < 0)
+        return -1;
+    t->nat_mapped = true;
+    return 0;
+}
+
+/* Best effort, as CNI DEL is: what stays is put right at the next start. */
+static void
+nat_unmap(struct agent *a, struct task *t)
+{
+    cleanup_free struct agent_nat_entry *e = NULL;
+    cleanup_error struct cm_error *err = NULL;
+    size_t n;
+
+    if (!t->nat_mapped)
+        return;
+    if (nat_ensure(a, &err) < 0 || !(e = nat_entries(t, &n, &err)) ||
+        agent_nat_remove(a->nat, e, n, &err) < 0) {
+        cm_log_warn("task '%s': host ports: %s, ignoring", t->id, err->msg);
+        return;
+    }
+    t->nat_mapped = false;
+}
+
+/* At start-up: the map holds the host ports of the tasks we re-adopted,
+ * nothing else (tasks that ended or were forgotten while we were away). */
+static void
+nat_reconcile(struct agent *a)
+{
+    cleanup_free struct agent_nat_entry *want = NULL;
+    cleanup_error struct cm_error *err = NULL;
+    size_t n = 0, cap = 0, removed = 0, added = 0;
+    bool any = use_nft(a);
+
+    for (size_t i = 0; i < a->n_tasks; i++) {
+        struct task *t = a->tasks[i];
+        struct agent_nat_entry *e;
+        size_t k;
+        cleanup_error struct cm_error *e2 = NULL;
+
+        any |= t->nft;
+        /* Not prepared: prepare_start maps its (newly picked) ports again. */
+        if (!t->nft || t->def->network_mode != AGENT_NET_BRIDGE || t->state == AGENT_T_STOPPED ||
+            !t->prepared)
+            continue;
+        if (!(e = nat_entries(t, &k, &e2))) {
+            cm_log_warn("%s, ignoring", e2->msg);
+            continue;
+        }
+        want = xreallocarray_grow(want, &cap, n + k + 1, sizeof *want);
+        memcpy(want + n, e, k * sizeof *e);
+        n += k;
+        free(e);
+        t->nat_mapped = true;
+    }
+    if (!any)
+        return;
+    if (nat_ensure(a, &err) < 0 ||
+        agent_nat_reconcile(a->nat, want, n, &removed, &added, &err) < 0) {
+        cm_log_error("host ports: %s", err->msg);
+        return;
+    }
+    cm_log_info("host ports: table '%s' holds %zu mapping(s) (%zu removed, %zu added)",
+                agent_nat_table(a->nat), n, removed, added);
+}
+
 /* Everything a task needs before its first container starts: host ports
  * here (the pool is ours), the rest in a worker (prepare_finish). */
 static int
@@ -544,14 +680,23 @@ prepare_start(struct agent *a, struct task *t, struct cm_error **err)
         t->netns = w->netns;
         t->ip = w->ip;
     }
+    if (t->def->network_mode == AGENT_NET_BRIDGE && use_nft(a)) {
+        t->nft = true;
+        /* A pre-warmed netns has its address: the ports are mapped now, in
+         * one netlink transaction (else at prepare_finish). A restart before
+         * the task is prepared removes them and comes back here. */
+        if (t->cni_id && t->ip && nat_map(a, t, err) < 0)
+            return cm_error_wrap(err, "host ports");
+    }
     task_save(t); /* a restart finds the ports and the pool netns it owns */
     req = json_pack("{s:s, s:o, s:O, s:o}", "op", "prepare", "cfg", worker_cfg(a), "task", t->desc,
                     "ports", ports_json(t));
     if (t->cni_id && t->netns) {
-        bool split = t->def->network_mode == AGENT_NET_BRIDGE;
+        /* portmap (portMapper "cni") runs as a job of its own alongside. */
+        bool split = t->def->network_mode == AGENT_NET_BRIDGE && !t->nft;
         json_object_set_new(req, "pool",
                             json_pack("{s:s, s:s, s:s?, s:b}", "id", t->cni_id, "netns", t->netns,
-                                      "ip", t->ip, "noPorts", split));
+                                      "ip", t->ip, "noPorts", split || t->nft));
         if (split && !t->ports_pending) {
             t->ports_pending = true;
             task_save(t);
@@ -586,6 +731,12 @@ prepare_finish(struct agent *a, struct task *t)
     for (size_t i = 0; i < t->n; i++) {
         json_int_t sig = json_integer_value(json_object_get(sigs, t->c[i].def->name));
         t->c[i].stop_signal = sig > 0 && sig < 65 ? (int)sig : SIGTERM;
+    }
+    if (t->nft && t->def->network_mode == AGENT_NET_BRIDGE && !t->nat_mapped &&
+        nat_map(a, t, &err) < 0) {
+        cleanup_free char *msg = xasprintf("host ports: %s", err->msg);
+        prepare_failed(t, msg);
+        return;
     }
     t->prepared = true;
     task_save(t);
@@ -660,6 +811,9 @@ release_task(struct agent *a, struct task *t)
 
     if (t->cleaned || t->rel.pid)
         return;
+    /* The host ports stop forwarding first; they go back to the pool once
+     * the rest is released too (release_done). */
+    nat_unmap(a, t);
     /* A preparation that failed or was cut short may have made the netns
      * without telling us. */
     if (!t->netns && agent_net_mode_has_netns(mode)) {
@@ -1395,6 +1549,8 @@ adopt(struct agent *a)
                                                        : AGENT_T_PENDING;
         t->prepared = json_is_true(json_object_get(j, "prepared"));
         t->ports_pending = json_is_true(json_object_get(j, "portsPending"));
+        t->nft = json_is_string(json_object_get(j, "portMapper")) &&
+                 strcmp(json_string_value(json_object_get(j, "portMapper")), "nft") == 0;
         t->reported_stopped = json_is_true(json_object_get(j, "reportedStopped"));
         t->cleaned = json_is_true(json_object_get(j, "cleaned"));
         t->stopped_at = json_integer_value(json_object_get(j, "stoppedAt"));
@@ -1547,12 +1703,19 @@ pool_tick(struct agent *a, int64_t now)
     if (a->warm.pid || a->n_pool >= a->cfg->netns_pool || a->n_workers >= a->max_jobs ||
         now < a->warm_retry_ms)
         return;
-    /* Tasks waiting for a worker come first. */
+    /* Starting tasks come first: those waiting for a worker, and those being
+     * prepared or launching their containers, whose start a bridge plugin
+     * exec (~30 ms of CPU, more under load) would slow down on a small host.
+     * A task waiting for a dependency's condition does not hold the pool up. */
     for (size_t i = 0; i < a->n_tasks; i++) {
         const struct task *t = a->tasks[i];
-        if (!t->prepared && !t->prep.pid && t->state != AGENT_T_STOPPING &&
-            t->state != AGENT_T_STOPPED)
+        if (t->state == AGENT_T_STOPPING || t->state == AGENT_T_STOPPED)
+            continue;
+        if (!t->prepared || t->ports.pid)
             return;
+        for (size_t k = 0; k < t->n; k++)
+            if (t->c[k].starting)
+                return;
     }
     a->warm_id = xasprintf("warm-%u", a->warm_seq++);
     req = json_pack("{s:s, s:o, s:s}", "op", "warm", "cfg", worker_cfg(a), "id", a->warm_id);
@@ -1698,7 +1861,8 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
                                       .bridge = cfg->bridge,
                                       .subnet = cfg->subnet,
                                       .ipam_dir = a.cni_ipam,
-                                      .cache_dir = a.cni_cache};
+                                      .cache_dir = a.cni_cache,
+                                      .portmap = !use_nft(&a)};
     agent_port_pool_init(&a.ports, cfg->port_lo, cfg->port_hi, true);
     a.client = agent_client_new(cfg->endpoint, token, cfg->ca_file);
     signal(SIGPIPE, SIG_IGN);
@@ -1715,6 +1879,7 @@ agent_run(const struct agent_config *cfg, struct cm_error **err)
 
     adopt(&a);
     pool_sweep(&a);
+    nat_reconcile(&a);
     cm_log_info("agent up: %zu task(s) adopted, endpoint '%s'", a.n_tasks, cfg->endpoint);
     a.full_tick = true;
     cm_loop_run(a.loop);
@@ -1771,6 +1936,7 @@ out:
     free(a.cni_ipam);
     free(a.cni_cache);
     agent_client_free(a.client);
+    agent_nat_free(a.nat);
     cm_loop_free(a.loop);
     return r;
 }

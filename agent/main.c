@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* skiff-agent: the per-host daemon (agent/daemon.c), and `skiff-agent logs`
- * to read a container's logs from the state directory. */
+/* skiff-agent: the per-host daemon (agent/daemon.c), `skiff-agent logs`
+ * to read a container's logs from the state directory, and
+ * `skiff-agent port-mappings` to see (or repair) the host port mappings. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "agent/daemon.h"
 #include "agent/logfile.h"
+#include "agent/nat.h"
 #include "agent/shim.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
@@ -25,9 +27,12 @@ usage(FILE *f)
             "                   [--config FILE] [--ca-file PEM] [--runtime PATH] [--bridge NAME]\n"
             "                   [--subnet CIDR] [--port-range LO-HI] [--attribute K=V]...\n"
             "                   [--log-listen IPV4:PORT|off] [--log-advertise IPV4:PORT]\n"
+            "                   [--port-mapper nft|cni] [--netns-pool N]\n"
             "                   (see docs/agent.md; --endpoint https://... verifies skiffd's\n"
             "                   certificate against --ca-file or the system's CAs)\n"
-            "       skiff-agent logs --state DIR TASK_ID CONTAINER [--since RFC3339] [--tail N]\n");
+            "       skiff-agent logs --state DIR TASK_ID CONTAINER [--since RFC3339] [--tail N]\n"
+            "       skiff-agent port-mappings [--bridge NAME] [--add|--remove "
+            "PROTO:HOSTPORT:IPV4:PORT]...\n");
 }
 
 static int
@@ -79,6 +84,55 @@ cmd_logs(int argc, char **argv)
     return 0;
 }
 
+/* The host port mappings in the agent's nftables table (portMapper "nft"),
+ * as `nft list map ip skiff-BRIDGE ports` would show them without nft
+ * installed; --add and --remove change them (repairs, and the tests). */
+static int
+cmd_port_mappings(int argc, char **argv)
+{
+    const char *bridge = "skiff0";
+    cleanup_free struct agent_nat_entry *add = xcalloc((size_t)argc, sizeof *add);
+    cleanup_free struct agent_nat_entry *del = xcalloc((size_t)argc, sizeof *del);
+    cleanup_free struct agent_nat_entry *cur = NULL;
+    size_t n_add = 0, n_del = 0, n_cur = 0;
+    struct agent_nat *nat;
+    cleanup_error struct cm_error *err = NULL;
+    int r = 0;
+
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--bridge") == 0 && i + 1 < argc) {
+            bridge = argv[++i];
+        } else if ((strcmp(argv[i], "--add") == 0 || strcmp(argv[i], "--remove") == 0) &&
+                   i + 1 < argc) {
+            bool is_add = argv[i][2] == 'a';
+            if (agent_nat_entry_parse(argv[++i], is_add ? &add[n_add] : &del[n_del], &err) < 0) {
+                fprintf(stderr, "skiff-agent port-mappings: %s\n", err->msg);
+                return 2;
+            }
+            if (is_add)
+                n_add++;
+            else
+                n_del++;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    nat = agent_nat_open(bridge, NULL, &err);
+    if (!nat || (n_del && agent_nat_remove(nat, del, n_del, &err) < 0) ||
+        (n_add && agent_nat_add(nat, add, n_add, &err) < 0) ||
+        agent_nat_list(nat, &cur, &n_cur, &err) < 0) {
+        fprintf(stderr, "skiff-agent port-mappings: %s\n", err->msg);
+        r = 1;
+    }
+    for (size_t i = 0; r == 0 && i < n_cur; i++) {
+        cleanup_free char *s = agent_nat_entry_format(&cur[i]);
+        printf("%s\n", s);
+    }
+    agent_nat_free(nat);
+    return r;
+}
+
 /* One agent per state directory: a second one would start every task twice
  * (the end-to-end test once did, through a stray process). The lock dies with
  * the process, so a kill -9 never leaves it held; shims do not inherit it. */
@@ -114,6 +168,8 @@ main(int argc, char **argv)
     cm_log_set_ident("skiff-agent");
     if (argc > 1 && strcmp(argv[1], "logs") == 0)
         return cmd_logs(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "port-mappings") == 0)
+        return cmd_port_mappings(argc, argv);
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;

@@ -3,7 +3,7 @@
 MODULES += agent
 agent_DIR := agent
 agent_SRCS := $(filter-out agent/main.c agent/shim_main.c agent/worker_main.c,$(wildcard agent/*.c))
-agent_PKGS := jansson libcurl
+agent_PKGS := jansson libcurl libmnl libnftnl
 agent_DEPS := images runtime common
 # See images/module.mk: libcommon named again after the libraries that use it.
 agent_LDLIBS := $(LIBDIR)/libcommon.a
@@ -19,7 +19,9 @@ skiff-shim_MODS := agent
 # image code, so a static link must not ask for it.
 ifeq ($(MODE),release)
 skiff-shim_LDLIBS += -static
-skiff-shim_NOLIBS := -lisal
+# Nor the port mapper's libmnl/libnftnl (the agent's own, agent/nat.c; Debian
+# ships libmnl shared-only).
+skiff-shim_NOLIBS := -lisal -lmnl -lnftnl
 endif
 
 PROGS += skiff-agent

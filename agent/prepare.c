@@ -88,7 +88,11 @@ wcfg_from_json(json_t *j, struct wcfg *w, struct cm_error **err)
                                        .bridge = str(j, "bridge"),
                                        .subnet = str(j, "subnet"),
                                        .ipam_dir = w->ipam,
-                                       .cache_dir = w->cache};
+                                       .cache_dir = w->cache,
+                                       /* Requests without it come from an agent that
+                                        * always used portmap. */
+                                       .portmap = !str(j, "portMapper") ||
+                                                  strcmp(str(j, "portMapper"), "cni") == 0};
     return 0;
 }
 
@@ -267,7 +271,8 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
         return cm_error_set(err, 0, "worker: task without a valid taskId"), NULL;
     if (agent_task_def_from_json(json_object_get(desc, "taskDefinition"), &def, err) < 0)
         return cm_error_wrap(err, "task '%s'", id), NULL;
-    /* Only bridge mode maps host ports (through CNI's portmap). */
+    /* Only bridge mode maps host ports (through CNI's portmap, or the agent's
+     * own nftables map once the task has its address: portMapper "nft"). */
     if (def->network_mode == AGENT_NET_BRIDGE &&
         task_ports_from_json(json_object_get(req, "ports"), def, &all, &n_all, err) < 0)
         return NULL;

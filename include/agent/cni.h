@@ -43,12 +43,14 @@ struct agent_cni_config {
     const char *subnet;     /* IPv4 CIDR handed out by host-local, e.g. "10.213.0.0/16" */
     const char *ipam_dir;   /* host-local's dataDir */
     const char *cache_dir;  /* results of ADD, needed by CHECK and DEL */
+    bool portmap;           /* bridge mode maps host ports with the portmap plugin
+                               (portMapper "cni"); else the agent does (agent/nat.c) */
 };
 
 /* Validates c (names, CIDR, absolute dirs). */
 int agent_cni_config_validate(const struct agent_cni_config *c, struct cm_error **err);
 /* The network configuration list for a mode with its own address (bridge:
- * bridge + portmap; awsvpc: bridge). New reference. */
+ * bridge, + portmap when c->portmap; awsvpc: bridge). New reference. */
 json_t *agent_cni_conflist(const struct agent_cni_config *c, enum agent_net_mode mode);
 /* runtimeConfig for the port mappings (host ports must be resolved). */
 json_t *agent_cni_runtime_config(const struct agent_port_mapping *pm, size_t n);
@@ -67,7 +69,9 @@ int agent_cni_exec(const char *plugin_dir, const char *type, const char *command
 
 /* Attaches the task's netns (made by agent_netns_create, which has brought
  * its loopback up already): for bridge/awsvpc the network list with the port
- * mappings; caches the result. *ret_ip (may be NULL) gets
+ * mappings (given to portmap when c->portmap, else left to the caller);
+ * caches the result and whether portmap ran, so that DEL undoes what ADD did
+ * whatever the configuration says by then. *ret_ip (may be NULL) gets
  * the task's IPv4 address without prefix, NULL for none. On failure whatever
  * was added is removed again. */
 int agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const char *task_id,

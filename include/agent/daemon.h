@@ -51,6 +51,8 @@ struct agent_config {
     char *log_listen;             /* "IPv4:PORT" of the log endpoint skiffd reads
                                      (agent/logserve.c); default "127.0.0.1:0", "off" = none */
     char *log_advertise;          /* "IPv4:PORT" skiffd should use, when not the listen address */
+    char *port_mapper;            /* bridge tasks' host ports: "nft" (default: the agent's own
+                                     nftables table, agent/nat.c) or "cni" (the portmap plugin) */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */
@@ -62,7 +64,7 @@ void agent_config_done(struct agent_config *c);
  * insecureRegistries, defaultRegistry, cniPluginDir, bridge, subnet, netnsDir,
  * cgroupRoot, initPath, portRange ("lo-hi"), reservedMemory, attributes,
  * logMaxSize, logMaxFiles, retention, pidsLimit, imageGcPercent, netnsPool,
- * logListen, logAdvertise. */
+ * logListen, logAdvertise, portMapper ("nft" or "cni"). */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */

@@ -27,7 +27,10 @@
  *     -> {"ok": true, "removed": [NAME, ...]}
  *   any failure -> {"ok": false, "error": MESSAGE}
  * "cfg" holds stateDir, imageStore, insecureRegistries, defaultRegistry,
- * cniPluginDir, bridge, subnet, netnsDir, cgroupRoot, initPath, pidsLimit. */
+ * cniPluginDir, bridge, subnet, netnsDir, cgroupRoot, initPath, pidsLimit,
+ * portMapper ("cni": bridge tasks' host ports through CNI's portmap plugin;
+ * "nft": the agent maps them itself, agent/nat.c, and the worker leaves
+ * portmap out of the network list). */
 #pragma once
 
 #include <jansson.h>

@@ -53,6 +53,7 @@ ctl desired "$W" 3
 check "tasks stopped" sh -c "python3 '$H/agtctl.py' wait '$W' arn:t/pa STOPPED 30 && python3 '$H/agtctl.py' wait '$W' arn:t/pb STOPPED 30"
 check "their netns removed" sh -c "for i in \$(seq 50); do [ ! -e '$nsa' ] && [ ! -e '$nsb' ] && exit 0; sleep 0.1; done; exit 1"
 check "no NAT rule left for the host port" sh -c "! iptables-save -t nat | grep -q -- '--dport $hp '"
+check "no mapping left in the agent's nftables map" sh -c "'$agent' port-mappings --bridge ap-pool0 >'$W/maps' && ! grep -q ':$hp:' '$W/maps'"
 agt_stop_agent TERM || fail "the agent exits on SIGTERM"
 start --netns-pool 0
 for _ in $(seq 100); do [ "$(grep -c 'agent up' "$W/agent.log")" -ge 3 ] && break; sleep 0.1; done

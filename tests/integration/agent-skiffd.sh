@@ -327,12 +327,14 @@ nothing_left() {
         [ -z "$(ls -A "$W/$a/netns" 2>/dev/null)" ] || return 1
         ! grep -q " $W/$a/tasks" /proc/self/mountinfo || return 1
         [ -z "$(find /sys/fs/cgroup/*"$CG-$a" -mindepth 1 -type d 2>/dev/null)" ] || return 1
+        # No host port mapping left in the agent's nftables map (portMapper nft).
+        [ -z "$(nsenter --net="/run/netns/ae$a" "$B/skiff-agent" port-mappings --bridge "aec$a" 2>&1)" ] || return 1
         # In the host's namespace: its agent only (no shim, container or health check).
         [ "$(ip netns pids "ae$a" | grep -vx "${apid[$a]}")" = "" ] || return 1
     done
     ! pgrep -f "skiff-shim --id .* --dir $W/" >/dev/null
 }
-check "nothing left on either host (processes, mounts, cgroups, netns)" wait_for 30 nothing_left
+check "nothing left on either host (processes, mounts, cgroups, netns, port mappings)" wait_for 30 nothing_left
 
 # Under MODE=asan: no memory error in the agents or skiffd so far.
 sanitizer_clean() { ! grep -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$W"/agent-*.log "$W/skiffd.log"; }

@@ -96,8 +96,10 @@ left_shim=$(pgrep -fc "skiff-shim --id s[0-9]+-c --bundle $S" || true)
 left_mnt=$(grep -c " $S/tasks" /proc/self/mountinfo || true)
 left_ns=$(ls -A "$W/netns" 2>/dev/null | wc -l)
 left_cg=$(find /sys/fs/cgroup/*"$CG" -mindepth 1 -type d 2>/dev/null | wc -l)
-echo "tasks $N, agent kills $kills: lost $lost, wrong exit codes $wrong, left: containers $left_ctr, shims $left_shim, mounts $left_mnt, netns $left_ns, cgroups $left_cg"
-if [ $((lost + wrong + left_ctr + left_shim + left_mnt + left_ns + left_cg)) -ne 0 ]; then
+# Host port mappings in the agent's nftables map (portMapper nft, the default).
+left_map=$("$agent" port-mappings --bridge agt-br2 2>&1 | wc -l)
+echo "tasks $N, agent kills $kills: lost $lost, wrong exit codes $wrong, left: containers $left_ctr, shims $left_shim, mounts $left_mnt, netns $left_ns, cgroups $left_cg, port mappings $left_map"
+if [ $((lost + wrong + left_ctr + left_shim + left_mnt + left_ns + left_cg + left_map)) -ne 0 ]; then
     tail -n 30 "$W/agent.log"
     exit 1
 fi

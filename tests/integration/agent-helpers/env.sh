@@ -144,5 +144,6 @@ agt_cleanup() {
         sleep 0.1
     done
     for p in "${agt_pids[@]}"; do wait "$p" 2>/dev/null; done
+    [ -n "${AGT_KEEP:-}" ] && cp "$W/agent.log" "$AGT_KEEP"/ 2>/dev/null
     rm -rf "$W"
 }

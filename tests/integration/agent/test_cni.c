@@ -56,7 +56,9 @@ setup(void)
                                     .bridge = "agt-br0",
                                     .subnet = "10.231.7.0/24",
                                     .ipam_dir = ipam,
-                                    .cache_dir = cache};
+                                    .cache_dir = cache,
+                                    /* these tests cover the CNI path (portMapper "cni") */
+                                    .portmap = true};
     cr_assert_eq(agent_cni_exec("/usr/lib/cni", "loopback", "ADD", "host", "/proc/self/ns/net",
                                 "lo", lo, NULL, NULL),
                  0);

@@ -17,6 +17,7 @@ static const struct agent_cni_config cfg = {
     .subnet = "10.213.0.0/16",
     .ipam_dir = "/var/lib/skiff/ipam",
     .cache_dir = "/var/lib/skiff/cni",
+    .portmap = true,
 };
 
 Test(agent_cni, modes)
@@ -79,6 +80,20 @@ Test(agent_cni, bridge_conflist_has_bridge_then_portmap)
         "10.213.0.0/16");
     cr_assert_str_eq(json_string_value(json_object_get(pm, "type")), "portmap");
     cr_assert(json_is_true(json_object_get(json_object_get(pm, "capabilities"), "portMappings")));
+}
+
+Test(agent_cni, bridge_conflist_without_portmap_when_the_agent_maps_ports)
+{
+    struct agent_cni_config c = cfg;
+    json_auto_t *l = NULL;
+    json_t *plugins;
+
+    c.portmap = false;
+    l = agent_cni_conflist(&c, AGENT_NET_BRIDGE);
+    plugins = json_object_get(l, "plugins");
+    cr_assert_eq(json_array_size(plugins), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(plugins, 0), "type")),
+                     "bridge");
 }
 
 Test(agent_cni, awsvpc_conflist_has_no_portmap)

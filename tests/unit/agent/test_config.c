@@ -212,3 +212,22 @@ Test(agent_config, ca_file)
     cr_assert_eq(agent_config_validate(&cfg, &err), -1);
     cm_error_free(&err);
 }
+
+/* portMapper: the agent's nftables table by default, CNI's portmap on request. */
+Test(agent_config, port_mapper)
+{
+    cleanup_free char *path =
+        write_cfg("{\"endpoint\":\"http://x\",\"joinTokenFile\":\"/t\",\"state\":\"/s\","
+                  "\"portMapper\":\"cni\"}");
+    char *argv[] = {"skiff-agent", "--port-mapper", "iptables", NULL};
+    struct cm_error *err = NULL;
+
+    cr_assert_str_eq(cfg.port_mapper, "nft");
+    cr_assert_eq(agent_config_load(path, &cfg, NULL), 0);
+    cr_assert_str_eq(cfg.port_mapper, "cni");
+    cr_assert_eq(agent_config_validate(&cfg, NULL), 0);
+    cr_assert_eq(agent_config_from_args(3, argv, &cfg, NULL), 0);
+    cr_assert_eq(agent_config_validate(&cfg, &err), -1);
+    cr_assert(strstr(err->msg, "--port-mapper 'iptables'"), "%s", err->msg);
+    cm_error_free(&err);
+}
