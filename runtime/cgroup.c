@@ -1020,6 +1020,25 @@ rt_cgroup_enter_self(struct rt_cgroup *cg, struct cm_error **err)
             (h->v2 || errno != ENOENT || cg_write_raw(h->fd, "cgroup.procs", "0") < 0))
             return cm_error_errno(err, "join cgroup '%s'", h->dir);
     }
+    /* The v1 freezer is made by the first pause (cg_adopt_freezer), which
+     * moves in what the other hierarchies list. Looking for it only after
+     * joining those closes the race with a pause running now: either its
+     * directory exists by now and we join it, or its next listing shows us.
+     * (exec calls this before setns: h->dir is the host's path.) */
+    for (size_t i = 0; i < cg->n; i++) {
+        struct cg_hier *h = &cg->h[i];
+        if (h->fd >= 0 || h->v2 || !(h->mask & CG_FREEZER))
+            continue;
+        cleanup_close int fd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                continue;
+            return cm_error_errno(err, "open '%s'", h->dir);
+        }
+        if (cg_write_raw(fd, "tasks", "0") < 0 &&
+            (errno != ENOENT || cg_write_raw(fd, "cgroup.procs", "0") < 0))
+            return cm_error_errno(err, "join cgroup '%s'", h->dir);
+    }
     return 0;
 }
 

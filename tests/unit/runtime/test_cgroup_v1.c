@@ -656,6 +656,26 @@ Test(rt_cgroup_v1, destroy_removes_a_freezer_made_later)
     assert_nothing_below("skiff/late");
 }
 
+/* exec's handle predates the first pause's freezer: joining by itself, the
+ * exec'd process looks for it after the other hierarchies and goes in. */
+Test(rt_cgroup_v1, enter_self_joins_a_freezer_made_after_open)
+{
+    cleanup_error struct cm_error *err = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *cg = NULL;
+    cleanup_rt_cgroup struct rt_cgroup *exec_cg = NULL;
+
+    fake_v1_tree(root, false);
+    cr_assert_eq(rt_cgroup_create(root, NULL, "ex", NULL, &cg, &err), 0);
+    cr_assert_eq(rt_cgroup_open(root, "/skiff/ex", &exec_cg, &err), 0);
+    cr_assert_not(fake_exists(root, "freezer/skiff/ex"));
+    cr_assert_eq(rt_cgroup_freeze(cg, true, &err), 0, "%s", err ? err->msg : "");
+    fake_put(root, "freezer/skiff/ex/tasks", "");
+    fake_put(root, "memory/skiff/ex/tasks", "");
+    cr_assert_eq(rt_cgroup_enter_self(exec_cg, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_file(root, "memory/skiff/ex/tasks", "0");
+    cr_assert_file(root, "freezer/skiff/ex/tasks", "0");
+}
+
 /* A process the freezer never shows (it keeps forking faster than it is
  * moved; the fake file keeps only the last pid written): EBUSY, bounded. */
 Test(rt_cgroup_v1, freeze_gives_up_on_processes_it_cannot_move)
