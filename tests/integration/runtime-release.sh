@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The runtime tests (it-runtime) again, against the release binary: it is
+# The runtime tests (it-runtime) and podman.sh again, against the release binary: it is
 # linked differently (static, and with its own start-up routine,
 # runtime/cli/static_start.c) from the debug build the other tests use.
 # Exit 77 (skip) without root or without a release build.
@@ -13,4 +13,8 @@ IT=${OUT:-build}/tests/it-runtime
 [ -x "$IT" ] || { echo "no $IT"; exit 77; }
 # It starts and answers before anything else.
 "$REL" --version | grep -q "^skiff-runtime version" || { echo "FAIL: --version"; exit 1; }
-SKIFF_RUNTIME=$REL "$IT" -j1 --verbose=0
+SKIFF_RUNTIME=$REL "$IT" -j1 --verbose=0 || exit 1
+# podman.sh takes the runtime from $OUT/bin (exit 77 there: no podman).
+OUT=build/release bash tests/integration/podman.sh
+r=$?
+[ "$r" = 0 ] || [ "$r" = 77 ] || exit 1
