@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "agent/cni.h"
+#include "cni_host.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
@@ -29,39 +30,17 @@
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-static char dir[] = "/tmp/agt-cni-XXXXXX";
-static char *nsdir, *ipam, *cache;
-static struct agent_cni_config cfg;
+static struct cni_host host;
 static pid_t server = -1;
 
 static void
 setup(void)
 {
-    json_auto_t *lo =
-        json_pack("{s:s, s:s, s:s}", "cniVersion", "1.0.0", "name", "lo", "type", "loopback");
-    if (geteuid() != 0)
-        cr_skip_test("requires root");
-    if (access("/usr/lib/cni/bridge", X_OK) != 0)
-        cr_skip_test("containernetworking-plugins not installed");
-    /* Our own "host": a fresh netns and a private mount namespace. */
-    cr_assert_eq(unshare(CLONE_NEWNET | CLONE_NEWNS), 0, "unshare: %m");
-    cr_assert_eq(mount("", "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-    strcpy(dir, "/tmp/agt-cni-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    nsdir = xasprintf("%s/netns", dir);
-    ipam = xasprintf("%s/ipam", dir);
-    cache = xasprintf("%s/cache", dir);
-    cfg = (struct agent_cni_config){.plugin_dir = "/usr/lib/cni",
-                                    .network = "agtnet",
-                                    .bridge = "agt-br0",
-                                    .subnet = "10.231.7.0/24",
-                                    .ipam_dir = ipam,
-                                    .cache_dir = cache,
-                                    /* these tests cover the CNI path (portMapper "cni") */
-                                    .portmap = true};
-    cr_assert_eq(agent_cni_exec("/usr/lib/cni", "loopback", "ADD", "host", "/proc/self/ns/net",
-                                "lo", lo, NULL, NULL),
-                 0);
+    /* these tests cover the CNI path (portMapper "cni") */
+    cni_host_setup(
+        &host, "agt-cni",
+        (struct agent_cni_config){
+            .network = "agtnet", .bridge = "agt-br0", .subnet = "10.231.7.0/24", .portmap = true});
 }
 
 static void
@@ -72,58 +51,16 @@ teardown(void)
         waitpid(server, NULL, 0);
         server = -1;
     }
-    /* Netns files still mounted (a failed test) would stop rm -rf. */
-    {
-        cleanup_dir DIR *d = nsdir ? opendir(nsdir) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            cleanup_free char *p = xasprintf("%s/%s", nsdir, de->d_name);
-            if (de->d_name[0] != '.')
-                agent_netns_delete(p, NULL);
-        }
-    }
-    cm_rm_rf(dir, NULL);
-    free(nsdir);
-    free(ipam);
-    free(cache);
+    cni_host_teardown(&host);
 }
 
 TestSuite(agent_cni_it, .init = setup, .fini = teardown, .timeout = 60);
 
-/* A one-shot TCP server on port 80 inside netns: answers "hi\n". */
+/* A TCP server on port 80 inside netns: answers "hi\n". */
 static void
 start_server(const char *netns)
 {
-    int sync[2];
-    char c;
-
-    cr_assert_eq(pipe(sync), 0);
-    server = fork();
-    cr_assert_geq(server, 0);
-    if (server == 0) {
-        int nfd = open(netns, O_RDONLY);
-        int s, one = 1, conn;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(80)};
-        if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
-            _exit(1);
-        s = socket(AF_INET, SOCK_STREAM, 0);
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 4) < 0)
-            _exit(2);
-        if (write(sync[1], "l", 1) != 1)
-            _exit(3);
-        for (;;) {
-            conn = accept(s, NULL, NULL);
-            if (conn >= 0) {
-                if (write(conn, "hi\n", 3) != 3)
-                    _exit(4);
-                close(conn);
-            }
-        }
-    }
-    close(sync[1]);
-    cr_assert_eq(read(sync[0], &c, 1), 1, "server did not start");
-    close(sync[0]);
+    server = cni_host_server(netns, SOCK_STREAM, 80);
 }
 
 /* Connects to addr:port; returns what was read (owned) or NULL. */
@@ -165,7 +102,8 @@ Test(agent_cni_it, netns_create_and_delete)
     struct stat a, b;
     struct cm_error *err = NULL;
 
-    cr_assert_eq(agent_netns_create(nsdir, "agt-task1", &path, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(agent_netns_create(host.nsdir, "agt-task1", &path, &err), 0, "%s",
+                 err ? err->msg : "");
     cr_assert_eq(statfs(path, &fs), 0);
     cr_assert_eq(fs.f_type, NSFS_MAGIC, "not a namespace file");
     cr_assert_eq(stat(path, &a), 0);
@@ -174,7 +112,7 @@ Test(agent_cni_it, netns_create_and_delete)
     /* A second one with the same name is refused. */
     {
         cleanup_free char *p2 = NULL;
-        cr_assert_eq(agent_netns_create(nsdir, "agt-task1", &p2, &err), -1);
+        cr_assert_eq(agent_netns_create(host.nsdir, "agt-task1", &p2, &err), -1);
         cr_assert_eq(err->code, EEXIST);
         cm_error_free(&err);
     }
@@ -196,12 +134,12 @@ Test(agent_cni_it, bridge_portmap_reachable_on_host_port)
     agent_port_pool_init(&pool, 49153, 65535, true);
     cr_assert_eq(agent_port_pool_assign(&pool, &pm, 1, NULL), 0);
     cr_assert_geq(pm.host_port, 49153);
-    cr_assert_eq(agent_netns_create(nsdir, "agt-t-bridge", &ns, NULL), 0);
-    cr_assert_eq(agent_cni_add(&cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &pm, 1, &ip, &err), 0,
-                 "%s", err ? err->msg : "");
+    cr_assert_eq(agent_netns_create(host.nsdir, "agt-t-bridge", &ns, NULL), 0);
+    cr_assert_eq(agent_cni_add(&host.cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &pm, 1, &ip, &err),
+                 0, "%s", err ? err->msg : "");
     cr_assert_not_null(ip);
     cr_assert_eq(strncmp(ip, "10.231.7.", 9), 0, "address %s outside the subnet", ip);
-    cr_assert_eq(agent_cni_check(&cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &err), 0, "%s",
+    cr_assert_eq(agent_cni_check(&host.cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &err), 0, "%s",
                  err ? err->msg : "");
     start_server(ns);
     /* Through the host port on the gateway address and on localhost. */
@@ -212,12 +150,12 @@ Test(agent_cni_it, bridge_portmap_reachable_on_host_port)
     cr_assert_not_null(got_local, "host port %u not reachable on 127.0.0.1", pm.host_port);
     cr_assert_gt(count_nat_rules_for_port(pm.host_port), 0);
 
-    cr_assert_eq(agent_cni_del(&cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &err), 0, "%s",
+    cr_assert_eq(agent_cni_del(&host.cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &err), 0, "%s",
                  err ? err->msg : "");
     cr_assert_eq(count_nat_rules_for_port(pm.host_port), 0, "DNAT rules left after DEL");
     cr_assert_null(fetch("127.0.0.1", pm.host_port));
     /* DEL again (a restarted agent repeating itself) is harmless. */
-    cr_assert_eq(agent_cni_del(&cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &err), 0, "%s",
+    cr_assert_eq(agent_cni_del(&host.cfg, AGENT_NET_BRIDGE, "agt-t-bridge", ns, &err), 0, "%s",
                  err ? err->msg : "");
     cr_assert_eq(agent_netns_delete(ns, NULL), 0);
 }
@@ -231,22 +169,22 @@ Test(agent_cni_it, awsvpc_task_has_own_address_and_release_frees_it)
     cleanup_free char *got = NULL;
     struct cm_error *err = NULL;
 
-    cr_assert_eq(agent_netns_create(nsdir, "agt-t-a1", &ns1, NULL), 0);
-    cr_assert_eq(agent_netns_create(nsdir, "agt-t-a2", &ns2, NULL), 0);
-    cr_assert_eq(agent_cni_add(&cfg, AGENT_NET_AWSVPC, "agt-t-a1", ns1, NULL, 0, &ip1, &err), 0,
-                 "%s", err ? err->msg : "");
-    cr_assert_eq(agent_cni_add(&cfg, AGENT_NET_AWSVPC, "agt-t-a2", ns2, NULL, 0, &ip2, &err), 0,
-                 "%s", err ? err->msg : "");
+    cr_assert_eq(agent_netns_create(host.nsdir, "agt-t-a1", &ns1, NULL), 0);
+    cr_assert_eq(agent_netns_create(host.nsdir, "agt-t-a2", &ns2, NULL), 0);
+    cr_assert_eq(agent_cni_add(&host.cfg, AGENT_NET_AWSVPC, "agt-t-a1", ns1, NULL, 0, &ip1, &err),
+                 0, "%s", err ? err->msg : "");
+    cr_assert_eq(agent_cni_add(&host.cfg, AGENT_NET_AWSVPC, "agt-t-a2", ns2, NULL, 0, &ip2, &err),
+                 0, "%s", err ? err->msg : "");
     cr_assert_str_neq(ip1, ip2);
     start_server(ns1);
     got = fetch(ip1, 80);
     cr_assert_not_null(got, "task address %s not reachable", ip1);
     cr_assert_str_eq(got, "hi\n");
-    cr_assert_eq(agent_cni_del(&cfg, AGENT_NET_AWSVPC, "agt-t-a1", ns1, NULL), 0);
-    cr_assert_eq(agent_cni_del(&cfg, AGENT_NET_AWSVPC, "agt-t-a2", ns2, NULL), 0);
+    cr_assert_eq(agent_cni_del(&host.cfg, AGENT_NET_AWSVPC, "agt-t-a1", ns1, NULL), 0);
+    cr_assert_eq(agent_cni_del(&host.cfg, AGENT_NET_AWSVPC, "agt-t-a2", ns2, NULL), 0);
     /* host-local released both leases. */
     {
-        cleanup_free char *lease = xasprintf("%s/agtnet/%s", ipam, ip1);
+        cleanup_free char *lease = xasprintf("%s/agtnet/%s", host.ipam, ip1);
         cr_assert_neq(access(lease, F_OK), 0, "lease %s kept after DEL", ip1);
     }
     agent_netns_delete(ns1, NULL);
@@ -259,13 +197,13 @@ Test(agent_cni_it, none_mode_loopback_only)
     cleanup_free char *ip = NULL;
     struct cm_error *err = NULL;
 
-    cr_assert_eq(agent_netns_create(nsdir, "agt-t-none", &ns, NULL), 0);
-    cr_assert_eq(agent_cni_add(&cfg, AGENT_NET_NONE, "agt-t-none", ns, NULL, 0, &ip, &err), 0, "%s",
-                 err ? err->msg : "");
+    cr_assert_eq(agent_netns_create(host.nsdir, "agt-t-none", &ns, NULL), 0);
+    cr_assert_eq(agent_cni_add(&host.cfg, AGENT_NET_NONE, "agt-t-none", ns, NULL, 0, &ip, &err), 0,
+                 "%s", err ? err->msg : "");
     cr_assert_null(ip);
     start_server(ns);
     /* Not reachable from the host: the netns has no link but lo. */
-    cr_assert_eq(agent_cni_del(&cfg, AGENT_NET_NONE, "agt-t-none", ns, NULL), 0);
+    cr_assert_eq(agent_cni_del(&host.cfg, AGENT_NET_NONE, "agt-t-none", ns, NULL), 0);
     agent_netns_delete(ns, NULL);
 }
 
@@ -273,18 +211,18 @@ Test(agent_cni_it, failed_add_rolls_back)
 {
     cleanup_free char *ns = NULL;
     struct agent_port_mapping pm = {.container_port = 80, .host_port = 45000};
-    struct agent_cni_config bad = cfg;
+    struct agent_cni_config bad = host.cfg;
     struct cm_error *err = NULL;
     cleanup_free char *c = NULL;
 
-    cr_assert_eq(agent_netns_create(nsdir, "agt-t-fail", &ns, NULL), 0);
+    cr_assert_eq(agent_netns_create(host.nsdir, "agt-t-fail", &ns, NULL), 0);
     /* A netns path that is not a namespace: the bridge plugin fails. */
     cr_assert_eq(agent_cni_add(&bad, AGENT_NET_BRIDGE, "agt-t-fail", "/tmp", &pm, 1, NULL, &err),
                  -1);
     cr_assert_not_null(err);
     cr_assert(strstr(err->msg, "agt-t-fail") || strstr(err->msg, "loopback"), "%s", err->msg);
     cm_error_free(&err);
-    c = xasprintf("%s/agt-t-fail.json", cache);
+    c = xasprintf("%s/agt-t-fail.json", host.cache);
     cr_assert_neq(access(c, F_OK), 0, "cache entry left after a failed ADD");
     cr_assert_eq(count_nat_rules_for_port(45000), 0);
     agent_netns_delete(ns, NULL);

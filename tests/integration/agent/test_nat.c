@@ -31,6 +31,7 @@
 
 #include "agent/cni.h"
 #include "agent/nat.h"
+#include "cni_host.h"
 #include "cm/cleanup.h"
 #include "cm/file.h"
 #include "cm/xalloc.h"
@@ -39,38 +40,17 @@
 #define SUBNET "10.232.7.0/24"
 #define GATEWAY "10.232.7.1"
 
-static char dir[] = "/tmp/ports-nat-XXXXXX";
-static char *nsdir, *ipam, *cache;
-static struct agent_cni_config cfg;
+static struct cni_host host;
 static pid_t children[4];
 static size_t n_children;
 
 static void
 setup(void)
 {
-    json_auto_t *lo =
-        json_pack("{s:s, s:s, s:s}", "cniVersion", "1.0.0", "name", "lo", "type", "loopback");
-    if (geteuid() != 0)
-        cr_skip_test("requires root");
-    if (access("/usr/lib/cni/bridge", X_OK) != 0)
-        cr_skip_test("containernetworking-plugins not installed");
-    cr_assert_eq(unshare(CLONE_NEWNET | CLONE_NEWNS), 0, "unshare: %m");
-    cr_assert_eq(mount("", "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-    strcpy(dir, "/tmp/ports-nat-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    nsdir = xasprintf("%s/netns", dir);
-    ipam = xasprintf("%s/ipam", dir);
-    cache = xasprintf("%s/cache", dir);
-    cfg = (struct agent_cni_config){.plugin_dir = "/usr/lib/cni",
-                                    .network = "portsnet",
-                                    .bridge = BRIDGE,
-                                    .subnet = SUBNET,
-                                    .ipam_dir = ipam,
-                                    .cache_dir = cache,
-                                    .portmap = false};
-    cr_assert_eq(agent_cni_exec("/usr/lib/cni", "loopback", "ADD", "host", "/proc/self/ns/net",
-                                "lo", lo, NULL, NULL),
-                 0);
+    cni_host_setup(
+        &host, "ports-nat",
+        (struct agent_cni_config){
+            .network = "portsnet", .bridge = BRIDGE, .subnet = SUBNET, .portmap = false});
 }
 
 static void
@@ -81,19 +61,7 @@ teardown(void)
         waitpid(children[i], NULL, 0);
     }
     n_children = 0;
-    {
-        cleanup_dir DIR *d = nsdir ? opendir(nsdir) : NULL;
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL) {
-            cleanup_free char *p = xasprintf("%s/%s", nsdir, de->d_name);
-            if (de->d_name[0] != '.')
-                agent_netns_delete(p, NULL);
-        }
-    }
-    cm_rm_rf(dir, NULL);
-    free(nsdir);
-    free(ipam);
-    free(cache);
+    cni_host_teardown(&host);
 }
 
 TestSuite(agent_nat_it, .init = setup, .fini = teardown, .timeout = 60);
@@ -102,38 +70,7 @@ TestSuite(agent_nat_it, .init = setup, .fini = teardown, .timeout = 60);
 static void
 start_server(const char *netns, uint16_t port)
 {
-    int sync[2];
-    char c;
-    pid_t pid;
-
-    cr_assert_eq(pipe(sync), 0);
-    pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int nfd = open(netns, O_RDONLY);
-        int s, one = 1, conn;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-        if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
-            _exit(1);
-        s = socket(AF_INET, SOCK_STREAM, 0);
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(s, 8) < 0)
-            _exit(2);
-        if (write(sync[1], "l", 1) != 1)
-            _exit(3);
-        for (;;) {
-            conn = accept(s, NULL, NULL);
-            if (conn >= 0) {
-                if (write(conn, "hi\n", 3) != 3)
-                    _exit(4);
-                close(conn);
-            }
-        }
-    }
-    children[n_children++] = pid;
-    close(sync[1]);
-    cr_assert_eq(read(sync[0], &c, 1), 1, "server did not start");
-    close(sync[0]);
+    children[n_children++] = cni_host_server(netns, SOCK_STREAM, port);
 }
 
 /* Connects to addr:port from our netns (netns NULL) or another one; true
@@ -176,9 +113,9 @@ attach(const char *name, char **ret_ip)
     char *ns = NULL;
     struct cm_error *err = NULL;
 
-    cr_assert_eq(agent_netns_create(nsdir, name, &ns, &err), 0, "%s", err ? err->msg : "");
-    cr_assert_eq(agent_cni_add(&cfg, AGENT_NET_BRIDGE, name, ns, NULL, 0, ret_ip, &err), 0, "%s",
-                 err ? err->msg : "");
+    cr_assert_eq(agent_netns_create(host.nsdir, name, &ns, &err), 0, "%s", err ? err->msg : "");
+    cr_assert_eq(agent_cni_add(&host.cfg, AGENT_NET_BRIDGE, name, ns, NULL, 0, ret_ip, &err), 0,
+                 "%s", err ? err->msg : "");
     cr_assert_not_null(*ret_ip);
     return ns;
 }
@@ -194,7 +131,7 @@ outsider(void)
     char c;
     pid_t holder;
 
-    cr_assert_eq(agent_netns_create(nsdir, "ports-client", &ns, NULL), 0);
+    cr_assert_eq(agent_netns_create(host.nsdir, "ports-client", &ns, NULL), 0);
     cr_assert_eq(system("ip link add ports-v0 type veth peer name ports-v1 && "
                         "ip addr add 10.232.8.1/24 dev ports-v0 && ip link set ports-v0 up"),
                  0);
@@ -280,8 +217,8 @@ Test(agent_nat_it, forwards_from_host_outside_and_hairpin_until_removed)
     cr_assert_eq(agent_nat_destroy(nat, &err), 0, "%s", err ? err->msg : "");
     cr_assert_eq(agent_nat_destroy(nat, &err), 0, "%s", err ? err->msg : "");
     agent_nat_free(nat);
-    agent_cni_del(&cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
-    agent_cni_del(&cfg, AGENT_NET_BRIDGE, "ports-c2", ns2, NULL);
+    agent_cni_del(&host.cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
+    agent_cni_del(&host.cfg, AGENT_NET_BRIDGE, "ports-c2", ns2, NULL);
 }
 
 Test(agent_nat_it, setup_again_keeps_the_mappings)
@@ -306,7 +243,7 @@ Test(agent_nat_it, setup_again_keeps_the_mappings)
     cr_assert_eq(count(nat2), 1);
     agent_nat_free(nat);
     agent_nat_free(nat2);
-    agent_cni_del(&cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
+    agent_cni_del(&host.cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
 }
 
 Test(agent_nat_it, add_replaces_a_stale_element_and_reconcile_converges)
@@ -353,37 +290,7 @@ Test(agent_nat_it, add_replaces_a_stale_element_and_reconcile_converges)
 static void
 start_udp_echo(const char *netns, uint16_t port)
 {
-    int sync[2];
-    char c;
-    pid_t pid;
-
-    cr_assert_eq(pipe(sync), 0);
-    pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        int nfd = open(netns, O_RDONLY);
-        int s;
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-        if (nfd < 0 || setns(nfd, CLONE_NEWNET) < 0)
-            _exit(1);
-        s = socket(AF_INET, SOCK_DGRAM, 0);
-        if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-            _exit(2);
-        if (write(sync[1], "l", 1) != 1)
-            _exit(3);
-        for (;;) {
-            char buf[64];
-            struct sockaddr_in from;
-            socklen_t fl = sizeof from;
-            ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-            if (n > 0)
-                sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
-        }
-    }
-    children[n_children++] = pid;
-    close(sync[1]);
-    cr_assert_eq(read(sync[0], &c, 1), 1, "server did not start");
-    close(sync[0]);
+    children[n_children++] = cni_host_server(netns, SOCK_DGRAM, port);
 }
 
 /* One datagram from 127.0.0.1:src to 127.0.0.1:port; true when echoed. */
@@ -422,7 +329,7 @@ Test(agent_nat_it, udp_flow_from_before_the_mapping_follows_it)
     cr_assert_eq(agent_nat_add(nat, &e, 1, &err), 0, "%s", err ? err->msg : "");
     cr_assert(udp_echoes(s, 18216), "the flow still follows its conntrack entry from before");
     agent_nat_free(nat);
-    agent_cni_del(&cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
+    agent_cni_del(&host.cfg, AGENT_NET_BRIDGE, "ports-c1", ns, NULL);
 }
 
 /* A table of ours from another version (a map of another type) is made anew. */
