@@ -15,6 +15,15 @@
 
 TestSuite(rt_lifecycle, .init = h_setup, .fini = h_teardown, .timeout = 60);
 
+/* Writes the config, runs it as container id and expects needle in its output. */
+static void
+run_expect(const char *id, const char *needle)
+{
+    h_write_config();
+    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id(id), NULL), 0, "%s", h_err);
+    cr_assert_not_null(strstr(h_out, needle), "%s", h_out);
+}
+
 Test(rt_lifecycle, create_start_kill_delete)
 {
     const char *id = h_id("life");
@@ -82,9 +91,7 @@ Test(rt_lifecycle, run_exit_status)
 Test(rt_lifecycle, run_sees_namespaces_and_hostname)
 {
     json_object_set_new(H.config, "hostname", json_string("rt-core-host"));
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ns"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, "pid=1\n"), "%s", h_out);
+    run_expect("ns", "pid=1\n");
     cr_assert_not_null(strstr(h_out, "hostname=rt-core-host\n"), "%s", h_out);
     cr_assert_not_null(strstr(h_out, "cwd=/\n"), "%s", h_out);
 }
@@ -293,9 +300,7 @@ Test(rt_lifecycle, user_namespace_with_mappings)
         mkdir(d, 0755);
     }
     h_args("cat", "/proc/self/uid_map", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("userns"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, "200000"), "%s", h_out);
+    run_expect("userns", "200000");
 }
 
 Test(rt_lifecycle, update_resources)
@@ -472,9 +477,7 @@ Test(rt_lifecycle, recursive_readonly_bind_and_personality)
     json_object_set_new(json_object_get(H.config, "linux"), "personality",
                         json_pack("{ss}", "domain", "LINUX32"));
     h_args("write", "/data/x", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("rro"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    run_expect("rro", "write=Read-only file system");
 }
 
 /* Bind sources relative to the bundle (the init's working directory while it
@@ -493,17 +496,11 @@ Test(rt_lifecycle, relative_and_readonly_binds)
     h_add_mount("/tmp/file", "bind", "./relfile", "bind", "ro", NULL);
     h_add_mount("/scratch", "tmpfs", "tmpfs", "ro", "nosuid", NULL);
     h_args("write", "/data/x", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    run_expect("relbind", "write=Read-only file system");
     h_args("write", "/tmp/file", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind2"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    run_expect("relbind2", "write=Read-only file system");
     h_args("cat", "/proc/self/mountinfo", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("relbind3"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, " /scratch ro,nosuid"), "%s", h_out);
+    run_expect("relbind3", " /scratch ro,nosuid");
 }
 
 /* root.readonly and readonlyPaths: read-only, and a read-only path keeps
@@ -518,13 +515,9 @@ Test(rt_lifecycle, readonly_root_and_paths)
     json_object_set_new(json_object_get(H.config, "linux"), "readonlyPaths",
                         json_pack("[ss]", "/proc/sys", "/dev/shm"));
     h_args("write", "/rofile", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ro1"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, "write=Read-only file system"), "%s", h_out);
+    run_expect("ro1", "write=Read-only file system");
     h_args("cat", "/proc/self/mountinfo", NULL);
-    h_write_config();
-    cr_assert_eq(h_rt("run", "--bundle", H.bundle, h_id("ro2"), NULL), 0, "%s", h_err);
-    cr_assert_not_null(strstr(h_out, " /proc/sys ro"), "%s", h_out);
+    run_expect("ro2", " /proc/sys ro");
     cr_assert_not_null(strstr(h_out, " /dev/shm ro,nosuid,nodev,noexec"), "%s", h_out);
     cr_assert_not_null(strstr(h_out, "/rootfs / ro,"), "%s", h_out);
 }
