@@ -732,6 +732,31 @@ drain(struct agent_nat *nat)
         ;
 }
 
+/* Sends the dump request nlh (its seq set) and runs cb over the answers until
+ * the kernel's NLMSG_DONE; buf (size bytes) receives them. -1 with errno
+ * when the request or an answer failed (the kernel's error: ENOENT...), -2
+ * with errno when the socket did. */
+static int
+dump(struct agent_nat *nat, struct nlmsghdr *nlh, char *buf, size_t size, mnl_cb_t cb, void *data)
+{
+    uint32_t seq = nlh->nlmsg_seq;
+
+    if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
+        return -2;
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nat->nl, buf, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -2;
+        int r = mnl_cb_run(buf, (size_t)n, seq, nat->portid, cb, data);
+        if (r == MNL_CB_STOP)
+            return 0;
+        if (r < 0)
+            return -1;
+    }
+}
+
 /* Sends a transaction and collects an acknowledgement for each of its
  * messages: the kernel handles a batch in sendmsg() itself, so they are
  * queued by the time it returns (the poll only guards against surprises).
@@ -915,31 +940,17 @@ agent_nat_list(struct agent_nat *nat, struct agent_nat_entry **ret, size_t *ret_
     nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_IPV4, NLM_F_DUMP, seq);
     nftnl_set_elems_nlmsg_build_payload(nlh, s);
     nftnl_set_free(s);
-    if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
-        return cm_error_errno(err, "nat: send to netfilter");
-    for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nat->nl, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            free(ctx.v);
-            return cm_error_errno(err, "nat: receive from netfilter");
+    r = dump(nat, nlh, buf, sizeof buf, list_cb, &ctx);
+    if (r < 0) {
+        int e = errno;
+        free(ctx.v);
+        if (r == -1 && e == ENOENT) { /* no table or map (yet): nothing mapped */
+            *ret = NULL;
+            *ret_n = 0;
+            return 0;
         }
-        r = mnl_cb_run(buf, (size_t)n, seq, nat->portid, list_cb, &ctx);
-        if (r == MNL_CB_STOP)
-            break;
-        if (r < 0) {
-            int e = errno;
-            free(ctx.v);
-            if (e == ENOENT) { /* no table or map (yet): nothing mapped */
-                *ret = NULL;
-                *ret_n = 0;
-                return 0;
-            }
-            errno = e;
-            return cm_error_errno(err, "nat: list map '%s' of table '%s'", AGENT_NAT_MAP,
-                                  nat->table);
-        }
+        errno = e;
+        return cm_error_errno(err, "nat: list map '%s' of table '%s'", AGENT_NAT_MAP, nat->table);
     }
     *ret = ctx.v;
     *ret_n = ctx.n;
@@ -1068,23 +1079,11 @@ ct_flush_udp(struct agent_nat *nat, const struct agent_nat_entry *e, size_t n,
     nfg = mnl_nlmsg_put_extra_header(nlh, sizeof *nfg);
     nfg->nfgen_family = AF_INET;
     nfg->version = NFNETLINK_V0;
-    if (mnl_socket_sendto(nat->nl, nlh, nlh->nlmsg_len) < 0)
+    if (dump(nat, nlh, buf, sizeof buf, ct_cb, &ctx) < 0) {
+        int saved = errno;
+        free(ctx.buf);
+        errno = saved;
         return cm_error_errno(err, "nat: conntrack dump");
-    for (;;) {
-        ssize_t got = mnl_socket_recvfrom(nat->nl, buf, sizeof buf);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            free(ctx.buf);
-            return cm_error_errno(err, "nat: conntrack dump");
-        }
-        r = mnl_cb_run(buf, (size_t)got, seq, nat->portid, ct_cb, &ctx);
-        if (r == MNL_CB_STOP)
-            break;
-        if (r < 0) {
-            free(ctx.buf);
-            return cm_error_errno(err, "nat: conntrack dump");
-        }
     }
     if (ctx.len == 0)
         return 0;
