@@ -132,6 +132,8 @@ struct agent {
     int64_t next_register_ms, next_poll_ms, next_report_ms;
     unsigned report_failures;
     unsigned n_workers, n_launches, max_jobs;
+    pid_t spare_pid; /* a worker waiting for its request (spare_tick) */
+    int spare_in, spare_out;
     struct job gc;
     int64_t last_expire;
     struct warm_ns *pool; /* ready, --netns-pool of them at most */
@@ -377,12 +379,10 @@ job_wait(struct job *j)
     return status;
 }
 
-/* Runs skiff-agent-worker with the request on its stdin (include/agent/prepare.h). */
+/* Forks and execs skiff-agent-worker; *in is its stdin, *out its stdout. */
 static int
-worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
+worker_spawn(struct agent *a, pid_t *ret_pid, int *ret_in, int *ret_out, struct cm_error **err)
 {
-    cleanup_free char *text = json_dumps(req, JSON_COMPACT);
-    size_t len = strlen(text), off = 0;
     int in[2], out[2];
     pid_t pid;
 
@@ -412,18 +412,79 @@ worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
     }
     close(in[0]);
     close(out[1]);
+    *ret_pid = pid;
+    *ret_in = in[1];
+    *ret_out = out[0];
+    return 0;
+}
+
+/* Ends the spare worker (closing its stdin alone would have it answer). */
+static void
+spare_drop(struct agent *a)
+{
+    if (a->spare_pid > 0) {
+        kill(a->spare_pid, SIGKILL);
+        while (waitpid(a->spare_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(a->spare_in);
+        close(a->spare_out);
+    }
+    a->spare_pid = 0;
+}
+
+/* A worker exec'd ahead of time, idle on its stdin: the exec and the dynamic
+ * linking of the image library's dependencies (libcurl, gnutls, ...: 10 ms
+ * and more of a task's start on a loaded 2-core host) are then off the next
+ * job's path. Made only when no job or shim launch runs, so that it never
+ * competes with a starting task for the CPU. */
+static void
+spare_tick(struct agent *a)
+{
+    cleanup_error struct cm_error *err = NULL;
+
+    if (a->spare_pid > 0 || a->n_workers > 0 || a->n_launches > 0)
+        return;
+    if (worker_spawn(a, &a->spare_pid, &a->spare_in, &a->spare_out, &err) < 0) {
+        a->spare_pid = 0;
+        cm_log_warn("spare worker: %s", err->msg);
+    }
+}
+
+/* Runs skiff-agent-worker (the spare one when it is still there) with the
+ * request on its stdin (include/agent/prepare.h). */
+static int
+worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
+{
+    cleanup_free char *text = json_dumps(req, JSON_COMPACT);
+    size_t len = strlen(text), off = 0;
+    int in = -1, out = -1;
+    pid_t pid = 0;
+
+    if (a->spare_pid > 0 && waitpid(a->spare_pid, NULL, WNOHANG) == 0) {
+        pid = a->spare_pid;
+        in = a->spare_in;
+        out = a->spare_out;
+        a->spare_pid = 0;
+    } else if (a->spare_pid > 0) {
+        /* It died (reaped just now): a fresh one does the job. */
+        close(a->spare_in);
+        close(a->spare_out);
+        a->spare_pid = 0;
+    }
+    if (pid == 0 && worker_spawn(a, &pid, &in, &out, err) < 0)
+        return -1;
     /* The worker reads the whole request before it does anything else. */
     while (off < len) {
-        ssize_t n = write(in[1], text + off, len - off);
+        ssize_t n = write(in, text + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* it died: its empty answer says so */
         off += (size_t)n;
     }
-    close(in[1]);
-    if (job_watch(a, j, pid, out[0], MAX_WORKER_ANSWER, err) < 0) {
-        close(out[0]);
+    close(in);
+    if (job_watch(a, j, pid, out, MAX_WORKER_ANSWER, err) < 0) {
+        close(out);
         kill(pid, SIGKILL);
         job_wait(j);
         return -1;
@@ -1792,6 +1853,7 @@ step(struct cm_loop *loop, void *userdata)
         task_tick(a, a->tasks[i], now, full);
     send_reports(a, now);
     pool_tick(a, now);
+    spare_tick(a);
     if (a->gc.done)
         image_gc_finish(a);
     if (full && now - a->last_expire > 5000) {
@@ -1912,6 +1974,7 @@ out:
         job_reset(&t->rel);
         task_free(t);
     }
+    spare_drop(&a);
     /* Ready pool entries stay; the next agent sweeps them. */
     if (a.warm.pid > 0)
         kill(a.warm.pid, SIGKILL);
