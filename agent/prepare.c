@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,16 +154,14 @@ agent_task_cgroup_setup(const char *cgroupfs, const char *path, uint32_t task_cp
     return rt_cgroup_create(cgroupfs, path, NULL, &res, &cg, err);
 }
 
+/* The bundle of one container from a resolved image: overlay rootfs and
+ * config.json. */
 static int
-prepare_container(const struct wcfg *w, struct img_store *store, const char *id, const char *netns,
-                  const struct agent_container_def *def, int *ret_signal, int64_t *ret_pull_ms,
-                  struct cm_error **err)
+bundle_from(const struct wcfg *w, struct img_store *store, const struct img_image *img,
+            const char *id, const char *netns, const struct agent_container_def *def,
+            const char *dir, int *ret_signal, struct cm_error **err)
 {
-    cleanup_img_image struct img_image *img = NULL;
     cleanup_img_config struct img_config *icfg = NULL;
-    struct img_pull_opts po = {.registry = {.insecure = (char **)w->insecure},
-                               .default_registry = w->default_registry};
-    cleanup_free char *dir = xasprintf("%s/tasks/%s/c/%s", w->state_dir, id, def->name);
     cleanup_free char *bundle = xasprintf("%s/bundle", dir);
     cleanup_free char *upper = xasprintf("%s/upper", dir);
     cleanup_free char *work = xasprintf("%s/work", dir);
@@ -179,16 +178,6 @@ prepare_container(const struct wcfg *w, struct img_store *store, const char *id,
                                      .init_path = w->init_path,
                                      .pids_limit = w->pids_limit};
 
-    if (cm_mkdir_p(rootfs, 0755, err) < 0 || cm_mkdir_p(upper, 0755, err) < 0 ||
-        cm_mkdir_p(work, 0755, err) < 0)
-        return -1;
-    /* A preparation cut short by a restart may have mounted it already. */
-    for (int i = 0; i < 8 && umount2(rootfs, MNT_DETACH) == 0; i++)
-        ;
-    int64_t t0 = now_ms();
-    if (img_pull(store, def->image, &po, &img, err) < 0)
-        return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", def->image);
-    *ret_pull_ms += now_ms() - t0;
     if (img_store_read_config(store, img, &icfg, err) < 0)
         return cm_error_wrap(err, "image '%s'", def->image);
     if (img_rootfs_mount(store, img, upper, work, rootfs, NULL, err) < 0)
@@ -204,6 +193,86 @@ prepare_container(const struct wcfg *w, struct img_store *store, const char *id,
     if (bfd < 0)
         return cm_error_errno(err, "open '%s'", bundle);
     return cm_write_file_atomic_at(bfd, "config.json", text, strlen(text), 0644, err);
+}
+
+static void
+unmount_all(const char *path)
+{
+    for (int i = 0; i < 8 && umount2(path, MNT_DETACH) == 0; i++)
+        ;
+}
+
+/* The registry check of a container's image, in a thread of its own. */
+struct pull_job {
+    struct img_store *store;
+    const char *ref;
+    const struct img_pull_opts *po;
+    struct img_image *img;
+    struct cm_error *err;
+    int64_t ms;
+    int r;
+};
+
+static void *
+pull_main(void *ud)
+{
+    struct pull_job *p = ud;
+    int64_t t0 = now_ms();
+
+    p->r = img_pull(p->store, p->ref, p->po, &p->img, &p->err);
+    p->ms = now_ms() - t0;
+    return NULL;
+}
+
+static int
+prepare_container(const struct wcfg *w, struct img_store *store, const char *id, const char *netns,
+                  const struct agent_container_def *def, int *ret_signal, int64_t *ret_pull_ms,
+                  struct cm_error **err)
+{
+    cleanup_img_image struct img_image *img = NULL;
+    cleanup_img_image struct img_image *local = NULL;
+    struct img_pull_opts po = {.registry = {.insecure = (char **)w->insecure},
+                               .default_registry = w->default_registry};
+    cleanup_free char *dir = xasprintf("%s/tasks/%s/c/%s", w->state_dir, id, def->name);
+    cleanup_free char *rootfs = xasprintf("%s/bundle/rootfs", dir);
+    cleanup_free char *upper = xasprintf("%s/upper", dir);
+    cleanup_free char *work = xasprintf("%s/work", dir);
+    struct pull_job pj = {.store = store, .ref = def->image, .po = &po};
+    pthread_t th;
+
+    if (cm_mkdir_p(rootfs, 0755, err) < 0 || cm_mkdir_p(upper, 0755, err) < 0 ||
+        cm_mkdir_p(work, 0755, err) < 0)
+        return -1;
+    /* A preparation cut short by a restart may have mounted it already. */
+    unmount_all(rootfs);
+    if (img_store_get(store, def->image, w->default_registry, &local, NULL) == 0 &&
+        pthread_create(&th, NULL, pull_main, &pj) == 0) {
+        /* A cached image: the bundle is built from it while the registry
+         * says what the tag stands for now (ECS's default pull behaviour).
+         * Only a tag that moved, or a cache that could not be used, costs a
+         * second build from the pulled image. */
+        cleanup_error struct cm_error *e = NULL;
+        int r = bundle_from(w, store, local, id, netns, def, dir, ret_signal, &e);
+
+        pthread_join(th, NULL);
+        *ret_pull_ms += pj.ms;
+        if (pj.r < 0) {
+            unmount_all(rootfs);
+            *err = TAKE_PTR(pj.err);
+            return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", def->image);
+        }
+        img = TAKE_PTR(pj.img);
+        if (r == 0 && strcmp(img->manifest, local->manifest) == 0 &&
+            strcmp(img->config, local->config) == 0)
+            return 0;
+        unmount_all(rootfs);
+    } else {
+        int64_t t0 = now_ms();
+        if (img_pull(store, def->image, &po, &img, err) < 0)
+            return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", def->image);
+        *ret_pull_ms += now_ms() - t0;
+    }
+    return bundle_from(w, store, img, id, netns, def, dir, ret_signal, err);
 }
 
 /* The host ports the agent resolved, per container, in def's order. */
