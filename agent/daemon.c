@@ -42,6 +42,7 @@
 #include "cm/xalloc.h"
 
 #define TICK_MS 200
+#define SPARE_IDLE_MS 100
 #define REPORT_TIMEOUT_MS 10000
 #define MAX_TASKS 1024
 #define MAX_WORKER_ANSWER (1u << 20)
@@ -134,6 +135,7 @@ struct agent {
     unsigned n_workers, n_launches, max_jobs;
     pid_t spare_pid; /* a worker waiting for its request (spare_tick) */
     int spare_in, spare_out;
+    int64_t busy_ms; /* when a job, a shim launch or a starting task was last seen */
     struct job gc;
     int64_t last_expire;
     struct warm_ns *pool; /* ready, --netns-pool of them at most */
@@ -418,6 +420,24 @@ worker_spawn(struct agent *a, pid_t *ret_pid, int *ret_in, int *ret_out, struct 
     return 0;
 }
 
+/* Tasks waiting for a worker, being prepared or launching their containers.
+ * A task waiting for a dependency's condition is not starting. */
+static bool
+tasks_starting(const struct agent *a)
+{
+    for (size_t i = 0; i < a->n_tasks; i++) {
+        const struct task *t = a->tasks[i];
+        if (t->state == AGENT_T_STOPPING || t->state == AGENT_T_STOPPED)
+            continue;
+        if (!t->prepared || t->ports.pid)
+            return true;
+        for (size_t k = 0; k < t->n; k++)
+            if (t->c[k].starting)
+                return true;
+    }
+    return false;
+}
+
 /* Ends the spare worker (closing its stdin alone would have it answer). */
 static void
 spare_drop(struct agent *a)
@@ -435,14 +455,19 @@ spare_drop(struct agent *a)
 /* A worker exec'd ahead of time, idle on its stdin: the exec and the dynamic
  * linking of the image library's dependencies (libcurl, gnutls, ...: 10 ms
  * and more of a task's start on a loaded 2-core host) are then off the next
- * job's path. Made only when no job or shim launch runs, so that it never
- * competes with a starting task for the CPU. */
+ * job's path. Made once the agent has been idle (no job, no shim launch, no
+ * task starting) for SPARE_IDLE_MS, so that it never competes for the CPU
+ * with a starting task, or with the report of one that just started. */
 static void
-spare_tick(struct agent *a)
+spare_tick(struct agent *a, int64_t now)
 {
     cleanup_error struct cm_error *err = NULL;
 
-    if (a->spare_pid > 0 || a->n_workers > 0 || a->n_launches > 0)
+    if (a->n_workers > 0 || a->n_launches > 0 || tasks_starting(a)) {
+        a->busy_ms = now;
+        return;
+    }
+    if (a->spare_pid > 0 || now - a->busy_ms < SPARE_IDLE_MS)
         return;
     if (worker_spawn(a, &a->spare_pid, &a->spare_in, &a->spare_out, &err) < 0) {
         a->spare_pid = 0;
@@ -1764,20 +1789,10 @@ pool_tick(struct agent *a, int64_t now)
     if (a->warm.pid || a->n_pool >= a->cfg->netns_pool || a->n_workers >= a->max_jobs ||
         now < a->warm_retry_ms)
         return;
-    /* Starting tasks come first: those waiting for a worker, and those being
-     * prepared or launching their containers, whose start a bridge plugin
-     * exec (~30 ms of CPU, more under load) would slow down on a small host.
-     * A task waiting for a dependency's condition does not hold the pool up. */
-    for (size_t i = 0; i < a->n_tasks; i++) {
-        const struct task *t = a->tasks[i];
-        if (t->state == AGENT_T_STOPPING || t->state == AGENT_T_STOPPED)
-            continue;
-        if (!t->prepared || t->ports.pid)
-            return;
-        for (size_t k = 0; k < t->n; k++)
-            if (t->c[k].starting)
-                return;
-    }
+    /* Starting tasks come first: a bridge plugin exec (~30 ms of CPU, more
+     * under load) would slow their start down on a small host. */
+    if (tasks_starting(a))
+        return;
     a->warm_id = xasprintf("warm-%u", a->warm_seq++);
     req = json_pack("{s:s, s:o, s:s}", "op", "warm", "cfg", worker_cfg(a), "id", a->warm_id);
     if (worker_start(a, &a->warm, req, &err) < 0) {
@@ -1853,7 +1868,7 @@ step(struct cm_loop *loop, void *userdata)
         task_tick(a, a->tasks[i], now, full);
     send_reports(a, now);
     pool_tick(a, now);
-    spare_tick(a);
+    spare_tick(a, now);
     if (a->gc.done)
         image_gc_finish(a);
     if (full && now - a->last_expire > 5000) {
