@@ -64,5 +64,7 @@ check "nothing left mounted for it" sh -c "! grep -q '/tasks/i3/' /proc/self/mou
 agt_stop_agent KILL || fail "the agent exits on SIGKILL"
 check "the spare worker died with the agent" sh -c "for i in \$(seq 50); do kill -0 '$sp' 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 
+check "no sanitizer report from the agent or its workers" sh -c "! grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' '$W/agent.log'"
+
 [ "$fails" = 0 ] && echo "all image check agent checks passed"
 [ "$fails" = 0 ]
