@@ -42,6 +42,7 @@
 #include "cm/xalloc.h"
 
 #define TICK_MS 200
+#define SPARE_IDLE_MS 100
 #define REPORT_TIMEOUT_MS 10000
 #define MAX_TASKS 1024
 #define MAX_WORKER_ANSWER (1u << 20)
@@ -132,6 +133,9 @@ struct agent {
     int64_t next_register_ms, next_poll_ms, next_report_ms;
     unsigned report_failures;
     unsigned n_workers, n_launches, max_jobs;
+    pid_t spare_pid; /* a worker waiting for its request (spare_tick) */
+    int spare_in, spare_out;
+    int64_t busy_ms; /* when a job, a shim launch or a starting task was last seen */
     struct job gc;
     int64_t last_expire;
     struct warm_ns *pool; /* ready, --netns-pool of them at most */
@@ -377,12 +381,10 @@ job_wait(struct job *j)
     return status;
 }
 
-/* Runs skiff-agent-worker with the request on its stdin (include/agent/prepare.h). */
+/* Forks and execs skiff-agent-worker; *in is its stdin, *out its stdout. */
 static int
-worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
+worker_spawn(struct agent *a, pid_t *ret_pid, int *ret_in, int *ret_out, struct cm_error **err)
 {
-    cleanup_free char *text = json_dumps(req, JSON_COMPACT);
-    size_t len = strlen(text), off = 0;
     int in[2], out[2];
     pid_t pid;
 
@@ -412,18 +414,102 @@ worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
     }
     close(in[0]);
     close(out[1]);
+    *ret_pid = pid;
+    *ret_in = in[1];
+    *ret_out = out[0];
+    return 0;
+}
+
+/* Tasks waiting for a worker, being prepared or launching their containers.
+ * A task waiting for a dependency's condition is not starting. */
+static bool
+tasks_starting(const struct agent *a)
+{
+    for (size_t i = 0; i < a->n_tasks; i++) {
+        const struct task *t = a->tasks[i];
+        if (t->state == AGENT_T_STOPPING || t->state == AGENT_T_STOPPED)
+            continue;
+        if (!t->prepared || t->ports.pid)
+            return true;
+        for (size_t k = 0; k < t->n; k++)
+            if (t->c[k].starting)
+                return true;
+    }
+    return false;
+}
+
+/* Ends the spare worker (closing its stdin alone would have it answer). */
+static void
+spare_drop(struct agent *a)
+{
+    if (a->spare_pid > 0) {
+        kill(a->spare_pid, SIGKILL);
+        while (waitpid(a->spare_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        close(a->spare_in);
+        close(a->spare_out);
+    }
+    a->spare_pid = 0;
+}
+
+/* A worker exec'd ahead of time, idle on its stdin: the exec and the dynamic
+ * linking of the image library's dependencies (libcurl, gnutls, ...: 10 ms
+ * and more of a task's start on a loaded 2-core host) are then off the next
+ * job's path. Made once the agent has been idle (no job, no shim launch, no
+ * task starting) for SPARE_IDLE_MS, so that it never competes for the CPU
+ * with a starting task, or with the report of one that just started. */
+static void
+spare_tick(struct agent *a, int64_t now)
+{
+    cleanup_error struct cm_error *err = NULL;
+
+    if (a->n_workers > 0 || a->n_launches > 0 || tasks_starting(a)) {
+        a->busy_ms = now;
+        return;
+    }
+    if (a->spare_pid > 0 || now - a->busy_ms < SPARE_IDLE_MS)
+        return;
+    if (worker_spawn(a, &a->spare_pid, &a->spare_in, &a->spare_out, &err) < 0) {
+        a->spare_pid = 0;
+        cm_log_warn("spare worker: %s", err->msg);
+    }
+}
+
+/* Runs skiff-agent-worker (the spare one when it is still there) with the
+ * request on its stdin (include/agent/prepare.h). */
+static int
+worker_start(struct agent *a, struct job *j, json_t *req, struct cm_error **err)
+{
+    cleanup_free char *text = json_dumps(req, JSON_COMPACT);
+    size_t len = strlen(text), off = 0;
+    int in = -1, out = -1;
+    pid_t pid = 0;
+
+    if (a->spare_pid > 0 && waitpid(a->spare_pid, NULL, WNOHANG) == 0) {
+        pid = a->spare_pid;
+        in = a->spare_in;
+        out = a->spare_out;
+        a->spare_pid = 0;
+    } else if (a->spare_pid > 0) {
+        /* It died (reaped just now): a fresh one does the job. */
+        close(a->spare_in);
+        close(a->spare_out);
+        a->spare_pid = 0;
+    }
+    if (pid == 0 && worker_spawn(a, &pid, &in, &out, err) < 0)
+        return -1;
     /* The worker reads the whole request before it does anything else. */
     while (off < len) {
-        ssize_t n = write(in[1], text + off, len - off);
+        ssize_t n = write(in, text + off, len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* it died: its empty answer says so */
         off += (size_t)n;
     }
-    close(in[1]);
-    if (job_watch(a, j, pid, out[0], MAX_WORKER_ANSWER, err) < 0) {
-        close(out[0]);
+    close(in);
+    if (job_watch(a, j, pid, out, MAX_WORKER_ANSWER, err) < 0) {
+        close(out);
         kill(pid, SIGKILL);
         job_wait(j);
         return -1;
@@ -1703,20 +1789,10 @@ pool_tick(struct agent *a, int64_t now)
     if (a->warm.pid || a->n_pool >= a->cfg->netns_pool || a->n_workers >= a->max_jobs ||
         now < a->warm_retry_ms)
         return;
-    /* Starting tasks come first: those waiting for a worker, and those being
-     * prepared or launching their containers, whose start a bridge plugin
-     * exec (~30 ms of CPU, more under load) would slow down on a small host.
-     * A task waiting for a dependency's condition does not hold the pool up. */
-    for (size_t i = 0; i < a->n_tasks; i++) {
-        const struct task *t = a->tasks[i];
-        if (t->state == AGENT_T_STOPPING || t->state == AGENT_T_STOPPED)
-            continue;
-        if (!t->prepared || t->ports.pid)
-            return;
-        for (size_t k = 0; k < t->n; k++)
-            if (t->c[k].starting)
-                return;
-    }
+    /* Starting tasks come first: a bridge plugin exec (~30 ms of CPU, more
+     * under load) would slow their start down on a small host. */
+    if (tasks_starting(a))
+        return;
     a->warm_id = xasprintf("warm-%u", a->warm_seq++);
     req = json_pack("{s:s, s:o, s:s}", "op", "warm", "cfg", worker_cfg(a), "id", a->warm_id);
     if (worker_start(a, &a->warm, req, &err) < 0) {
@@ -1792,6 +1868,7 @@ step(struct cm_loop *loop, void *userdata)
         task_tick(a, a->tasks[i], now, full);
     send_reports(a, now);
     pool_tick(a, now);
+    spare_tick(a, now);
     if (a->gc.done)
         image_gc_finish(a);
     if (full && now - a->last_expire > 5000) {
@@ -1912,6 +1989,7 @@ out:
         job_reset(&t->rel);
         task_free(t);
     }
+    spare_drop(&a);
     /* Ready pool entries stay; the next agent sweeps them. */
     if (a.warm.pid > 0)
         kill(a.warm.pid, SIGKILL);

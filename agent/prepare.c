@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,16 +154,14 @@ agent_task_cgroup_setup(const char *cgroupfs, const char *path, uint32_t task_cp
     return rt_cgroup_create(cgroupfs, path, NULL, &res, &cg, err);
 }
 
+/* The bundle of one container from a resolved image: overlay rootfs and
+ * config.json. */
 static int
-prepare_container(const struct wcfg *w, struct img_store *store, const char *id, const char *netns,
-                  const struct agent_container_def *def, int *ret_signal, int64_t *ret_pull_ms,
-                  struct cm_error **err)
+bundle_from(const struct wcfg *w, struct img_store *store, const struct img_image *img,
+            const char *id, const char *netns, const struct agent_container_def *def,
+            const char *dir, int *ret_signal, struct cm_error **err)
 {
-    cleanup_img_image struct img_image *img = NULL;
     cleanup_img_config struct img_config *icfg = NULL;
-    struct img_pull_opts po = {.registry = {.insecure = (char **)w->insecure},
-                               .default_registry = w->default_registry};
-    cleanup_free char *dir = xasprintf("%s/tasks/%s/c/%s", w->state_dir, id, def->name);
     cleanup_free char *bundle = xasprintf("%s/bundle", dir);
     cleanup_free char *upper = xasprintf("%s/upper", dir);
     cleanup_free char *work = xasprintf("%s/work", dir);
@@ -179,16 +178,6 @@ prepare_container(const struct wcfg *w, struct img_store *store, const char *id,
                                      .init_path = w->init_path,
                                      .pids_limit = w->pids_limit};
 
-    if (cm_mkdir_p(rootfs, 0755, err) < 0 || cm_mkdir_p(upper, 0755, err) < 0 ||
-        cm_mkdir_p(work, 0755, err) < 0)
-        return -1;
-    /* A preparation cut short by a restart may have mounted it already. */
-    for (int i = 0; i < 8 && umount2(rootfs, MNT_DETACH) == 0; i++)
-        ;
-    int64_t t0 = now_ms();
-    if (img_pull(store, def->image, &po, &img, err) < 0)
-        return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", def->image);
-    *ret_pull_ms += now_ms() - t0;
     if (img_store_read_config(store, img, &icfg, err) < 0)
         return cm_error_wrap(err, "image '%s'", def->image);
     if (img_rootfs_mount(store, img, upper, work, rootfs, NULL, err) < 0)
@@ -204,6 +193,130 @@ prepare_container(const struct wcfg *w, struct img_store *store, const char *id,
     if (bfd < 0)
         return cm_error_errno(err, "open '%s'", bundle);
     return cm_write_file_atomic_at(bfd, "config.json", text, strlen(text), 0644, err);
+}
+
+static void
+unmount_all(const char *path)
+{
+    for (int i = 0; i < 8 && umount2(path, MNT_DETACH) == 0; i++)
+        ;
+}
+
+/* A container's image pull (for a cached image: the registry check of its
+ * tag), in a thread of its own started as the preparation begins: it runs
+ * while the network, the cgroup and the bundle are made. */
+struct pull_job {
+    struct img_store *store;
+    const char *ref;
+    struct img_pull_opts po;
+    struct img_image *local; /* the cached record, or NULL */
+    struct img_image *img;   /* what the pull resolved */
+    struct cm_error *err;
+    pthread_t th;
+    bool running;
+    int64_t ms;
+    int r;
+};
+
+struct pulls {
+    size_t n;
+    struct pull_job *j;
+};
+
+static void *
+pull_main(void *ud)
+{
+    struct pull_job *p = ud;
+    int64_t t0 = now_ms();
+
+    p->r = img_pull(p->store, p->ref, &p->po, &p->img, &p->err);
+    p->ms = now_ms() - t0;
+    return NULL;
+}
+
+static void
+pull_join(struct pull_job *p)
+{
+    if (p->running)
+        pthread_join(p->th, NULL);
+    p->running = false;
+}
+
+static void
+pulls_start(const struct wcfg *w, struct img_store *store, const struct agent_task_def *def,
+            struct pulls *ps)
+{
+    ps->j = xcalloc(def->n_containers + 1, sizeof *ps->j);
+    ps->n = def->n_containers;
+    for (size_t i = 0; i < ps->n; i++) {
+        struct pull_job *p = &ps->j[i];
+        *p = (struct pull_job){.store = store,
+                               .ref = def->containers[i].image,
+                               .po = {.registry = {.insecure = (char **)w->insecure},
+                                      .default_registry = w->default_registry}};
+        if (img_store_get(store, p->ref, w->default_registry, &p->local, NULL) < 0)
+            p->local = NULL;
+        /* Without a thread the pull happens in prepare_container. */
+        p->running = pthread_create(&p->th, NULL, pull_main, p) == 0;
+    }
+}
+
+/* Every early return waits for the pulls still running (they use the store). */
+static void
+pulls_done(struct pulls *ps)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        pull_join(&ps->j[i]);
+        img_image_free(ps->j[i].local);
+        img_image_free(ps->j[i].img);
+        cm_error_free(&ps->j[i].err);
+    }
+    free(ps->j);
+    *ps = (struct pulls){0};
+}
+
+static int
+prepare_container(const struct wcfg *w, struct img_store *store, const char *id, const char *netns,
+                  const struct agent_container_def *def, struct pull_job *pj, int *ret_signal,
+                  int64_t *ret_pull_ms, struct cm_error **err)
+{
+    cleanup_free char *dir = xasprintf("%s/tasks/%s/c/%s", w->state_dir, id, def->name);
+    cleanup_free char *rootfs = xasprintf("%s/bundle/rootfs", dir);
+    cleanup_free char *upper = xasprintf("%s/upper", dir);
+    cleanup_free char *work = xasprintf("%s/work", dir);
+
+    if (cm_mkdir_p(rootfs, 0755, err) < 0 || cm_mkdir_p(upper, 0755, err) < 0 ||
+        cm_mkdir_p(work, 0755, err) < 0)
+        return -1;
+    /* A preparation cut short by a restart may have mounted it already. */
+    unmount_all(rootfs);
+    if (pj->local && pj->running) {
+        /* A cached image: the bundle is built from it while the registry
+         * says what the tag stands for now (ECS's default pull behaviour).
+         * Only a tag that moved, or a cache that could not be used, costs a
+         * second build from the pulled image. */
+        cleanup_error struct cm_error *e = NULL;
+        int r = bundle_from(w, store, pj->local, id, netns, def, dir, ret_signal, &e);
+
+        pull_join(pj);
+        if (pj->r == 0 && r == 0 && strcmp(pj->img->manifest, pj->local->manifest) == 0 &&
+            strcmp(pj->img->config, pj->local->config) == 0) {
+            *ret_pull_ms += pj->ms;
+            return 0;
+        }
+        unmount_all(rootfs);
+    } else if (!pj->running) {
+        int64_t t0 = now_ms();
+        pj->r = img_pull(store, def->image, &pj->po, &pj->img, &pj->err);
+        pj->ms = now_ms() - t0;
+    }
+    pull_join(pj);
+    *ret_pull_ms += pj->ms;
+    if (pj->r < 0) {
+        *err = TAKE_PTR(pj->err);
+        return cm_error_wrap(err, "CannotPullContainerError: pull '%s'", def->image);
+    }
+    return bundle_from(w, store, pj->img, id, netns, def, dir, ret_signal, err);
 }
 
 /* The host ports the agent resolved, per container, in def's order. */
@@ -260,6 +373,8 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
     const char *id = str(desc, "taskId");
     cleanup_agent_task_def struct agent_task_def *def = NULL;
     cleanup_img_store struct img_store *store = NULL;
+    /* Declared after the store: joined before it is closed. */
+    struct pulls pulls __attribute__((cleanup(pulls_done))) = {0};
     cleanup_free char *netns = NULL;
     cleanup_free char *ip = NULL;
     cleanup_free struct agent_port_mapping *all = NULL;
@@ -276,6 +391,10 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
     if (def->network_mode == AGENT_NET_BRIDGE &&
         task_ports_from_json(json_object_get(req, "ports"), def, &all, &n_all, err) < 0)
         return NULL;
+    if (img_store_open(w->store_dir, &store, err) < 0)
+        return NULL;
+    pulls_start(w, store, def, &pulls);
+    net_ms = now_ms();
     if (pool && agent_net_mode_has_netns(def->network_mode) &&
         def->network_mode != AGENT_NET_NONE) {
         /* A netns attached ahead of time: only the host ports are left. */
@@ -309,12 +428,11 @@ prepare(const struct wcfg *w, json_t *req, struct cm_error **err)
         if (agent_task_cgroup_setup("/sys/fs/cgroup", cgpath, def->cpu, def->memory, err) < 0)
             return cm_error_wrap(err, "task cgroup"), NULL;
     }
-    if (img_store_open(w->store_dir, &store, err) < 0)
-        return NULL;
     sigs = json_object();
     for (size_t i = 0; i < def->n_containers; i++) {
         int sig = SIGTERM;
-        if (prepare_container(w, store, id, netns, &def->containers[i], &sig, &pull_ms, err) < 0) {
+        if (prepare_container(w, store, id, netns, &def->containers[i], &pulls.j[i], &sig, &pull_ms,
+                              err) < 0) {
             json_decref(sigs);
             return cm_error_wrap(err, "container '%s'", def->containers[i].name), NULL;
         }

@@ -303,12 +303,27 @@ img_store_index_put(struct img_store *s, const struct img_image *img, struct cm_
 {
     cleanup_close int lk = img_store_lock(s, "index.lock", LOCK_EX, err);
     json_auto_t *j = NULL;
+    json_t *rec, *old;
 
     if (lk < 0)
         return -1;
     if (index_load(s, &j, err) < 0)
         return -1;
-    json_object_set_new(json_object_get(j, "images"), img->name, img_image_to_json(img));
+    rec = img_image_to_json(img);
+    old = json_object_get(json_object_get(j, "images"), img->name);
+    if (json_is_object(old)) {
+        /* A re-pull of an unchanged tag (every task start checks its image)
+         * rewrites nothing unless the pull time is over an hour old: the
+         * record's fsync + rename cost the start of each task milliseconds. */
+        json_int_t was = json_integer_value(json_object_get(old, "pulled"));
+        json_auto_t *cmp = json_deep_copy(old);
+        json_object_set(cmp, "pulled", json_object_get(rec, "pulled"));
+        if (json_equal(cmp, rec) && was <= img->pulled && img->pulled - was < 3600) {
+            json_decref(rec);
+            return 0;
+        }
+    }
+    json_object_set_new(json_object_get(j, "images"), img->name, rec);
     return index_save(s, j, err);
 }
 

@@ -33,7 +33,7 @@ struct img_image {
     char **diff_ids; /* snapshot ids, same order */
     size_t n_layers;
     int64_t size;   /* compressed bytes */
-    int64_t pulled; /* unix time */
+    int64_t pulled; /* unix time (an unchanged re-pull within the hour keeps it) */
 };
 
 enum img_layer_state {

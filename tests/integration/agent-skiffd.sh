@@ -329,8 +329,12 @@ nothing_left() {
         [ -z "$(find /sys/fs/cgroup/*"$CG-$a" -mindepth 1 -type d 2>/dev/null)" ] || return 1
         # No host port mapping left in the agent's nftables map (portMapper nft).
         [ -z "$(nsenter --net="/run/netns/ae$a" "$B/skiff-agent" port-mappings --bridge "aec$a" 2>&1)" ] || return 1
-        # In the host's namespace: its agent only (no shim, container or health check).
-        [ "$(ip netns pids "ae$a" | grep -vx "${apid[$a]}")" = "" ] || return 1
+        # In the host's namespace: its agent only (no shim, container or health
+        # check), and the spare worker it keeps ready (its child, idle).
+        [ "$(ip netns pids "ae$a" | grep -vx "${apid[$a]}" | while read -r p; do
+            [ "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" = "${apid[$a]}" ] &&
+                [ "$(cat "/proc/$p/comm" 2>/dev/null)" = skiff-agent-wor ] || echo "$p"
+        done)" = "" ] || return 1
     done
     ! pgrep -f "skiff-shim --id .* --dir $W/" >/dev/null
 }
