@@ -9,7 +9,8 @@
  * kept across inputs, reset every 256. Every request must be answered (or
  * suspended, for a poll) exactly once with a JSON object, an error carrying
  * "error"; after each input a scheduling pass runs and the task table's live
- * lists and the hostname index are checked against the tasks and instances.
+ * lists and the hostname index are checked against the tasks and instances,
+ * and no deregistered (INACTIVE) instance may be connected again.
  * Run: scripts/fuzz sched_agent [SECONDS]   (SCHED_FUZZ_STATELESS=1: fresh daemon per input)
  * fuzz-sources: scheduler/api.c scheduler/api_clusters.c scheduler/api_instances.c
  * scheduler/api_services.c scheduler/api_tags.c scheduler/api_taskdefs.c scheduler/api_tasks.c
@@ -474,6 +475,12 @@ check(void)
             json_integer_value(json_object_get(v, "_cpu")) <= 0 ||
             json_integer_value(json_object_get(v, "_memory")) <= 0)
             abort();
+        /* A deregistered instance stays so: no agent request brings it back to life. */
+        if (!strcmp(json_string_value(json_object_get(v, "status")), "INACTIVE") &&
+            json_is_true(json_object_get(v, "agentConnected"))) {
+            fprintf(stderr, "INACTIVE instance %s is agentConnected\n", k);
+            abort();
+        }
     }
 }
 
