@@ -12,8 +12,9 @@
  * must be answered (or suspended, for a poll) exactly once with a JSON
  * object, an error carrying "error"; after each request a scheduling pass
  * runs and the task table's live lists and the hostname index are checked
- * against the tasks and instances, and no deregistered (INACTIVE) instance
- * may be connected again.
+ * against the tasks and instances, no deregistered (INACTIVE) instance may
+ * be connected again, and what agents reported of containers has ECS's types
+ * and bounded texts.
  * Run: scripts/fuzz sched_agent [SECONDS]
  * fuzz-sources: scheduler/api.c scheduler/api_clusters.c scheduler/api_instances.c
  * scheduler/api_services.c scheduler/api_tags.c scheduler/api_taskdefs.c scheduler/api_tasks.c
@@ -439,6 +440,23 @@ check(void)
         if (!(t->flags & SCHED_TF_USED))
             continue;
         if (t->last_status > 7 || t->health > SCHED_TH_UNHEALTHY || t->cpu < 0 || t->memory < 0)
+            abort();
+        /* What agents reported: ECS's types only, bounded texts (scheduler/agent.c). */
+        const char *ck;
+        json_t *cv;
+        json_object_foreach (json_object_get(t->extra, "_containers"), ck, cv) {
+            json_t *x = json_object_get(cv, "exitCode");
+            if ((x && !json_is_integer(x)) ||
+                json_string_length(json_object_get(cv, "reason")) > SCHED_AGENT_TEXT_MAX ||
+                (json_object_get(cv, "reason") && !json_is_string(json_object_get(cv, "reason"))) ||
+                (json_object_get(cv, "networkBindings") &&
+                 !json_is_array(json_object_get(cv, "networkBindings")))) {
+                fprintf(stderr, "container '%s' keeps a bad report: %s\n", ck,
+                        json_dumps(cv, JSON_COMPACT));
+                abort();
+            }
+        }
+        if (json_string_length(json_object_get(t->extra, "stoppedReason")) > 4096)
             abort();
         bool linked = t->flags & SCHED_TF_LINKED;
         if (linked != sched_task_live(t))
