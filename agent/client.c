@@ -452,11 +452,12 @@ chunked_complete(const char *buf, size_t len, size_t off)
 }
 
 /* Where the header ends (past the blank line), 0 while incomplete. */
+static size_t buf_header_end(const char *buf, size_t len);
+
 static size_t
 header_end(const struct xfer *x)
 {
-    const char *e = x->len ? memmem(x->buf, x->len, "\r\n\r\n", 4) : NULL;
-    return e ? (size_t)(e - x->buf) + 4 : 0;
+    return buf_header_end(x->buf, x->len);
 }
 
 /* Finds a header's value (case-insensitive name) in the header block. */
@@ -491,20 +492,34 @@ is_chunked(const char *buf, size_t hend)
     return v && vl >= 7 && strncasecmp(v + vl - 7, "chunked", 7) == 0;
 }
 
-static bool
-answer_complete(const struct xfer *x)
+/* Where the header of buf ends (past the blank line), 0 while incomplete. */
+static size_t
+buf_header_end(const char *buf, size_t len)
 {
-    size_t hend = header_end(x), vl;
+    const char *e = len ? memmem(buf, len, "\r\n\r\n", 4) : NULL;
+    return e ? (size_t)(e - buf) + 4 : 0;
+}
+
+bool
+agent_client_answer_complete(const char *buf, size_t len)
+{
+    size_t hend = buf_header_end(buf, len), vl;
     const char *v;
 
     if (!hend)
         return false;
-    v = header_value(x->buf, hend, "Content-Length", &vl);
+    v = header_value(buf, hend, "Content-Length", &vl);
     if (v)
-        return x->len - hend >= strtoull(v, NULL, 10);
-    if (is_chunked(x->buf, hend))
-        return chunked_complete(x->buf, x->len, hend);
+        return len - hend >= strtoull(v, NULL, 10);
+    if (is_chunked(buf, hend))
+        return chunked_complete(buf, len, hend);
     return false; /* up to EOF */
+}
+
+static bool
+answer_complete(const struct xfer *x)
+{
+    return agent_client_answer_complete(x->buf, x->len);
 }
 
 /* Whether the connection can serve the next exchange: an HTTP/1.1 answer
@@ -760,6 +775,21 @@ dechunk(char *body, size_t len, size_t *ret_len)
 static int
 xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, struct cm_error **err)
 {
+    if (ret_status)
+        *ret_status = 0;
+    if (x->fail_msg) {
+        int code = x->fail_code == EFBIG || x->fail_code == EKEYREJECTED || x->fail_code == EPROTO
+                       ? x->fail_code
+                       : EHOSTUNREACH;
+        return cm_error_set(err, code, "skiffd %s: %s", path, x->fail_msg);
+    }
+    return agent_client_parse_answer(x->buf, x->len, x->c->https, path, ret, ret_status, err);
+}
+
+int
+agent_client_parse_answer(char *buf, size_t len, bool https, const char *path, json_t **ret,
+                          long *ret_status, struct cm_error **err)
+{
     size_t hend, vl, blen;
     long status = 0;
     const char *v;
@@ -769,16 +799,10 @@ xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, st
 
     if (ret_status)
         *ret_status = 0;
-    if (x->fail_msg) {
-        int code = x->fail_code == EFBIG || x->fail_code == EKEYREJECTED || x->fail_code == EPROTO
-                       ? x->fail_code
-                       : EHOSTUNREACH;
-        return cm_error_set(err, code, "skiffd %s: %s", path, x->fail_msg);
-    }
-    hend = header_end(x);
-    if (!hend || sscanf(x->buf, "HTTP/1.%*d %ld", &status) != 1) {
+    hend = buf_header_end(buf, len);
+    if (!hend || sscanf(buf, "HTTP/1.%*d %ld", &status) != 1) {
         /* A TLS record (an alert) in answer to plain HTTP: skiffd's HTTPS port. */
-        if (!x->c->https && x->len > 0 && (x->buf[0] == 0x15 || x->buf[0] == 0x16))
+        if (!https && len > 0 && (buf[0] == 0x15 || buf[0] == 0x16))
             return cm_error_set(err, EHOSTUNREACH,
                                 "skiffd %s: not an HTTP answer (if skiffd serves HTTPS, use an "
                                 "https:// endpoint)",
@@ -787,15 +811,15 @@ xfer_finish(struct xfer *x, const char *path, json_t **ret, long *ret_status, st
     }
     if (ret_status)
         *ret_status = status;
-    body = x->buf + hend;
-    blen = x->len - hend;
-    v = header_value(x->buf, hend, "Content-Length", &vl);
+    body = buf + hend;
+    blen = len - hend;
+    v = header_value(buf, hend, "Content-Length", &vl);
     if (v) {
         unsigned long long cl = strtoull(v, NULL, 10);
         if (cl > blen)
             return cm_error_set(err, EHOSTUNREACH, "skiffd %s: answer cut short", path);
         blen = (size_t)cl;
-    } else if (is_chunked(x->buf, hend)) {
+    } else if (is_chunked(buf, hend)) {
         if (!dechunk(body, blen, &blen))
             return cm_error_set(err, EHOSTUNREACH, "skiffd %s: bad chunked answer", path);
     }

@@ -158,14 +158,6 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool
-valid_id(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    return n > 0 && n <= 64 &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
 /* ---- task records on disk ---- */
 
 static json_t *
@@ -269,7 +261,7 @@ task_new(struct agent *a, json_t *desc, struct cm_error **err)
     json_t *tdj = json_object_get(desc, "taskDefinition");
     cleanup_agent_task_def struct agent_task_def *def = NULL;
 
-    if (!arn || strlen(arn) > 2048 || !valid_id(id)) {
+    if (!agent_task_ident_ok(arn, id)) {
         cm_error_set(err, 0, "task without a valid taskArn/taskId");
         return NULL;
     }
@@ -1387,7 +1379,7 @@ do_register(struct agent *a, struct cm_error **err)
     uint64_t mem = host_memory_mib();
     const char *arn;
     json_t *attrs = a->cfg->attributes ? json_deep_copy(a->cfg->attributes) : json_object();
-    json_int_t poll_ms;
+    long poll_ms;
 
     mem = mem > a->cfg->reserved_memory_mib ? mem - a->cfg->reserved_memory_mib : 0;
     body = json_pack("{s:s, s:I, s:I, s:o}", "hostname", a->cfg->hostname, "cpu",
@@ -1405,13 +1397,11 @@ do_register(struct agent *a, struct cm_error **err)
                                       "secret", a->log_secret));
     if (agent_client_call(a->client, "register", body, REPORT_TIMEOUT_MS, &ans, NULL, err) < 0)
         return -1;
-    arn = json_string_value(json_object_get(ans, "containerInstanceArn"));
-    if (!arn || strlen(arn) > 2048)
-        return cm_error_set(err, EIO, "register: no containerInstanceArn in the answer");
+    if (agent_register_answer(ans, &arn, &poll_ms, err) < 0)
+        return -1;
     free(a->instance_arn);
     a->instance_arn = xstrdup(arn);
-    poll_ms = json_integer_value(json_object_get(ans, "pollTimeoutMs"));
-    a->poll_timeout_ms = poll_ms > 0 && poll_ms < 600000 ? (long)poll_ms : 20000;
+    a->poll_timeout_ms = poll_ms;
     a->version = 0;
     {
         json_auto_t *rec = json_pack("{s:s}", "containerInstanceArn", arn);
@@ -1428,25 +1418,18 @@ static void
 apply_desired(struct agent *a, json_t *ans)
 {
     json_t *tasks = json_object_get(ans, "tasks");
-    size_t nd = json_array_size(tasks), nl = a->n_tasks;
+    size_t nd = 0, nl = a->n_tasks;
     struct agent_desired_task *d;
     struct agent_local_task *l;
     struct agent_action *acts;
     size_t n;
 
-    if (!json_is_array(tasks) || nd > MAX_TASKS) {
+    if (agent_desired_parse(ans, MAX_TASKS, &d, &nd) < 0) {
         cm_log_warn("poll: answer without a usable task list, ignoring");
         return;
     }
-    d = xcalloc(nd + 1, sizeof *d);
     l = xcalloc(nl + 1, sizeof *l);
     acts = xcalloc(nd + nl + 1, sizeof *acts);
-    for (size_t i = 0; i < nd; i++) {
-        json_t *tj = json_array_get(tasks, i);
-        const char *arn = json_string_value(json_object_get(tj, "taskArn"));
-        const char *ds = json_string_value(json_object_get(tj, "desiredStatus"));
-        d[i] = (struct agent_desired_task){arn ? arn : "", ds && strcmp(ds, "RUNNING") == 0};
-    }
     for (size_t i = 0; i < nl; i++)
         l[i] = (struct agent_local_task){a->tasks[i]->arn, a->tasks[i]->state == AGENT_T_STOPPED,
                                          a->tasks[i]->state == AGENT_T_STOPPING};
@@ -1616,7 +1599,7 @@ adopt(struct agent *a)
         const char *st;
         json_t *ports;
 
-        if (!valid_id(de->d_name))
+        if (!agent_valid_id(de->d_name))
             continue;
         p = xasprintf("%s/%s/task.json", dir, de->d_name);
         if (cm_json_load_file(p, 16 << 20, &j, &err) < 0) {
@@ -1647,7 +1630,7 @@ adopt(struct agent *a)
         if (json_is_string(json_object_get(j, "ip")))
             t->ip = xstrdup(json_string_value(json_object_get(j, "ip")));
         if (json_is_string(json_object_get(j, "cniId")) &&
-            valid_id(json_string_value(json_object_get(j, "cniId"))))
+            agent_valid_id(json_string_value(json_object_get(j, "cniId"))))
             t->cni_id = xstrdup(json_string_value(json_object_get(j, "cniId")));
         ports = json_object_get(j, "ports");
         for (size_t i = 0; i < t->n; i++) {
@@ -1822,7 +1805,7 @@ pool_sweep(struct agent *a)
             a->warm_seq = (unsigned)n + 1;
         for (size_t i = 0; i < a->n_tasks && !owned; i++)
             owned = a->tasks[i]->cni_id && strcmp(a->tasks[i]->cni_id, de->d_name) == 0;
-        if (!owned && valid_id(de->d_name)) {
+        if (!owned && agent_valid_id(de->d_name)) {
             cleanup_free char *path = xasprintf("%s/%s", a->cfg->netns_dir, de->d_name);
             cleanup_error struct cm_error *err = NULL;
             agent_cni_del(&a->cni, AGENT_NET_AWSVPC, de->d_name, path, NULL);

@@ -3,7 +3,60 @@
  * reporting, health-check bookkeeping. */
 #include "agent/state.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "cm/xalloc.h"
+
+bool
+agent_valid_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= 64 &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+bool
+agent_task_ident_ok(const char *arn, const char *id)
+{
+    return arn && strlen(arn) <= 2048 && agent_valid_id(id);
+}
+
+int
+agent_desired_parse(json_t *ans, size_t max, struct agent_desired_task **ret, size_t *ret_n)
+{
+    json_t *tasks = json_object_get(ans, "tasks");
+    size_t nd = json_array_size(tasks);
+    struct agent_desired_task *d;
+
+    *ret = NULL;
+    *ret_n = 0;
+    if (!json_is_array(tasks) || nd > max)
+        return -1;
+    d = xcalloc(nd + 1, sizeof *d);
+    for (size_t i = 0; i < nd; i++) {
+        json_t *tj = json_array_get(tasks, i);
+        const char *arn = json_string_value(json_object_get(tj, "taskArn"));
+        const char *ds = json_string_value(json_object_get(tj, "desiredStatus"));
+        d[i] = (struct agent_desired_task){arn ? arn : "", ds && strcmp(ds, "RUNNING") == 0};
+    }
+    *ret = d;
+    *ret_n = nd;
+    return 0;
+}
+
+int
+agent_register_answer(json_t *ans, const char **ret_arn, long *ret_poll_ms, struct cm_error **err)
+{
+    const char *arn = json_string_value(json_object_get(ans, "containerInstanceArn"));
+    json_int_t poll_ms = json_integer_value(json_object_get(ans, "pollTimeoutMs"));
+
+    if (!arn || strlen(arn) > 2048)
+        return cm_error_set(err, EIO, "register: no containerInstanceArn in the answer");
+    *ret_arn = arn;
+    *ret_poll_ms = poll_ms > 0 && poll_ms < 600000 ? (long)poll_ms : 20000;
+    return 0;
+}
 
 size_t
 agent_reconcile(const struct agent_desired_task *desired, size_t n_desired,

@@ -2,6 +2,7 @@
 /* The agent protocol (docs/agent-protocol.md): register, long-poll for the
  * full desired state of a host, report task states, heartbeat; and failure
  * detection for agents that go silent. Every message is idempotent. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -234,6 +235,76 @@ do_poll(struct sched_daemon *d, struct cm_http_request *req, json_t *in, const c
     cm_http_suspend(req);
 }
 
+/* An agent's text cut to max bytes (at a character boundary, so that it stays UTF-8), as a
+ * new reference; NULL when it is not a string. */
+static json_t *
+bounded_str(json_t *v, size_t max)
+{
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (!s)
+        return NULL;
+    if (n <= max)
+        return json_incref(v);
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return json_stringn(s, max);
+}
+
+static json_t *
+port_or_null(json_t *v)
+{
+    json_int_t p = json_integer_value(v);
+    return json_is_integer(v) && p >= 0 && p <= 65535 ? json_integer(p) : NULL;
+}
+
+/* What a report may set of a container: ECS's types, bounded sizes and known members
+ * only, since every ECS client (and the agents' desired state) reads them back; NULL drops
+ * the value. A compromised host must not be able to store arbitrary JSON in its tasks. */
+static json_t *
+report_field(const char *key, json_t *v)
+{
+    if (!strcmp(key, "exitCode")) {
+        json_int_t c = json_integer_value(v);
+        return json_is_integer(v) && c >= INT32_MIN && c <= INT32_MAX ? json_integer(c) : NULL;
+    }
+    if (!strcmp(key, "reason"))
+        return bounded_str(v, SCHED_AGENT_TEXT_MAX);
+    if (!strcmp(key, "runtimeId") || !strcmp(key, "imageDigest"))
+        return json_string_length(v) <= 256 ? bounded_str(v, 256) : NULL;
+    if (!strcmp(key, "healthStatus")) {
+        const char *h = json_string_value(v);
+        return h && (!strcmp(h, "HEALTHY") || !strcmp(h, "UNHEALTHY") || !strcmp(h, "UNKNOWN"))
+                   ? json_incref(v)
+                   : NULL;
+    }
+    /* networkBindings */
+    if (!json_is_array(v))
+        return NULL;
+    json_t *out = json_array();
+    size_t i;
+    json_t *b;
+    json_array_foreach (v, i, b) {
+        if (json_array_size(out) >= 128)
+            break;
+        const char *proto = json_string_value(json_object_get(b, "protocol"));
+        json_t *cp = port_or_null(json_object_get(b, "containerPort"));
+        json_t *hp = port_or_null(json_object_get(b, "hostPort"));
+        json_t *ip = json_string_length(json_object_get(b, "bindIP")) <= 64
+                         ? bounded_str(json_object_get(b, "bindIP"), 64)
+                         : NULL;
+        if (!cp || !hp || !ip || !proto || (strcmp(proto, "tcp") && strcmp(proto, "udp"))) {
+            json_decref(cp);
+            json_decref(hp);
+            json_decref(ip);
+            continue;
+        }
+        json_array_append_new(out, json_pack("{s:o,s:o,s:o,s:s}", "bindIP", ip, "containerPort", cp,
+                                             "hostPort", hp, "protocol", proto));
+    }
+    return out;
+}
+
 /* Records what a host says about one task; only forward moves count. */
 void
 sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
@@ -280,8 +351,9 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
             "healthStatus", "imageDigest", NULL};
         for (int x = 0; keys[x]; x++) {
             json_t *val = json_object_get(rc, keys[x]);
-            if (val)
-                json_object_set(tc, keys[x], val);
+            json_t *ok = val ? report_field(keys[x], val) : NULL;
+            if (ok)
+                json_object_set_new(tc, keys[x], ok);
         }
         const char *cst = json_string_value(json_object_get(rc, "lastStatus"));
         if (cst && (!strcmp(cst, "PENDING") || !strcmp(cst, "RUNNING") || !strcmp(cst, "STOPPED")))
@@ -307,7 +379,9 @@ sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *r)
     if (rank == 7) { /* STOPPED */
         bool was_desired = !(t->flags & SCHED_TF_DESIRED_STOP);
         bool ever = t->flags & SCHED_TF_EVER_RUNNING;
-        const char *reason = json_string_value(json_object_get(r, "stoppedReason"));
+        json_auto_t *reason_j =
+            bounded_str(json_object_get(r, "stoppedReason"), SCHED_AGENT_TEXT_MAX);
+        const char *reason = json_string_value(reason_j);
         if (was_desired && !ever) {
             /* Failed to start: feeds the circuit breaker and the launch back-off. */
             const char *skey = sched_str(d, t->service);

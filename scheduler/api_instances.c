@@ -134,8 +134,15 @@ sched_instance_register(struct sched_call *c, const char *cluster, const char *h
 
     /* Re-registering (by ARN, or the same host name in the cluster) keeps the
      * instance and its tasks: a lost register reply must not create a twin. */
-    if (existing)
+    if (existing) {
         inst = sched_instance_get(d, cluster, existing, &id);
+        /* A deregistered instance stays so (its tasks are gone, and reviving it would
+         * answer an agent with an instance every poll refuses): a new one, as by name. */
+        if (inst && !strcmp(json_string_value(json_object_get(inst, "status")), "INACTIVE")) {
+            inst = NULL;
+            id = NULL;
+        }
+    }
     if (!inst && hostname) {
         k = sched_instance_by_hostname(d, cluster, hostname);
         v = k ? sched_get(d, SCHED_K_INSTANCE, k) : NULL;

@@ -425,7 +425,10 @@ void sched_agent_check(struct sched_daemon *d);
 /* Answers long polls whose instance version moved. */
 void sched_agent_wake(struct sched_daemon *d);
 void sched_agent_free_waiters(struct sched_daemon *d);
-/* Applies one task report of an agent (docs/agent-protocol.md) for instance iid. */
+/* Longest reason text (container reason, stoppedReason) kept from an agent's report. */
+#define SCHED_AGENT_TEXT_MAX 1024
+/* Applies one task report of an agent (docs/agent-protocol.md) for instance iid: container
+ * fields of ECS's types only (others dropped), texts cut to SCHED_AGENT_TEXT_MAX. */
 void sched_agent_report_task(struct sched_daemon *d, const char *iid, json_t *report);
 /* One level-triggered pass over every service. */
 void sched_service_pass(struct sched_daemon *d);

@@ -31,6 +31,15 @@ struct agent_client *agent_client_free(struct agent_client *c);
 int agent_client_call(struct agent_client *c, const char *path, json_t *body, long timeout_ms,
                       json_t **ret, long *ret_status, struct cm_error **err);
 
+/* The parsing halves of an exchange, pure (fuzzed by tests/fuzz/agent_proto.c): whether
+ * BUF (LEN bytes, NUL at buf[len]) holds a whole answer (framed by Content-Length or
+ * chunked); and the answer turned into its JSON object or an error as agent_client_call
+ * gives it (a chunked body is decoded in place). https: the endpoint's scheme (for the
+ * message when a plain request met a TLS port). */
+bool agent_client_answer_complete(const char *buf, size_t len);
+int agent_client_parse_answer(char *buf, size_t len, bool https, const char *path, json_t **ret,
+                              long *ret_status, struct cm_error **err);
+
 /* Starts the long poll (one at a time). */
 int agent_client_poll_start(struct agent_client *c, json_t *body, long timeout_ms,
                             struct cm_error **err);

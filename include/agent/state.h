@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "agent/shim.h"
 #include "agent/taskdef.h"
+#include "cm/error.h"
 
 #define AGENT_OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
 #define AGENT_ESSENTIAL_EXITED "Essential container in task exited"
@@ -48,6 +51,23 @@ struct agent_action {
 size_t agent_reconcile(const struct agent_desired_task *desired, size_t n_desired,
                        const struct agent_local_task *local, size_t n_local,
                        struct agent_action *out);
+
+/* ---- skiffd's answers (docs/agent-protocol.md), parsed as pure functions ---- */
+
+/* The task list of a desired-state (poll) answer as agent_reconcile's input: one entry per
+ * element, arn "" when it has none (never acted on), run when desiredStatus is "RUNNING".
+ * The strings are borrowed from ans; *ret is malloc'd (n + 1 entries). -1 (with *ret NULL)
+ * when there is no usable list: "tasks" missing, not an array, or over max entries. */
+int agent_desired_parse(json_t *ans, size_t max, struct agent_desired_task **ret, size_t *ret_n);
+/* A register answer: *ret_arn (borrowed) the containerInstanceArn (at most 2048 bytes),
+ * *ret_poll_ms its pollTimeoutMs when in 1..599999, else 20000. */
+int agent_register_answer(json_t *ans, const char **ret_arn, long *ret_poll_ms,
+                          struct cm_error **err);
+/* Whether a desired task's taskArn (at most 2048 bytes) and taskId (1-64 letters, digits,
+ * '_' and '-': it names directories) are usable. */
+bool agent_task_ident_ok(const char *arn, const char *id);
+/* An id usable as a file name: 1-64 letters, digits, '_' and '-'. */
+bool agent_valid_id(const char *s);
 
 /* ---- containers ---- */
 

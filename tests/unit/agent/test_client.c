@@ -513,3 +513,96 @@ Test(agent_client, tls_verification_failures)
     tls_stop(&ts);
     cr_assert_eq(ts.requests, 0);
 }
+
+/* ---- the parser alone (agent_client_parse_answer), as tests/fuzz/agent_proto.c drives it ---- */
+
+static int
+parse(const char *text, bool https, json_t **ret, long *status, struct cm_error **err)
+{
+    /* A copy: a chunked body is decoded in place. */
+    cleanup_free char *buf = xstrdup(text);
+    *ret = NULL;
+    return agent_client_parse_answer(buf, strlen(buf), https, "poll", ret, status, err);
+}
+
+Test(agent_client, parse_answer_framing)
+{
+    json_t *j = NULL;
+    long st = 0;
+    struct cm_error *err = NULL;
+    /* Content-Length wins over what follows (the next answer on a kept connection). */
+    cr_assert_eq(parse("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n{\"a\":1}\nGARBAGE", false, &j,
+                       &st, &err),
+                 0);
+    cr_expect_eq(st, 200);
+    cr_expect_eq(json_integer_value(json_object_get(j, "a")), 1);
+    json_decref(j);
+    cr_assert_eq(parse("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\n{\"b\r\n"
+                       "4\r\n\":2}\r\n0\r\n\r\n",
+                       false, &j, &st, &err),
+                 0);
+    cr_expect_eq(json_integer_value(json_object_get(j, "b")), 2);
+    json_decref(j);
+    static const char *const bad[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{}",                 /* cut short */
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}",                 /* negative */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffff\r\n{}", /* chunk past end */
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",     /* not hex */
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",                  /* not an object */
+        "HTTP/1.1 200 OK\r\n\r\n",                                         /* empty */
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n",                        /* header never ends */
+        "SSH-2.0-OpenSSH_9.2\r\n\r\n",                                     /* not HTTP */
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_expect_eq(parse(bad[i], false, &j, &st, &err), -1, "%s", bad[i]);
+        cr_expect_null(j);
+        cr_assert_not_null(err, "%s", bad[i]);
+        cm_error_free(&err);
+    }
+}
+
+Test(agent_client, parse_answer_errors)
+{
+    json_t *j = NULL;
+    long st = 0;
+    struct cm_error *err = NULL;
+    cr_assert_eq(parse("HTTP/1.1 404 Not Found\r\nContent-Length: 44\r\n\r\n{\"error\":"
+                       "\"UnknownInstance\",\"message\":\"gone\"}",
+                       false, &j, &st, &err),
+                 -1);
+    cr_expect_eq(st, 404);
+    cr_expect_eq(err->code, ENOENT);
+    cr_expect(strstr(err->msg, "UnknownInstance: gone"), "%s", err->msg);
+    cm_error_free(&err);
+    /* An error with a body that is not skiffd's: still an error, with the status. */
+    cr_assert_eq(
+        parse("HTTP/1.1 403 Forbidden\r\nContent-Length: 3\r\n\r\n[1]", false, &j, &st, &err), -1);
+    cr_expect_eq(err->code, EACCES);
+    cm_error_free(&err);
+    /* A TLS alert in answer to plain HTTP says to use https. */
+    cr_assert_eq(parse("\x15\x03\x03\x00\x02\x02\x46", false, &j, &st, &err), -1);
+    cr_expect(strstr(err->msg, "https://"), "%s", err->msg);
+    cm_error_free(&err);
+}
+
+Test(agent_client, answer_complete)
+{
+    cr_expect_not(agent_client_answer_complete("", 0));
+    cr_expect_not(agent_client_answer_complete("HTTP/1.1 200 OK\r\n", 17));
+    static const char cl[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n{}";
+    cr_expect_not(agent_client_answer_complete(cl, strlen(cl)));
+    static const char cl2[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    cr_expect(agent_client_answer_complete(cl2, strlen(cl2)));
+    static const char ch[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n";
+    cr_expect_not(agent_client_answer_complete(ch, strlen(ch)));
+    static const char ch2[] =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    cr_expect(agent_client_answer_complete(ch2, strlen(ch2)));
+    static const char huge[] =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n{}";
+    cr_expect_not(agent_client_answer_complete(huge, strlen(huge)));
+    /* Up to EOF: never complete by itself. */
+    static const char eof[] = "HTTP/1.0 200 OK\r\n\r\n{}";
+    cr_expect_not(agent_client_answer_complete(eof, strlen(eof)));
+}

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for the agent's pure decisions: reconcile, dependsOn gates, exit
- * reports (OOM as ECS), health-check bookkeeping, task health. */
+ * reports (OOM as ECS), health-check bookkeeping, task health; and the parsing of
+ * skiffd's poll and register answers. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/state.h"
+#include "cm/xalloc.h"
 
 Test(agent_state, reconcile_starts_missing_and_stops_surplus)
 {
@@ -203,4 +206,114 @@ Test(agent_state, task_health)
     cr_assert_str_eq(agent_tstate_name(AGENT_T_STOPPING), "STOPPING");
     cr_assert_str_eq(agent_cstate_name(AGENT_C_RUNNING), "RUNNING");
     cr_assert_str_eq(agent_health_name(AGENT_HEALTH_UNHEALTHY), "UNHEALTHY");
+}
+
+/* ---- skiffd's answers ---- */
+
+static json_t *
+jparse(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    cr_assert_not_null(j, "bad test JSON: %s", jerr.text);
+    return j;
+}
+
+Test(agent_state, desired_parse_lists_every_entry)
+{
+    json_t *ans = jparse("{\"tasks\":[{\"taskArn\":\"a\",\"desiredStatus\":\"RUNNING\"},"
+                         "{\"taskArn\":\"b\",\"desiredStatus\":\"STOPPED\"},{\"desiredStatus\":"
+                         "\"RUNNING\"},7,{\"taskArn\":5,\"desiredStatus\":[\"RUNNING\"]}]}");
+    struct agent_desired_task *d = NULL;
+    size_t n = 0;
+    cr_assert_eq(agent_desired_parse(ans, 1024, &d, &n), 0);
+    cr_assert_eq(n, 5);
+    cr_expect_str_eq(d[0].arn, "a");
+    cr_expect(d[0].run);
+    cr_expect_str_eq(d[1].arn, "b");
+    cr_expect_not(d[1].run);
+    /* No usable arn: "" (apply_desired never acts on it), whatever else the entry says. */
+    cr_expect_str_eq(d[2].arn, "");
+    cr_expect_str_eq(d[3].arn, "");
+    cr_expect_not(d[3].run);
+    cr_expect_str_eq(d[4].arn, "");
+    cr_expect_not(d[4].run);
+    free(d);
+    json_decref(ans);
+}
+
+Test(agent_state, desired_parse_refuses_unusable_lists)
+{
+    static const char *const bad[] = {"{}", "{\"tasks\":null}", "{\"tasks\":{\"a\":1}}",
+                                      "{\"tasks\":\"x\"}", "{\"tasks\":[1,2,3]}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *ans = jparse(bad[i]);
+        struct agent_desired_task *d = (void *)1;
+        size_t n = 9;
+        /* The last one is over the limit of 2 entries. */
+        cr_expect_eq(agent_desired_parse(ans, 2, &d, &n), -1, "%s", bad[i]);
+        cr_expect_null(d, "%s", bad[i]);
+        cr_expect_eq(n, 0, "%s", bad[i]);
+        json_decref(ans);
+    }
+    json_t *empty = jparse("{\"tasks\":[]}");
+    struct agent_desired_task *d = NULL;
+    size_t n = 9;
+    cr_expect_eq(agent_desired_parse(empty, 2, &d, &n), 0);
+    cr_expect_eq(n, 0);
+    free(d);
+    json_decref(empty);
+}
+
+Test(agent_state, register_answer)
+{
+    const char *arn = NULL;
+    long ms = 0;
+    struct cm_error *err = NULL;
+    json_t *ok = jparse("{\"containerInstanceArn\":\"arn:x\",\"pollTimeoutMs\":1500}");
+    cr_assert_eq(agent_register_answer(ok, &arn, &ms, &err), 0);
+    cr_expect_str_eq(arn, "arn:x");
+    cr_expect_eq(ms, 1500);
+    json_decref(ok);
+    /* A poll timeout that is missing, not positive or 10 minutes and more: the default. */
+    static const char *const clamp[] = {
+        "{\"containerInstanceArn\":\"a\"}", "{\"containerInstanceArn\":\"a\",\"pollTimeoutMs\":0}",
+        "{\"containerInstanceArn\":\"a\",\"pollTimeoutMs\":-5}",
+        "{\"containerInstanceArn\":\"a\",\"pollTimeoutMs\":600000}",
+        "{\"containerInstanceArn\":\"a\",\"pollTimeoutMs\":\"100\"}"};
+    for (size_t i = 0; i < sizeof clamp / sizeof *clamp; i++) {
+        json_t *j = jparse(clamp[i]);
+        cr_expect_eq(agent_register_answer(j, &arn, &ms, &err), 0, "%s", clamp[i]);
+        cr_expect_eq(ms, 20000, "%s", clamp[i]);
+        json_decref(j);
+    }
+    char *long_arn = xmalloc(2050 + 64);
+    memset(long_arn, 'a', 2049);
+    long_arn[2049] = '\0';
+    json_t *bad[] = {jparse("{}"), jparse("{\"containerInstanceArn\":7}"),
+                     json_pack("{s:s}", "containerInstanceArn", long_arn)};
+    for (size_t i = 0; i < 3; i++) {
+        cr_expect_eq(agent_register_answer(bad[i], &arn, &ms, &err), -1);
+        cr_assert_not_null(err);
+        cr_expect(strstr(err->msg, "containerInstanceArn"), "%s", err->msg);
+        cm_error_free(&err);
+        json_decref(bad[i]);
+    }
+    free(long_arn);
+}
+
+Test(agent_state, task_ident_names_no_path)
+{
+    cr_expect(agent_task_ident_ok("arn:t", "0123456789abcdef0123456789abcdef"));
+    cr_expect_not(agent_task_ident_ok("arn:t", "../../etc"));
+    cr_expect_not(agent_task_ident_ok("arn:t", "a/b"));
+    cr_expect_not(agent_task_ident_ok("arn:t", ""));
+    cr_expect_not(agent_task_ident_ok("arn:t", NULL));
+    cr_expect_not(agent_task_ident_ok(NULL, "abc"));
+    char id[66];
+    memset(id, 'a', 65);
+    id[65] = '\0';
+    cr_expect_not(agent_task_ident_ok("arn:t", id));
+    id[64] = '\0';
+    cr_expect(agent_task_ident_ok("arn:t", id));
 }
