@@ -73,6 +73,7 @@ agent_config_init(struct agent_config *c, const char *argv0)
     /* skiffd reads logs through this endpoint; loopback suits a single host. */
     c->log_listen = xstrdup("127.0.0.1:0");
     c->port_mapper = xstrdup("nft");
+    c->spare_workers = 1;
 }
 
 void
@@ -139,6 +140,7 @@ static const struct opt opts[] = {
     {"logListen", "--log-listen", O_STR, OFF(log_listen)},
     {"logAdvertise", "--log-advertise", O_STR, OFF(log_advertise)},
     {"portMapper", "--port-mapper", O_STR, OFF(port_mapper)},
+    {"spareWorkers", "--spare-workers", O_UINT, OFF(spare_workers)},
 };
 
 static int
@@ -381,6 +383,8 @@ agent_config_validate(const struct agent_config *c, struct cm_error **err)
         (strcmp(c->port_mapper, "nft") != 0 && strcmp(c->port_mapper, "cni") != 0))
         return cm_error_set(err, 0, "--port-mapper '%s': nft or cni",
                             c->port_mapper ? c->port_mapper : "");
+    if (c->spare_workers > 1)
+        return cm_error_set(err, 0, "--spare-workers %u: 0 or 1", c->spare_workers);
     if (c->image_gc_percent > 100)
         return cm_error_set(err, 0, "--image-gc-percent: 0 to 100");
     if (c->log_max_files > AGENT_LOG_MAX_FILES_LIMIT)

@@ -459,7 +459,7 @@ spare_tick(struct agent *a, int64_t now)
         a->busy_ms = now;
         return;
     }
-    if (a->spare_pid > 0 || now - a->busy_ms < SPARE_IDLE_MS)
+    if (a->cfg->spare_workers == 0 || a->spare_pid > 0 || now - a->busy_ms < SPARE_IDLE_MS)
         return;
     if (worker_spawn(a, &a->spare_pid, &a->spare_in, &a->spare_out, &err) < 0) {
         a->spare_pid = 0;

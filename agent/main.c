@@ -27,7 +27,7 @@ usage(FILE *f)
             "                   [--config FILE] [--ca-file PEM] [--runtime PATH] [--bridge NAME]\n"
             "                   [--subnet CIDR] [--port-range LO-HI] [--attribute K=V]...\n"
             "                   [--log-listen IPV4:PORT|off] [--log-advertise IPV4:PORT]\n"
-            "                   [--port-mapper nft|cni] [--netns-pool N]\n"
+            "                   [--port-mapper nft|cni] [--netns-pool N] [--spare-workers 0|1]\n"
             "                   (see docs/agent.md; --endpoint https://... verifies skiffd's\n"
             "                   certificate against --ca-file or the system's CAs)\n"
             "       skiff-agent logs --state DIR TASK_ID CONTAINER [--since RFC3339] [--tail N]\n"

@@ -53,6 +53,8 @@ struct agent_config {
     char *log_advertise;          /* "IPv4:PORT" skiffd should use, when not the listen address */
     char *port_mapper;            /* bridge tasks' host ports: "nft" (default: the agent's own
                                      nftables table, agent/nat.c) or "cni" (the portmap plugin) */
+    unsigned spare_workers;       /* idle workers kept exec'd ahead of the next job: 1
+                                     (default, faster task starts) or 0 (less memory) */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */
@@ -64,7 +66,7 @@ void agent_config_done(struct agent_config *c);
  * insecureRegistries, defaultRegistry, cniPluginDir, bridge, subnet, netnsDir,
  * cgroupRoot, initPath, portRange ("lo-hi"), reservedMemory, attributes,
  * logMaxSize, logMaxFiles, retention, pidsLimit, imageGcPercent, netnsPool,
- * logListen, logAdvertise, portMapper ("nft" or "cni"). */
+ * logListen, logAdvertise, portMapper ("nft" or "cni"), spareWorkers (0 or 1). */
 int agent_config_load(const char *path, struct agent_config *c, struct cm_error **err);
 /* Command line: --config F first, then --cluster, --endpoint,
  * --join-token-file, --state, ... (the same names, dashed) override it. */
