@@ -73,7 +73,7 @@ agent_config_init(struct agent_config *c, const char *argv0)
     /* skiffd reads logs through this endpoint; loopback suits a single host. */
     c->log_listen = xstrdup("127.0.0.1:0");
     c->port_mapper = xstrdup("nft");
-    c->spare_workers = 1;
+    c->spare_workers = 0;
 }
 
 void

@@ -53,8 +53,8 @@ struct agent_config {
     char *log_advertise;          /* "IPv4:PORT" skiffd should use, when not the listen address */
     char *port_mapper;            /* bridge tasks' host ports: "nft" (default: the agent's own
                                      nftables table, agent/nat.c) or "cni" (the portmap plugin) */
-    unsigned spare_workers;       /* idle workers kept exec'd ahead of the next job: 1
-                                     (default, faster task starts) or 0 (less memory) */
+    unsigned spare_workers;       /* idle workers kept exec'd ahead of the next job: 0
+                                     (default, less memory) or 1 (faster starts under load) */
 };
 
 /* Defaults for every field (argv0 locates skiff-runtime and skiff-shim). */

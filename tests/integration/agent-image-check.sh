@@ -4,13 +4,14 @@
 # from the cache while the registry check of the tag runs, so a tag that moved
 # meanwhile must still give the new image, and a registry that cannot be
 # asked must still fail the task (CannotPullContainerError) with nothing left
-# mounted. Also: the spare worker (exec'd ahead of time) is there while the
-# agent is idle and dies with it, and --spare-workers 0 keeps none. Runs in a
-# private network + mount namespace.
+# mounted. Also: with --spare-workers 1 a spare worker (exec'd ahead of time)
+# is there while the agent is idle and dies with it; with 0 (the default)
+# there is none. Runs in a private network + mount namespace.
 set -u
 . "$(dirname "$0")/agent-helpers/env.sh"
 agt_setup imgchk "" "$@"
-agt_start_agent "$agent" --bridge agtlat-br0 --subnet 10.231.77.0/24 --port-range 40500-40509
+agt_start_agent "$agent" --bridge agtlat-br0 --subnet 10.231.77.0/24 --port-range 40500-40509 \
+    --spare-workers 1
 
 IMG=127.0.0.1:5000/busybox:latest
 mk() { # ID
@@ -65,9 +66,8 @@ check "nothing left mounted for it" sh -c "! grep -q '/tasks/i3/' /proc/self/mou
 agt_stop_agent KILL || fail "the agent exits on SIGKILL"
 check "the spare worker died with the agent" sh -c "for i in \$(seq 50); do kill -0 '$sp' 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
 
-# --spare-workers 0: the restarted agent keeps no worker while idle.
-agt_start_agent "$agent" --bridge agtlat-br0 --subnet 10.231.77.0/24 --port-range 40500-40509 \
-    --spare-workers 0
+# The default (--spare-workers 0): the restarted agent keeps no worker while idle.
+agt_start_agent "$agent" --bridge agtlat-br0 --subnet 10.231.77.0/24 --port-range 40500-40509
 sleep 1.5
 check "--spare-workers 0: no idle worker" sh -c "! pgrep -P '$agent_pid' -f skiff-agent-worker"
 check "--spare-workers 0: the agent still runs" kill -0 "$agent_pid"

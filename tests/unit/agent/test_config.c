@@ -213,18 +213,18 @@ Test(agent_config, ca_file)
     cm_error_free(&err);
 }
 
-/* spareWorkers: one by default, none on request, never more than one. */
+/* spareWorkers: none by default, one on request, never more than one. */
 Test(agent_config, spare_workers)
 {
     cleanup_free char *path =
         write_cfg("{\"endpoint\":\"http://x\",\"joinTokenFile\":\"/t\",\"state\":\"/s\","
-                  "\"spareWorkers\":0}");
+                  "\"spareWorkers\":1}");
     char *argv[] = {"skiff-agent", "--spare-workers", "2", NULL};
     struct cm_error *err = NULL;
 
-    cr_assert_eq(cfg.spare_workers, 1);
-    cr_assert_eq(agent_config_load(path, &cfg, NULL), 0);
     cr_assert_eq(cfg.spare_workers, 0);
+    cr_assert_eq(agent_config_load(path, &cfg, NULL), 0);
+    cr_assert_eq(cfg.spare_workers, 1);
     cr_assert_eq(agent_config_validate(&cfg, NULL), 0);
     cr_assert_eq(agent_config_from_args(3, argv, &cfg, NULL), 0);
     cr_assert_eq(agent_config_validate(&cfg, &err), -1);
