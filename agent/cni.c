@@ -377,6 +377,22 @@ cached_conflist(const struct agent_cni_config *c, enum agent_net_mode mode, json
     return agent_cni_conflist(&k, mode);
 }
 
+/* An attachment's id (a file name in the cache) and its resolved port mappings. */
+static int
+check_attachment(const char *what, const char *id, const struct agent_port_mapping *pm, size_t n,
+                 struct cm_error **err)
+{
+    if (!valid_name(id, 128))
+        return cm_error_set(err, 0, "cni: invalid %s id '%s'", what, id);
+    if (n > AGENT_MAX_PORT_MAPPINGS)
+        return cm_error_set(err, 0, "cni: %zu port mappings, at most %d", n,
+                            AGENT_MAX_PORT_MAPPINGS);
+    for (size_t i = 0; i < n; i++)
+        if (pm[i].host_port == 0 || pm[i].container_port == 0)
+            return cm_error_set(err, 0, "cni: port mapping %zu is not resolved", i);
+    return 0;
+}
+
 int
 agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char *netns,
                     const struct agent_port_mapping *pm, size_t n, struct cm_error **err)
@@ -389,14 +405,8 @@ agent_cni_add_ports(const struct agent_cni_config *c, const char *id, const char
     cleanup_free char *name = NULL;
     cleanup_close int dfd = -1;
 
-    if (!valid_name(id, 128))
-        return cm_error_set(err, 0, "cni: invalid attachment id '%s'", id);
-    if (n > AGENT_MAX_PORT_MAPPINGS)
-        return cm_error_set(err, 0, "cni: %zu port mappings, at most %d", n,
-                            AGENT_MAX_PORT_MAPPINGS);
-    for (size_t i = 0; i < n; i++)
-        if (pm[i].host_port == 0 || pm[i].container_port == 0)
-            return cm_error_set(err, 0, "cni: port mapping %zu is not resolved", i);
+    if (check_attachment("attachment", id, pm, n, err) < 0)
+        return -1;
     if (load_cache(c, id, &cache, err) < 0 || !json_object_get(cache, "result"))
         return cm_error_wrap(err, "cni: '%s' has no cached attachment", id);
     list = agent_cni_conflist(c, AGENT_NET_BRIDGE);
@@ -440,17 +450,11 @@ agent_cni_add(const struct agent_cni_config *c, enum agent_net_mode mode, const 
         *ret_ip = NULL;
     if (mode == AGENT_NET_HOST)
         return 0;
-    if (!valid_name(task_id, 128))
-        return cm_error_set(err, 0, "cni: invalid task id '%s'", task_id);
     if (n > 0 && mode != AGENT_NET_BRIDGE)
         return cm_error_set(err, 0, "cni: port mappings need network mode bridge, not %s",
                             agent_net_mode_name(mode));
-    if (n > AGENT_MAX_PORT_MAPPINGS)
-        return cm_error_set(err, 0, "cni: %zu port mappings, at most %d", n,
-                            AGENT_MAX_PORT_MAPPINGS);
-    for (size_t i = 0; i < n; i++)
-        if (pm[i].host_port == 0 || pm[i].container_port == 0)
-            return cm_error_set(err, 0, "cni: port mapping %zu is not resolved", i);
+    if (check_attachment("task", task_id, pm, n, err) < 0)
+        return -1;
     if (agent_cni_config_validate(c, err) < 0)
         return -1;
     if (mode == AGENT_NET_NONE)
